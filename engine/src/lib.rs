@@ -1,0 +1,6 @@
+//! scry's compiler and engine.
+#![deny(missing_docs)]
+
+pub mod kql;
+pub mod row;
+pub mod value;

@@ -1,0 +1,525 @@
+//! The syntax tree of a `.scry` file.
+//!
+//! Every node carries the [`Span`] of the source text it came from, so that every later stage
+//! (resolution, type checking, linting, `scry test`) can point at the exact characters at fault.
+//! The tree is a faithful image of what was written: no desugaring happens here; `where`
+//! clauses, `extend`s and exclusions stay in written order for the compiler to interpret.
+
+use serde::Serialize;
+
+/// A byte range `start..end` into the source text of one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub struct Span {
+    /// Byte offset of the first character.
+    pub start: u32,
+    /// Byte offset one past the last character.
+    pub end: u32,
+}
+
+impl Span {
+    /// A span covering `start..end`.
+    pub fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    /// The text this span covers in `source`.
+    pub fn text(self, source: &str) -> &str {
+        source.get(self.start as usize..self.end as usize).unwrap_or("")
+    }
+}
+
+/// A name as written, with its span: a rule name, column, function, list or metadata key.
+///
+/// Column names may be dotted (`process.parent.name`, an alias resolved per table) or
+/// bracketed (`['Column name']`); `name` holds the name without brackets or quotes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ident {
+    /// The name as the compiler sees it.
+    pub name: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// One `.scry` file: top-level `let`s and rules, in written order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct File {
+    /// Items in written order.
+    pub items: Vec<Item>,
+}
+
+/// A top-level item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Item {
+    /// `let Name = expr;` shared by every rule of the file.
+    Let(Let),
+    /// `rule name { ... }`.
+    Rule(Rule),
+}
+
+/// `let Name = expr;` — a named scalar or list (`let Vendors = ('a', 'b');`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Let {
+    /// The bound name.
+    pub name: Ident,
+    /// Its value.
+    pub value: Expr,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `rule name { clause... }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    /// The rule's name (an identifier, unique within a rule set).
+    pub name: Ident,
+    /// Clauses in written order.
+    pub clauses: Vec<Clause>,
+    /// The whole rule, from `rule` to `}`.
+    pub span: Span,
+}
+
+/// One clause of a rule body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Clause {
+    /// Metadata: `id "..."`, `title "..."`, `tactics [A, B]`, `severity high`, ...
+    Meta(Meta),
+    /// `from Table [, Table...]`.
+    From(From),
+    /// `window 5d` or `window between (datetime(...) .. datetime(...))`.
+    Window(Window),
+    /// `let Name = expr;` local to the rule.
+    Let(Let),
+    /// `where expr`.
+    Where(Where),
+    /// `extend Name = expr, ...`.
+    Extend(Extend),
+    /// `except "Scenario" { description "..." when expr }`.
+    Except(Except),
+    /// `summarize Name = agg(...), ... by key, ...`.
+    Summarize(Summarize),
+    /// `having expr` over the summarize output.
+    Having(Having),
+    /// `examples at datetime(...) { match "label" {...} ... }`.
+    Examples(Examples),
+}
+
+/// A metadata entry: a key and a value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Meta {
+    /// `id`, `title`, `description`, `severity`, `tactics`, `techniques`, `references`, ...
+    pub key: Ident,
+    /// The value as written.
+    pub value: MetaValue,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// The value of a metadata entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum MetaValue {
+    /// A string literal: `title "ServerEye"`.
+    Str(StrLit),
+    /// A bare word: `severity medium`.
+    Word(Ident),
+    /// A bracketed list of strings or words: `tactics [CommandAndControl]`.
+    List(Vec<MetaValue>, Span),
+}
+
+/// A string literal after unescaping, with its span.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StrLit {
+    /// The value.
+    pub value: String,
+    /// The literal as written, quotes included.
+    pub span: Span,
+}
+
+/// `from Table, Table`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct From {
+    /// The source tables.
+    pub tables: Vec<Ident>,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// The time range a rule looks at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Window {
+    /// What was written.
+    pub kind: WindowKind,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// The two shapes of `window`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum WindowKind {
+    /// `window 5d`: `Timestamp between (now(-5d) .. now())`.
+    Lookback(Expr),
+    /// `window between (low .. high)`: an absolute (or `now`-relative) range.
+    Between(Expr, Expr),
+}
+
+/// `where expr`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Where {
+    /// The predicate.
+    pub predicate: Expr,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// `extend A = expr, B = expr`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Extend {
+    /// The assignments, in order.
+    pub assignments: Vec<Assignment>,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// `Name = expr` in `extend` or `summarize`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assignment {
+    /// The output column; `None` when the expression is unnamed (`summarize count()`).
+    pub name: Option<Ident>,
+    /// The value.
+    pub value: Expr,
+    /// The whole assignment.
+    pub span: Span,
+}
+
+/// A named false-positive scenario: rows where `when` holds are suppressed, and counted.
+///
+/// ```text
+/// except "Scheduled maintenance via ServerEye" {
+///   description "An admin schedules updates through ServerEye."
+///   when process.name == "ServerEye.exe" and file.path contains "SystemUpdate"
+/// }
+/// ```
+/// The short form `except "name" when expr` has no description.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Except {
+    /// The scenario name, unique within the rule.
+    pub name: StrLit,
+    /// Why these rows are known-good.
+    pub description: Option<StrLit>,
+    /// The suppressing condition.
+    pub condition: Expr,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// `summarize aggs by keys`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summarize {
+    /// The aggregates, in written order.
+    pub aggregates: Vec<Assignment>,
+    /// The group keys, in written order (columns, possibly `Name = expr`).
+    pub by: Vec<Assignment>,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// `having expr`: a filter over the summarize output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Having {
+    /// The predicate over output columns.
+    pub predicate: Expr,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// Example events carried by the rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Examples {
+    /// `at datetime(...)`: the evaluation clock for these examples.
+    pub now: Option<Expr>,
+    /// The examples, in written order.
+    pub cases: Vec<Example>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// One example event and what the rule must do with it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Example {
+    /// The verdict the rule must reach.
+    pub expect: Expect,
+    /// A human label for reports.
+    pub label: StrLit,
+    /// `in Table`: the table of the event, when the rule reads more than one.
+    pub table: Option<Ident>,
+    /// The event as JSON text, exactly as written (escapes are decoded later, by the JSON reader).
+    pub event: JsonText,
+    /// The whole example.
+    pub span: Span,
+}
+
+/// The verdict an example expects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Expect {
+    /// `match`: the event passes the rule and no exclusion suppresses it.
+    Match,
+    /// `no_match`: the event fails the rule's conditions or window.
+    NoMatch,
+    /// `suppressed by "Exclusion"`: the event passes but the named exclusion suppresses it.
+    Suppressed(StrLit),
+}
+
+/// JSON text embedded in a rule, with its span.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JsonText {
+    /// The raw text, `{` to `}`.
+    pub text: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// An expression with its span.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Expr {
+    /// What kind of expression.
+    pub kind: ExprKind,
+    /// The whole expression.
+    pub span: Span,
+}
+
+/// The expression forms of the language: KQL's scalar expression syntax.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ExprKind {
+    /// A literal value.
+    Literal(Literal),
+    /// A column, alias or `let` name: `Signer`, `process.name`, `['Odd name']`, `Vendors`.
+    Name(Ident),
+    /// `not(expr)` or `not expr`.
+    Not(Box<Expr>),
+    /// `-expr`.
+    Neg(Box<Expr>),
+    /// `lhs op rhs` for logic, comparison, arithmetic and string operators.
+    Binary {
+        /// The operator.
+        op: BinOp,
+        /// Where the operator was written.
+        op_span: Span,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+    /// `lhs in (a, b)`, `!in`, `in~`, `!in~`; `has_any (...)`, `has_all (...)`.
+    ///
+    /// Elements are expressions: literals, `let` names of lists, nested lists.
+    InList {
+        /// Which list operator.
+        op: ListOp,
+        /// Where the operator was written.
+        op_span: Span,
+        /// The tested value.
+        lhs: Box<Expr>,
+        /// The list elements.
+        list: Vec<Expr>,
+    },
+    /// `lhs between (low .. high)` or `!between`.
+    Between {
+        /// `!between`.
+        negated: bool,
+        /// The tested value.
+        lhs: Box<Expr>,
+        /// Lower bound, inclusive.
+        low: Box<Expr>,
+        /// Upper bound, inclusive; a timespan here is added to `low`.
+        high: Box<Expr>,
+    },
+    /// `f(args)`: `isempty(x)`, `tolower(x)`, `now(-5d)`, `strcat(a, b)`, `count()`, ...
+    Call {
+        /// The function name.
+        name: Ident,
+        /// Arguments in order.
+        args: Vec<Expr>,
+    },
+    /// `expr[index]`, as in `split(x, '/')[0]`.
+    Index {
+        /// The indexed value.
+        base: Box<Expr>,
+        /// The index.
+        index: Box<Expr>,
+    },
+    /// `(a, b, c)` or `dynamic([a, b])`: a list value.
+    List(Vec<Expr>),
+}
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Literal {
+    /// `'x'`, `"x"`, `@'x'`, ```` ```x``` ````, after unescaping.
+    Str(String),
+    /// `42`.
+    Long(i64),
+    /// `4.2`, `1e3`.
+    Real(f64),
+    /// `true` / `false`.
+    Bool(bool),
+    /// `datetime(2024-05-15T12:00:00Z)`: the text inside the parentheses, parsed by the compiler.
+    DateTime(String),
+    /// `5d`, `1h`, `30m`, `10s`, `100ms`, `3microsecond`, `7tick`, `1.5h`: in 100 ns ticks.
+    Timespan(i64),
+    /// `dynamic(null)`, `long(null)`, ...: a typed null, with the type name as written.
+    Null(String),
+}
+
+/// Binary operators, from lowest to highest precedence group: `or`; `and`; comparisons and
+/// string operators; `+ -`; `* / %`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum BinOp {
+    /// `or`.
+    Or,
+    /// `and`.
+    And,
+    /// `==`.
+    Eq,
+    /// `!=` (also `<>`).
+    NotEq,
+    /// `=~`.
+    EqCi,
+    /// `!~`.
+    NotEqCi,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/`.
+    Div,
+    /// `%`.
+    Mod,
+    /// The string operators: `has`, `!has_cs`, `contains`, `startswith_cs`, ...
+    Str(StrOp),
+    /// `matches regex`.
+    MatchesRegex,
+}
+
+/// A string operator: a kind, case sensitivity and negation (`!hasprefix_cs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct StrOp {
+    /// `has`, `contains`, ...
+    pub kind: StrOpKind,
+    /// `_cs` suffix.
+    pub case_sensitive: bool,
+    /// `!` prefix.
+    pub negated: bool,
+}
+
+/// The kinds of string operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum StrOpKind {
+    /// `has`: the needle is a whole term sequence.
+    Has,
+    /// `hasprefix`: the needle starts a term.
+    HasPrefix,
+    /// `hassuffix`: the needle ends a term.
+    HasSuffix,
+    /// `contains`: substring.
+    Contains,
+    /// `startswith`: prefix of the whole value.
+    StartsWith,
+    /// `endswith`: suffix of the whole value.
+    EndsWith,
+}
+
+/// List operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ListOp {
+    /// `in`.
+    In,
+    /// `!in`.
+    NotIn,
+    /// `in~`.
+    InCi,
+    /// `!in~`.
+    NotInCi,
+    /// `has_any`.
+    HasAny,
+    /// `has_all`.
+    HasAll,
+}
+
+impl StrOp {
+    /// The operator as written in source, e.g. `!hasprefix_cs`.
+    pub fn spelling(self) -> String {
+        let base = match self.kind {
+            StrOpKind::Has => "has",
+            StrOpKind::HasPrefix => "hasprefix",
+            StrOpKind::HasSuffix => "hassuffix",
+            StrOpKind::Contains => "contains",
+            StrOpKind::StartsWith => "startswith",
+            StrOpKind::EndsWith => "endswith",
+        };
+        format!(
+            "{}{}{}",
+            if self.negated { "!" } else { "" },
+            base,
+            if self.case_sensitive { "_cs" } else { "" }
+        )
+    }
+}
+
+impl BinOp {
+    /// The operator as written in source.
+    pub fn spelling(self) -> String {
+        match self {
+            BinOp::Or => "or".into(),
+            BinOp::And => "and".into(),
+            BinOp::Eq => "==".into(),
+            BinOp::NotEq => "!=".into(),
+            BinOp::EqCi => "=~".into(),
+            BinOp::NotEqCi => "!~".into(),
+            BinOp::Lt => "<".into(),
+            BinOp::Le => "<=".into(),
+            BinOp::Gt => ">".into(),
+            BinOp::Ge => ">=".into(),
+            BinOp::Add => "+".into(),
+            BinOp::Sub => "-".into(),
+            BinOp::Mul => "*".into(),
+            BinOp::Div => "/".into(),
+            BinOp::Mod => "%".into(),
+            BinOp::Str(op) => op.spelling(),
+            BinOp::MatchesRegex => "matches regex".into(),
+        }
+    }
+}
+
+impl ListOp {
+    /// The operator as written in source.
+    pub fn spelling(self) -> &'static str {
+        match self {
+            ListOp::In => "in",
+            ListOp::NotIn => "!in",
+            ListOp::InCi => "in~",
+            ListOp::NotInCi => "!in~",
+            ListOp::HasAny => "has_any",
+            ListOp::HasAll => "has_all",
+        }
+    }
+}
