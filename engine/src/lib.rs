@@ -4,3 +4,10 @@
 pub mod kql;
 pub mod row;
 pub mod value;
+pub mod compile;
+pub mod diag;
+pub mod eval;
+pub mod ir;
+pub mod schema;
+pub mod exec;
+pub mod plan;

@@ -1,0 +1,1527 @@
+//! Name resolution, type checking and lowering of one rule against one table.
+
+use super::lint;
+use super::{
+    Agg, AggKind, Body, ExampleCase, ExclusionInfo, Expectation, OutputColumn, Rule, RuleMeta,
+    Step,
+};
+use crate::diag::{codes, Diagnostic};
+use crate::eval::{self, ConstEnv};
+use crate::ir::{ArithOp, CmpOp, ConstList, Expr, ExprKind, Func, StrPred};
+use crate::kql;
+use crate::row::FieldSet;
+use crate::schema::{did_you_mean, Catalog, TableSchema};
+use crate::value::{Type, Value};
+use hashbrown::{HashMap, HashSet};
+use scry_grammar::{self as ast, BinOp, ListOp, Span, StrOp, StrOpKind};
+use std::sync::Arc;
+
+/// `let` bindings visible to a rule: name → constant expression (no columns).
+#[derive(Debug, Clone, Default)]
+pub struct Lets {
+    map: HashMap<String, Expr>,
+    order: Vec<String>,
+}
+
+/// The largest `make_set` cap, and its default (Kusto's).
+pub const MAKE_SET_MAX: usize = 1_048_576;
+
+/// Regex size limit (compiled program bytes): hostile patterns become an error, not exhaustion.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+const META_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "description",
+    "severity",
+    "tactics",
+    "techniques",
+    "references",
+    "author",
+    "tags",
+    "source",
+    "status",
+    "data_types",
+    "version",
+    "date",
+    "modified",
+    "false_positives",
+];
+
+/// Adds a top-level `let` to `lets`.
+pub fn add_let(lets: &mut Lets, l: &ast::Let, file: usize, diags: &mut Vec<Diagnostic>) {
+    if lets.map.contains_key(&l.name.name) {
+        diags.push(Diagnostic::error(
+            codes::DUPLICATE_NAME,
+            file,
+            l.name.span,
+            format!("`{}` is already defined", l.name.name),
+        ));
+        return;
+    }
+    let mut fields = FieldSet::new();
+    let mut cx = Cx {
+        file,
+        table: None,
+        lets,
+        computed: Vec::new(),
+        fields: &mut fields,
+        diags,
+        mode: Mode::Constant,
+        missing: Vec::new(),
+    };
+    let e = cx.expr(&l.value);
+    lets.order.push(l.name.name.clone());
+    lets.map.insert(l.name.name.clone(), e);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A `where`, `extend`, `summarize`: unknown names are errors.
+    Row,
+    /// An exclusion: unknown names make the exclusion inert (with a warning).
+    Exclusion,
+    /// A `let`: no columns at all.
+    Constant,
+}
+
+struct Cx<'a> {
+    file: usize,
+    table: Option<&'a TableSchema>,
+    lets: &'a Lets,
+    computed: Vec<(String, Type)>,
+    fields: &'a mut FieldSet,
+    diags: &'a mut Vec<Diagnostic>,
+    mode: Mode,
+    missing: Vec<(String, Span)>,
+}
+
+fn fold_const(e: Expr) -> Expr {
+    // Pure nodes whose children are all constants are evaluated now (now() is not pure: it
+    // stays symbolic so that `explain` is stable and the clock is the run's).
+    let all_const = |v: &[&Expr]| v.iter().all(|x| x.as_const().is_some());
+    let fold = match &e.kind {
+        ExprKind::Call(_, args) => all_const(&args.iter().collect::<Vec<_>>()),
+        ExprKind::Arith(_, a, b) | ExprKind::Index(a, b) | ExprKind::Cmp(_, a, b) => {
+            all_const(&[a, b])
+        }
+        ExprKind::Str(_, a, b) => all_const(&[a, b]),
+        ExprKind::TrimStart(_, a) | ExprKind::Regex(a, _) => all_const(&[a]),
+        ExprKind::In { lhs, .. } => all_const(&[lhs]),
+        ExprKind::Between { lhs, low, high, .. } => all_const(&[lhs, low, high]),
+        ExprKind::List(items) => all_const(&items.iter().collect::<Vec<_>>()),
+        _ => false,
+    };
+    if !fold {
+        return e;
+    }
+    let v = eval::eval(&e, &ConstEnv(0)).to_value();
+    Expr::constant(v, e.ty)
+}
+
+impl Cx<'_> {
+    fn err(&mut self, code: &'static str, span: Span, msg: impl Into<String>) -> Expr {
+        self.diags
+            .push(Diagnostic::error(code, self.file, span, msg));
+        // A typed placeholder keeps checking the rest of the rule without cascades.
+        Expr::constant(Value::Null, Type::Dynamic)
+    }
+
+    fn error_expr(&self) -> Expr {
+        Expr::constant(Value::Null, Type::Dynamic)
+    }
+
+    fn is_error(e: &Expr) -> bool {
+        matches!(e.kind, ExprKind::Const(Value::Null)) && e.ty == Type::Dynamic
+    }
+
+    fn name(&mut self, id: &ast::Ident) -> Expr {
+        if let Some(e) = self.lets.map.get(&id.name) {
+            return e.clone();
+        }
+        if let Some(i) = self.computed.iter().rposition(|(n, _)| n == &id.name) {
+            return Expr {
+                kind: ExprKind::Computed {
+                    slot: i as u32,
+                    name: Arc::from(id.name.as_str()),
+                },
+                ty: self.computed[i].1,
+            };
+        }
+        if let Some(t) = self.table {
+            let column = if t.column(&id.name).is_some() {
+                Some(id.name.as_str())
+            } else {
+                t.alias(&id.name)
+            };
+            if let Some(col) = column {
+                if self.mode == Mode::Constant {
+                    return self.err(
+                        codes::NOT_CONSTANT,
+                        id.span,
+                        format!("a `let` cannot read the column `{}`", id.name),
+                    );
+                }
+                let ty = t.column(col).unwrap_or(Type::Dynamic);
+                let field = self.fields.intern(col);
+                return Expr {
+                    kind: ExprKind::Field {
+                        field,
+                        name: Arc::from(col),
+                    },
+                    ty,
+                };
+            }
+        }
+        // Unknown.
+        let mut candidates: Vec<&str> = self.lets.order.iter().map(String::as_str).collect();
+        candidates.extend(self.computed.iter().map(|(n, _)| n.as_str()));
+        let mut aliases = Vec::new();
+        if let Some(t) = self.table {
+            candidates.extend(t.columns.iter().map(|(n, _)| n.as_str()));
+            aliases = t.aliases();
+        }
+        candidates.extend(aliases.iter().map(|(a, _)| *a));
+        let hint = did_you_mean(&id.name, candidates.iter().copied()).map(str::to_string);
+        let where_ = match self.table {
+            Some(t) => format!("table {}", t.name),
+            None => "scope".to_string(),
+        };
+        if self.mode == Mode::Exclusion {
+            self.missing.push((id.name.clone(), id.span));
+            return self.error_expr();
+        }
+        let mut d = Diagnostic::error(
+            codes::UNKNOWN_NAME,
+            self.file,
+            id.span,
+            format!("unknown column `{}` in {where_}", id.name),
+        )
+        .with_label("not a column, alias, computed column or `let`");
+        if let Some(h) = hint {
+            d = d.with_note(format!("did you mean `{h}`?"));
+        }
+        self.diags.push(d);
+        self.error_expr()
+    }
+
+    fn expr(&mut self, e: &ast::Expr) -> Expr {
+        let out = self.expr_inner(e);
+        fold_const(out)
+    }
+
+    fn predicate(&mut self, e: &ast::Expr) -> Expr {
+        let x = self.expr(e);
+        if x.ty != Type::Bool && !Self::is_error(&x) {
+            return self.err(
+                codes::NOT_A_PREDICATE,
+                e.span,
+                format!("this condition is a {}, not a bool", x.ty),
+            );
+        }
+        x
+    }
+
+    fn expr_inner(&mut self, e: &ast::Expr) -> Expr {
+        use ast::ExprKind as K;
+        match &e.kind {
+            K::Literal(lit) => self.literal(lit, e.span),
+            K::Name(id) => self.name(id),
+            K::Not(x) => {
+                let x = self.predicate(x);
+                Expr::not(x)
+            }
+            K::Neg(x) => {
+                let x = self.expr(x);
+                match x.ty {
+                    Type::Long | Type::Int | Type::Real | Type::Timespan => Expr {
+                        kind: ExprKind::Arith(
+                            ArithOp::Sub,
+                            Box::new(Expr::constant(
+                                if x.ty == Type::Real {
+                                    Value::Real(0.0)
+                                } else if x.ty == Type::Timespan {
+                                    Value::Timespan(0)
+                                } else {
+                                    Value::Long(0)
+                                },
+                                x.ty,
+                            )),
+                            Box::new(x.clone()),
+                        ),
+                        ty: x.ty,
+                    },
+                    _ if Self::is_error(&x) => x,
+                    t => self.err(codes::TYPE_MISMATCH, e.span, format!("cannot negate a {t}")),
+                }
+            }
+            K::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => self.binary(*op, *op_span, lhs, rhs, e.span),
+            K::InList {
+                op,
+                op_span,
+                lhs,
+                list,
+            } => self.in_list(*op, *op_span, lhs, list),
+            K::Between {
+                negated,
+                lhs,
+                low,
+                high,
+            } => {
+                let x = self.expr(lhs);
+                let lo = self.expr(low);
+                let hi = self.expr(high);
+                if [&x, &lo, &hi].iter().any(|v| Self::is_error(v)) {
+                    return self.error_expr();
+                }
+                let ok = match x.ty {
+                    t if t.is_numeric() => lo.ty.is_numeric() && hi.ty.is_numeric(),
+                    Type::DateTime => {
+                        lo.ty == Type::DateTime
+                            && matches!(hi.ty, Type::DateTime | Type::Timespan)
+                    }
+                    Type::Timespan => lo.ty == Type::Timespan && hi.ty == Type::Timespan,
+                    _ => false,
+                };
+                if !ok {
+                    return self.err(
+                        codes::TYPE_MISMATCH,
+                        e.span,
+                        format!(
+                            "`between` needs a number, datetime or timespan and bounds of the same kind; found {} between ({} .. {})",
+                            x.ty, lo.ty, hi.ty
+                        ),
+                    );
+                }
+                Expr {
+                    kind: ExprKind::Between {
+                        negated: *negated,
+                        lhs: Box::new(x),
+                        low: Box::new(lo),
+                        high: Box::new(hi),
+                    },
+                    ty: Type::Bool,
+                }
+            }
+            K::Call { name, args } => self.call(name, args, e.span),
+            K::Index { base, index } => {
+                let b = self.expr(base);
+                let i = self.expr(index);
+                if !i.ty.is_numeric() && !i.ty.is_stringish() && !Self::is_error(&i) {
+                    return self.err(codes::TYPE_MISMATCH, index.span, "an index must be a number");
+                }
+                Expr {
+                    kind: ExprKind::Index(Box::new(b), Box::new(i)),
+                    ty: Type::Dynamic,
+                }
+            }
+            K::List(items) => {
+                let items: Vec<Expr> = items.iter().map(|x| self.expr(x)).collect();
+                Expr {
+                    kind: ExprKind::List(items),
+                    ty: Type::Dynamic,
+                }
+            }
+        }
+    }
+
+    fn literal(&mut self, lit: &ast::Literal, span: Span) -> Expr {
+        match lit {
+            ast::Literal::Str(s) => Expr::constant(Value::Str(s.clone()), Type::String),
+            ast::Literal::Long(n) => Expr::constant(Value::Long(*n), Type::Long),
+            ast::Literal::Real(x) => Expr::constant(Value::Real(*x), Type::Real),
+            ast::Literal::Bool(b) => Expr::bool(*b),
+            ast::Literal::DateTime(text) => match kql::time::parse_datetime(text.trim()) {
+                Some(t) => Expr::constant(Value::DateTime(t), Type::DateTime),
+                None => self.err(
+                    codes::BAD_LITERAL,
+                    span,
+                    format!("`{text}` is not a datetime (expected ISO 8601, e.g. 2024-05-15T12:00:00Z)"),
+                ),
+            },
+            ast::Literal::Timespan(t) => Expr::constant(Value::Timespan(*t), Type::Timespan),
+            ast::Literal::Null(ty) => match Type::from_name(ty) {
+                Some(Type::String) => Expr::constant(Value::Str(String::new()), Type::String),
+                Some(t) => Expr::constant(Value::Null, t),
+                None => self.err(codes::BAD_LITERAL, span, format!("unknown type `{ty}`")),
+            },
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, op_span: Span, l: &ast::Expr, r: &ast::Expr, span: Span) -> Expr {
+        match op {
+            BinOp::And | BinOp::Or => {
+                let a = self.predicate(l);
+                let b = self.predicate(r);
+                if op == BinOp::And {
+                    Expr::and(vec![a, b])
+                } else {
+                    Expr::or(vec![a, b])
+                }
+            }
+            BinOp::Str(sop) => {
+                let a = self.expr(l);
+                let b = self.expr(r);
+                self.str_pred(StrPred::Op(sop), a, b, l.span, r.span, op_span)
+            }
+            BinOp::EqCi | BinOp::NotEqCi => {
+                let a = self.expr(l);
+                let b = self.expr(r);
+                self.str_pred(
+                    StrPred::EqCi {
+                        negated: op == BinOp::NotEqCi,
+                    },
+                    a,
+                    b,
+                    l.span,
+                    r.span,
+                    op_span,
+                )
+            }
+            BinOp::MatchesRegex => {
+                let a = self.expr(l);
+                let b = self.expr(r);
+                if Self::is_error(&a) || Self::is_error(&b) {
+                    return self.error_expr();
+                }
+                if !a.ty.is_stringish() {
+                    return self.err(
+                        codes::STRING_OP_ON_NON_STRING,
+                        l.span,
+                        format!("`matches regex` needs a string, this is a {}", a.ty),
+                    );
+                }
+                let Some(Value::Str(p)) = b.as_const() else {
+                    return self.err(codes::BAD_REGEX, r.span, "the regex must be a constant string");
+                };
+                match regex::RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build() {
+                    Ok(re) => Expr {
+                        kind: ExprKind::Regex(Box::new(a), Arc::new(re)),
+                        ty: Type::Bool,
+                    },
+                    Err(e) => self.err(codes::BAD_REGEX, r.span, format!("invalid regex: {e}")),
+                }
+            }
+            BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let a = self.expr(l);
+                let b = self.expr(r);
+                if Self::is_error(&a) || Self::is_error(&b) {
+                    return self.error_expr();
+                }
+                let comparable = a.ty == b.ty
+                    || (a.ty.is_numeric() && b.ty.is_numeric())
+                    || (a.ty.is_stringish() && b.ty.is_stringish())
+                    || a.ty == Type::Dynamic
+                    || b.ty == Type::Dynamic;
+                let ordered = !matches!(op, BinOp::Eq | BinOp::NotEq);
+                if !comparable || (ordered && a.ty == Type::Bool) {
+                    return self.err(
+                        codes::TYPE_MISMATCH,
+                        op_span,
+                        format!("cannot compare a {} with a {} using `{}`", a.ty, b.ty, op.spelling()),
+                    );
+                }
+                let cop = match op {
+                    BinOp::Eq => CmpOp::Eq,
+                    BinOp::NotEq => CmpOp::NotEq,
+                    BinOp::Lt => CmpOp::Lt,
+                    BinOp::Le => CmpOp::Le,
+                    BinOp::Gt => CmpOp::Gt,
+                    _ => CmpOp::Ge,
+                };
+                Expr {
+                    kind: ExprKind::Cmp(cop, Box::new(a), Box::new(b)),
+                    ty: Type::Bool,
+                }
+            }
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
+                let a = self.expr(l);
+                let b = self.expr(r);
+                if Self::is_error(&a) || Self::is_error(&b) {
+                    return self.error_expr();
+                }
+                use Type::*;
+                let ty = match (op, a.ty, b.ty) {
+                    (_, x, y) if x.is_numeric() && y.is_numeric() => {
+                        if x == Real || y == Real {
+                            Real
+                        } else {
+                            Long
+                        }
+                    }
+                    (BinOp::Add, DateTime, Timespan) | (BinOp::Add, Timespan, DateTime) => DateTime,
+                    (BinOp::Sub, DateTime, Timespan) => DateTime,
+                    (BinOp::Sub, DateTime, DateTime) => Timespan,
+                    (BinOp::Add | BinOp::Sub, Timespan, Timespan) => Timespan,
+                    (BinOp::Mul, Timespan, Long | Int) | (BinOp::Mul, Long | Int, Timespan) => {
+                        Timespan
+                    }
+                    (_, x, y) => {
+                        return self.err(
+                            codes::TYPE_MISMATCH,
+                            span,
+                            format!("cannot apply `{}` to a {x} and a {y}", op.spelling()),
+                        )
+                    }
+                };
+                let aop = match op {
+                    BinOp::Add => ArithOp::Add,
+                    BinOp::Sub => ArithOp::Sub,
+                    BinOp::Mul => ArithOp::Mul,
+                    BinOp::Div => ArithOp::Div,
+                    _ => ArithOp::Mod,
+                };
+                Expr {
+                    kind: ExprKind::Arith(aop, Box::new(a), Box::new(b)),
+                    ty,
+                }
+            }
+        }
+    }
+
+    fn str_pred(&mut self, p: StrPred, a: Expr, b: Expr, ls: Span, rs: Span, op_span: Span) -> Expr {
+        if Self::is_error(&a) || Self::is_error(&b) {
+            return self.error_expr();
+        }
+        if !a.ty.is_stringish() {
+            let mut d = Diagnostic::error(
+                codes::STRING_OP_ON_NON_STRING,
+                self.file,
+                ls,
+                format!("`{}` is a string operator, but this is a {}", p.spelling(), a.ty),
+            );
+            if a.ty == Type::Dynamic {
+                d = d.with_note("wrap the value in tostring(...) to match its text");
+            } else {
+                d = d.with_note(format!(
+                    "compare a {} with ==, <, between, or convert it with tostring(...)",
+                    a.ty
+                ));
+            }
+            self.diags.push(d);
+            return self.error_expr();
+        }
+        if !b.ty.is_stringish() {
+            return self.err(
+                codes::TYPE_MISMATCH,
+                rs,
+                format!("the right side of `{}` must be a string, this is a {}", p.spelling(), b.ty),
+            );
+        }
+        let _ = op_span;
+        Expr {
+            kind: ExprKind::Str(p, Box::new(a), Box::new(b)),
+            ty: Type::Bool,
+        }
+    }
+
+    /// Flattens list elements (nested lists and `let` lists) into constants.
+    fn const_list(&mut self, items: &[ast::Expr], out: &mut Vec<Value>) -> bool {
+        let mut ok = true;
+        for it in items {
+            let e = self.expr(it);
+            if Self::is_error(&e) {
+                ok = false;
+                continue;
+            }
+            match e.kind {
+                ExprKind::Const(Value::Array(vs)) => flatten(vs, out),
+                ExprKind::Const(v) => out.push(v),
+                _ => {
+                    self.err(
+                        codes::NOT_A_CONSTANT_LIST,
+                        it.span,
+                        "list elements must be constants (literals or `let` names)",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok
+    }
+
+    fn in_list(&mut self, op: ListOp, op_span: Span, lhs: &ast::Expr, list: &[ast::Expr]) -> Expr {
+        let x = self.expr(lhs);
+        let mut values = Vec::new();
+        if !self.const_list(list, &mut values) || Self::is_error(&x) {
+            return self.error_expr();
+        }
+        match op {
+            ListOp::HasAny | ListOp::HasAll => {
+                if !x.ty.is_stringish() {
+                    return self.str_pred(
+                        StrPred::Op(StrOp {
+                            kind: StrOpKind::Has,
+                            case_sensitive: false,
+                            negated: false,
+                        }),
+                        x,
+                        Expr::constant(Value::Str(String::new()), Type::String),
+                        lhs.span,
+                        op_span,
+                        op_span,
+                    );
+                }
+                let has = StrPred::Op(StrOp {
+                    kind: StrOpKind::Has,
+                    case_sensitive: false,
+                    negated: false,
+                });
+                // Null elements are ignored: they can neither satisfy has_any nor fail has_all.
+                let parts: Vec<Expr> = values
+                    .into_iter()
+                    .filter(|v| !v.is_null())
+                    .map(|v| Expr {
+                        kind: ExprKind::Str(
+                            has,
+                            Box::new(x.clone()),
+                            Box::new(Expr::constant(
+                                Value::Str(kql::funcs::tostring(&v)),
+                                Type::String,
+                            )),
+                        ),
+                        ty: Type::Bool,
+                    })
+                    .collect();
+                if op == ListOp::HasAny {
+                    Expr::or(parts)
+                } else {
+                    Expr::and(parts)
+                }
+            }
+            _ => {
+                let case_insensitive = matches!(op, ListOp::InCi | ListOp::NotInCi);
+                let negated = matches!(op, ListOp::NotIn | ListOp::NotInCi);
+                if case_insensitive && !x.ty.is_stringish() {
+                    return self.err(
+                        codes::STRING_OP_ON_NON_STRING,
+                        lhs.span,
+                        format!("`{}` compares strings, this is a {}", op.spelling(), x.ty),
+                    );
+                }
+                let mut exact = HashSet::new();
+                let mut folded = HashSet::new();
+                for v in &values {
+                    if v.is_null() {
+                        continue;
+                    }
+                    let s = kql::funcs::tostring(v);
+                    folded.insert(kql::fold(&s));
+                    exact.insert(s);
+                }
+                Expr {
+                    kind: ExprKind::In {
+                        case_insensitive,
+                        negated,
+                        lhs: Box::new(x),
+                        list: Arc::new(ConstList {
+                            values,
+                            folded,
+                            exact,
+                        }),
+                    },
+                    ty: Type::Bool,
+                }
+            }
+        }
+    }
+
+    fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
+        let n = name.name.as_str();
+        let arity = |cx: &mut Self, lo: usize, hi: usize| -> bool {
+            if args.len() < lo || args.len() > hi {
+                let want = if lo == hi {
+                    format!("{lo}")
+                } else {
+                    format!("{lo} to {hi}")
+                };
+                cx.err(
+                    codes::BAD_ARGUMENTS,
+                    span,
+                    format!("{n}() takes {want} argument(s), {} given", args.len()),
+                );
+                false
+            } else {
+                true
+            }
+        };
+        match n {
+            "now" | "ago" => {
+                if !arity(self, usize::from(n == "ago"), 1) {
+                    return self.error_expr();
+                }
+                let off = match args.first() {
+                    None => 0,
+                    Some(a) => {
+                        let v = self.expr(a);
+                        match v.as_const() {
+                            Some(Value::Timespan(t)) => *t,
+                            _ => {
+                                return self.err(
+                                    codes::BAD_ARGUMENTS,
+                                    a.span,
+                                    format!("{n}() takes a constant timespan such as 5d"),
+                                )
+                            }
+                        }
+                    }
+                };
+                let off = if n == "ago" { off.saturating_neg() } else { off };
+                Expr {
+                    kind: ExprKind::Now(off),
+                    ty: Type::DateTime,
+                }
+            }
+            "not" => {
+                if !arity(self, 1, 1) {
+                    return self.error_expr();
+                }
+                let x = self.predicate(&args[0]);
+                Expr::not(x)
+            }
+            "datetime" | "todatetime" => {
+                if !arity(self, 1, 1) {
+                    return self.error_expr();
+                }
+                let x = self.expr(&args[0]);
+                Expr {
+                    kind: ExprKind::Call(Func::ToDateTime, vec![x]),
+                    ty: Type::DateTime,
+                }
+            }
+            "trim_start" => {
+                if !arity(self, 2, 2) {
+                    return self.error_expr();
+                }
+                let re = self.expr(&args[0]);
+                let x = self.expr(&args[1]);
+                let Some(Value::Str(p)) = re.as_const() else {
+                    return self.err(codes::BAD_REGEX, args[0].span, "trim_start() needs a constant regex");
+                };
+                match kql::funcs::trim_start_regex(p) {
+                    Ok(re) => Expr {
+                        kind: ExprKind::TrimStart(Arc::new(re), Box::new(x)),
+                        ty: Type::String,
+                    },
+                    Err(e) => self.err(codes::BAD_REGEX, args[0].span, format!("invalid regex: {e}")),
+                }
+            }
+            "count" | "countif" | "dcount" | "min" | "max" | "make_set" | "sum" | "makeset" => {
+                self.err(
+                    codes::BAD_AGGREGATE,
+                    name.span,
+                    format!("{n}() is an aggregate: it can only be used in `summarize`"),
+                )
+            }
+            _ => {
+                let (func, lo, hi, ty) = match n {
+                    "isempty" => (Func::IsEmpty, 1, 1, Type::Bool),
+                    "isnotempty" => (Func::IsNotEmpty, 1, 1, Type::Bool),
+                    "isnull" => (Func::IsNull, 1, 1, Type::Bool),
+                    "isnotnull" => (Func::IsNotNull, 1, 1, Type::Bool),
+                    "tolower" => (Func::ToLower, 1, 1, Type::String),
+                    "toupper" => (Func::ToUpper, 1, 1, Type::String),
+                    "strlen" => (Func::StrLen, 1, 1, Type::Long),
+                    "tostring" => (Func::ToString, 1, 1, Type::String),
+                    "strcat" => (Func::StrCat, 1, 64, Type::String),
+                    "split" => (Func::Split, 2, 2, Type::Dynamic),
+                    "tolong" | "toint" => (Func::ToLong, 1, 1, Type::Long),
+                    "toreal" | "todouble" => (Func::ToReal, 1, 1, Type::Real),
+                    _ => {
+                        const KNOWN: &[&str] = &[
+                            "isempty", "isnotempty", "isnull", "isnotnull", "tolower", "toupper",
+                            "strlen", "tostring", "strcat", "split", "tolong", "toint", "toreal",
+                            "todouble", "trim_start", "now", "ago", "not", "datetime",
+                            "todatetime",
+                        ];
+                        let mut d = Diagnostic::error(
+                            codes::UNKNOWN_FUNCTION,
+                            self.file,
+                            name.span,
+                            format!("unknown function `{n}`"),
+                        );
+                        if let Some(h) = did_you_mean(n, KNOWN.iter().copied()) {
+                            d = d.with_note(format!("did you mean `{h}`?"));
+                        }
+                        self.diags.push(d);
+                        return self.error_expr();
+                    }
+                };
+                if !arity(self, lo, hi) {
+                    return self.error_expr();
+                }
+                let args: Vec<Expr> = args.iter().map(|a| self.expr(a)).collect();
+                if args.iter().any(Self::is_error) {
+                    return self.error_expr();
+                }
+                Expr {
+                    kind: ExprKind::Call(func, args),
+                    ty,
+                }
+            }
+        }
+    }
+
+    fn aggregate(&mut self, a: &ast::Expr) -> Option<(Agg, Type, String)> {
+        let ast::ExprKind::Call { name, args } = &a.kind else {
+            self.err(
+                codes::BAD_AGGREGATE,
+                a.span,
+                "expected an aggregate such as count(), min(x), max(x), dcount(x), make_set(x)",
+            );
+            return None;
+        };
+        let kind = match name.name.as_str() {
+            "count" => AggKind::Count,
+            "countif" => AggKind::CountIf,
+            "dcount" => AggKind::DCount,
+            "min" => AggKind::Min,
+            "max" => AggKind::Max,
+            "make_set" | "makeset" => AggKind::MakeSet,
+            "sum" => AggKind::Sum,
+            other => {
+                const AGGS: &[&str] = &["count", "countif", "dcount", "min", "max", "make_set", "sum"];
+                let mut d = Diagnostic::error(
+                    codes::BAD_AGGREGATE,
+                    self.file,
+                    name.span,
+                    format!("unknown aggregate `{other}`"),
+                );
+                if let Some(h) = did_you_mean(other, AGGS.iter().copied()) {
+                    d = d.with_note(format!("did you mean `{h}`?"));
+                }
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let (lo, hi) = match kind {
+            AggKind::Count => (0, 0),
+            AggKind::MakeSet => (1, 2),
+            _ => (1, 1),
+        };
+        if args.len() < lo || args.len() > hi {
+            self.err(
+                codes::BAD_ARGUMENTS,
+                a.span,
+                format!("{}() takes {lo}..={hi} argument(s), {} given", kind.name(), args.len()),
+            );
+            return None;
+        }
+        let arg = match kind {
+            AggKind::Count => None,
+            AggKind::CountIf => Some(self.predicate(&args[0])),
+            _ => Some(self.expr(&args[0])),
+        };
+        if arg.as_ref().is_some_and(Self::is_error) {
+            return None;
+        }
+        let mut limit = MAKE_SET_MAX;
+        if kind == AggKind::MakeSet && args.len() == 2 {
+            let l = self.expr(&args[1]);
+            match l.as_const() {
+                Some(Value::Long(n)) if *n > 0 => limit = (*n as usize).min(MAKE_SET_MAX),
+                _ => {
+                    self.err(codes::BAD_ARGUMENTS, args[1].span, "make_set's limit must be a positive constant");
+                    return None;
+                }
+            }
+        }
+        let arg_ty = arg.as_ref().map(|e| e.ty);
+        let ty = match kind {
+            AggKind::Count | AggKind::CountIf | AggKind::DCount => Type::Long,
+            AggKind::MakeSet => Type::Dynamic,
+            AggKind::Min | AggKind::Max => arg_ty.unwrap_or(Type::Dynamic),
+            AggKind::Sum => {
+                let t = arg_ty.unwrap_or(Type::Long);
+                if !t.is_numeric() && t != Type::Timespan {
+                    self.err(codes::TYPE_MISMATCH, a.span, format!("sum() needs numbers, not {t}"));
+                    return None;
+                }
+                if t == Type::Int {
+                    Type::Long
+                } else {
+                    t
+                }
+            }
+        };
+        let name = default_agg_name(kind, arg.as_ref());
+        Some((Agg { kind, arg, limit }, ty, name))
+    }
+}
+
+fn flatten(vs: Vec<Value>, out: &mut Vec<Value>) {
+    for v in vs {
+        match v {
+            Value::Array(inner) => flatten(inner, out),
+            v => out.push(v),
+        }
+    }
+}
+
+/// Kusto's default output name of an unnamed aggregate: `count_`, `min_Timestamp`,
+/// `set_ReportId`, `dcount_DeviceId`.
+pub fn default_agg_name(kind: AggKind, arg: Option<&Expr>) -> String {
+    let col = match arg.map(|e| &e.kind) {
+        Some(ExprKind::Field { name, .. }) | Some(ExprKind::Computed { name, .. }) => {
+            name.to_string()
+        }
+        _ => String::new(),
+    };
+    match kind {
+        AggKind::Count => "count_".into(),
+        AggKind::CountIf => "countif_".into(),
+        AggKind::MakeSet => format!("set_{col}"),
+        k => format!("{}_{col}", k.name()),
+    }
+}
+
+/// Lowers an expression with no rule around it (`scry eval`).
+pub fn lower_standalone(
+    e: &ast::Expr,
+    table: Option<&TableSchema>,
+    lets: &Lets,
+    fields: &mut FieldSet,
+    diags: &mut Vec<Diagnostic>,
+) -> Expr {
+    let mut cx = Cx {
+        file: 0,
+        table,
+        lets,
+        computed: Vec::new(),
+        fields,
+        diags,
+        mode: Mode::Row,
+        missing: Vec::new(),
+    };
+    cx.expr(e)
+}
+
+fn meta_strings(v: &ast::MetaValue) -> Vec<String> {
+    match v {
+        ast::MetaValue::Str(s) => vec![s.value.clone()],
+        ast::MetaValue::Word(w) => vec![w.name.clone()],
+        ast::MetaValue::List(items, _) => items.iter().flat_map(meta_strings).collect(),
+    }
+}
+
+fn meta_span(v: &ast::MetaValue) -> Span {
+    match v {
+        ast::MetaValue::Str(s) => s.span,
+        ast::MetaValue::Word(w) => w.span,
+        ast::MetaValue::List(_, s) => *s,
+    }
+}
+
+fn lower_meta(r: &ast::Rule, file: usize, diags: &mut Vec<Diagnostic>) -> RuleMeta {
+    let mut m = RuleMeta::default();
+    for c in &r.clauses {
+        let ast::Clause::Meta(meta) = c else { continue };
+        let key = meta.key.name.as_str();
+        let vals = meta_strings(&meta.value);
+        let single = |diags: &mut Vec<Diagnostic>| -> Option<String> {
+            if let ast::MetaValue::List(..) = meta.value {
+                diags.push(Diagnostic::error(
+                    codes::BAD_METADATA,
+                    file,
+                    meta_span(&meta.value),
+                    format!("`{key}` takes one value, not a list"),
+                ));
+                return None;
+            }
+            vals.first().cloned()
+        };
+        match key {
+            "id" => m.id = single(diags),
+            "title" => m.title = single(diags),
+            "description" => m.description = single(diags),
+            "severity" => {
+                m.severity = single(diags);
+                if let Some(s) = &m.severity {
+                    const LEVELS: &[&str] = &["informational", "low", "medium", "high", "critical"];
+                    if !LEVELS.contains(&s.as_str()) {
+                        diags.push(
+                            Diagnostic::error(
+                                codes::BAD_METADATA,
+                                file,
+                                meta_span(&meta.value),
+                                format!("unknown severity `{s}`"),
+                            )
+                            .with_note("expected one of informational, low, medium, high, critical"),
+                        );
+                    }
+                }
+            }
+            "tactics" => m.tactics = vals,
+            "techniques" => m.techniques = vals,
+            "references" => m.references = vals,
+            k if META_KEYS.contains(&k) => m.other.push((k.to_string(), vals)),
+            k => {
+                let mut d = Diagnostic::warning(
+                    codes::UNKNOWN_METADATA,
+                    file,
+                    meta.key.span,
+                    format!("unknown metadata key `{k}`"),
+                );
+                if let Some(h) = did_you_mean(k, META_KEYS.iter().copied()) {
+                    d = d.with_note(format!("did you mean `{h}`?"));
+                }
+                diags.push(d);
+                m.other.push((k.to_string(), vals));
+            }
+        }
+    }
+    m
+}
+
+/// Lowers one rule against every table it reads. Returns `None` when the rule is unusable.
+pub fn lower_rule(
+    r: &ast::Rule,
+    file: usize,
+    file_lets: &Lets,
+    catalog: &Catalog,
+    fields: &mut FieldSet,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rule> {
+    let meta = lower_meta(r, file, diags);
+    if meta.id.is_none() {
+        diags.push(
+            Diagnostic::warning(
+                codes::MISSING_ID,
+                file,
+                r.name.span,
+                format!("rule `{}` has no `id`", r.name.name),
+            )
+            .with_note("results are labelled with the rule name instead; add `id \"<uuid>\"` to keep them stable"),
+        );
+    }
+    // Rule-local lets, in order, after the file's.
+    let mut lets = file_lets.clone();
+    for c in &r.clauses {
+        if let ast::Clause::Let(l) = c {
+            if lets.map.contains_key(&l.name.name) && !file_lets.map.contains_key(&l.name.name) {
+                diags.push(Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    file,
+                    l.name.span,
+                    format!("`{}` is already defined", l.name.name),
+                ));
+                continue;
+            }
+            lets.map.remove(&l.name.name);
+            lets.order.retain(|n| n != &l.name.name);
+            add_let(&mut lets, l, file, diags);
+        }
+    }
+
+    let froms: Vec<&ast::From> = r
+        .clauses
+        .iter()
+        .filter_map(|c| match c {
+            ast::Clause::From(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    if froms.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                codes::MISSING_FROM,
+                file,
+                r.name.span,
+                format!("rule `{}` does not say which table it reads", r.name.name),
+            )
+            .with_note("add `from DeviceProcessEvents` (or another table)"),
+        );
+        return None;
+    }
+    let mut tables: Vec<&TableSchema> = Vec::new();
+    for f in &froms {
+        for t in &f.tables {
+            match catalog.table(&t.name) {
+                Some(s) => {
+                    if !tables.iter().any(|x| x.name == s.name) {
+                        tables.push(s)
+                    }
+                }
+                None => {
+                    let mut d = Diagnostic::error(
+                        codes::UNKNOWN_TABLE,
+                        file,
+                        t.span,
+                        format!("unknown table `{}`", t.name),
+                    );
+                    let names = catalog.tables().iter().map(|t| t.name.as_str());
+                    if let Some(h) = did_you_mean(&t.name, names) {
+                        d = d.with_note(format!("did you mean `{h}`?"));
+                    } else {
+                        d = d.with_note("add its schema with --schema FILE");
+                    }
+                    diags.push(d);
+                }
+            }
+        }
+    }
+    if tables.is_empty() {
+        return None;
+    }
+    // Clause order checks.
+    let mut summarize: Option<&ast::Summarize> = None;
+    let mut having: Option<&ast::Having> = None;
+    let mut window: Option<&ast::Window> = None;
+    let mut examples: Option<&ast::Examples> = None;
+    for c in &r.clauses {
+        match c {
+            ast::Clause::Summarize(s) => {
+                if summarize.is_some() {
+                    diags.push(Diagnostic::error(
+                        codes::CLAUSE_ORDER,
+                        file,
+                        s.span,
+                        "a rule can have only one `summarize`",
+                    ));
+                }
+                summarize = Some(s);
+            }
+            ast::Clause::Having(h) => {
+                if summarize.is_none() {
+                    diags.push(Diagnostic::error(
+                        codes::CLAUSE_ORDER,
+                        file,
+                        h.span,
+                        "`having` filters the output of `summarize`, which must come first",
+                    ));
+                }
+                having = Some(h);
+            }
+            ast::Clause::Window(w) => {
+                if window.is_some() {
+                    diags.push(Diagnostic::error(
+                        codes::CLAUSE_ORDER,
+                        file,
+                        w.span,
+                        "a rule can have only one `window`",
+                    ));
+                }
+                window = Some(w);
+            }
+            ast::Clause::Where(w) if summarize.is_some() => diags.push(Diagnostic::error(
+                codes::CLAUSE_ORDER,
+                file,
+                w.span,
+                "`where` after `summarize`: filter the output with `having`",
+            )),
+            ast::Clause::Examples(x) => {
+                if examples.is_some() {
+                    diags.push(Diagnostic::error(
+                        codes::CLAUSE_ORDER,
+                        file,
+                        x.span,
+                        "a rule can have only one `examples` block",
+                    ));
+                }
+                examples = Some(x);
+            }
+            _ => {}
+        }
+    }
+
+    // Exclusions: names unique.
+    let mut exclusions: Vec<ExclusionInfo> = Vec::new();
+    let mut except_asts: Vec<&ast::Except> = Vec::new();
+    for c in &r.clauses {
+        if let ast::Clause::Except(x) = c {
+            if exclusions.iter().any(|e| e.name == x.name.value) {
+                diags.push(Diagnostic::error(
+                    codes::DUPLICATE_EXCLUSION,
+                    file,
+                    x.name.span,
+                    format!("exclusion \"{}\" is defined twice in this rule", x.name.value),
+                ));
+                continue;
+            }
+            exclusions.push(ExclusionInfo {
+                name: x.name.value.clone(),
+                description: x.description.as_ref().map(|d| d.value.clone()),
+                span: x.span,
+            });
+            except_asts.push(x);
+            lint::exclusion_too_broad(x, file, diags);
+        }
+    }
+
+    let mut bodies = Vec::new();
+    let mut output: Option<Vec<OutputColumn>> = None;
+    let mut having_ir = None;
+    for t in &tables {
+        let mut cx = Cx {
+            file,
+            table: Some(t),
+            lets: &lets,
+            computed: Vec::new(),
+            fields,
+            diags,
+            mode: Mode::Row,
+            missing: Vec::new(),
+        };
+        let timestamp = t
+            .column("Timestamp")
+            .filter(|ty| *ty == Type::DateTime)
+            .map(|_| cx.fields.intern("Timestamp"));
+        let window_ir = window.and_then(|w| {
+            if timestamp.is_none() {
+                cx.err(
+                    codes::TYPE_MISMATCH,
+                    w.span,
+                    format!("`window` reads Timestamp, which {} does not have as a datetime", t.name),
+                );
+                return None;
+            }
+            match &w.kind {
+                ast::WindowKind::Lookback(span_e) => {
+                    let s = cx.expr(span_e);
+                    match s.as_const() {
+                        Some(Value::Timespan(ticks)) if *ticks >= 0 => Some((
+                            Expr {
+                                kind: ExprKind::Now(-*ticks),
+                                ty: Type::DateTime,
+                            },
+                            Expr {
+                                kind: ExprKind::Now(0),
+                                ty: Type::DateTime,
+                            },
+                        )),
+                        _ => {
+                            cx.err(codes::TYPE_MISMATCH, span_e.span, "`window` takes a positive timespan such as 5d, or between (a .. b)");
+                            None
+                        }
+                    }
+                }
+                ast::WindowKind::Between(lo, hi) => {
+                    let lo_e = cx.expr(lo);
+                    let hi_e = cx.expr(hi);
+                    let ok_lo = lo_e.ty == Type::DateTime;
+                    let ok_hi = matches!(hi_e.ty, Type::DateTime | Type::Timespan);
+                    if !ok_lo || !ok_hi {
+                        cx.err(codes::TYPE_MISMATCH, w.span, "`window between (a .. b)` needs datetimes (b may be a timespan added to a)");
+                        return None;
+                    }
+                    let hi_e = if hi_e.ty == Type::Timespan {
+                        Expr {
+                            kind: ExprKind::Arith(ArithOp::Add, Box::new(lo_e.clone()), Box::new(hi_e)),
+                            ty: Type::DateTime,
+                        }
+                    } else {
+                        hi_e
+                    };
+                    Some((lo_e, fold_const(hi_e)))
+                }
+            }
+        });
+        let mut steps = Vec::new();
+        for c in &r.clauses {
+            match c {
+                ast::Clause::Where(w) => {
+                    let p = cx.predicate(&w.predicate);
+                    steps.push(Step::Where(p));
+                }
+                ast::Clause::Extend(x) => {
+                    for a in &x.assignments {
+                        let v = cx.expr(&a.value);
+                        let name = match &a.name {
+                            Some(n) => n.name.clone(),
+                            None => match &a.value.kind {
+                                ast::ExprKind::Name(id) => id.name.clone(),
+                                _ => format!("Column{}", cx.computed.len() + 1),
+                            },
+                        };
+                        let slot = cx.computed.len() as u32;
+                        cx.computed.push((name, v.ty));
+                        steps.push(Step::Extend(slot, v));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Exclusions see every computed column.
+        let mut excl = Vec::new();
+        for x in &except_asts {
+            cx.mode = Mode::Exclusion;
+            cx.missing.clear();
+            let p = cx.predicate(&x.condition);
+            cx.mode = Mode::Row;
+            if cx.missing.is_empty() {
+                lint::exclusion_matches_empty_event(x, &p, &t.name, file, cx.diags);
+                excl.push(Some(p));
+            } else {
+                let names: Vec<String> = cx.missing.iter().map(|(n, _)| format!("`{n}`")).collect();
+                let first = cx.missing[0].1;
+                cx.diags.push(
+                    Diagnostic::warning(
+                        codes::EXCLUSION_FIELD_MISSING,
+                        file,
+                        first,
+                        format!(
+                            "exclusion \"{}\" reads {}, which {} does not have",
+                            x.name.value,
+                            names.join(", "),
+                            t.name
+                        ),
+                    )
+                    .with_label("no such column or alias in this table")
+                    .with_note(format!(
+                        "the exclusion can never match {} events, so it is ignored for them; map the field in an alias file or drop the exclusion from this rule",
+                        t.name
+                    )),
+                );
+                excl.push(None);
+            }
+        }
+        // Summarize / projection.
+        let mut keys = Vec::new();
+        let mut aggs = Vec::new();
+        let mut project = Vec::new();
+        let mut out_cols: Vec<OutputColumn> = Vec::new();
+        if let Some(s) = summarize {
+            for k in &s.by {
+                let v = cx.expr(&k.value);
+                let name = match (&k.name, &k.value.kind) {
+                    (Some(n), _) => n.name.clone(),
+                    (None, ast::ExprKind::Name(id)) => match &v.kind {
+                        ExprKind::Field { name, .. } if id.name.contains('.') => name.to_string(),
+                        _ => id.name.clone(),
+                    },
+                    _ => format!("Column{}", out_cols.len() + 1),
+                };
+                if v.ty == Type::Dynamic && !Cx::is_error(&v) {
+                    // Grouping by a dynamic value is allowed in Kusto only for scalars; keep it
+                    // simple and explicit.
+                    cx.err(codes::TYPE_MISMATCH, k.span, "cannot group by a dynamic value; wrap it in tostring(...)");
+                }
+                out_cols.push(OutputColumn { name, ty: v.ty });
+                keys.push(v);
+            }
+            for a in &s.aggregates {
+                if let Some((agg, ty, default)) = cx.aggregate(&a.value) {
+                    let name = a.name.as_ref().map_or(default, |n| n.name.clone());
+                    out_cols.push(OutputColumn { name, ty });
+                    aggs.push(agg);
+                }
+            }
+        } else {
+            let mut names: Vec<String> = Vec::new();
+            for c in ["Timestamp", "DeviceId", "DeviceName", "ReportId"] {
+                if t.column(c).is_some() {
+                    names.push(c.to_string());
+                }
+            }
+            let mut referenced = Vec::new();
+            for s in &steps {
+                let (Step::Where(e) | Step::Extend(_, e)) = s;
+                e.walk(&mut |n| {
+                    if let ExprKind::Field { name, .. } = &n.kind {
+                        referenced.push(name.to_string());
+                    }
+                });
+            }
+            for n in referenced {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+            for n in names {
+                let ty = t.column(&n).unwrap_or(Type::String);
+                let field = cx.fields.intern(&n);
+                project.push(Expr {
+                    kind: ExprKind::Field {
+                        field,
+                        name: Arc::from(n.as_str()),
+                    },
+                    ty,
+                });
+                out_cols.push(OutputColumn { name: n, ty });
+            }
+            for (i, (n, ty)) in cx.computed.iter().enumerate() {
+                project.push(Expr {
+                    kind: ExprKind::Computed {
+                        slot: i as u32,
+                        name: Arc::from(n.as_str()),
+                    },
+                    ty: *ty,
+                });
+                out_cols.push(OutputColumn {
+                    name: n.clone(),
+                    ty: *ty,
+                });
+            }
+        }
+        // Output names must be unique.
+        let mut seen = HashSet::new();
+        for c in &out_cols {
+            if !seen.insert(c.name.clone()) {
+                let span = summarize.map_or(r.name.span, |s| s.span);
+                cx.err(codes::DUPLICATE_NAME, span, format!("output column `{}` is defined twice", c.name));
+            }
+        }
+        match &output {
+            None => {
+                // `having` sees the output columns as computed slots.
+                if let Some(h) = having {
+                    let mut hx = Cx {
+                        file,
+                        table: None,
+                        lets: &lets,
+                        computed: out_cols.iter().map(|c| (c.name.clone(), c.ty)).collect(),
+                        fields: cx.fields,
+                        diags: cx.diags,
+                        mode: Mode::Row,
+                        missing: Vec::new(),
+                    };
+                    having_ir = Some(hx.predicate(&h.predicate));
+                }
+                output = Some(out_cols);
+            }
+            Some(prev) => {
+                if *prev != out_cols && summarize.is_some() {
+                    cx.err(codes::TYPE_MISMATCH, r.name.span, format!("the output columns differ between the rule's tables (in {})", t.name));
+                }
+            }
+        }
+        let computed = cx.computed.len();
+        bodies.push(Body {
+            table: t.name.clone(),
+            timestamp,
+            window: window_ir,
+            steps,
+            exclusions: excl,
+            keys,
+            aggs,
+            project,
+            computed,
+        });
+    }
+
+    // Examples.
+    let mut examples_now = None;
+    let mut cases = Vec::new();
+    if let Some(x) = examples {
+        if let Some(n) = &x.now {
+            let mut fx = FieldSet::new();
+            let e = lower_standalone(n, None, &lets, &mut fx, diags);
+            match e.as_const() {
+                Some(Value::DateTime(t)) => examples_now = Some(*t),
+                _ => diags.push(Diagnostic::error(
+                    codes::BAD_EXAMPLE,
+                    file,
+                    n.span,
+                    "`examples at` takes a constant datetime, e.g. datetime(2024-05-15T12:00:00Z)",
+                )),
+            }
+        }
+        for c in &x.cases {
+            let table = match &c.table {
+                Some(t) => {
+                    if !tables.iter().any(|s| s.name == t.name) {
+                        diags.push(Diagnostic::error(
+                            codes::BAD_EXAMPLE,
+                            file,
+                            t.span,
+                            format!("this rule does not read {}", t.name),
+                        ));
+                        continue;
+                    }
+                    t.name.clone()
+                }
+                None if tables.len() == 1 => tables[0].name.clone(),
+                None => {
+                    diags.push(Diagnostic::error(
+                        codes::BAD_EXAMPLE,
+                        file,
+                        c.label.span,
+                        "this rule reads several tables: say which with `in Table`",
+                    ));
+                    continue;
+                }
+            };
+            if let Err(e) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&c.event.text) {
+                let off = offset_of(&c.event.text, e.line(), e.column());
+                let at = c.event.span.start as usize + off;
+                diags.push(Diagnostic::error(
+                    codes::BAD_EXAMPLE,
+                    file,
+                    Span::new(at, at + 1),
+                    format!("example event is not a JSON object: {e}"),
+                ));
+                continue;
+            }
+            let expect = match &c.expect {
+                ast::Expect::Match => Expectation::Match,
+                ast::Expect::NoMatch => Expectation::NoMatch,
+                ast::Expect::Suppressed(name) => {
+                    match exclusions.iter().position(|e| e.name == name.value) {
+                        Some(i) => Expectation::Suppressed(i),
+                        None => {
+                            let mut d = Diagnostic::error(
+                                codes::UNKNOWN_EXCLUSION,
+                                file,
+                                name.span,
+                                format!("this rule has no exclusion \"{}\"", name.value),
+                            );
+                            if let Some(h) = did_you_mean(&name.value, exclusions.iter().map(|e| e.name.as_str())) {
+                                d = d.with_note(format!("did you mean \"{h}\"?"));
+                            }
+                            diags.push(d);
+                            continue;
+                        }
+                    }
+                }
+            };
+            cases.push(ExampleCase {
+                expect,
+                label: c.label.value.clone(),
+                table,
+                json: c.event.text.clone(),
+                span: c.span,
+            });
+        }
+    } else {
+        diags.push(
+            Diagnostic::warning(
+                codes::NO_EXAMPLES,
+                file,
+                r.name.span,
+                format!("rule `{}` has no examples", r.name.name),
+            )
+            .with_note("add an `examples` block with events that must and must not match; `scry test` runs them"),
+        );
+    }
+
+    Some(Rule {
+        name: r.name.name.clone(),
+        meta,
+        file,
+        span: r.span,
+        bodies,
+        exclusions,
+        summarize: summarize.is_some(),
+        output: output.unwrap_or_default(),
+        having: having_ir,
+        examples_now,
+        examples: cases,
+    })
+}
+
+/// Byte offset of 1-based (line, column) in `text`.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut off = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return (off + column.saturating_sub(1)).min(text.len().saturating_sub(1));
+        }
+        off += l.len();
+    }
+    text.len().saturating_sub(1)
+}

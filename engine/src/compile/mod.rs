@@ -1,0 +1,390 @@
+//! From source files to checked, typed rules: parse, resolve names against the table schemas,
+//! type-check, lower to [`crate::ir`], lint.
+//!
+//! A rule reading several tables is lowered once per table (`process.name` is `FileName` in
+//! DeviceProcessEvents but `InitiatingProcessFileName` in DeviceNetworkEvents); the bodies
+//! share one aggregation state, as a KQL `union` would.
+
+mod lint;
+mod lower;
+
+use crate::diag::{codes, Diagnostic, Severity};
+use crate::ir::Expr;
+use crate::row::FieldSet;
+use crate::schema::Catalog;
+use crate::value::{Type, Value};
+use hashbrown::HashMap;
+use scry_grammar::{self as ast, Span};
+use std::sync::Arc;
+
+pub use lower::default_agg_name;
+
+/// One rule file's name and text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as given (used in diagnostics).
+    pub name: String,
+    /// The file's text.
+    pub text: String,
+}
+
+/// All rule files of a run; diagnostics point into them by index.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The files, in load order (sorted by path for folders).
+    pub files: Vec<SourceFile>,
+}
+
+impl Sources {
+    /// Adds a file, returning its index.
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> usize {
+        self.files.push(SourceFile {
+            name: name.into(),
+            text: text.into(),
+        });
+        self.files.len() - 1
+    }
+}
+
+/// A rule's metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleMeta {
+    /// `id`.
+    pub id: Option<String>,
+    /// `title`.
+    pub title: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `severity`.
+    pub severity: Option<String>,
+    /// `tactics`.
+    pub tactics: Vec<String>,
+    /// `techniques`.
+    pub techniques: Vec<String>,
+    /// `references`.
+    pub references: Vec<String>,
+    /// Other known keys (`author`, `tags`, `source`, ...), in written order.
+    pub other: Vec<(String, Vec<String>)>,
+}
+
+/// One step of a rule body, in written order.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// `where expr`.
+    Where(Expr),
+    /// `extend Name = expr`: stores into a computed slot.
+    Extend(u32, Expr),
+}
+
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggKind {
+    /// `count()`
+    Count,
+    /// `countif(pred)`
+    CountIf,
+    /// `dcount(x)`: exact.
+    DCount,
+    /// `min(x)`
+    Min,
+    /// `max(x)`
+    Max,
+    /// `make_set(x [, max])`
+    MakeSet,
+    /// `sum(x)`
+    Sum,
+}
+
+impl AggKind {
+    /// The KQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggKind::Count => "count",
+            AggKind::CountIf => "countif",
+            AggKind::DCount => "dcount",
+            AggKind::Min => "min",
+            AggKind::Max => "max",
+            AggKind::MakeSet => "make_set",
+            AggKind::Sum => "sum",
+        }
+    }
+}
+
+/// An aggregate of `summarize`, lowered against one table.
+#[derive(Debug, Clone)]
+pub struct Agg {
+    /// Which function.
+    pub kind: AggKind,
+    /// Its argument (none for `count()`).
+    pub arg: Option<Expr>,
+    /// `make_set`'s cap.
+    pub limit: usize,
+}
+
+/// A rule lowered against one of its tables.
+#[derive(Debug, Clone)]
+pub struct Body {
+    /// The table.
+    pub table: String,
+    /// `Timestamp` of this table, if it has one (the window reads it).
+    pub timestamp: Option<crate::row::FieldId>,
+    /// The window's bounds, inclusive.
+    pub window: Option<(Expr, Expr)>,
+    /// `where` and `extend` in order.
+    pub steps: Vec<Step>,
+    /// One entry per rule exclusion; `None` when the exclusion names a field this table
+    /// does not have (it never suppresses anything here; `check` warns).
+    pub exclusions: Vec<Option<Expr>>,
+    /// `summarize ... by` keys.
+    pub keys: Vec<Expr>,
+    /// Aggregates.
+    pub aggs: Vec<Agg>,
+    /// Without `summarize`: the output columns.
+    pub project: Vec<Expr>,
+    /// How many computed slots `extend` uses.
+    pub computed: usize,
+}
+
+/// An exclusion's identity, shared by a rule's bodies.
+#[derive(Debug, Clone)]
+pub struct ExclusionInfo {
+    /// The scenario name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// An output column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputColumn {
+    /// Name.
+    pub name: String,
+    /// Type.
+    pub ty: Type,
+}
+
+/// An example event of a rule.
+#[derive(Debug, Clone)]
+pub struct ExampleCase {
+    /// What must happen.
+    pub expect: Expectation,
+    /// The label.
+    pub label: String,
+    /// The table (given, or the rule's only table).
+    pub table: String,
+    /// The JSON text as written.
+    pub json: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// The verdict an example expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expectation {
+    /// Produces a result.
+    Match,
+    /// Produces none.
+    NoMatch,
+    /// Passes the conditions, then the named exclusion (by index) suppresses it.
+    Suppressed(usize),
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The rule's name.
+    pub name: String,
+    /// Metadata.
+    pub meta: RuleMeta,
+    /// Source file index.
+    pub file: usize,
+    /// The rule's span.
+    pub span: Span,
+    /// One body per `from` table, in written order.
+    pub bodies: Vec<Body>,
+    /// Exclusions in written order.
+    pub exclusions: Vec<ExclusionInfo>,
+    /// True with `summarize`.
+    pub summarize: bool,
+    /// The output columns.
+    pub output: Vec<OutputColumn>,
+    /// `having`, over the output columns (`Computed { slot }` = output column index).
+    pub having: Option<Expr>,
+    /// The examples' clock.
+    pub examples_now: Option<i64>,
+    /// Examples.
+    pub examples: Vec<ExampleCase>,
+}
+
+impl Rule {
+    /// The rule's id, or its name when it has no id.
+    pub fn id(&self) -> &str {
+        self.meta.id.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The body for `table`.
+    pub fn body(&self, table: &str) -> Option<&Body> {
+        self.bodies.iter().find(|b| b.table == table)
+    }
+}
+
+/// Compiled rules, ready for planning.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    /// Rules in load order.
+    pub rules: Vec<Rule>,
+    /// Every input field any rule reads.
+    pub fields: FieldSet,
+    /// The schemas used.
+    pub catalog: Arc<Catalog>,
+}
+
+/// The result of compiling: the rules that compiled, and every diagnostic.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The rule set (rules with errors are left out).
+    pub rules: RuleSet,
+    /// Diagnostics in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    /// True if any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity >= Severity::Error)
+    }
+}
+
+/// Converts a syntax error into a diagnostic of `file`.
+pub fn syntax_diagnostic(file: usize, e: &ast::SyntaxError) -> Diagnostic {
+    let mut d = Diagnostic::error(e.code, file, e.span, e.message.clone());
+    if !e.expected.is_empty() {
+        d.label = format!("expected {}", e.expected.join(", "));
+    }
+    d.notes = e.notes.clone();
+    d
+}
+
+/// Compiles every file of `sources`.
+pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
+    let mut diags = Vec::new();
+    let mut fields = FieldSet::new();
+    let mut rules = Vec::new();
+    let mut seen: HashMap<String, (usize, Span)> = HashMap::new();
+    let mut seen_ids: HashMap<String, (usize, Span)> = HashMap::new();
+    for (file, src) in sources.files.iter().enumerate() {
+        let parsed = match ast::parse_file(&src.text) {
+            Ok(f) => f,
+            Err(errs) => {
+                diags.extend(errs.iter().map(|e| syntax_diagnostic(file, e)));
+                continue;
+            }
+        };
+        let mut file_lets: lower::Lets = lower::Lets::default();
+        for item in &parsed.items {
+            match item {
+                ast::Item::Let(l) => lower::add_let(&mut file_lets, l, file, &mut diags),
+                ast::Item::Rule(r) => {
+                    let before = diags.len();
+                    let rule = lower::lower_rule(r, file, &file_lets, &catalog, &mut fields, &mut diags);
+                    let failed = diags[before..]
+                        .iter()
+                        .any(|d| d.severity >= Severity::Error);
+                    if let Some((pf, _)) = seen.get(&r.name.name) {
+                        diags.push(
+                            Diagnostic::error(
+                                codes::DUPLICATE_RULE,
+                                file,
+                                r.name.span,
+                                format!("a rule named `{}` already exists", r.name.name),
+                            )
+                            .with_note(format!(
+                                "the first one is in {}",
+                                sources.files[*pf].name
+                            )),
+                        );
+                        continue;
+                    }
+                    seen.insert(r.name.name.clone(), (file, r.name.span));
+                    if let Some(rule) = rule {
+                        if let Some(id) = &rule.meta.id {
+                            if let Some((pf, _)) = seen_ids.get(id) {
+                                diags.push(
+                                    Diagnostic::error(
+                                        codes::DUPLICATE_RULE,
+                                        file,
+                                        r.name.span,
+                                        format!("rule id {id} is used twice"),
+                                    )
+                                    .with_note(format!(
+                                        "the first use is in {}",
+                                        sources.files[*pf].name
+                                    )),
+                                );
+                                continue;
+                            }
+                            seen_ids.insert(id.clone(), (file, r.name.span));
+                        }
+                        if !failed {
+                            rules.push(rule);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Compiled {
+        rules: RuleSet {
+            rules,
+            fields,
+            catalog,
+        },
+        diagnostics: diags,
+    }
+}
+
+/// Compiles a single expression for `scry eval`: against `table` if given (its columns
+/// become readable), else with no columns. Returns the typed expression and the fields it
+/// reads.
+pub fn compile_expr(
+    source: &str,
+    table: Option<&str>,
+    catalog: &Catalog,
+) -> Result<(Expr, FieldSet), Vec<Diagnostic>> {
+    let e = ast::parse_expr(source).map_err(|errs| {
+        errs.iter()
+            .map(|e| syntax_diagnostic(0, e))
+            .collect::<Vec<_>>()
+    })?;
+    let mut diags = Vec::new();
+    let mut fields = FieldSet::new();
+    let schema = match table {
+        Some(t) => match catalog.table(t) {
+            Some(s) => Some(s),
+            None => {
+                return Err(vec![Diagnostic::error(
+                    codes::UNKNOWN_TABLE,
+                    0,
+                    Span::default(),
+                    format!("unknown table {t}"),
+                )])
+            }
+        },
+        None => None,
+    };
+    let lets = lower::Lets::default();
+    let expr = lower::lower_standalone(&e, schema, &lets, &mut fields, &mut diags);
+    if diags.iter().any(|d| d.severity >= Severity::Error) {
+        return Err(diags);
+    }
+    Ok((expr, fields))
+}
+
+/// The value of a constant expression (no columns), at clock `now`.
+pub fn const_value(e: &Expr, now: i64) -> Value {
+    crate::eval::eval(e, &crate::eval::ConstEnv(now)).to_value()
+}

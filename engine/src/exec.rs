@@ -1,0 +1,799 @@
+//! Executes a [`Plan`] over rows, one at a time, keeping per-rule aggregation state.
+//!
+//! Memory grows with the number of result groups, never with the input. Results come out of
+//! [`Executor::finish`] in a fixed order (rules in load order, groups sorted by key, sets
+//! sorted), so the same input gives the same bytes out.
+
+use crate::compile::{AggKind, Rule, Step};
+use crate::eval::{self, Env, Val};
+use crate::ir::AtomId;
+use crate::kql;
+use crate::plan::{cell_text, Bits, Plan, TablePlan};
+use crate::row::{Cell, FieldId, FieldSet, Row};
+use crate::value::{Type, Value};
+use hashbrown::{HashMap, HashSet};
+use std::cell::Cell as StdCell;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// A hashable, totally ordered form of a [`Value`], for group keys and sets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    /// null (sorts first)
+    Null,
+    /// bool
+    Bool(bool),
+    /// long
+    Long(i64),
+    /// real, as order-preserving bits
+    Real(i64),
+    /// datetime
+    DateTime(i64),
+    /// timespan
+    Timespan(i64),
+    /// string
+    Str(String),
+    /// JSON text
+    Json(String),
+}
+
+impl Key {
+    /// The key of a value.
+    pub fn of(v: &Value) -> Key {
+        match v {
+            Value::Null => Key::Null,
+            Value::Bool(b) => Key::Bool(*b),
+            Value::Long(n) => Key::Long(*n),
+            Value::Real(x) => {
+                // Order-preserving: flip the magnitude bits of negatives.
+                let b = x.to_bits() as i64;
+                Key::Real(b ^ (((b >> 63) as u64) >> 1) as i64)
+            }
+            Value::DateTime(t) => Key::DateTime(*t),
+            Value::Timespan(t) => Key::Timespan(*t),
+            Value::Str(s) => Key::Str(s.clone()),
+            Value::Array(_) | Value::Json(_) => Key::Json(value_to_json(v).to_string()),
+        }
+    }
+
+    /// Back to a value.
+    pub fn value(&self) -> Value {
+        match self {
+            Key::Null => Value::Null,
+            Key::Bool(b) => Value::Bool(*b),
+            Key::Long(n) => Value::Long(*n),
+            Key::Real(b) => {
+                let b = *b ^ ((((*b) >> 63) as u64) >> 1) as i64;
+                Value::Real(f64::from_bits(b as u64))
+            }
+            Key::DateTime(t) => Value::DateTime(*t),
+            Key::Timespan(t) => Value::Timespan(*t),
+            Key::Str(s) => Value::Str(s.clone()),
+            Key::Json(s) => json_text_to_value(s),
+        }
+    }
+}
+
+/// A value as JSON: datetimes as ISO 8601 UTC strings, timespans as Kusto text.
+pub fn value_to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Long(n) => J::from(*n),
+        Value::Real(x) => serde_json::Number::from_f64(*x).map_or(J::Null, J::Number),
+        Value::Str(s) => J::String(s.clone()),
+        Value::DateTime(t) => J::String(kql::time::format_datetime(*t)),
+        Value::Timespan(t) => J::String(kql::time::format_timespan(*t)),
+        Value::Array(items) => J::Array(items.iter().map(value_to_json).collect()),
+        Value::Json(s) => serde_json::from_str(s).unwrap_or_else(|_| J::String(s.clone())),
+    }
+}
+
+/// Parses JSON text into a dynamic value (arrays become [`Value::Array`]).
+pub fn json_text_to_value(s: &str) -> Value {
+    fn conv(j: serde_json::Value) -> Value {
+        use serde_json::Value as J;
+        match j {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(b),
+            J::Number(n) => n
+                .as_i64()
+                .map(Value::Long)
+                .unwrap_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN))),
+            J::String(s) => Value::Str(s),
+            J::Array(a) => Value::Array(a.into_iter().map(conv).collect()),
+            o @ J::Object(_) => Value::Json(o.to_string()),
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(j) => conv(j),
+        Err(_) => Value::Str(s.to_string()),
+    }
+}
+
+/// Types a raw cell as a column of type `ty`.
+pub fn typed<'a>(c: Cell<'a>, ty: Type) -> Val<'a> {
+    match ty {
+        Type::String | Type::Guid => Val::Str(cell_text(c)),
+        Type::Long | Type::Int => match c {
+            Cell::Num(t) | Cell::Str(t) => {
+                let t = t.trim();
+                t.parse::<i64>()
+                    .ok()
+                    .or_else(|| {
+                        t.parse::<f64>()
+                            .ok()
+                            .filter(|x| x.fract() == 0.0 && x.abs() < 9.2e18)
+                            .map(|x| x as i64)
+                    })
+                    .map_or(Val::Null, Val::Long)
+            }
+            Cell::Bool(b) => Val::Long(i64::from(b)),
+            _ => Val::Null,
+        },
+        Type::Real => match c {
+            Cell::Num(t) | Cell::Str(t) => t.trim().parse::<f64>().map_or(Val::Null, Val::Real),
+            _ => Val::Null,
+        },
+        Type::Bool => match c {
+            Cell::Bool(b) => Val::Bool(b),
+            Cell::Str(t) | Cell::Num(t) => match t.trim() {
+                "true" | "True" | "TRUE" | "1" => Val::Bool(true),
+                "false" | "False" | "FALSE" | "0" => Val::Bool(false),
+                _ => Val::Null,
+            },
+            _ => Val::Null,
+        },
+        Type::DateTime => match c {
+            Cell::Str(t) => kql::time::parse_datetime(t.trim()).map_or(Val::Null, Val::DateTime),
+            _ => Val::Null,
+        },
+        Type::Timespan => match c {
+            Cell::Str(t) => kql::time::parse_timespan(t.trim()).map_or(Val::Null, Val::Timespan),
+            _ => Val::Null,
+        },
+        Type::Dynamic => match c {
+            Cell::Missing | Cell::Null => Val::Null,
+            Cell::Str(s) => Val::Str(s),
+            Cell::Bool(b) => Val::Bool(b),
+            Cell::Num(t) | Cell::Json(t) => Val::from_value(json_text_to_value(t)),
+        },
+    }
+}
+
+struct RowEnv<'a> {
+    row: &'a Row,
+    bits: &'a Bits,
+    computed: &'a [Value],
+    now: i64,
+    timestamp: Option<FieldId>,
+    ts_cache: &'a StdCell<Option<Option<i64>>>,
+}
+
+impl Env for RowEnv<'_> {
+    fn field(&self, f: FieldId, ty: Type) -> Val<'_> {
+        if ty == Type::DateTime && Some(f) == self.timestamp {
+            let t = match self.ts_cache.get() {
+                Some(t) => t,
+                None => {
+                    let t = match typed(self.row.get(f), ty) {
+                        Val::DateTime(t) => Some(t),
+                        _ => None,
+                    };
+                    self.ts_cache.set(Some(t));
+                    t
+                }
+            };
+            return t.map_or(Val::Null, Val::DateTime);
+        }
+        typed(self.row.get(f), ty)
+    }
+    fn computed(&self, slot: u32) -> Val<'_> {
+        self.computed
+            .get(slot as usize)
+            .map_or(Val::Null, Val::from_ref)
+    }
+    fn atom(&self, a: AtomId) -> bool {
+        self.bits.get(a.0 as usize)
+    }
+    fn now(&self) -> i64 {
+        self.now
+    }
+}
+
+#[derive(Debug, Clone)]
+enum AggState {
+    Count(i64),
+    DCount(HashSet<Key>),
+    Min(Option<Value>),
+    Max(Option<Value>),
+    MakeSet {
+        set: HashSet<Key>,
+        limit: usize,
+    },
+    Sum(Option<Value>),
+}
+
+impl AggState {
+    fn new(kind: AggKind, limit: usize) -> AggState {
+        match kind {
+            AggKind::Count | AggKind::CountIf => AggState::Count(0),
+            AggKind::DCount => AggState::DCount(HashSet::new()),
+            AggKind::Min => AggState::Min(None),
+            AggKind::Max => AggState::Max(None),
+            AggKind::MakeSet => AggState::MakeSet {
+                set: HashSet::new(),
+                limit,
+            },
+            AggKind::Sum => AggState::Sum(None),
+        }
+    }
+
+    fn finish(&self) -> Value {
+        match self {
+            AggState::Count(n) => Value::Long(*n),
+            AggState::DCount(s) => Value::Long(s.len() as i64),
+            AggState::Min(v) | AggState::Max(v) | AggState::Sum(v) => {
+                v.clone().unwrap_or(Value::Null)
+            }
+            AggState::MakeSet { set, .. } => {
+                let mut keys: Vec<&Key> = set.iter().collect();
+                keys.sort();
+                Value::Array(keys.into_iter().map(Key::value).collect())
+            }
+        }
+    }
+}
+
+fn extreme(slot: &mut Option<Value>, v: Value, want: Ordering) {
+    if v.is_null() {
+        return;
+    }
+    match slot {
+        None => *slot = Some(v),
+        Some(cur) => {
+            let ord = match (&v, &*cur) {
+                (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
+                _ => kql::compare::compare(&v, cur),
+            };
+            if ord == Some(want) {
+                *slot = Some(v);
+            }
+        }
+    }
+}
+
+/// Counters of one rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleStats {
+    /// Rows that passed the window and every `where`.
+    pub passed: u64,
+    /// Rows suppressed, per exclusion (the first exclusion that holds takes the row).
+    pub suppressed: Vec<u64>,
+    /// Result rows produced.
+    pub results: u64,
+    /// `make_set` caps hit.
+    pub capped_sets: u64,
+}
+
+/// Counters of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Records read from inputs (evaluated + skipped).
+    pub read: u64,
+    /// Records evaluated.
+    pub evaluated: u64,
+    /// Records skipped, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Evaluated records per table.
+    pub per_table: BTreeMap<String, u64>,
+    /// Evaluated records whose Timestamp lies inside at least one rule's window.
+    pub in_window: u64,
+    /// Evaluated records of a table some rule with a window reads.
+    pub windowed: u64,
+    /// Per rule, in plan order.
+    pub rules: Vec<RuleStats>,
+}
+
+impl RunStats {
+    /// Total skipped.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+}
+
+/// Why a record was not evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Skip {
+    /// The record's table is not in the catalog.
+    UnknownTable(String),
+    /// Nothing says which table the record belongs to.
+    NoTable,
+    /// The Timestamp is present but not a datetime.
+    BadTimestamp(String),
+}
+
+impl Skip {
+    /// The reason's summary key (counted in [`RunStats::skipped`]).
+    pub fn key(&self) -> String {
+        match self {
+            Skip::UnknownTable(t) => format!("unknown table {t}"),
+            Skip::NoTable => "no table (give --table, or a Type/category field)".into(),
+            Skip::BadTimestamp(_) => "bad Timestamp".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skip::UnknownTable(t) => write!(f, "unknown table `{t}`"),
+            Skip::NoTable => f.write_str("cannot tell the record's table: give --table, or a Type or category field"),
+            Skip::BadTimestamp(t) => write!(f, "Timestamp {t:?} is not a datetime (expected ISO 8601)"),
+        }
+    }
+}
+
+/// What happened to one row in one rule (for `scry test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Failed the window or a `where`.
+    NoMatch,
+    /// Passed, suppressed by exclusion `i`.
+    Suppressed(usize),
+    /// Passed and kept.
+    Match,
+}
+
+struct RuleState {
+    groups: HashMap<Vec<Key>, Vec<AggState>>,
+    rows: Vec<Vec<Value>>,
+}
+
+/// A result row: the rule (index into [`Plan::rules`]) and its output values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    /// Rule index.
+    pub rule: usize,
+    /// Values, one per output column.
+    pub values: Vec<Value>,
+}
+
+/// Runs a plan over rows.
+pub struct Executor<'p> {
+    plan: &'p Plan,
+    now: i64,
+    fields: FieldSet,
+    type_field: Option<FieldId>,
+    default_table: Option<String>,
+    state: Vec<RuleState>,
+    /// Counters.
+    pub stats: RunStats,
+    bits: Bits,
+    fold_buf: String,
+    computed: Vec<Value>,
+    since: Option<i64>,
+    until: Option<i64>,
+}
+
+impl<'p> Executor<'p> {
+    /// An executor at clock `now` (ticks). `table` is the table of records that do not name
+    /// one (`--table`); it also overrides what records name.
+    pub fn new(plan: &'p Plan, now: i64, table: Option<String>) -> Executor<'p> {
+        let mut fields = plan.fields.clone();
+        let type_field = Some(fields.intern("Type"));
+        Executor {
+            plan,
+            now,
+            fields,
+            type_field,
+            default_table: table,
+            state: plan
+                .rules
+                .iter()
+                .map(|_| RuleState {
+                    groups: HashMap::new(),
+                    rows: Vec::new(),
+                })
+                .collect(),
+            stats: RunStats {
+                rules: plan
+                    .rules
+                    .iter()
+                    .map(|r| RuleStats {
+                        suppressed: vec![0; r.exclusions.len()],
+                        ..RuleStats::default()
+                    })
+                    .collect(),
+                ..RunStats::default()
+            },
+            bits: Bits::default(),
+            fold_buf: String::new(),
+            computed: Vec::new(),
+            since: None,
+            until: None,
+        }
+    }
+
+    /// Restricts evaluation to records with `since <= Timestamp <= until` (ticks).
+    pub fn with_time_range(mut self, since: Option<i64>, until: Option<i64>) -> Self {
+        self.since = since;
+        self.until = until;
+        self
+    }
+
+    /// The fields a reader must fill (the plan's, plus `Type` for table detection).
+    pub fn fields(&self) -> &FieldSet {
+        &self.fields
+    }
+
+    /// Counts a record a reader could not read.
+    pub fn skip(&mut self, reason: String) {
+        self.stats.read += 1;
+        *self.stats.skipped.entry(reason).or_insert(0) += 1;
+    }
+
+    fn table_of<'r>(&'r self, row: &'r Row) -> Result<&'r str, Skip> {
+        if let Some(t) = &self.default_table {
+            return Ok(t);
+        }
+        if let Some(t) = row.table_hint() {
+            return Ok(t);
+        }
+        if let Some(f) = self.type_field {
+            if let Cell::Str(t) = row.get(f) {
+                if !t.is_empty() {
+                    return Ok(t);
+                }
+            }
+        }
+        Err(Skip::NoTable)
+    }
+
+    /// Evaluates one record. An `Err` means it was skipped (and counted as such).
+    pub fn process(&mut self, row: &Row) -> Result<(), Skip> {
+        self.stats.read += 1;
+        let res = self.process_inner(row, None);
+        if let Err(s) = &res {
+            *self.stats.skipped.entry(s.key()).or_insert(0) += 1;
+        }
+        res.map(|_| ())
+    }
+
+    /// Evaluates one record for one rule only and says what the rule did with it.
+    pub fn verdict(&mut self, row: &Row, rule: usize) -> Result<Verdict, Skip> {
+        self.stats.read += 1;
+        let r = self.process_inner(row, Some(rule));
+        if let Err(s) = &r {
+            *self.stats.skipped.entry(s.key()).or_insert(0) += 1;
+        }
+        r.map(|v| v.unwrap_or(Verdict::NoMatch))
+    }
+
+    fn process_inner(&mut self, row: &Row, only: Option<usize>) -> Result<Option<Verdict>, Skip> {
+        let plan = self.plan;
+        let table = self.table_of(row)?.to_string();
+        let Some(schema) = plan.catalog.table(&table) else {
+            return Err(Skip::UnknownTable(table));
+        };
+        let Some(tp) = plan.table(&table) else {
+            // A known table no rule reads: evaluated, nothing to do.
+            self.stats.evaluated += 1;
+            *self.stats.per_table.entry(table).or_insert(0) += 1;
+            return Ok(None);
+        };
+        let ts_field = plan.fields.get("Timestamp").filter(|_| schema.column("Timestamp") == Some(Type::DateTime));
+        let mut ts = None;
+        if let Some(f) = ts_field {
+            if let Cell::Str(t) = row.get(f) {
+                if !t.trim().is_empty() {
+                    match kql::time::parse_datetime(t.trim()) {
+                        Some(x) => ts = Some(x),
+                        None => return Err(Skip::BadTimestamp(t.to_string())),
+                    }
+                }
+            }
+        }
+        if self.since.is_some() || self.until.is_some() {
+            let inside = ts.is_some_and(|t| {
+                self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+            });
+            if !inside {
+                *self
+                    .stats
+                    .skipped
+                    .entry("outside --since/--until".into())
+                    .or_insert(0) += 1;
+                return Ok(None);
+            }
+        }
+        self.stats.evaluated += 1;
+        *self.stats.per_table.entry(table).or_insert(0) += 1;
+        tp.match_atoms(row, &mut self.bits, &mut self.fold_buf);
+        let ts_cache = StdCell::new(Some(ts));
+        let mut verdict = None;
+        let mut windowed = false;
+        let mut in_window = false;
+        for &(ri, bi) in &tp.rules {
+            if only.is_some_and(|o| o != ri) {
+                continue;
+            }
+            let v = self.eval_rule(tp, ri, bi, row, &ts_cache, &mut windowed, &mut in_window);
+            if only.is_some() {
+                verdict = Some(v);
+            }
+        }
+        if windowed {
+            self.stats.windowed += 1;
+            if in_window {
+                self.stats.in_window += 1;
+            }
+        }
+        Ok(verdict)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_rule(
+        &mut self,
+        _tp: &TablePlan,
+        ri: usize,
+        bi: usize,
+        row: &Row,
+        ts_cache: &StdCell<Option<Option<i64>>>,
+        windowed: &mut bool,
+        in_window: &mut bool,
+    ) -> Verdict {
+        let plan = self.plan;
+        let rule: &Rule = &plan.rules[ri];
+        let body = &rule.bodies[bi];
+        self.computed.clear();
+        self.computed.resize(body.computed, Value::Null);
+        let mut computed = std::mem::take(&mut self.computed);
+        let verdict = 'eval: {
+            let env = RowEnv {
+                row,
+                bits: &self.bits,
+                computed: &[],
+                now: self.now,
+                timestamp: body.timestamp,
+                ts_cache,
+            };
+            if let (Some((lo, hi)), Some(tf)) = (&body.window, body.timestamp) {
+                *windowed = true;
+                let t = env.field(tf, Type::DateTime);
+                let lo = eval::eval(lo, &env);
+                let hi = eval::eval(hi, &env);
+                let inside = match (t, lo, hi) {
+                    (Val::DateTime(t), Val::DateTime(a), Val::DateTime(b)) => t >= a && t <= b,
+                    _ => false,
+                };
+                if !inside {
+                    break 'eval Verdict::NoMatch;
+                }
+                *in_window = true;
+            }
+            for s in &body.steps {
+                let env = RowEnv {
+                    row,
+                    bits: &self.bits,
+                    computed: &computed,
+                    now: self.now,
+                    timestamp: body.timestamp,
+                    ts_cache,
+                };
+                match s {
+                    Step::Where(p) => {
+                        if eval::test(p, &env) != Some(true) {
+                            break 'eval Verdict::NoMatch;
+                        }
+                    }
+                    Step::Extend(slot, e) => {
+                        let v = eval::eval(e, &env).to_value();
+                        computed[*slot as usize] = v;
+                    }
+                }
+            }
+            let env = RowEnv {
+                row,
+                bits: &self.bits,
+                computed: &computed,
+                now: self.now,
+                timestamp: body.timestamp,
+                ts_cache,
+            };
+            for (i, x) in body.exclusions.iter().enumerate() {
+                if let Some(x) = x {
+                    if eval::test(x, &env) == Some(true) {
+                        break 'eval Verdict::Suppressed(i);
+                    }
+                }
+            }
+            // Kept: aggregate or record.
+            let state = &mut self.state[ri];
+            let stats = &mut self.stats.rules[ri];
+            if rule.summarize {
+                let key: Vec<Key> = body
+                    .keys
+                    .iter()
+                    .map(|k| Key::of(&eval::eval(k, &env).to_value()))
+                    .collect();
+                let aggs = state.groups.entry(key).or_insert_with(|| {
+                    body.aggs
+                        .iter()
+                        .map(|a| AggState::new(a.kind, a.limit))
+                        .collect()
+                });
+                for (st, a) in aggs.iter_mut().zip(&body.aggs) {
+                    let arg = a.arg.as_ref();
+                    match st {
+                        AggState::Count(n) => {
+                            let yes = match (a.kind, arg) {
+                                (AggKind::CountIf, Some(p)) => eval::test(p, &env) == Some(true),
+                                _ => true,
+                            };
+                            *n += i64::from(yes);
+                        }
+                        AggState::DCount(set) => {
+                            if let Some(e) = arg {
+                                let v = eval::eval(e, &env).to_value();
+                                if !v.is_null() {
+                                    set.insert(Key::of(&v));
+                                }
+                            }
+                        }
+                        AggState::Min(slot) => {
+                            if let Some(e) = arg {
+                                extreme(slot, eval::eval(e, &env).to_value(), Ordering::Less);
+                            }
+                        }
+                        AggState::Max(slot) => {
+                            if let Some(e) = arg {
+                                extreme(slot, eval::eval(e, &env).to_value(), Ordering::Greater);
+                            }
+                        }
+                        AggState::Sum(slot) => {
+                            if let Some(e) = arg {
+                                let v = eval::eval(e, &env).to_value();
+                                if !v.is_null() {
+                                    *slot = Some(match slot.take() {
+                                        None => v,
+                                        Some(cur) => add(&cur, &v),
+                                    });
+                                }
+                            }
+                        }
+                        AggState::MakeSet { set, limit } => {
+                            if let Some(e) = arg {
+                                let v = eval::eval(e, &env).to_value();
+                                let mut push = |x: Value| {
+                                    if x.is_null() {
+                                        return;
+                                    }
+                                    let k = Key::of(&x);
+                                    if set.len() >= *limit && !set.contains(&k) {
+                                        stats.capped_sets += 1;
+                                        return;
+                                    }
+                                    set.insert(k);
+                                };
+                                match v {
+                                    Value::Array(items) => items.into_iter().for_each(&mut push),
+                                    v => push(v),
+                                }
+                            }
+                        }
+                    }
+                }
+            } else {
+                let values = body
+                    .project
+                    .iter()
+                    .map(|e| eval::eval(e, &env).to_value())
+                    .collect();
+                state.rows.push(values);
+            }
+            Verdict::Match
+        };
+        self.computed = std::mem::take(&mut computed);
+        let stats = &mut self.stats.rules[ri];
+        match verdict {
+            Verdict::Match => stats.passed += 1,
+            Verdict::Suppressed(i) => {
+                stats.passed += 1;
+                stats.suppressed[i] += 1;
+            }
+            Verdict::NoMatch => {}
+        }
+        verdict
+    }
+
+    /// Ends the run: every rule's result rows, in a deterministic order.
+    pub fn finish(&mut self) -> Vec<ResultRow> {
+        let mut out = Vec::new();
+        for (ri, rule) in self.plan.rules.iter().enumerate() {
+            let state = &mut self.state[ri];
+            let mut rows: Vec<Vec<Value>> = Vec::new();
+            if rule.summarize {
+                let mut groups: Vec<(Vec<Key>, Vec<AggState>)> = state.groups.drain().collect();
+                if groups.is_empty() && rule.bodies.first().is_some_and(|b| b.keys.is_empty()) {
+                    // `summarize` without `by` gives exactly one row, even for no input.
+                    let aggs = rule.bodies[0]
+                        .aggs
+                        .iter()
+                        .map(|a| AggState::new(a.kind, a.limit))
+                        .collect();
+                    groups.push((Vec::new(), aggs));
+                }
+                groups.sort_by(|a, b| a.0.cmp(&b.0));
+                for (key, aggs) in groups {
+                    let mut values: Vec<Value> = key.iter().map(Key::value).collect();
+                    values.extend(aggs.iter().map(AggState::finish));
+                    rows.push(values);
+                }
+            } else {
+                rows = std::mem::take(&mut state.rows);
+            }
+            if let Some(h) = &rule.having {
+                rows.retain(|values| {
+                    let env = OutputEnv(values, self.now);
+                    eval::test(h, &env) == Some(true)
+                });
+            }
+            self.stats.rules[ri].results = rows.len() as u64;
+            out.extend(rows.into_iter().map(|values| ResultRow { rule: ri, values }));
+        }
+        out
+    }
+}
+
+fn add(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Long(x), Value::Long(y)) => x.checked_add(*y).map_or(Value::Null, Value::Long),
+        (Value::Timespan(x), Value::Timespan(y)) => {
+            x.checked_add(*y).map_or(Value::Null, Value::Timespan)
+        }
+        (Value::Real(x), Value::Real(y)) => Value::Real(x + y),
+        (Value::Real(x), Value::Long(y)) | (Value::Long(y), Value::Real(x)) => {
+            Value::Real(x + *y as f64)
+        }
+        _ => Value::Null,
+    }
+}
+
+struct OutputEnv<'a>(&'a [Value], i64);
+
+impl Env for OutputEnv<'_> {
+    fn field(&self, _: FieldId, _: Type) -> Val<'_> {
+        Val::Null
+    }
+    fn computed(&self, slot: u32) -> Val<'_> {
+        self.0.get(slot as usize).map_or(Val::Null, Val::from_ref)
+    }
+    fn atom(&self, _: AtomId) -> bool {
+        false
+    }
+    fn now(&self) -> i64 {
+        self.1
+    }
+}
+
+/// Fills `row` from a JSON object's text (for rule examples): the fields `fields` names,
+/// with the same typing as the JSON readers.
+pub fn row_from_json(text: &str, fields: &FieldSet, row: &mut Row) -> Result<(), String> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| e.to_string())?;
+    row.clear();
+    for (k, v) in &map {
+        let Some(f) = fields.get(k) else { continue };
+        match v {
+            serde_json::Value::Null => row.set_null(f),
+            serde_json::Value::Bool(b) => row.set_bool(f, *b),
+            serde_json::Value::Number(n) => row.set_num(f, &n.to_string()),
+            serde_json::Value::String(s) => row.set_str(f, s),
+            other => row.set_json(f, &other.to_string()),
+        }
+    }
+    Ok(())
+}
