@@ -2,5 +2,6 @@
 #![deny(missing_docs)]
 
 pub mod kql;
+pub mod reference;
 pub mod row;
 pub mod value;
