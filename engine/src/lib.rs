@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod kql;
+pub mod reference;
 pub mod row;
 pub mod value;
 pub mod compile;
