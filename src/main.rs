@@ -1,1 +1,473 @@
-fn main() {}
+//! `scry`: run detection rules with exact KQL semantics over exported event files.
+
+mod output;
+mod render;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use output::Sink;
+use scry_engine::compile::{self, Sources};
+use scry_engine::diag::Severity;
+use scry_engine::exec::{value_to_json, Executor};
+use scry_engine::io::{self, Location, ReadOptions, RecordSink, SkipReason};
+use scry_engine::kql;
+use scry_engine::plan::Plan;
+use scry_engine::row::Row;
+use scry_engine::schema::Catalog;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "scry", version, about = "Detection rules with exact KQL semantics, run offline over event exports")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run rules over event files and print the results.
+    Run(RunArgs),
+    /// Compile and lint rules without data.
+    Check(RulesArgs),
+    /// Print the optimized plan of a rule set.
+    Explain(RulesArgs),
+    /// Run the rules' own example events.
+    Test(RulesArgs),
+    /// Evaluate one expression and print its value as JSON.
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+struct RulesArgs {
+    /// Rule files or folders (searched recursively for .scry files).
+    #[arg(long = "rules", short = 'r', default_value = "rules", num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// Extra schema/alias files (JSON), added to the built-in Defender tables.
+    #[arg(long = "schema")]
+    schema: Vec<PathBuf>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    /// Aligned tables (the default on a terminal).
+    Table,
+    /// One JSON object per result row (the default when piped).
+    Ndjson,
+    /// CSV with a header row.
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InputFormat {
+    Auto,
+    Jsonl,
+    Json,
+    Csv,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    rules: RulesArgs,
+    /// Input files or folders; `-` reads standard input.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// The table of records that do not name one (it also overrides what records name).
+    #[arg(long)]
+    table: Option<String>,
+    /// The evaluation clock, RFC 3339 (default: now).
+    #[arg(long)]
+    now: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
+    /// Input framing.
+    #[arg(long = "input-format", value_enum, default_value = "auto")]
+    input_format: InputFormat,
+    /// Write results to this file instead of stdout.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Fail (exit 2) on the first record that cannot be read or evaluated.
+    #[arg(long)]
+    strict: bool,
+    /// Only evaluate records with Timestamp at or after this instant (RFC 3339).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only evaluate records with Timestamp at or before this instant (RFC 3339).
+    #[arg(long)]
+    until: Option<String>,
+    /// Exit with 1 when there are results (for CI).
+    #[arg(long)]
+    fail_on_results: bool,
+    /// How many skipped records to report individually before only counting them.
+    #[arg(long, default_value_t = 20)]
+    max_skip_reports: u64,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// The expression, e.g. "'Action1-Corp' has 'Action1'".
+    expr: String,
+    /// One event as a JSON object; its fields are readable by name.
+    #[arg(long)]
+    event: Option<String>,
+    /// The table whose schema types the event's fields.
+    #[arg(long)]
+    table: Option<String>,
+    /// The clock for now() and ago(), RFC 3339.
+    #[arg(long)]
+    now: Option<String>,
+    /// Extra schema files.
+    #[arg(long = "schema")]
+    schema: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.command {
+        Command::Run(a) => cmd_run(a),
+        Command::Check(a) => cmd_check(a),
+        Command::Explain(a) => cmd_explain(a),
+        Command::Test(a) => cmd_test(a),
+        Command::Eval(a) => cmd_eval(a),
+    };
+    match res {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("scry: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse_now(s: Option<&str>) -> Result<i64, String> {
+    match s {
+        Some(s) => kql::time::parse_datetime(s)
+            .ok_or_else(|| format!("--now {s:?} is not an RFC 3339 datetime (e.g. 2024-05-15T12:00:00Z)")),
+        None => {
+            let d = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?;
+            Ok((d.as_nanos() / 100) as i64)
+        }
+    }
+}
+
+fn catalog(schema: &[PathBuf]) -> Result<Arc<Catalog>, String> {
+    let mut c = Catalog::builtin();
+    for p in schema {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        c.add_file(&p.display().to_string(), &text)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(Arc::new(c))
+}
+
+fn collect_rule_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for e in entries {
+            if e.is_dir() || e.extension().is_some_and(|x| x == "scry") {
+                collect_rule_files(&e, out)?;
+            }
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+/// Loads and compiles rules; prints diagnostics; fails on errors.
+fn load(args: &RulesArgs) -> Result<(Sources, compile::Compiled), String> {
+    let cat = catalog(&args.schema)?;
+    let mut files = Vec::new();
+    for p in &args.rules {
+        collect_rule_files(p, &mut files)?;
+    }
+    if files.is_empty() {
+        return Err("no .scry rule files found".into());
+    }
+    let mut sources = Sources::default();
+    for f in &files {
+        let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| format!("{}: not UTF-8 (byte {})", f.display(), e.utf8_error().valid_up_to()))?;
+        sources.add(f.display().to_string(), text);
+    }
+    let compiled = compile::compile(&sources, cat);
+    let (errors, warnings) = render::emit(&sources, &compiled.diagnostics);
+    if errors > 0 {
+        return Err(format!("{errors} error(s), {warnings} warning(s) in the rules"));
+    }
+    if args.deny_warnings && warnings > 0 {
+        return Err(format!("{warnings} warning(s) in the rules (--deny-warnings)"));
+    }
+    Ok((sources, compiled))
+}
+
+fn cmd_check(args: RulesArgs) -> Result<ExitCode, String> {
+    let (sources, compiled) = load(&args)?;
+    let warnings = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    eprintln!(
+        "scry: {} rule(s) in {} file(s) compiled, {warnings} warning(s)",
+        compiled.rules.rules.len(),
+        sources.files.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_explain(args: RulesArgs) -> Result<ExitCode, String> {
+    let (_, compiled) = load(&args)?;
+    let plan = Plan::new(compiled.rules);
+    print!("{plan}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_test(args: RulesArgs) -> Result<ExitCode, String> {
+    let (_, compiled) = load(&args)?;
+    let plan = Plan::new(compiled.rules);
+    let now = parse_now(None)?;
+    let (mut passed, mut failed) = (0, 0);
+    for ri in 0..plan.rules.len() {
+        let report = scry_engine::testing::check_examples(&plan, ri, now);
+        let rule = &plan.rules[ri];
+        for c in &report.cases {
+            if c.ok {
+                passed += 1;
+            } else {
+                failed += 1;
+                println!(
+                    "FAIL {} :: {}: expected {}, got {}",
+                    rule.name, c.label, c.expected, c.got
+                );
+            }
+        }
+        let ok = report.passed();
+        println!(
+            "{} {} ({} example(s), {} result row(s))",
+            if ok { "ok  " } else { "FAIL" },
+            rule.name,
+            report.cases.len(),
+            report.results.len()
+        );
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn cmd_eval(args: EvalArgs) -> Result<ExitCode, String> {
+    let cat = catalog(&args.schema)?;
+    let now = parse_now(args.now.as_deref())?;
+    let mut sources = Sources::default();
+    sources.add("<expr>", args.expr.clone());
+    let (expr, fields) = match compile::compile_expr(&args.expr, args.table.as_deref(), &cat) {
+        Ok(x) => x,
+        Err(diags) => {
+            render::emit(&sources, &diags);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut row = Row::new(&fields);
+    if let Some(ev) = &args.event {
+        scry_engine::exec::row_from_json(ev, &fields, &mut row)
+            .map_err(|e| format!("--event is not a JSON object: {e}"))?;
+    } else if !fields.is_empty() {
+        return Err("the expression reads columns: give the event with --event '{...}'".into());
+    }
+    let v = scry_engine::exec::eval_on_row(&expr, &row, now);
+    println!("{}", value_to_json(&v));
+    Ok(ExitCode::SUCCESS)
+}
+
+struct RunSink<'e, 'p> {
+    exec: &'e mut Executor<'p>,
+    strict: bool,
+    reported: u64,
+    max_reports: u64,
+    fatal: Option<String>,
+}
+
+impl RunSink<'_, '_> {
+    fn report(&mut self, loc: &Location, what: &str) {
+        if self.strict && self.fatal.is_none() {
+            self.fatal = Some(format!("{}:{}: {what}", loc.source, loc.line));
+        }
+        if self.reported < self.max_reports {
+            eprintln!("scry: skipped {}:{}: {what}", loc.source, loc.line);
+        } else if self.reported == self.max_reports {
+            eprintln!("scry: further skipped records are only counted (see the summary)");
+        }
+        self.reported += 1;
+    }
+}
+
+impl RecordSink for RunSink<'_, '_> {
+    fn record(&mut self, row: &Row, loc: &Location<'_>) {
+        if let Err(skip) = self.exec.process(row) {
+            self.report(loc, &skip.to_string());
+        }
+    }
+    fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason) {
+        let key = match reason {
+            SkipReason::MalformedJson { .. } => "malformed JSON".to_string(),
+            SkipReason::InvalidUtf8 { .. } => "invalid UTF-8".to_string(),
+            SkipReason::RecordTooLarge { .. } => "record too large".to_string(),
+            SkipReason::NotAnObject => "not a JSON object".to_string(),
+            SkipReason::CsvError { .. } => "CSV error".to_string(),
+            SkipReason::UnknownShape(_) => "unknown record shape".to_string(),
+            _ => "unreadable record".to_string(),
+        };
+        self.exec.skip(key);
+        self.report(loc, &reason.to_string());
+    }
+}
+
+fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
+    let (_, compiled) = load(&args.rules)?;
+    let now = parse_now(args.now.as_deref())?;
+    let since = args.since.as_deref().map(|s| parse_now(Some(s))).transpose()?;
+    let until = args.until.as_deref().map(|s| parse_now(Some(s))).transpose()?;
+    if let Some(t) = &args.table {
+        if compiled.rules.catalog.table(t).is_none() {
+            return Err(format!("--table {t}: unknown table"));
+        }
+    }
+    let plan = Plan::new(compiled.rules);
+    let mut exec = Executor::new(&plan, now, args.table.clone()).with_time_range(since, until);
+    let fields = exec.fields().clone();
+    let opts = ReadOptions {
+        format: match args.input_format {
+            InputFormat::Auto => io::Format::Auto,
+            InputFormat::Jsonl => io::Format::JsonLines,
+            InputFormat::Json => io::Format::JsonDocument,
+            InputFormat::Csv => io::Format::Csv,
+        },
+        ..ReadOptions::default()
+    };
+    let inputs = io::expand_inputs(&args.inputs).map_err(|e| e.to_string())?;
+    let mut row = Row::new(&fields);
+    let mut input_errors = Vec::new();
+    let mut bytes = 0u64;
+    let mut formats = Vec::new();
+    let mut sink = RunSink {
+        exec: &mut exec,
+        strict: args.strict,
+        reported: 0,
+        max_reports: args.max_skip_reports,
+        fatal: None,
+    };
+    for p in &inputs {
+        let res = if p.as_os_str() == "-" {
+            io::read_reader("<stdin>", std::io::stdin().lock(), &fields, &opts, &mut row, &mut sink)
+        } else {
+            io::read_path(p, &fields, &opts, &mut row, &mut sink)
+        };
+        match res {
+            Ok(st) => {
+                bytes += st.bytes;
+                formats.push(format!("{}: {} ({} records)", p.display(), st.format, st.records));
+            }
+            Err(e) => {
+                eprintln!("scry: error: {e}");
+                input_errors.push(e.to_string());
+            }
+        }
+        if let Some(f) = &sink.fatal {
+            return Err(format!("{f} (--strict)"));
+        }
+    }
+    let results = exec.finish();
+    let out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let format = args.format.unwrap_or(if args.output.is_none() && std::io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Ndjson
+    });
+    let mut sink: Box<dyn Sink> = match format {
+        OutputFormat::Table => Box::new(output::Table::new(out)),
+        OutputFormat::Ndjson => Box::new(output::NdJson(out)),
+        OutputFormat::Csv => Box::new(output::Csv::new(out)),
+    };
+    for r in &results {
+        sink.row(&plan, r).map_err(|e| format!("writing results: {e}"))?;
+    }
+    sink.finish(&plan).map_err(|e| format!("writing results: {e}"))?;
+    drop(sink);
+
+    // The run summary always reconciles: read = evaluated + skipped.
+    let st = &exec.stats;
+    let skipped = st.skipped_total();
+    eprintln!(
+        "scry: {} input(s), {} bytes, {} record(s) read: {} evaluated, {} skipped",
+        inputs.len(),
+        bytes,
+        st.read,
+        st.evaluated,
+        skipped
+    );
+    for f in &formats {
+        eprintln!("  input {f}");
+    }
+    for (reason, n) in &st.skipped {
+        eprintln!("  skipped {n}: {reason}");
+    }
+    for (t, n) in &st.per_table {
+        eprintln!("  table {t}: {n} record(s)");
+    }
+    for (ri, rs) in st.rules.iter().enumerate() {
+        let rule = &plan.rules[ri];
+        let supp: u64 = rs.suppressed.iter().sum();
+        eprintln!(
+            "  rule {}: {} result(s) from {} matching record(s), {} suppressed",
+            rule.name, rs.results, rs.passed, supp
+        );
+        for (x, n) in rule.exclusions.iter().zip(&rs.suppressed) {
+            if *n > 0 {
+                eprintln!("    except \"{}\": {n} suppressed", x.name);
+            }
+        }
+        if rs.capped_sets > 0 {
+            eprintln!(
+                "    make_set reached its cap: {} value(s) left out",
+                rs.capped_sets
+            );
+        }
+    }
+    if st.windowed > 0 && st.in_window == 0 {
+        eprintln!(
+            "scry: note: none of the {} record(s) falls inside any rule's window at now = {}; to evaluate an old export, pin the clock with --now <RFC 3339>",
+            st.windowed,
+            kql::time::format_datetime(now)
+        );
+    }
+    if !input_errors.is_empty() {
+        return Ok(ExitCode::from(2));
+    }
+    if args.fail_on_results && !results.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

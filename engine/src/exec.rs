@@ -797,3 +797,18 @@ pub fn row_from_json(text: &str, fields: &FieldSet, row: &mut Row) -> Result<(),
     }
     Ok(())
 }
+
+/// Evaluates an expression over one row (for `scry eval`).
+pub fn eval_on_row(e: &crate::ir::Expr, row: &Row, now: i64) -> Value {
+    let bits = Bits::default();
+    let cache = StdCell::new(None);
+    let env = RowEnv {
+        row,
+        bits: &bits,
+        computed: &[],
+        now,
+        timestamp: None,
+        ts_cache: &cache,
+    };
+    eval::eval(e, &env).to_value()
+}

@@ -12,3 +12,4 @@ pub mod ir;
 pub mod schema;
 pub mod exec;
 pub mod plan;
+pub mod testing;

@@ -1,0 +1,183 @@
+//! Result writers: a readable table, JSON lines, CSV. Each is a small [`Sink`].
+
+use scry_engine::exec::{value_to_json, ResultRow};
+use scry_engine::plan::Plan;
+use scry_engine::value::Value;
+use std::io::{self, Write};
+
+/// Receives result rows in their final order.
+pub trait Sink {
+    /// One result row.
+    fn row(&mut self, plan: &Plan, row: &ResultRow) -> io::Result<()>;
+    /// After the last row.
+    fn finish(&mut self, _plan: &Plan) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.clone(),
+        Value::Null => String::new(),
+        other => match value_to_json(other) {
+            serde_json::Value::String(s) => s,
+            j => j.to_string(),
+        },
+    }
+}
+
+/// `--format ndjson`: `{"rule": id, "title": ..., <columns in output order>}` per line.
+pub struct NdJson<W: Write>(pub W);
+
+impl<W: Write> Sink for NdJson<W> {
+    fn row(&mut self, plan: &Plan, row: &ResultRow) -> io::Result<()> {
+        let rule = &plan.rules[row.rule];
+        // Written by hand so that keys keep the rule's column order.
+        let mut s = String::from("{\"rule\":");
+        s.push_str(&serde_json::Value::String(rule.id().to_string()).to_string());
+        s.push_str(",\"title\":");
+        s.push_str(
+            &serde_json::Value::String(rule.meta.title.clone().unwrap_or_else(|| rule.name.clone()))
+                .to_string(),
+        );
+        for (c, v) in rule.output.iter().zip(&row.values) {
+            s.push(',');
+            s.push_str(&serde_json::Value::String(c.name.clone()).to_string());
+            s.push(':');
+            s.push_str(&value_to_json(v).to_string());
+        }
+        s.push('\n');
+        self.0.write_all(s.as_bytes())
+    }
+    fn finish(&mut self, _: &Plan) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// `--format csv`: buffered, because the header is the union of every rule's columns.
+pub struct Csv<W: Write> {
+    out: W,
+    rows: Vec<ResultRow>,
+}
+
+impl<W: Write> Csv<W> {
+    /// A CSV writer.
+    pub fn new(out: W) -> Self {
+        Csv {
+            out,
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Sink for Csv<W> {
+    fn row(&mut self, _: &Plan, row: &ResultRow) -> io::Result<()> {
+        self.rows.push(row.clone());
+        Ok(())
+    }
+    fn finish(&mut self, plan: &Plan) -> io::Result<()> {
+        let mut header: Vec<String> = vec!["rule".into(), "title".into()];
+        for r in &self.rows {
+            for c in &plan.rules[r.rule].output {
+                if !header.contains(&c.name) {
+                    header.push(c.name.clone());
+                }
+            }
+        }
+        let mut w = csv::Writer::from_writer(&mut self.out);
+        w.write_record(&header).map_err(io::Error::other)?;
+        for r in &self.rows {
+            let rule = &plan.rules[r.rule];
+            let mut rec = vec![String::new(); header.len()];
+            rec[0] = rule.id().to_string();
+            rec[1] = rule.meta.title.clone().unwrap_or_else(|| rule.name.clone());
+            for (c, v) in rule.output.iter().zip(&r.values) {
+                if let Some(i) = header.iter().position(|h| h == &c.name) {
+                    rec[i] = cell(v);
+                }
+            }
+            w.write_record(&rec).map_err(io::Error::other)?;
+        }
+        w.flush()?;
+        Ok(())
+    }
+}
+
+/// The default on a terminal: one aligned table per rule.
+pub struct Table<W: Write> {
+    out: W,
+    rows: Vec<ResultRow>,
+}
+
+impl<W: Write> Table<W> {
+    /// A table writer.
+    pub fn new(out: W) -> Self {
+        Table {
+            out,
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Sink for Table<W> {
+    fn row(&mut self, _: &Plan, row: &ResultRow) -> io::Result<()> {
+        self.rows.push(row.clone());
+        Ok(())
+    }
+    fn finish(&mut self, plan: &Plan) -> io::Result<()> {
+        let mut i = 0;
+        while i < self.rows.len() {
+            let ri = self.rows[i].rule;
+            let j = self.rows[i..]
+                .iter()
+                .position(|r| r.rule != ri)
+                .map_or(self.rows.len(), |k| i + k);
+            let rule = &plan.rules[ri];
+            writeln!(
+                self.out,
+                "{} ({}): {} result(s)",
+                rule.meta.title.as_deref().unwrap_or(&rule.name),
+                rule.id(),
+                j - i
+            )?;
+            let header: Vec<String> = rule.output.iter().map(|c| c.name.clone()).collect();
+            let body: Vec<Vec<String>> = self.rows[i..j]
+                .iter()
+                .map(|r| r.values.iter().map(cell).collect())
+                .collect();
+            let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+            for r in &body {
+                for (k, c) in r.iter().enumerate() {
+                    width[k] = width[k].max(c.chars().count());
+                }
+            }
+            let line = |cells: &[String]| -> String {
+                let mut s = String::from(" ");
+                for (k, c) in cells.iter().enumerate() {
+                    s.push(' ');
+                    s.push_str(c);
+                    if k + 1 < cells.len() {
+                        s.push_str(&" ".repeat(width[k] - c.chars().count() + 1));
+                        s.push('|');
+                    }
+                }
+                s
+            };
+            writeln!(self.out, "{}", line(&header))?;
+            writeln!(
+                self.out,
+                "  {}",
+                width.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+--")
+            )?;
+            for r in &body {
+                writeln!(self.out, "{}", line(r))?;
+            }
+            writeln!(self.out)?;
+            i = j;
+        }
+        if self.rows.is_empty() {
+            writeln!(self.out, "no results")?;
+        }
+        self.out.flush()
+    }
+}
