@@ -572,10 +572,10 @@ impl Cx<'_> {
                     case_sensitive: false,
                     negated: false,
                 });
-                // Null elements are ignored: they can neither satisfy has_any nor fail has_all.
+                // Elements are matched as tostring(element): a null element is the empty needle,
+                // which every string has (as kql::compare::has_any does).
                 let parts: Vec<Expr> = values
                     .into_iter()
-                    .filter(|v| !v.is_null())
                     .map(|v| Expr {
                         kind: ExprKind::Str(
                             has,
