@@ -522,3 +522,203 @@ fn to_real(v: &Value) -> Option<f64> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scry_grammar::{Ident, StrOp, StrOpKind};
+
+    fn e(kind: ExprKind) -> Expr {
+        Expr {
+            kind,
+            span: Span::default(),
+        }
+    }
+    fn lit(l: Literal) -> Expr {
+        e(ExprKind::Literal(l))
+    }
+    fn s(x: &str) -> Expr {
+        lit(Literal::Str(x.into()))
+    }
+    fn name(n: &str) -> Expr {
+        e(ExprKind::Name(Ident {
+            name: n.into(),
+            span: Span::default(),
+        }))
+    }
+    fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
+        e(ExprKind::Binary {
+            op,
+            op_span: Span::default(),
+            lhs: Box::new(a),
+            rhs: Box::new(b),
+        })
+    }
+    fn call(f: &str, args: Vec<Expr>) -> Expr {
+        e(ExprKind::Call {
+            name: Ident {
+                name: f.into(),
+                span: Span::default(),
+            },
+            args,
+        })
+    }
+    fn null() -> Expr {
+        lit(Literal::Null("bool".into()))
+    }
+    fn tb(b: bool) -> Expr {
+        lit(Literal::Bool(b))
+    }
+
+    /// Columns: `S` a string read from JSON null (mis-passed as Null), `D` a null dynamic,
+    /// `N` the long 5; let `Vendors` = ("a", "B").
+    fn run(expr: &Expr) -> Result<Value, RefError> {
+        let columns = |n: &str| match n {
+            "S" => Some((Value::Null, Type::String)),
+            "D" => Some((Value::Null, Type::Dynamic)),
+            "N" => Some((Value::Long(5), Type::Long)),
+            _ => None,
+        };
+        let lets = |n: &str| {
+            (n == "Vendors")
+                .then(|| Value::Array(vec![Value::Str("a".into()), Value::Str("B".into())]))
+        };
+        let env = RefEnv {
+            now: 1_000 * kql::TICKS_PER_SECOND,
+            columns: &columns,
+            lets: &lets,
+        };
+        eval(expr, &env)
+    }
+
+    #[test]
+    fn three_valued_logic() {
+        let and = |a, b| run(&bin(BinOp::And, a, b));
+        let or = |a, b| run(&bin(BinOp::Or, a, b));
+        assert_eq!(and(null(), tb(false)), Ok(Value::Bool(false)));
+        assert_eq!(and(null(), tb(true)), Ok(Value::Null));
+        assert_eq!(or(null(), tb(true)), Ok(Value::Bool(true)));
+        assert_eq!(or(tb(false), null()), Ok(Value::Null));
+        assert_eq!(run(&e(ExprKind::Not(Box::new(null())))), Ok(Value::Null));
+        assert!(matches!(
+            run(&bin(BinOp::And, s("x"), tb(true))),
+            Err(RefError::TypeMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn nulls_in_string_operators_and_comparisons() {
+        let has = |negated| {
+            BinOp::Str(StrOp {
+                kind: StrOpKind::Has,
+                case_sensitive: false,
+                negated,
+            })
+        };
+        assert_eq!(
+            run(&bin(has(false), name("D"), s("abc"))),
+            Ok(Value::Bool(false))
+        );
+        assert_eq!(
+            run(&bin(has(true), name("D"), s("abc"))),
+            Ok(Value::Bool(true))
+        );
+        // A null string column is read as "".
+        assert_eq!(
+            run(&bin(BinOp::Eq, name("S"), s(""))),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(run(&bin(BinOp::Lt, name("D"), name("N"))), Ok(Value::Null));
+        assert_eq!(
+            run(&bin(BinOp::NotEq, name("D"), name("N"))),
+            Ok(Value::Bool(true))
+        );
+    }
+
+    #[test]
+    fn errors_kusto_would_report() {
+        assert!(matches!(
+            run(&name("Nope")),
+            Err(RefError::UnknownName { .. })
+        ));
+        assert!(matches!(
+            run(&bin(BinOp::MatchesRegex, s("x"), s("("))),
+            Err(RefError::BadRegex { .. })
+        ));
+        assert!(matches!(
+            run(&bin(BinOp::Eq, s("5"), name("N"))),
+            Err(RefError::TypeMismatch { .. })
+        ));
+        let between = e(ExprKind::Between {
+            negated: false,
+            lhs: Box::new(s("b")),
+            low: Box::new(s("a")),
+            high: Box::new(s("c")),
+        });
+        assert!(matches!(run(&between), Err(RefError::TypeMismatch { .. })));
+        assert!(matches!(
+            run(&call("strlen", vec![])),
+            Err(RefError::Arity { .. })
+        ));
+        assert!(matches!(
+            run(&lit(Literal::DateTime("2024-13-01".into()))),
+            Err(RefError::BadDateTime { .. })
+        ));
+    }
+
+    #[test]
+    fn time_and_functions() {
+        let day = kql::parse_timespan("1d").unwrap_or_default();
+        let span = lit(Literal::Timespan(day));
+        let diff = bin(
+            BinOp::Sub,
+            call("now", vec![]),
+            call("ago", vec![span.clone()]),
+        );
+        assert_eq!(run(&diff), Ok(Value::Timespan(day)));
+        let neg = e(ExprKind::Neg(Box::new(span.clone())));
+        assert_eq!(
+            run(&bin(
+                BinOp::Eq,
+                call("now", vec![neg]),
+                call("ago", vec![span])
+            )),
+            Ok(Value::Bool(true))
+        );
+        let last = e(ExprKind::Index {
+            base: Box::new(call("split", vec![s("a/b/c"), s("/")])),
+            index: Box::new(lit(Literal::Long(-1))),
+        });
+        assert_eq!(run(&last), Ok(Value::Str("c".into())));
+        assert_eq!(
+            run(&call("strcat", vec![s("n="), name("N"), name("D")])),
+            Ok(Value::Str("n=5".into()))
+        );
+        assert_eq!(
+            run(&call("isnull", vec![name("S")])),
+            Ok(Value::Bool(false))
+        );
+        assert_eq!(
+            run(&bin(BinOp::Div, name("N"), lit(Literal::Long(0)))),
+            Ok(Value::Null)
+        );
+    }
+
+    #[test]
+    fn lists_from_lets_are_flattened() {
+        let in_ci = e(ExprKind::InList {
+            op: ListOp::InCi,
+            op_span: Span::default(),
+            lhs: Box::new(s("b")),
+            list: vec![name("Vendors"), s("z")],
+        });
+        assert_eq!(run(&in_ci), Ok(Value::Bool(true)));
+        let not_in = e(ExprKind::InList {
+            op: ListOp::NotIn,
+            op_span: Span::default(),
+            lhs: Box::new(name("D")),
+            list: vec![name("Vendors")],
+        });
+        assert_eq!(run(&not_in), Ok(Value::Bool(true)));
+    }
+}

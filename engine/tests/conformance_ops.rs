@@ -173,6 +173,23 @@ fn operand_expr(j: &J, ty: Option<&str>) -> Result<Expr, String> {
     })
 }
 
+/// A `between` bound: text is an expression (`now(-5d)`), a timespan (`3d`), or a datetime,
+/// whatever `right_type` says, since one case may mix a datetime low with a timespan high.
+fn bound_expr(j: &J, ty: Option<&str>) -> Result<Expr, String> {
+    let J::String(text) = j else {
+        return operand_expr(j, ty);
+    };
+    Ok(if text.contains('(') {
+        parse_call_expr(text)?
+    } else if kql::parse_datetime(text).is_some() {
+        lit(Literal::DateTime(text.clone()))
+    } else if let Some(t) = kql::parse_timespan(text) {
+        lit(Literal::Timespan(t))
+    } else {
+        operand_expr(j, ty)?
+    })
+}
+
 fn str_op_of(op: &str) -> Option<StrOp> {
     let negated = op.starts_with('!');
     let base = op.trim_start_matches('!');
@@ -242,15 +259,23 @@ struct Case<'a> {
 
 impl Case<'_> {
     /// The left operand as an expression: an `expr` is inlined, anything else is column `L`.
+    ///
+    /// A datetime given as text is a `datetime(...)` literal, so that text Kusto would reject
+    /// surfaces as an evaluation error (and an `"error"` expectation can be checked).
     fn left_expr(&self) -> Result<Expr, String> {
         match (self.left_type, self.left) {
             (Some("expr"), J::String(text)) => parse_call_expr(text),
+            (Some("datetime"), J::String(text)) => Ok(lit(Literal::DateTime(text.clone()))),
             _ => Ok(name(LEFT)),
         }
     }
 
     fn eval(&self, expr: &Expr) -> Result<Outcome, String> {
-        let left = if self.left_type == Some("expr") {
+        let inlined = matches!(
+            (self.left_type, self.left),
+            (Some("expr"), _) | (Some("datetime"), J::String(_))
+        );
+        let left = if inlined {
             None
         } else {
             Some(typed_value(self.left, self.left_type)?)
@@ -299,8 +324,8 @@ impl Case<'_> {
             e(ExprKind::Between {
                 negated,
                 lhs: Box::new(l),
-                low: Box::new(operand_expr(low, self.right_type)?),
-                high: Box::new(operand_expr(high, self.right_type)?),
+                low: Box::new(bound_expr(low, self.right_type)?),
+                high: Box::new(bound_expr(high, self.right_type)?),
             })
         } else {
             match self.op {

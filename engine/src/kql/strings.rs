@@ -232,6 +232,25 @@ mod tests {
         assert!(term_bounds_ok("ab", 1, 2, StrOpKind::HasSuffix, true, true));
     }
 
+    proptest::proptest! {
+        /// For a needle made only of term characters, `has_cs` means "equals a whole term",
+        /// where terms are the maximal runs of term characters: an independent oracle.
+        #[test]
+        fn has_cs_of_a_word_is_whole_term_equality(
+            hay in "[ab1äÄ\u{0308}\u{212A}_. -]{0,12}",
+            needle in "[ab1äÄ\u{212A}]{1,3}",
+        ) {
+            let terms: Vec<&str> = hay.split(|c: char| !is_term_char(c)).collect();
+            let want = terms.contains(&needle.as_str());
+            proptest::prop_assert_eq!(str_op(op("has_cs"), &hay, &needle), want);
+            let folded = super::super::fold::fold(&hay);
+            let want_ci = folded
+                .split(|c: char| !is_term_char(c))
+                .any(|t| t == super::super::fold::fold(&needle));
+            proptest::prop_assert_eq!(str_op(op("has"), &hay, &needle), want_ci);
+        }
+    }
+
     #[test]
     fn case_insensitive_equality() {
         assert!(eq_ci("KANSAS", "kansas"));
