@@ -19,7 +19,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "scry", version, about = "Detection rules with exact KQL semantics, run offline over event exports")]
+#[command(
+    name = "scry",
+    version,
+    about = "Detection rules with exact KQL semantics, run offline over event exports"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -147,8 +151,9 @@ fn main() -> ExitCode {
 
 fn parse_now(s: Option<&str>) -> Result<i64, String> {
     match s {
-        Some(s) => kql::time::parse_datetime(s)
-            .ok_or_else(|| format!("--now {s:?} is not an RFC 3339 datetime (e.g. 2024-05-15T12:00:00Z)")),
+        Some(s) => kql::time::parse_datetime(s).ok_or_else(|| {
+            format!("--now {s:?} is not an RFC 3339 datetime (e.g. 2024-05-15T12:00:00Z)")
+        }),
         None => {
             let d = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -200,17 +205,26 @@ fn load(args: &RulesArgs) -> Result<(Sources, compile::Compiled), String> {
     let mut sources = Sources::default();
     for f in &files {
         let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| format!("{}: not UTF-8 (byte {})", f.display(), e.utf8_error().valid_up_to()))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "{}: not UTF-8 (byte {})",
+                f.display(),
+                e.utf8_error().valid_up_to()
+            )
+        })?;
         sources.add(f.display().to_string(), text);
     }
     let compiled = compile::compile(&sources, cat);
     let (errors, warnings) = render::emit(&sources, &compiled.diagnostics);
     if errors > 0 {
-        return Err(format!("{errors} error(s), {warnings} warning(s) in the rules"));
+        return Err(format!(
+            "{errors} error(s), {warnings} warning(s) in the rules"
+        ));
     }
     if args.deny_warnings && warnings > 0 {
-        return Err(format!("{warnings} warning(s) in the rules (--deny-warnings)"));
+        return Err(format!(
+            "{warnings} warning(s) in the rules (--deny-warnings)"
+        ));
     }
     Ok((sources, compiled))
 }
@@ -343,8 +357,16 @@ impl RecordSink for RunSink<'_, '_> {
 fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     let (_, compiled) = load(&args.rules)?;
     let now = parse_now(args.now.as_deref())?;
-    let since = args.since.as_deref().map(|s| parse_now(Some(s))).transpose()?;
-    let until = args.until.as_deref().map(|s| parse_now(Some(s))).transpose()?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_now(Some(s)))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| parse_now(Some(s)))
+        .transpose()?;
     if let Some(t) = &args.table {
         if compiled.rules.catalog.table(t).is_none() {
             return Err(format!("--table {t}: unknown table"));
@@ -376,14 +398,26 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     };
     for p in &inputs {
         let res = if p.as_os_str() == "-" {
-            io::read_reader("<stdin>", std::io::stdin().lock(), &fields, &opts, &mut row, &mut sink)
+            io::read_reader(
+                "<stdin>",
+                std::io::stdin().lock(),
+                &fields,
+                &opts,
+                &mut row,
+                &mut sink,
+            )
         } else {
             io::read_path(p, &fields, &opts, &mut row, &mut sink)
         };
         match res {
             Ok(st) => {
                 bytes += st.bytes;
-                formats.push(format!("{}: {} ({} records)", p.display(), st.format, st.records));
+                formats.push(format!(
+                    "{}: {} ({} records)",
+                    p.display(),
+                    st.format,
+                    st.records
+                ));
             }
             Err(e) => {
                 eprintln!("scry: error: {e}");
@@ -401,20 +435,24 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let format = args.format.unwrap_or(if args.output.is_none() && std::io::stdout().is_terminal() {
-        OutputFormat::Table
-    } else {
-        OutputFormat::Ndjson
-    });
+    let format = args.format.unwrap_or(
+        if args.output.is_none() && std::io::stdout().is_terminal() {
+            OutputFormat::Table
+        } else {
+            OutputFormat::Ndjson
+        },
+    );
     let mut sink: Box<dyn Sink> = match format {
         OutputFormat::Table => Box::new(output::Table::new(out)),
         OutputFormat::Ndjson => Box::new(output::NdJson(out)),
         OutputFormat::Csv => Box::new(output::Csv::new(out)),
     };
     for r in &results {
-        sink.row(&plan, r).map_err(|e| format!("writing results: {e}"))?;
+        sink.row(&plan, r)
+            .map_err(|e| format!("writing results: {e}"))?;
     }
-    sink.finish(&plan).map_err(|e| format!("writing results: {e}"))?;
+    sink.finish(&plan)
+        .map_err(|e| format!("writing results: {e}"))?;
     drop(sink);
 
     // The run summary always reconciles: read = evaluated + skipped.

@@ -37,8 +37,10 @@ impl<W: Write> Sink for NdJson<W> {
         s.push_str(&serde_json::Value::String(rule.id().to_string()).to_string());
         s.push_str(",\"title\":");
         s.push_str(
-            &serde_json::Value::String(rule.meta.title.clone().unwrap_or_else(|| rule.name.clone()))
-                .to_string(),
+            &serde_json::Value::String(
+                rule.meta.title.clone().unwrap_or_else(|| rule.name.clone()),
+            )
+            .to_string(),
         );
         for (c, v) in rule.output.iter().zip(&row.values) {
             s.push(',');
@@ -167,7 +169,11 @@ impl<W: Write> Sink for Table<W> {
             writeln!(
                 self.out,
                 "  {}",
-                width.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+--")
+                width
+                    .iter()
+                    .map(|w| "-".repeat(*w))
+                    .collect::<Vec<_>>()
+                    .join("-+--")
             )?;
             for r in &body {
                 writeln!(self.out, "{}", line(r))?;

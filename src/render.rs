@@ -3,7 +3,10 @@
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity as CsSeverity};
 use codespan_reporting::files::SimpleFiles;
-use codespan_reporting::term::{self, termcolor::{ColorChoice, StandardStream}};
+use codespan_reporting::term::{
+    self,
+    termcolor::{ColorChoice, StandardStream},
+};
 use scry_engine::compile::Sources;
 use scry_engine::diag::{Diagnostic, Severity};
 use std::io::IsTerminal;
@@ -45,7 +48,9 @@ pub fn emit(sources: &Sources, diags: &[Diagnostic]) -> (usize, usize) {
             let text = &sources.files[d.file].text;
             let start = (d.span.start as usize).min(text.len());
             let end = (d.span.end as usize).clamp(start, text.len());
-            cs = cs.with_labels(vec![Label::primary(d.file, start..end).with_message(&d.label)]);
+            cs = cs.with_labels(vec![
+                Label::primary(d.file, start..end).with_message(&d.label)
+            ]);
         }
         let mut lock = writer.lock();
         if term::emit(&mut lock, &config, &files, &cs).is_err() {

@@ -208,10 +208,7 @@ enum AggState {
     DCount(HashSet<Key>),
     Min(Option<Value>),
     Max(Option<Value>),
-    MakeSet {
-        set: HashSet<Key>,
-        limit: usize,
-    },
+    MakeSet { set: HashSet<Key>, limit: usize },
     Sum(Option<Value>),
 }
 
@@ -330,8 +327,12 @@ impl std::fmt::Display for Skip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Skip::UnknownTable(t) => write!(f, "unknown table `{t}`"),
-            Skip::NoTable => f.write_str("cannot tell the record's table: give --table, or a Type or category field"),
-            Skip::BadTimestamp(t) => write!(f, "Timestamp {t:?} is not a datetime (expected ISO 8601)"),
+            Skip::NoTable => f.write_str(
+                "cannot tell the record's table: give --table, or a Type or category field",
+            ),
+            Skip::BadTimestamp(t) => {
+                write!(f, "Timestamp {t:?} is not a datetime (expected ISO 8601)")
+            }
         }
     }
 }
@@ -484,7 +485,10 @@ impl<'p> Executor<'p> {
             *self.stats.per_table.entry(table).or_insert(0) += 1;
             return Ok(None);
         };
-        let ts_field = plan.fields.get("Timestamp").filter(|_| schema.column("Timestamp") == Some(Type::DateTime));
+        let ts_field = plan
+            .fields
+            .get("Timestamp")
+            .filter(|_| schema.column("Timestamp") == Some(Type::DateTime));
         let mut ts = None;
         if let Some(f) = ts_field {
             if let Cell::Str(t) = row.get(f) {
@@ -742,7 +746,10 @@ impl<'p> Executor<'p> {
                 });
             }
             self.stats.rules[ri].results = rows.len() as u64;
-            out.extend(rows.into_iter().map(|values| ResultRow { rule: ri, values }));
+            out.extend(
+                rows.into_iter()
+                    .map(|values| ResultRow { rule: ri, values }),
+            );
         }
         out
     }

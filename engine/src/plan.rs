@@ -257,7 +257,10 @@ impl Plan {
                 b.exclusions.iter().flatten().for_each(&mut visit);
                 b.keys.iter().for_each(&mut visit);
                 b.project.iter().for_each(&mut visit);
-                b.aggs.iter().filter_map(|a| a.arg.as_ref()).for_each(&mut visit);
+                b.aggs
+                    .iter()
+                    .filter_map(|a| a.arg.as_ref())
+                    .for_each(&mut visit);
                 if let Some(t) = b.timestamp {
                     used.push(t);
                 }

@@ -282,7 +282,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The closest of `candidates` to `name`: a case-insensitive exact match first (`Sha1` →
 /// `SHA1`), else the smallest edit distance within a third of the name's length.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
@@ -309,8 +312,15 @@ mod tests {
         assert_eq!(t.column("Sha1"), None);
         assert_eq!(t.column("ReportId"), Some(Type::Long));
         let p = c.table("DeviceProcessEvents").unwrap();
-        assert_eq!(p.alias("process.parent.name"), Some("InitiatingProcessFileName"));
-        assert!(c.table("DeviceNetworkEvents").unwrap().column("AccountUpn").is_none());
+        assert_eq!(
+            p.alias("process.parent.name"),
+            Some("InitiatingProcessFileName")
+        );
+        assert!(c
+            .table("DeviceNetworkEvents")
+            .unwrap()
+            .column("AccountUpn")
+            .is_none());
     }
 
     #[test]
@@ -330,7 +340,10 @@ mod tests {
                 "aliases": {"Sysmon1": {"process.executable": "Image"}}}"#,
         )
         .unwrap();
-        assert_eq!(c.table("Sysmon1").unwrap().alias("process.executable"), Some("Image"));
+        assert_eq!(
+            c.table("Sysmon1").unwrap().alias("process.executable"),
+            Some("Image")
+        );
         let err = c
             .add_file("y.json", r#"{"tables": {"T": {"C": "text"}}}"#)
             .unwrap_err();

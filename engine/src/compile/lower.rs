@@ -2,8 +2,7 @@
 
 use super::lint;
 use super::{
-    Agg, AggKind, Body, ExampleCase, ExclusionInfo, Expectation, OutputColumn, Rule, RuleMeta,
-    Step,
+    Agg, AggKind, Body, ExampleCase, ExclusionInfo, Expectation, OutputColumn, Rule, RuleMeta, Step,
 };
 use crate::diag::{codes, Diagnostic};
 use crate::eval::{self, ConstEnv};
@@ -282,8 +281,7 @@ impl Cx<'_> {
                 let ok = match x.ty {
                     t if t.is_numeric() => lo.ty.is_numeric() && hi.ty.is_numeric(),
                     Type::DateTime => {
-                        lo.ty == Type::DateTime
-                            && matches!(hi.ty, Type::DateTime | Type::Timespan)
+                        lo.ty == Type::DateTime && matches!(hi.ty, Type::DateTime | Type::Timespan)
                     }
                     Type::Timespan => lo.ty == Type::Timespan && hi.ty == Type::Timespan,
                     _ => false,
@@ -313,7 +311,11 @@ impl Cx<'_> {
                 let b = self.expr(base);
                 let i = self.expr(index);
                 if !i.ty.is_numeric() && !i.ty.is_stringish() && !Self::is_error(&i) {
-                    return self.err(codes::TYPE_MISMATCH, index.span, "an index must be a number");
+                    return self.err(
+                        codes::TYPE_MISMATCH,
+                        index.span,
+                        "an index must be a number",
+                    );
                 }
                 Expr {
                     kind: ExprKind::Index(Box::new(b), Box::new(i)),
@@ -341,7 +343,9 @@ impl Cx<'_> {
                 None => self.err(
                     codes::BAD_LITERAL,
                     span,
-                    format!("`{text}` is not a datetime (expected ISO 8601, e.g. 2024-05-15T12:00:00Z)"),
+                    format!(
+                        "`{text}` is not a datetime (expected ISO 8601, e.g. 2024-05-15T12:00:00Z)"
+                    ),
                 ),
             },
             ast::Literal::Timespan(t) => Expr::constant(Value::Timespan(*t), Type::Timespan),
@@ -353,7 +357,14 @@ impl Cx<'_> {
         }
     }
 
-    fn binary(&mut self, op: BinOp, op_span: Span, l: &ast::Expr, r: &ast::Expr, span: Span) -> Expr {
+    fn binary(
+        &mut self,
+        op: BinOp,
+        op_span: Span,
+        l: &ast::Expr,
+        r: &ast::Expr,
+        span: Span,
+    ) -> Expr {
         match op {
             BinOp::And | BinOp::Or => {
                 let a = self.predicate(l);
@@ -397,9 +408,16 @@ impl Cx<'_> {
                     );
                 }
                 let Some(Value::Str(p)) = b.as_const() else {
-                    return self.err(codes::BAD_REGEX, r.span, "the regex must be a constant string");
+                    return self.err(
+                        codes::BAD_REGEX,
+                        r.span,
+                        "the regex must be a constant string",
+                    );
                 };
-                match regex::RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build() {
+                match regex::RegexBuilder::new(p)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                {
                     Ok(re) => Expr {
                         kind: ExprKind::Regex(Box::new(a), Arc::new(re)),
                         ty: Type::Bool,
@@ -423,7 +441,12 @@ impl Cx<'_> {
                     return self.err(
                         codes::TYPE_MISMATCH,
                         op_span,
-                        format!("cannot compare a {} with a {} using `{}`", a.ty, b.ty, op.spelling()),
+                        format!(
+                            "cannot compare a {} with a {} using `{}`",
+                            a.ty,
+                            b.ty,
+                            op.spelling()
+                        ),
                     );
                 }
                 let cop = match op {
@@ -484,7 +507,15 @@ impl Cx<'_> {
         }
     }
 
-    fn str_pred(&mut self, p: StrPred, a: Expr, b: Expr, ls: Span, rs: Span, op_span: Span) -> Expr {
+    fn str_pred(
+        &mut self,
+        p: StrPred,
+        a: Expr,
+        b: Expr,
+        ls: Span,
+        rs: Span,
+        op_span: Span,
+    ) -> Expr {
         if Self::is_error(&a) || Self::is_error(&b) {
             return self.error_expr();
         }
@@ -493,7 +524,11 @@ impl Cx<'_> {
                 codes::STRING_OP_ON_NON_STRING,
                 self.file,
                 ls,
-                format!("`{}` is a string operator, but this is a {}", p.spelling(), a.ty),
+                format!(
+                    "`{}` is a string operator, but this is a {}",
+                    p.spelling(),
+                    a.ty
+                ),
             );
             if a.ty == Type::Dynamic {
                 d = d.with_note("wrap the value in tostring(...) to match its text");
@@ -510,7 +545,11 @@ impl Cx<'_> {
             return self.err(
                 codes::TYPE_MISMATCH,
                 rs,
-                format!("the right side of `{}` must be a string, this is a {}", p.spelling(), b.ty),
+                format!(
+                    "the right side of `{}` must be a string, this is a {}",
+                    p.spelling(),
+                    b.ty
+                ),
             );
         }
         let _ = op_span;
@@ -671,7 +710,11 @@ impl Cx<'_> {
                         }
                     }
                 };
-                let off = if n == "ago" { off.saturating_neg() } else { off };
+                let off = if n == "ago" {
+                    off.saturating_neg()
+                } else {
+                    off
+                };
                 Expr {
                     kind: ExprKind::Now(off),
                     ty: Type::DateTime,
@@ -701,23 +744,30 @@ impl Cx<'_> {
                 let re = self.expr(&args[0]);
                 let x = self.expr(&args[1]);
                 let Some(Value::Str(p)) = re.as_const() else {
-                    return self.err(codes::BAD_REGEX, args[0].span, "trim_start() needs a constant regex");
+                    return self.err(
+                        codes::BAD_REGEX,
+                        args[0].span,
+                        "trim_start() needs a constant regex",
+                    );
                 };
                 match kql::funcs::trim_start_regex(p) {
                     Ok(re) => Expr {
                         kind: ExprKind::TrimStart(Arc::new(re), Box::new(x)),
                         ty: Type::String,
                     },
-                    Err(e) => self.err(codes::BAD_REGEX, args[0].span, format!("invalid regex: {e}")),
+                    Err(e) => self.err(
+                        codes::BAD_REGEX,
+                        args[0].span,
+                        format!("invalid regex: {e}"),
+                    ),
                 }
             }
-            "count" | "countif" | "dcount" | "min" | "max" | "make_set" | "sum" | "makeset" => {
-                self.err(
+            "count" | "countif" | "dcount" | "min" | "max" | "make_set" | "sum" | "makeset" => self
+                .err(
                     codes::BAD_AGGREGATE,
                     name.span,
                     format!("{n}() is an aggregate: it can only be used in `summarize`"),
-                )
-            }
+                ),
             _ => {
                 let (func, lo, hi, ty) = match n {
                     "isempty" => (Func::IsEmpty, 1, 1, Type::Bool),
@@ -734,9 +784,25 @@ impl Cx<'_> {
                     "toreal" | "todouble" => (Func::ToReal, 1, 1, Type::Real),
                     _ => {
                         const KNOWN: &[&str] = &[
-                            "isempty", "isnotempty", "isnull", "isnotnull", "tolower", "toupper",
-                            "strlen", "tostring", "strcat", "split", "tolong", "toint", "toreal",
-                            "todouble", "trim_start", "now", "ago", "not", "datetime",
+                            "isempty",
+                            "isnotempty",
+                            "isnull",
+                            "isnotnull",
+                            "tolower",
+                            "toupper",
+                            "strlen",
+                            "tostring",
+                            "strcat",
+                            "split",
+                            "tolong",
+                            "toint",
+                            "toreal",
+                            "todouble",
+                            "trim_start",
+                            "now",
+                            "ago",
+                            "not",
+                            "datetime",
                             "todatetime",
                         ];
                         let mut d = Diagnostic::error(
@@ -785,7 +851,9 @@ impl Cx<'_> {
             "make_set" | "makeset" => AggKind::MakeSet,
             "sum" => AggKind::Sum,
             other => {
-                const AGGS: &[&str] = &["count", "countif", "dcount", "min", "max", "make_set", "sum"];
+                const AGGS: &[&str] = &[
+                    "count", "countif", "dcount", "min", "max", "make_set", "sum",
+                ];
                 let mut d = Diagnostic::error(
                     codes::BAD_AGGREGATE,
                     self.file,
@@ -808,7 +876,11 @@ impl Cx<'_> {
             self.err(
                 codes::BAD_ARGUMENTS,
                 a.span,
-                format!("{}() takes {lo}..={hi} argument(s), {} given", kind.name(), args.len()),
+                format!(
+                    "{}() takes {lo}..={hi} argument(s), {} given",
+                    kind.name(),
+                    args.len()
+                ),
             );
             return None;
         }
@@ -826,7 +898,11 @@ impl Cx<'_> {
             match l.as_const() {
                 Some(Value::Long(n)) if *n > 0 => limit = (*n as usize).min(MAKE_SET_MAX),
                 _ => {
-                    self.err(codes::BAD_ARGUMENTS, args[1].span, "make_set's limit must be a positive constant");
+                    self.err(
+                        codes::BAD_ARGUMENTS,
+                        args[1].span,
+                        "make_set's limit must be a positive constant",
+                    );
                     return None;
                 }
             }
@@ -839,7 +915,11 @@ impl Cx<'_> {
             AggKind::Sum => {
                 let t = arg_ty.unwrap_or(Type::Long);
                 if !t.is_numeric() && t != Type::Timespan {
-                    self.err(codes::TYPE_MISMATCH, a.span, format!("sum() needs numbers, not {t}"));
+                    self.err(
+                        codes::TYPE_MISMATCH,
+                        a.span,
+                        format!("sum() needs numbers, not {t}"),
+                    );
                     return None;
                 }
                 if t == Type::Int {
@@ -951,7 +1031,9 @@ fn lower_meta(r: &ast::Rule, file: usize, diags: &mut Vec<Diagnostic>) -> RuleMe
                                 meta_span(&meta.value),
                                 format!("unknown severity `{s}`"),
                             )
-                            .with_note("expected one of informational, low, medium, high, critical"),
+                            .with_note(
+                                "expected one of informational, low, medium, high, critical",
+                            ),
                         );
                     }
                 }
@@ -1139,7 +1221,10 @@ pub fn lower_rule(
                     codes::DUPLICATE_EXCLUSION,
                     file,
                     x.name.span,
-                    format!("exclusion \"{}\" is defined twice in this rule", x.name.value),
+                    format!(
+                        "exclusion \"{}\" is defined twice in this rule",
+                        x.name.value
+                    ),
                 ));
                 continue;
             }
@@ -1299,7 +1384,11 @@ pub fn lower_rule(
                 if v.ty == Type::Dynamic && !Cx::is_error(&v) {
                     // Grouping by a dynamic value is allowed in Kusto only for scalars; keep it
                     // simple and explicit.
-                    cx.err(codes::TYPE_MISMATCH, k.span, "cannot group by a dynamic value; wrap it in tostring(...)");
+                    cx.err(
+                        codes::TYPE_MISMATCH,
+                        k.span,
+                        "cannot group by a dynamic value; wrap it in tostring(...)",
+                    );
                 }
                 out_cols.push(OutputColumn { name, ty: v.ty });
                 keys.push(v);
@@ -1363,7 +1452,11 @@ pub fn lower_rule(
         for c in &out_cols {
             if !seen.insert(c.name.clone()) {
                 let span = summarize.map_or(r.name.span, |s| s.span);
-                cx.err(codes::DUPLICATE_NAME, span, format!("output column `{}` is defined twice", c.name));
+                cx.err(
+                    codes::DUPLICATE_NAME,
+                    span,
+                    format!("output column `{}` is defined twice", c.name),
+                );
             }
         }
         match &output {
@@ -1386,7 +1479,14 @@ pub fn lower_rule(
             }
             Some(prev) => {
                 if *prev != out_cols && summarize.is_some() {
-                    cx.err(codes::TYPE_MISMATCH, r.name.span, format!("the output columns differ between the rule's tables (in {})", t.name));
+                    cx.err(
+                        codes::TYPE_MISMATCH,
+                        r.name.span,
+                        format!(
+                            "the output columns differ between the rule's tables (in {})",
+                            t.name
+                        ),
+                    );
                 }
             }
         }
@@ -1446,7 +1546,9 @@ pub fn lower_rule(
                     continue;
                 }
             };
-            if let Err(e) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&c.event.text) {
+            if let Err(e) =
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&c.event.text)
+            {
                 let off = offset_of(&c.event.text, e.line(), e.column());
                 let at = c.event.span.start as usize + off;
                 diags.push(Diagnostic::error(
@@ -1470,7 +1572,10 @@ pub fn lower_rule(
                                 name.span,
                                 format!("this rule has no exclusion \"{}\"", name.value),
                             );
-                            if let Some(h) = did_you_mean(&name.value, exclusions.iter().map(|e| e.name.as_str())) {
+                            if let Some(h) = did_you_mean(
+                                &name.value,
+                                exclusions.iter().map(|e| e.name.as_str()),
+                            ) {
                                 d = d.with_note(format!("did you mean \"{h}\"?"));
                             }
                             diags.push(d);

@@ -290,7 +290,8 @@ pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
                 ast::Item::Let(l) => lower::add_let(&mut file_lets, l, file, &mut diags),
                 ast::Item::Rule(r) => {
                     let before = diags.len();
-                    let rule = lower::lower_rule(r, file, &file_lets, &catalog, &mut fields, &mut diags);
+                    let rule =
+                        lower::lower_rule(r, file, &file_lets, &catalog, &mut fields, &mut diags);
                     let failed = diags[before..]
                         .iter()
                         .any(|d| d.severity >= Severity::Error);
@@ -302,10 +303,7 @@ pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
                                 r.name.span,
                                 format!("a rule named `{}` already exists", r.name.name),
                             )
-                            .with_note(format!(
-                                "the first one is in {}",
-                                sources.files[*pf].name
-                            )),
+                            .with_note(format!("the first one is in {}", sources.files[*pf].name)),
                         );
                         continue;
                     }
