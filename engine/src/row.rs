@@ -123,7 +123,12 @@ impl Row {
     /// The cell of `field`.
     pub fn get(&self, field: FieldId) -> Cell<'_> {
         let text = |a: u32, b: u32| &self.scratch[a as usize..b as usize];
-        match self.slots.get(field.0 as usize).copied().unwrap_or(Slot::Missing) {
+        match self
+            .slots
+            .get(field.0 as usize)
+            .copied()
+            .unwrap_or(Slot::Missing)
+        {
             Slot::Missing => Cell::Missing,
             Slot::Null => Cell::Null,
             Slot::Str(a, b) => Cell::Str(text(a, b)),
