@@ -1,0 +1,500 @@
+//! Readers: exported Defender XDR event files → [`Row`]s pushed into a [`RecordSink`].
+//!
+//! The primary entry points are [`read_path`] (a file, plain or gzip) and [`read_reader`] (any
+//! byte stream, e.g. stdin), plus [`expand_inputs`] to turn command-line paths into an ordered
+//! file list. Each record is decoded straight into a caller-owned [`Row`] that is reused from
+//! record to record, and handed to the sink; nothing is collected.
+//!
+//! # Why it is built this way
+//!
+//! * **Push model.** Like ripgrep's `Sink`, the reader drives and the consumer reacts: every
+//!   record read ends in exactly one call, [`RecordSink::record`] or [`RecordSink::skipped`], so
+//!   `InputStats::records == delivered + skipped` always reconciles and a bad record never stops
+//!   the run. Only an input that cannot be read any further (open failure, I/O error, truncated
+//!   gzip) is an [`InputError`], returned after everything read before it was delivered.
+//! * **Streaming, no allocation per record.** JSON lines and CSV are read a line / record at a
+//!   time through one large buffer; a line longer than [`ReadOptions::max_record_bytes`] is
+//!   discarded as it streams past, never buffered. Values are decoded by a serde
+//!   `DeserializeSeed` that looks each key up in the [`FieldSet`] and writes only needed fields
+//!   into the row's scratch; unneeded values are skipped unparsed (`IgnoredAny`). String
+//!   escapes are decoded by us into a reused buffer because serde_json's own decoder allocates
+//!   a fresh scratch vector per deserializer, i.e. per record. No `serde_json::Value` is built.
+//! * **Shapes are detected per record**, so one file may mix them (see below). The framing (JSON
+//!   lines, JSON document, CSV) and compression are detected once per source.
+//!
+//! # Detection rules
+//!
+//! Per source, in this order:
+//! 1. **gzip** if the first two bytes are `1f 8b` (never by extension); decoded with
+//!    `MultiGzDecoder`, so concatenated members work. A UTF-8 BOM is then skipped.
+//! 2. With [`Format::Auto`]: **CSV** if the name ends in `.csv` or `.csv.gz` (any case).
+//! 3. Otherwise the first non-blank line decides:
+//!    * starts with `[` → **JSON document** (a JSON array, possibly pretty-printed);
+//!    * starts with `{` and parses alone → **JSON lines**; a malformed `{` line (other than
+//!      truncated) is also JSON lines, so it is reported and the rest still read;
+//!    * starts with `{` but ends inside the value (a pretty-printed object), or is longer than
+//!      `max_record_bytes` → **JSON document**;
+//!    * anything else → **CSV**; no line at all → JSON lines with no records.
+//!
+//! Per JSON record (a JSON-lines line, or the value of a document):
+//! * an object with a `records` or `Results` key whose value is an array is a **container**
+//!   (Event Hub message, advanced hunting API result): each array element is a record; other
+//!   keys are ignored. A top-level array is a container too.
+//! * else an object with a `properties` key whose value is an object is a **storage-account
+//!   record**: fields come from `properties`; `category` (minus `AdvancedHunting-`) becomes the
+//!   row's table hint; other top-level keys are ignored.
+//! * else the object is a **flat row**. A `Type` key is an ordinary field.
+//!
+//! Values: string → [`Cell::Str`](crate::row::Cell) (escapes decoded), number →
+//! `Cell::Num` with its exact source text, `true`/`false` → `Cell::Bool`, `null` →
+//! `Cell::Null`, object/array → `Cell::Json` with its source text. Duplicate keys: last wins.
+//! In CSV every cell, empty ones included, is a `Cell::Str`.
+//!
+//! # Example
+//!
+//! ```
+//! use scry_engine::io::{read_reader, Location, ReadOptions, RecordSink, SkipReason};
+//! use scry_engine::row::{Cell, FieldSet, Row};
+//!
+//! struct Names(Vec<String>);
+//! impl RecordSink for Names {
+//!     fn record(&mut self, row: &Row, _loc: &Location) {
+//!         if let Cell::Str(s) = row.get(scry_engine::row::FieldId(0)) {
+//!             self.0.push(format!("{}:{s}", row.table_hint().unwrap_or("?")));
+//!         }
+//!     }
+//!     fn skipped(&mut self, _loc: &Location, _reason: &SkipReason) {}
+//! }
+//!
+//! let input = concat!(
+//!     r#"{"category":"AdvancedHunting-DeviceProcessEvents","properties":{"FileName":"cmd.exe"}}"#,
+//!     "\r\n",
+//!     r#"{"FileName":"n\u00e4me.exe","Type":"DeviceFileEvents"}"#,
+//!     "\n",
+//! );
+//! let mut fields = FieldSet::new();
+//! fields.intern("FileName");
+//! let mut row = Row::new(&fields);
+//! let mut sink = Names(Vec::new());
+//! let stats = read_reader("<stdin>", input.as_bytes(), &fields, &ReadOptions::default(),
+//!     &mut row, &mut sink).unwrap();
+//! assert_eq!(sink.0, ["DeviceProcessEvents:cmd.exe", "?:näme.exe"]);
+//! assert_eq!((stats.records, stats.skipped), (2, 0));
+//! assert_eq!(stats.format.to_string(), "json lines (flat, storage account)");
+//! ```
+
+mod csv;
+mod expand;
+mod json;
+mod lines;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::row::{FieldSet, Row};
+
+pub use expand::expand_inputs;
+
+/// The size of the read buffer: large enough that the per-call overhead of `read` (and of the
+/// gzip decoder) vanishes, small enough to not matter per input.
+const BUFFER_BYTES: usize = 256 * 1024;
+
+/// How the input is framed. [`Format::Auto`] detects it (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Detect from the name and the first line.
+    #[default]
+    Auto,
+    /// One JSON value per line (`.ndjson`, `.jsonl`, storage-account blobs, Event Hub captures).
+    JsonLines,
+    /// One JSON value for the whole input: an array of records, or an object (a container such
+    /// as `{"records":[..]}` / `{"Schema":..,"Results":[..]}`, or a single record), possibly
+    /// pretty-printed over many lines. Held in memory whole.
+    JsonDocument,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// Options for one read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The framing; default [`Format::Auto`].
+    pub format: Format,
+    /// The longest JSON line or CSV record, in bytes (default 16 MiB). A longer one is skipped
+    /// with [`SkipReason::RecordTooLarge`] and reading continues; a long JSON line is discarded
+    /// as it streams past, never buffered. It does not apply to the elements of a JSON
+    /// document, which is held in memory whole anyway.
+    pub max_record_bytes: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions {
+            format: Format::Auto,
+            max_record_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location<'a> {
+    /// The file path, or `<stdin>` (whatever name was given to [`read_reader`]).
+    pub source: &'a str,
+    /// The 1-based line where the record starts (for a skip: where the problem is, if known).
+    pub line: u64,
+    /// The 1-based index of the record within the source, counting skipped records too.
+    pub record: u64,
+}
+
+impl fmt::Display for Location<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{} (record {})", self.source, self.line, self.record)
+    }
+}
+
+/// Why a record was skipped. Reading always continues after a skip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// The record is not valid JSON: `{"a": 1,}`. `line` and `column` (1-based, the column
+    /// counted in bytes) point at the problem in the source.
+    MalformedJson {
+        /// The line of the problem.
+        line: u64,
+        /// The byte column of the problem.
+        column: u64,
+        /// serde_json's description, without its position.
+        message: String,
+    },
+    /// A JSON line holds bytes that are not UTF-8: `{"a":"\xff"}`.
+    InvalidUtf8 {
+        /// The line.
+        line: u64,
+        /// The 1-based byte column of the first invalid byte.
+        column: u64,
+    },
+    /// The line or CSV record is longer than [`ReadOptions::max_record_bytes`].
+    RecordTooLarge {
+        /// Its length in bytes.
+        bytes: usize,
+    },
+    /// A JSON record that is valid JSON but not an object: `42`, `"text"`, `[1]` inside an
+    /// array of records.
+    NotAnObject,
+    /// A CSV record that cannot be used: a wrong number of cells, invalid UTF-8 in a cell, or a
+    /// parse error from the `csv` crate.
+    CsvError {
+        /// The line where the record starts.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A JSON object whose shape keys have unusable values: `{"properties": [1, 2]}`,
+    /// `{"records": {"a": 1}}`.
+    UnknownShape(String),
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::MalformedJson {
+                line,
+                column,
+                message,
+            } => write!(
+                f,
+                "malformed JSON at line {line} column {column}: {message}"
+            ),
+            SkipReason::InvalidUtf8 { line, column } => {
+                write!(f, "invalid UTF-8 at line {line} byte column {column}")
+            }
+            SkipReason::RecordTooLarge { bytes } => {
+                write!(f, "record too large: {bytes} bytes (see max_record_bytes)")
+            }
+            SkipReason::NotAnObject => f.write_str("record is not a JSON object"),
+            SkipReason::CsvError { line, message } => write!(f, "CSV line {line}: {message}"),
+            SkipReason::UnknownShape(why) => write!(f, "unknown record shape: {why}"),
+        }
+    }
+}
+
+/// Receives what a reader reads, in input order.
+pub trait RecordSink {
+    /// A record was decoded into `row` (valid only during the call: the row is reused).
+    fn record(&mut self, row: &Row, loc: &Location<'_>);
+    /// A record could not be used; reading continues.
+    fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason);
+}
+
+/// How a source was framed, as detected (or as forced by [`ReadOptions::format`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Framing {
+    /// One JSON value per line.
+    #[default]
+    JsonLines,
+    /// One JSON value for the whole input.
+    JsonDocument,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// Which JSON record shapes were seen in a source (several if the source mixes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Shapes {
+    /// Flat rows at the top level.
+    pub flat: bool,
+    /// Storage-account records (`category` + `properties`) at the top level.
+    pub storage_account: bool,
+    /// Event Hub messages (`{"records":[..]}`).
+    pub event_hub: bool,
+    /// Advanced hunting API results (`{"Schema":..,"Results":[..]}`).
+    pub hunting_results: bool,
+    /// Top-level JSON arrays of records.
+    pub array: bool,
+}
+
+/// What a reader found a source to be; `Display` gives e.g. `json lines (storage account),
+/// gzip`, `json document (json array)`, `csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DetectedFormat {
+    /// The framing.
+    pub framing: Framing,
+    /// The JSON shapes seen (all false for CSV, or for JSON without records).
+    pub shapes: Shapes,
+    /// Whether the source was gzip-compressed.
+    pub gzip: bool,
+}
+
+impl fmt::Display for DetectedFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.framing {
+            Framing::JsonLines => "json lines",
+            Framing::JsonDocument => "json document",
+            Framing::Csv => "csv",
+        })?;
+        let s = &self.shapes;
+        let names = [
+            (s.flat, "flat"),
+            (s.storage_account, "storage account"),
+            (s.event_hub, "event hub"),
+            (s.hunting_results, "advanced hunting results"),
+            (s.array, "json array"),
+        ];
+        let mut first = true;
+        for (_, name) in names.iter().filter(|(seen, _)| *seen) {
+            f.write_str(if first { " (" } else { ", " })?;
+            f.write_str(name)?;
+            first = false;
+        }
+        if !first {
+            f.write_str(")")?;
+        }
+        if self.gzip {
+            f.write_str(", gzip")?;
+        }
+        Ok(())
+    }
+}
+
+/// Totals for one source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InputStats {
+    /// Bytes read from the source as stored (compressed size for gzip).
+    pub bytes: u64,
+    /// Bytes after decompression (equal to `bytes` for plain input).
+    pub decoded_bytes: u64,
+    /// Records read: delivered plus skipped. Blank lines and CSV headers are not records; an
+    /// Event Hub message or API result is not a record, its elements are.
+    pub records: u64,
+    /// Records reported through [`RecordSink::skipped`].
+    pub skipped: u64,
+    /// What the source was found to be.
+    pub format: DetectedFormat,
+}
+
+/// A source that cannot be read (any further). Records read before the error were delivered.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InputError {
+    /// The file cannot be opened: a missing path, no permission.
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Reading failed part way: a disk error, a closed pipe.
+    Read {
+        /// The path (or stdin's name).
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The gzip stream ends early or is corrupt: a `.gz` file cut off during download.
+    Gzip {
+        /// The path (or stdin's name).
+        path: PathBuf,
+        /// The decoder's error.
+        source: std::io::Error,
+    },
+    /// A directory given to [`expand_inputs`] cannot be listed.
+    Walk {
+        /// The directory or entry.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputError::Open { path, source } => {
+                write!(f, "{}: cannot open: {source}", path.display())
+            }
+            InputError::Read { path, source } => {
+                write!(f, "{}: read error: {source}", path.display())
+            }
+            InputError::Gzip { path, source } => {
+                write!(
+                    f,
+                    "{}: truncated or corrupt gzip stream: {source}",
+                    path.display()
+                )
+            }
+            InputError::Walk { path, source } => {
+                write!(f, "{}: cannot list directory: {source}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for InputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InputError::Open { source, .. }
+            | InputError::Read { source, .. }
+            | InputError::Gzip { source, .. }
+            | InputError::Walk { source, .. } => Some(source),
+        }
+    }
+}
+
+impl InputError {
+    /// Classifies an I/O error raised while reading `name`: through a gzip decoder, end-of-file
+    /// and invalid-data errors come from the compressed stream itself.
+    fn from_read(name: &str, gzip: bool, source: std::io::Error) -> InputError {
+        use std::io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
+        let path = PathBuf::from(name);
+        if gzip && matches!(source.kind(), UnexpectedEof | InvalidData | InvalidInput) {
+            InputError::Gzip { path, source }
+        } else {
+            InputError::Read { path, source }
+        }
+    }
+}
+
+/// Reads the file at `path` (plain or gzip, any supported framing) into `sink`.
+///
+/// `row` is reset for `fields` first, so any `Row` may be passed; reusing one across calls
+/// keeps its buffers warm. `"-"` is not special here: use [`read_reader`] for stdin.
+pub fn read_path(
+    path: &Path,
+    fields: &FieldSet,
+    opts: &ReadOptions,
+    row: &mut Row,
+    sink: &mut dyn RecordSink,
+) -> Result<InputStats, InputError> {
+    let file = File::open(path).map_err(|source| InputError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_reader(&path.to_string_lossy(), file, fields, opts, row, sink)
+}
+
+/// Reads `input` into `sink`; `name` is used in [`Location`]s, errors, and for CSV detection
+/// by extension (give `<stdin>` for standard input). See [`read_path`].
+pub fn read_reader(
+    name: &str,
+    input: impl Read,
+    fields: &FieldSet,
+    opts: &ReadOptions,
+    row: &mut Row,
+    sink: &mut dyn RecordSink,
+) -> Result<InputStats, InputError> {
+    // A `Row` sized for another field set would panic on the first store; rebuilding it once
+    // per source is cheap and removes that trap.
+    *row = Row::new(fields);
+    let raw_count = lines::Counter::default();
+    let decoded_count = lines::Counter::default();
+    let mut input = raw_count.wrap(input);
+    // Peek by reading, not by `fill_buf`: a pipe may deliver the two magic bytes separately.
+    let mut magic = [0u8; 2];
+    let got = lines::read_up_to(&mut input, &mut magic)
+        .map_err(|e| InputError::from_read(name, false, e))?;
+    let gzip = magic[..got] == [0x1f, 0x8b];
+    let raw = BufReader::with_capacity(BUFFER_BYTES, (&magic[..got]).chain(input));
+    let decoded: Box<dyn BufRead + '_> = if gzip {
+        Box::new(BufReader::with_capacity(
+            BUFFER_BYTES,
+            decoded_count.wrap(flate2::bufread::MultiGzDecoder::new(raw)),
+        ))
+    } else {
+        Box::new(decoded_count.wrap_buffered(raw))
+    };
+    let head = lines::Head::read(decoded, opts.max_record_bytes)
+        .map_err(|e| InputError::from_read(name, gzip, e))?;
+    let framing = match opts.format {
+        Format::JsonLines => Framing::JsonLines,
+        Format::JsonDocument => Framing::JsonDocument,
+        Format::Csv => Framing::Csv,
+        Format::Auto if has_csv_extension(name) => Framing::Csv,
+        Format::Auto => head.detect(),
+    };
+    let mut stats = InputStats {
+        format: DetectedFormat {
+            framing,
+            gzip,
+            ..DetectedFormat::default()
+        },
+        ..InputStats::default()
+    };
+    let src = Source {
+        name,
+        fields,
+        limit: opts.max_record_bytes,
+        gzip,
+    };
+    let input = head.into_reader();
+    let result = match framing {
+        Framing::JsonLines => json::read_lines(&src, input, row, sink, &mut stats),
+        Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats),
+        Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats),
+    };
+    stats.bytes = raw_count.get();
+    stats.decoded_bytes = decoded_count.get();
+    result.map(|()| stats)
+}
+
+/// What every format reader needs to know about the source.
+struct Source<'a> {
+    name: &'a str,
+    fields: &'a FieldSet,
+    limit: usize,
+    gzip: bool,
+}
+
+impl Source<'_> {
+    fn read_error(&self, e: std::io::Error) -> InputError {
+        InputError::from_read(self.name, self.gzip, e)
+    }
+}
+
+fn has_csv_extension(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".csv") || lower.ends_with(".csv.gz")
+}
