@@ -598,6 +598,7 @@ impl Visitor {
         let mut parts = sig_vec(&tail_pairs);
         // Every *_tail starts with its operator token (kw_ rules are filtered by `sig`).
         match tail_rule {
+            // list_tail = { list_op ~ list }
             Rule::list_tail => {
                 let op = parts
                     .next()
@@ -628,13 +629,22 @@ impl Visitor {
                     depth,
                 )
             }
+            // between_tail = { between_op ~ lparen ~ expr ~ dotdot ~ expr ~ rparen }
             Rule::between_tail => {
                 let op = parts
                     .next()
                     .unwrap_or_else(|| unreachable!("between_tail: op"));
                 let negated = op.as_str().starts_with('!');
-                let low = self.visit_expr(parts.next().unwrap_or_else(|| unreachable!("low")));
-                let high = self.visit_expr(parts.next().unwrap_or_else(|| unreachable!("high")));
+                let low = self.visit_expr(
+                    parts
+                        .next()
+                        .unwrap_or_else(|| unreachable!("between_tail: low expr")),
+                );
+                let high = self.visit_expr(
+                    parts
+                        .next()
+                        .unwrap_or_else(|| unreachable!("between_tail: high expr")),
+                );
                 let depth = lhs.depth.max(low.depth).max(high.depth);
                 self.node(
                     ExprKind::Between {
@@ -705,7 +715,10 @@ impl Visitor {
         let start = pair.as_span().start();
         let mut it = pair.into_inner();
         // postfix = { primary ~ index_suffix* }
-        let mut acc = self.visit_primary(it.next().unwrap_or_else(|| unreachable!("postfix")));
+        let mut acc = self.visit_primary(
+            it.next()
+                .unwrap_or_else(|| unreachable!("postfix: primary")),
+        );
         for suffix in it {
             let sp = Span::new(start, span(&suffix).end as usize);
             let idx = sig(suffix.into_inner())
@@ -775,7 +788,8 @@ impl Visitor {
             Rule::paren => self.visit_paren(p),
             Rule::call => {
                 let mut it = sig(p.into_inner());
-                let name = self.visit_name(it.next().unwrap_or_else(|| unreachable!("call")));
+                let name =
+                    self.visit_name(it.next().unwrap_or_else(|| unreachable!("call: ident")));
                 let (args, depth) = self.visit_items(it);
                 self.node(ExprKind::Call { name, args }, sp, depth)
             }
