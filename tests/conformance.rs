@@ -46,9 +46,7 @@ fn lit(s: &str) -> String {
 
 fn is_timespan(s: &str) -> bool {
     let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    !digits.is_empty()
-        && digits != s
-        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+    !digits.is_empty() && digits != s && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
 /// A JSON value as a scalar literal in a list or bound.
@@ -59,11 +57,20 @@ fn scalar(v: &J, ty: Option<&str>) -> String {
         J::Number(n) => n.to_string(),
         J::String(s) if ty == Some("expr") || s.contains('(') => s.clone(),
         J::String(s) if ty == Some("datetime") => format!("datetime({s})"),
-        J::String(s) if matches!(ty, Some("long") | Some("datetime") | Some("timespan")) || is_timespan(s) && ty.is_some() => s.clone(),
+        J::String(s)
+            if matches!(ty, Some("long") | Some("datetime") | Some("timespan"))
+                || is_timespan(s) && ty.is_some() =>
+        {
+            s.clone()
+        }
         J::String(s) => lit(s),
         J::Array(items) => format!(
             "dynamic([{}])",
-            items.iter().map(|x| scalar(x, ty)).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(|x| scalar(x, ty))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         J::Object(_) => v.to_string(),
     }
@@ -105,7 +112,11 @@ fn expression(case: &J) -> Option<(String, J)> {
         } else {
             format!(
                 "({})",
-                items.iter().map(|x| scalar(x, rt)).collect::<Vec<_>>().join(", ")
+                items
+                    .iter()
+                    .map(|x| scalar(x, rt))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         }
     };
@@ -128,8 +139,16 @@ fn expression(case: &J) -> Option<(String, J)> {
         "remoteurl_normalize" => format!(
             "tostring(split(tostring(split(trim_start(@'http[s]?://', {l}), '/')[0]), ':')[0])"
         ),
-        "make_set" | "make_set_maxsize_default" | "count" | "min" | "max" | "summarize_rows"
-        | "distinct" | "join_innerunique_rows" | "join_inner_rows" | "where" => return None,
+        "make_set"
+        | "make_set_maxsize_default"
+        | "count"
+        | "min"
+        | "max"
+        | "summarize_rows"
+        | "distinct"
+        | "join_innerunique_rows"
+        | "join_inner_rows"
+        | "where" => return None,
         _ => {
             let rhs = match case["right_type"].as_str() {
                 Some(_) => scalar(r, case["right_type"].as_str()),
@@ -145,7 +164,13 @@ fn same(got: &J, case: &J) -> bool {
     let want = &case["expected"];
     if case["compare"] == "unordered" {
         let sort = |v: &J| {
-            let mut a: Vec<String> = v.as_array().cloned().unwrap_or_default().iter().map(J::to_string).collect();
+            let mut a: Vec<String> = v
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(J::to_string)
+                .collect();
             a.sort();
             a
         };
@@ -164,7 +189,9 @@ fn eval_lib(cat: &Catalog, text: &str, event: &J, now: i64) -> Result<J, String>
         .map_err(|d| format!("{:?}", d.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
     let mut row = Row::new(&fields);
     row_from_json(&event.to_string(), &fields, &mut row)?;
-    Ok(value_to_json(&scry_engine::exec::eval_on_row(&e, &row, now)))
+    Ok(value_to_json(&scry_engine::exec::eval_on_row(
+        &e, &row, now,
+    )))
 }
 
 fn now_of(case: &J) -> i64 {
@@ -180,7 +207,9 @@ fn every_expression_case_through_the_library() {
     let mut failures = Vec::new();
     let mut ran = 0;
     for case in cases() {
-        let Some((text, event)) = expression(&case) else { continue };
+        let Some((text, event)) = expression(&case) else {
+            continue;
+        };
         ran += 1;
         let got = eval_lib(&cat, &text, &event, now_of(&case));
         let ok = match (&got, &case["expected"]) {
@@ -189,11 +218,19 @@ fn every_expression_case_through_the_library() {
             _ => false,
         };
         if !ok {
-            failures.push(format!("{} `{text}` event {event}: expected {}, got {got:?}", case["id"], case["expected"]));
+            failures.push(format!(
+                "{} `{text}` event {event}: expected {}, got {got:?}",
+                case["id"], case["expected"]
+            ));
         }
     }
     assert!(ran > 150, "only {ran} expression cases ran");
-    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -202,8 +239,17 @@ fn every_expression_case_through_scry_eval() {
     let schema = schema.to_str().unwrap();
     let mut failures = Vec::new();
     for case in cases() {
-        let Some((text, event)) = expression(&case) else { continue };
-        let mut args = vec!["eval", text.as_str(), "--table", "Conformance", "--schema", schema];
+        let Some((text, event)) = expression(&case) else {
+            continue;
+        };
+        let mut args = vec![
+            "eval",
+            text.as_str(),
+            "--table",
+            "Conformance",
+            "--schema",
+            schema,
+        ];
         let ev = event.to_string();
         if event.as_object().is_some_and(|o| !o.is_empty()) {
             args.extend(["--event", ev.as_str()]);
@@ -219,7 +265,8 @@ fn every_expression_case_through_scry_eval() {
             !out.status.success()
         } else {
             out.status.success()
-                && serde_json::from_str::<J>(util::stdout(&out).trim()).is_ok_and(|g| same(&g, &case))
+                && serde_json::from_str::<J>(util::stdout(&out).trim())
+                    .is_ok_and(|g| same(&g, &case))
         };
         if !ok {
             failures.push(format!(
@@ -231,7 +278,12 @@ fn every_expression_case_through_scry_eval() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Runs `rule` (a summarize over the Conformance table) over `events`; returns result rows.
@@ -272,10 +324,17 @@ fn every_aggregate_case_as_a_rule() {
             .map(|a| a.iter().map(|v| json!({ col: v })).collect())
             .unwrap_or_default();
         let got: J = match op {
-            "make_set" => J::from(run_rule(&format!("summarize S = make_set({col})"), &events)[0][0].clone()),
+            "make_set" => {
+                J::from(run_rule(&format!("summarize S = make_set({col})"), &events)[0][0].clone())
+            }
             "count" => run_rule("summarize C = count()", &events)[0][0].clone(),
             "min" | "max" => run_rule(&format!("summarize M = {op}({col})"), &events)[0][0].clone(),
-            "distinct" => J::Array(run_rule(&format!("summarize by {col}"), &events).into_iter().map(|r| r[0].clone()).collect()),
+            "distinct" => J::Array(
+                run_rule(&format!("summarize by {col}"), &events)
+                    .into_iter()
+                    .map(|r| r[0].clone())
+                    .collect(),
+            ),
             "summarize_rows" => {
                 let rows: Vec<J> = case["left"]["rows"].as_array().cloned().unwrap_or_default();
                 let events: Vec<J> = rows.iter().map(|r| json!({"s": r[0]})).collect();
@@ -283,7 +342,10 @@ fn every_aggregate_case_as_a_rule() {
             }
             "where" => {
                 // A null predicate: `l > 0` on a null long.
-                J::Bool(!run_rule("where l > 0 summarize count() by s", &[json!({"l": null})]).is_empty())
+                J::Bool(
+                    !run_rule("where l > 0 summarize count() by s", &[json!({"l": null})])
+                        .is_empty(),
+                )
             }
             "make_set_maxsize_default" => J::from(scry_engine::kql::MAKE_SET_MAX),
             // Joins are not part of the rule language yet (issue 3); kql::agg covers them in
@@ -292,7 +354,12 @@ fn every_aggregate_case_as_a_rule() {
             _ => continue,
         };
         ran += 1;
-        assert!(same(&got, &case), "{}: expected {}, got {got}", case["id"], case["expected"]);
+        assert!(
+            same(&got, &case),
+            "{}: expected {}, got {got}",
+            case["id"],
+            case["expected"]
+        );
     }
     assert!(ran >= 8, "only {ran} aggregate cases ran");
 }

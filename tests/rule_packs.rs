@@ -15,7 +15,11 @@ fn every_pack_compiles_tests_itself_and_is_pinned() {
     let packs = util::files(&util::path("rules"), "scry");
     assert!(!packs.is_empty(), "no rule packs under rules/");
     for file in packs {
-        let rel = file.strip_prefix(util::root()).unwrap().display().to_string();
+        let rel = file
+            .strip_prefix(util::root())
+            .unwrap()
+            .display()
+            .to_string();
         let mut sources = Sources::default();
         sources.add(rel.clone(), std::fs::read_to_string(&file).unwrap());
         let compiled = compile::compile(&sources, Arc::new(Catalog::builtin()));
