@@ -48,7 +48,7 @@ impl<W: Write> Sink for NdJson<W> {
             s.push(':');
             s.push_str(&value_to_json(v).to_string());
         }
-        s.push('\n');
+        s.push_str("}\n");
         self.0.write_all(s.as_bytes())
     }
     fn finish(&mut self, _: &Plan) -> io::Result<()> {
