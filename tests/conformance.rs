@@ -325,7 +325,7 @@ fn every_aggregate_case_as_a_rule() {
             .unwrap_or_default();
         let got: J = match op {
             "make_set" => {
-                J::from(run_rule(&format!("summarize S = make_set({col})"), &events)[0][0].clone())
+                run_rule(&format!("summarize S = make_set({col})"), &events)[0][0].clone()
             }
             "count" => run_rule("summarize C = count()", &events)[0][0].clone(),
             "min" | "max" => run_rule(&format!("summarize M = {op}({col})"), &events)[0][0].clone(),

@@ -309,7 +309,7 @@ impl Expr {
     }
 
     /// `not(x)`, with `not(not x)` = `x` and constants folded.
-    pub fn not(x: Expr) -> Expr {
+    pub fn negate(x: Expr) -> Expr {
         match x.kind {
             ExprKind::Not(inner) => *inner,
             ExprKind::Const(Value::Bool(b)) => Expr::bool(!b),
@@ -361,7 +361,7 @@ impl Expr {
             | ExprKind::Atom(_)) => k,
             ExprKind::Not(a) => {
                 let inner = a.rewrite(f);
-                return f(Expr::not(inner));
+                return f(Expr::negate(inner));
             }
             ExprKind::And(v) => {
                 let v: Vec<Expr> = v.into_iter().map(|e| e.rewrite(f)).collect();

@@ -104,12 +104,15 @@ pub struct Plan {
     pub catalog: Arc<Catalog>,
 }
 
+/// The atoms of one column: its name and `(atom, predicate, needle)` in creation order.
+type ColumnAtoms = (String, Vec<(AtomId, StrPred, String)>);
+
 #[derive(Default)]
 struct AtomTable {
     keys: HashMap<(FieldId, StrPred, String), AtomId>,
     text: Vec<String>,
     // field → (case-insensitive?, pattern text) → index in the per-field pattern list
-    per_field: HashMap<FieldId, (String, Vec<(AtomId, StrPred, String)>)>,
+    per_field: HashMap<FieldId, ColumnAtoms>,
 }
 
 impl AtomTable {
@@ -146,7 +149,7 @@ fn atomize(e: Expr, atoms: &mut AtomTable) -> Expr {
                         kind: ExprKind::Atom(id),
                         ty: Type::Bool,
                     };
-                    return if p.negated() { Expr::not(a) } else { a };
+                    return if p.negated() { Expr::negate(a) } else { a };
                 }
             }
         }

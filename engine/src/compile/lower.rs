@@ -232,7 +232,7 @@ impl Cx<'_> {
             K::Name(id) => self.name(id),
             K::Not(x) => {
                 let x = self.predicate(x);
-                Expr::not(x)
+                Expr::negate(x)
             }
             K::Neg(x) => {
                 let x = self.expr(x);
@@ -734,7 +734,7 @@ impl Cx<'_> {
                     return self.error_expr();
                 }
                 let x = self.predicate(&args[0]);
-                Expr::not(x)
+                Expr::negate(x)
             }
             "datetime" | "todatetime" => {
                 if !arity(self, 1, 1) {
