@@ -74,40 +74,13 @@ impl Key {
     }
 }
 
-/// A value as JSON: datetimes as ISO 8601 UTC strings, timespans as Kusto text.
-pub fn value_to_json(v: &Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        Value::Null => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Long(n) => J::from(*n),
-        Value::Real(x) => serde_json::Number::from_f64(*x).map_or(J::Null, J::Number),
-        Value::Str(s) => J::String(s.clone()),
-        Value::DateTime(t) => J::String(kql::time::format_datetime(*t)),
-        Value::Timespan(t) => J::String(kql::time::format_timespan(*t)),
-        Value::Array(items) => J::Array(items.iter().map(value_to_json).collect()),
-        Value::Json(s) => serde_json::from_str(s).unwrap_or_else(|_| J::String(s.clone())),
-    }
-}
+pub use crate::kql::funcs::value_to_json;
 
-/// Parses JSON text into a dynamic value (arrays become [`Value::Array`]).
+/// Parses JSON text into a dynamic value (arrays become [`Value::Array`]); text that is not
+/// JSON stays a string.
 pub fn json_text_to_value(s: &str) -> Value {
-    fn conv(j: serde_json::Value) -> Value {
-        use serde_json::Value as J;
-        match j {
-            J::Null => Value::Null,
-            J::Bool(b) => Value::Bool(b),
-            J::Number(n) => n
-                .as_i64()
-                .map(Value::Long)
-                .unwrap_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN))),
-            J::String(s) => Value::Str(s),
-            J::Array(a) => Value::Array(a.into_iter().map(conv).collect()),
-            o @ J::Object(_) => Value::Json(o.to_string()),
-        }
-    }
     match serde_json::from_str::<serde_json::Value>(s) {
-        Ok(j) => conv(j),
+        Ok(j) => kql::funcs::json_to_value(&j),
         Err(_) => Value::Str(s.to_string()),
     }
 }
