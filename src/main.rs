@@ -45,8 +45,8 @@ enum Command {
 
 #[derive(Args)]
 struct RulesArgs {
-    /// Rule files or folders (searched recursively for .scry files).
-    #[arg(long = "rules", short = 'r', default_value = "rules", num_args = 1..)]
+    /// Rule files or folders (searched recursively for .scry files); repeat for several.
+    #[arg(long = "rules", short = 'r', default_value = "rules")]
     rules: Vec<PathBuf>,
     /// Extra schema/alias files (JSON), added to the built-in Defender tables.
     #[arg(long = "schema")]

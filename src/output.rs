@@ -48,7 +48,7 @@ impl<W: Write> Sink for NdJson<W> {
             s.push(':');
             s.push_str(&value_to_json(v).to_string());
         }
-        s.push('\n');
+        s.push_str("}\n");
         self.0.write_all(s.as_bytes())
     }
     fn finish(&mut self, _: &Plan) -> io::Result<()> {
@@ -154,16 +154,12 @@ impl<W: Write> Sink for Table<W> {
                 }
             }
             let line = |cells: &[String]| -> String {
-                let mut s = String::from(" ");
-                for (k, c) in cells.iter().enumerate() {
-                    s.push(' ');
-                    s.push_str(c);
-                    if k + 1 < cells.len() {
-                        s.push_str(&" ".repeat(width[k] - c.chars().count() + 1));
-                        s.push('|');
-                    }
-                }
-                s
+                let padded: Vec<String> = cells
+                    .iter()
+                    .enumerate()
+                    .map(|(k, c)| format!("{c}{}", " ".repeat(width[k] - c.chars().count())))
+                    .collect();
+                format!("  {}", padded.join(" | ")).trim_end().to_string()
             };
             writeln!(self.out, "{}", line(&header))?;
             writeln!(
@@ -173,7 +169,7 @@ impl<W: Write> Sink for Table<W> {
                     .iter()
                     .map(|w| "-".repeat(*w))
                     .collect::<Vec<_>>()
-                    .join("-+--")
+                    .join("-+-")
             )?;
             for r in &body {
                 writeln!(self.out, "{}", line(r))?;

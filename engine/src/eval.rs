@@ -162,6 +162,7 @@ pub fn test<E: Env + ?Sized>(e: &Expr, env: &E) -> Option<bool> {
             let n = eval(needle, env);
             match (h.as_str(), n.as_str()) {
                 (Some(h), Some(n)) => Some(op.eval(h, n)),
+                (None, Some(n)) if !h.is_null() => Some(op.eval(&string_of(&h), n)),
                 // A null non-string operand: positive operators are false, `!` forms true.
                 _ => Some(op.negated()),
             }

@@ -15,6 +15,10 @@ use hashbrown::{HashMap, HashSet};
 use scry_grammar::{self as ast, BinOp, ListOp, Span, StrOp, StrOpKind};
 use std::sync::Arc;
 
+/// The value of an expression that already failed to check: no JSON text can equal it, so
+/// it never collides with a real constant, and later checks skip it instead of piling on.
+const ERROR_MARK: &str = "\u{0}scry: erroneous expression";
+
 /// `let` bindings visible to a rule: name → constant expression (no columns).
 #[derive(Debug, Clone, Default)]
 pub struct Lets {
@@ -122,16 +126,16 @@ impl Cx<'_> {
     fn err(&mut self, code: &'static str, span: Span, msg: impl Into<String>) -> Expr {
         self.diags
             .push(Diagnostic::error(code, self.file, span, msg));
-        // A typed placeholder keeps checking the rest of the rule without cascades.
-        Expr::constant(Value::Null, Type::Dynamic)
+        // A placeholder keeps checking the rest of the rule without cascading errors.
+        self.error_expr()
     }
 
     fn error_expr(&self) -> Expr {
-        Expr::constant(Value::Null, Type::Dynamic)
+        Expr::constant(Value::Json(ERROR_MARK.into()), Type::Dynamic)
     }
 
     fn is_error(e: &Expr) -> bool {
-        matches!(e.kind, ExprKind::Const(Value::Null)) && e.ty == Type::Dynamic
+        matches!(&e.kind, ExprKind::Const(Value::Json(m)) if m == ERROR_MARK)
     }
 
     fn name(&mut self, id: &ast::Ident) -> Expr {
@@ -422,7 +426,11 @@ impl Cx<'_> {
                         kind: ExprKind::Regex(Box::new(a), Arc::new(re)),
                         ty: Type::Bool,
                     },
-                    Err(e) => self.err(codes::BAD_REGEX, r.span, format!("invalid regex: {e}")),
+                    Err(e) => self.err(
+                        codes::BAD_REGEX,
+                        r.span,
+                        format!("invalid regex: {}", regex_message(&e)),
+                    ),
                 }
             }
             BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
@@ -519,7 +527,8 @@ impl Cx<'_> {
         if Self::is_error(&a) || Self::is_error(&b) {
             return self.error_expr();
         }
-        if !a.ty.is_stringish() {
+        // Dynamic values are matched by their text, as Kusto does; other types are an error.
+        if !a.ty.is_stringish() && a.ty != Type::Dynamic {
             let mut d = Diagnostic::error(
                 codes::STRING_OP_ON_NON_STRING,
                 self.file,
@@ -534,8 +543,8 @@ impl Cx<'_> {
                 d = d.with_note("wrap the value in tostring(...) to match its text");
             } else {
                 d = d.with_note(format!(
-                    "compare a {} with ==, <, between, or convert it with tostring(...)",
-                    a.ty
+                    "compare {} with ==, <, between, or convert it with tostring(...)",
+                    a_type(a.ty)
                 ));
             }
             self.diags.push(d);
@@ -758,7 +767,7 @@ impl Cx<'_> {
                     Err(e) => self.err(
                         codes::BAD_REGEX,
                         args[0].span,
-                        format!("invalid regex: {e}"),
+                        format!("invalid regex: {}", regex_message(&e)),
                     ),
                 }
             }
@@ -1629,4 +1638,25 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
         off += l.len();
     }
     text.len().saturating_sub(1)
+}
+
+/// The regex crate's message without its multi-line drawing (the caret is ours).
+fn regex_message(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    last.trim().trim_start_matches("error: ").to_string()
+}
+
+/// "a long", "an int": for messages.
+fn a_type(t: Type) -> String {
+    let n = t.name();
+    if n.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {n}")
+    } else {
+        format!("a {n}")
+    }
 }

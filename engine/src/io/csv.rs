@@ -4,7 +4,10 @@
 //! `ByteRecord`, and only the cells of wanted columns are checked for UTF-8 and copied into the
 //! row. Every cell is a string: CSV has no types, and the engine types cells by schema.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Read;
+use std::rc::Rc;
 
 use ::csv::{ByteRecord, ErrorKind, ReaderBuilder};
 
@@ -20,13 +23,14 @@ pub(super) fn read_csv(
     sink: &mut dyn RecordSink,
     stats: &mut InputStats,
 ) -> Result<(), InputError> {
+    let lines = Newlines::default();
     let mut reader = ReaderBuilder::new()
         .has_headers(true)
         // Cell counts are checked here, so a bad record is skipped with a clear reason
         // instead of surfacing as a reader error.
         .flexible(true)
         .buffer_capacity(BUFFER_BYTES)
-        .from_reader(input);
+        .from_reader(lines.wrap(input));
     let columns: Vec<Option<FieldId>> = match reader.byte_headers() {
         Ok(header) => header
             .iter()
@@ -70,7 +74,7 @@ pub(super) fn read_csv(
                 continue;
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         // The csv crate skips empty lines itself; a line of spaces is just as empty.
         if record.len() == 1 && columns.len() != 1 && is_blank(&record[0]) {
             continue;
@@ -144,5 +148,59 @@ fn into_io(e: ::csv::Error) -> std::io::Error {
     match e.into_kind() {
         ErrorKind::Io(io) => io,
         _ => std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+    }
+}
+
+/// Where the newlines are, for line numbers. The csv crate counts a line when it consumes a
+/// `\n`, and after a CRLF record it stops at the `\r`: the next record's position then still
+/// has the previous line number (its byte offset points at the `\n`). So lines are counted
+/// here from the bytes, keeping only the offsets the parser has read ahead of the queries.
+#[derive(Clone, Default)]
+struct Newlines(Rc<RefCell<NewlineState>>);
+
+#[derive(Default)]
+struct NewlineState {
+    /// Offsets of newlines at or after the last query, in order.
+    ahead: VecDeque<u64>,
+    /// Newlines before the last query.
+    behind: u64,
+    /// Bytes read so far.
+    read: u64,
+}
+
+impl Newlines {
+    fn wrap<R: Read>(&self, inner: R) -> NewlineReader<R> {
+        NewlineReader {
+            inner,
+            state: self.clone(),
+        }
+    }
+
+    /// The 1-based line of the first character at or after byte `offset` that is not a line
+    /// feed ending the previous line. Offsets must not decrease between calls.
+    fn line_at(&self, offset: u64) -> u64 {
+        let mut st = self.0.borrow_mut();
+        while st.ahead.front().is_some_and(|&nl| nl <= offset) {
+            st.ahead.pop_front();
+            st.behind += 1;
+        }
+        st.behind + 1
+    }
+}
+
+struct NewlineReader<R> {
+    inner: R,
+    state: Newlines,
+}
+
+impl<R: Read> Read for NewlineReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut st = self.state.0.borrow_mut();
+        let base = st.read;
+        st.ahead
+            .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| base + i as u64));
+        st.read += n as u64;
+        Ok(n)
     }
 }

@@ -1,0 +1,209 @@
+//! The command line as a user meets it: the README's commands, exit codes, bad input.
+
+use crate::util;
+
+const NOW: &str = "2024-05-15T12:00:00Z";
+
+#[test]
+fn readme_main_command_finds_servereye() {
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--now",
+        NOW,
+        "--format",
+        "ndjson",
+        "tests/data/sample/defender-storage.jsonl",
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let text = util::stdout(&out);
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 7, "{text}");
+    assert!(rows
+        .iter()
+        .all(|r| r["rule"].is_string() && r["title"].is_string()));
+    // ndjson keys: rule, title, then the output columns in order.
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with(r#"{"rule":"44a7b71e-ad89-49fd-b540-a73c83c6f8c5","title":"#));
+    let err = util::stderr(&out);
+    assert!(
+        err.contains("17 record(s) read: 17 evaluated, 0 skipped"),
+        "{err}"
+    );
+    assert!(
+        err.contains("except \"Scheduled System Maintenance Task Using ServerEye\": 1 suppressed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn old_exports_get_a_hint_about_now() {
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--now",
+        "2025-01-01T00:00:00Z",
+        "--format",
+        "ndjson",
+        "tests/data/sample/defender-flat.jsonl",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(util::stdout(&out), "");
+    assert!(
+        util::stderr(&out).contains("--now"),
+        "{}",
+        util::stderr(&out)
+    );
+}
+
+#[test]
+fn bad_lines_are_reported_counted_and_reconciled() {
+    let dir = std::env::temp_dir().join(format!("scry-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("dirty.jsonl");
+    let good =
+        std::fs::read_to_string(util::path("tests/data/sample/defender-flat.jsonl")).unwrap();
+    let mut text = String::new();
+    for (i, l) in good.lines().enumerate() {
+        text.push_str(l);
+        text.push('\n');
+        if i == 2 {
+            text.push_str(
+                "{\"Timestamp\": \"2024-05-14T08:00:00Z\", \"Type\": \"DeviceProcessEvents\",\n",
+            );
+            text.push_str("{\"Type\": \"NoSuchTable\", \"Timestamp\": \"2024-05-14T08:00:00Z\"}\n");
+            text.push_str("{\"Type\": \"DeviceProcessEvents\", \"Timestamp\": \"yesterday\"}\n");
+        }
+    }
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"{\"Type\": \"DeviceProcessEvents\", \"FileName\": \"\xff\"}\n");
+    std::fs::write(&f, bytes).unwrap();
+    let fs = f.to_str().unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--now",
+        NOW,
+        "--format",
+        "ndjson",
+        fs,
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let err = util::stderr(&out);
+    assert!(
+        err.contains("21 record(s) read: 17 evaluated, 4 skipped"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{fs}:4")),
+        "malformed line reported with its line: {err}"
+    );
+    assert!(err.contains("unknown table `NoSuchTable`"), "{err}");
+    assert!(err.contains("\"yesterday\" is not a datetime"), "{err}");
+    assert!(err.contains("invalid UTF-8"), "{err}");
+    // The results are those of the clean file.
+    assert_eq!(util::stdout(&out).lines().count(), 7);
+    let strict = util::scry(&["run", "--rules", "rules/rmm", "--now", NOW, "--strict", fs]);
+    assert_eq!(strict.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn exit_codes() {
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--now",
+        NOW,
+        "--fail-on-results",
+        "tests/data/sample/defender-flat.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "tests/data/invalid/unknown_column.scry",
+        "tests/data/sample/defender-flat.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = util::scry(&["run", "--rules", "rules/rmm", "no/such/file.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(util::stderr(&out).contains("no/such/file.jsonl"));
+}
+
+#[test]
+fn explain_is_stable_and_shows_the_shared_scan() {
+    let a = util::scry(&["explain", "--rules", "rules/rmm"]);
+    let b = util::scry(&["explain", "--rules", "rules/rmm"]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    let text = util::stdout(&a);
+    assert!(
+        text.contains("scan ProcessVersionInfoCompanyName (case-folded, aho-corasick"),
+        "{text}"
+    );
+}
+
+#[test]
+fn eval_literals_and_events() {
+    let out = util::scry(&["eval", "'Action1-Corp' has 'Action1'"]);
+    assert_eq!(util::stdout(&out).trim(), "true");
+    let out = util::scry(&[
+        "eval",
+        "Signer has 'Krämer IT Solutions GmbH' and Timestamp between (now(-5d) .. now())",
+        "--table",
+        "DeviceFileCertificateInfo",
+        "--event",
+        r#"{"Signer": "KR\u00c4MER IT SOLUTIONS GMBH", "Timestamp": "2024-05-15T12:00:00Z"}"#,
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(util::stdout(&out).trim(), "true", "{}", util::stderr(&out));
+    let out = util::scry(&["eval", "split('a__b', '_')"]);
+    assert_eq!(util::stdout(&out).trim(), r#"["a","","b"]"#);
+    let out = util::scry(&[
+        "eval",
+        "Sha1 == ''",
+        "--table",
+        "DeviceFileCertificateInfo",
+        "--event",
+        "{}",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        util::stderr(&out).contains("did you mean `SHA1`?"),
+        "{}",
+        util::stderr(&out)
+    );
+}
+
+#[test]
+fn scry_test_passes_on_the_packs() {
+    let out = util::scry(&["test", "--rules", "rules"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        util::stdout(&out),
+        util::stderr(&out)
+    );
+    assert!(util::stdout(&out).contains(" 0 failed"));
+}
+
+#[test]
+fn scry_test_fails_when_an_exclusion_hides_a_true_positive() {
+    let out = util::scry(&[
+        "test",
+        "--rules",
+        "tests/data/failing/exclusion_hides_tp.scry",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = util::stdout(&out);
+    assert!(text.contains("hides a declared true positive"), "{text}");
+}

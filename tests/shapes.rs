@@ -1,0 +1,43 @@
+//! The same rows as flat JSON lines (table in `Type`), storage-account lines (CRLF, `\u`
+//! escapes) and Event Hub messages give byte-identical results.
+
+use crate::util;
+
+#[test]
+fn the_same_rows_in_every_shape_give_the_same_results() {
+    let run = |file: &str| {
+        let out = util::scry(&[
+            "run",
+            "--rules",
+            "rules/rmm",
+            "--now",
+            "2024-05-15T12:00:00Z",
+            "--format",
+            "ndjson",
+            file,
+        ]);
+        assert!(out.status.success(), "{file}: {}", util::stderr(&out));
+        util::stdout(&out)
+    };
+    let flat = run("tests/data/sample/defender-flat.jsonl");
+    assert_eq!(flat.lines().count(), 7);
+    assert_eq!(run("tests/data/sample/defender-storage.jsonl"), flat);
+    assert_eq!(run("tests/data/sample/defender-eventhub.jsonl"), flat);
+    assert_eq!(run("tests/data/sample/defender-storage.jsonl.gz"), flat);
+    let csv = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--now",
+        "2024-05-15T12:00:00Z",
+        "--format",
+        "csv",
+        "tests/data/sample/defender-flat.jsonl",
+    ]);
+    let csv = util::stdout(&csv);
+    assert_eq!(csv.lines().count(), 8, "{csv}");
+    assert!(
+        csv.starts_with("rule,title,DeviceId,DeviceName,FirstSeen"),
+        "{csv}"
+    );
+}

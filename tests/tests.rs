@@ -1,0 +1,17 @@
+//! Integration tests of the `scry` binary and the engine, one module per concern.
+//!
+//! - `conformance`: every public case of the matching contract, through the library and
+//!   through `scry eval`.
+//! - `rule_packs`: walks `rules/`, runs each rule's examples, snapshots plans and results.
+//! - `diagnostics`: a folder of invalid rule files, each snapshotted with its rendered errors.
+//! - `shapes`: the same rows in every input shape give the same results.
+//! - `cli`: the README commands and exit codes.
+//! - `differential`: the optimized plan against the reference evaluator on generated events.
+
+mod cli;
+mod conformance;
+mod diagnostics;
+mod differential;
+mod rule_packs;
+mod shapes;
+mod util;
