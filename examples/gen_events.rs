@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example gen_events -- --seed 7 --rows 100000 --shape flat \
-//!     [--match-rate 0.0005] [--near-miss-rate 0.001] [--suppressed-share 0.1] \
+//!     [--match-rate 0.0005] [--near-miss-rate 0.005] [--suppressed-share 0.1] \
 //!     [--window-hours 120] > events.jsonl
 //! ```
 //!
@@ -29,6 +29,18 @@ fn parse_args(args: &[String]) -> Result<Config, String> {
         if flag == "-h" || flag == "--help" {
             return Err(String::new());
         }
+        const FLAGS: &[&str] = &[
+            "--seed",
+            "--rows",
+            "--shape",
+            "--match-rate",
+            "--near-miss-rate",
+            "--suppressed-share",
+            "--window-hours",
+        ];
+        if !FLAGS.contains(&flag.as_str()) {
+            return Err(format!("unknown argument {flag:?}"));
+        }
         let value = it
             .next()
             .ok_or_else(|| format!("{flag} needs a value"))?
@@ -50,7 +62,7 @@ fn parse_args(args: &[String]) -> Result<Config, String> {
             "--window-hours" => {
                 cfg.window_hours = value.parse().map_err(|_| bad("an unsigned integer"))?
             }
-            _ => return Err(format!("unknown argument {flag:?}")),
+            _ => unreachable!("FLAGS lists every flag matched here"),
         }
     }
     cfg.validate()?;

@@ -180,7 +180,7 @@ impl Default for Config {
             max_bytes: None,
             shape: Shape::Flat,
             match_rate: 0.0005,
-            near_miss_rate: 0.001,
+            near_miss_rate: 0.005,
             suppressed_share: 0.1,
             window_hours: 5 * 24,
         }
@@ -408,7 +408,12 @@ impl Device {
             account: user.to_string(),
             sid,
             group: rng.pick(&["Workstations", "Servers", "UnassignedGroup"]),
-            ip: format!("10.{}.{}.{}", rng.below(32), rng.below(256), 1 + rng.below(254)),
+            ip: format!(
+                "10.{}.{}.{}",
+                rng.below(32),
+                rng.below(256),
+                1 + rng.below(254)
+            ),
         }
     }
 }
@@ -511,11 +516,23 @@ const SE_URLS: &[&str] = &[
 ];
 /// (file name, folder) of each exclusion scenario, in the rules' written order.
 const SCENARIOS: &[(&str, &str)] = &[
-    ("ServerEye.exe", "C:\\Program Files (x86)\\Server-Eye\\SystemUpdate"),
-    ("ServerEye.Inventory.exe", "C:\\Program Files (x86)\\Server-Eye"),
-    ("PerformanceSensor.exe", "C:\\Program Files (x86)\\Server-Eye"),
+    (
+        "ServerEye.exe",
+        "C:\\Program Files (x86)\\Server-Eye\\SystemUpdate",
+    ),
+    (
+        "ServerEye.Inventory.exe",
+        "C:\\Program Files (x86)\\Server-Eye",
+    ),
+    (
+        "PerformanceSensor.exe",
+        "C:\\Program Files (x86)\\Server-Eye",
+    ),
     ("se.exe", "C:\\ProgramData\\ServerEye\\LogCollector"),
-    ("ServerEye.Deployment.exe", "C:\\Program Files (x86)\\Server-Eye"),
+    (
+        "ServerEye.Deployment.exe",
+        "C:\\Program Files (x86)\\Server-Eye",
+    ),
 ];
 
 struct Gen<'c> {
@@ -746,7 +763,11 @@ impl Gen<'_> {
         }
         let cmd = self.command_line(&folder, &file);
         let rng = &mut self.rng;
-        let upn = if rng.chance(0.2) { "" } else { dev.upn.as_str() };
+        let upn = if rng.chance(0.2) {
+            ""
+        } else {
+            dev.upn.as_str()
+        };
         let path = format!("{folder}\\{file}");
         let mut o = Obj::open(out);
         o.time("Timestamp", ts);
@@ -767,7 +788,10 @@ impl Gen<'_> {
         o.str("ProcessVersionInfoFileDescription", &product);
         o.num("ProcessId", 4 + rng.below(60_000));
         o.str("ProcessCommandLine", &cmd);
-        o.str("ProcessIntegrityLevel", rng.pick(&["High", "Medium", "System"]));
+        o.str(
+            "ProcessIntegrityLevel",
+            rng.pick(&["High", "Medium", "System"]),
+        );
         o.str("ProcessTokenElevation", "TokenElevationTypeDefault");
         o.time("ProcessCreationTime", ts);
         o.str("AccountDomain", "contoso");
@@ -783,7 +807,10 @@ impl Gen<'_> {
         o.null("InitiatingProcessAccountObjectId");
         o.num("InitiatingProcessLogonId", 999);
         o.str("InitiatingProcessIntegrityLevel", "System");
-        o.str("InitiatingProcessTokenElevation", "TokenElevationTypeDefault");
+        o.str(
+            "InitiatingProcessTokenElevation",
+            "TokenElevationTypeDefault",
+        );
         o.hex(rng, "InitiatingProcessSHA1", 40);
         o.hex(rng, "InitiatingProcessSHA256", 64);
         o.null("InitiatingProcessMD5");
@@ -860,14 +887,22 @@ impl Gen<'_> {
         }
         let cmd = self.command_line(&folder, &file);
         let rng = &mut self.rng;
-        let upn = if rng.chance(0.5) { "system" } else { dev.upn.as_str() };
+        let upn = if rng.chance(0.5) {
+            "system"
+        } else {
+            dev.upn.as_str()
+        };
         let mut o = Obj::open(out);
         o.time("Timestamp", ts);
         o.str("DeviceId", &dev.id);
         o.str("DeviceName", &dev.name);
         o.str(
             "ActionType",
-            rng.pick(&["ConnectionSuccess", "ConnectionFailed", "InboundConnectionAccepted"]),
+            rng.pick(&[
+                "ConnectionSuccess",
+                "ConnectionFailed",
+                "InboundConnectionAccepted",
+            ]),
         );
         o.str(
             "RemoteIP",
@@ -913,7 +948,10 @@ impl Gen<'_> {
         o.str("InitiatingProcessAccountUpn", upn);
         o.null("InitiatingProcessAccountObjectId");
         o.str("InitiatingProcessIntegrityLevel", "System");
-        o.str("InitiatingProcessTokenElevation", "TokenElevationTypeDefault");
+        o.str(
+            "InitiatingProcessTokenElevation",
+            "TokenElevationTypeDefault",
+        );
         o.num("ReportId", self.report_id);
         o.str("AppGuardContainerId", "");
         o.str("AdditionalFields", "{\"direction\":\"Out\"}");
@@ -949,7 +987,10 @@ impl Gen<'_> {
         o.str("SignatureType", "Embedded");
         o.raw_str("Signer", &signer);
         o.hex(rng, "SignerHash", 40);
-        o.str("Issuer", "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1");
+        o.str(
+            "Issuer",
+            "DigiCert Trusted G4 Code Signing RSA4096 SHA384 2021 CA1",
+        );
         o.hex(rng, "IssuerHash", 40);
         o.hex(rng, "CertificateSerialNumber", 32);
         o.str(
