@@ -62,7 +62,7 @@ fn parse_args(args: &[String]) -> Result<Config, String> {
             "--window-hours" => {
                 cfg.window_hours = value.parse().map_err(|_| bad("an unsigned integer"))?
             }
-            _ => unreachable!("FLAGS lists every flag matched here"),
+            _ => return Err(format!("unknown argument {flag:?}")),
         }
     }
     cfg.validate()?;
