@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 #[test]
 fn every_pack_compiles_tests_itself_and_is_pinned() {
-    let packs = util::files(&util::path("rules"), "scry");
+    let mut packs = util::files(&util::path("rules"), "scry");
+    packs.extend(util::files(&util::path("tests/data/features"), "scry"));
     assert!(!packs.is_empty(), "no rule packs under rules/");
     for file in packs {
         let rel = file

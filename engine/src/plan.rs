@@ -435,7 +435,13 @@ impl fmt::Display for Plan {
                 for s in &b.steps {
                     match s {
                         Step::Where(e) => writeln!(f, "    where: {e}")?,
-                        Step::Extend(i, e) => writeln!(f, "    extend: ${i} = {e}")?,
+                        Step::Extend(i, e) => {
+                            let name = b
+                                .computed_names
+                                .get(*i as usize)
+                                .map_or("?", String::as_str);
+                            writeln!(f, "    extend: {name} = {e}")?
+                        }
                     }
                 }
                 for (x, e) in r.exclusions.iter().zip(&b.exclusions) {

@@ -1248,6 +1248,7 @@ pub fn lower_rule(
     }
 
     let mut bodies = Vec::new();
+    let mut body_cols: Vec<Vec<OutputColumn>> = Vec::new();
     let mut output: Option<Vec<OutputColumn>> = None;
     let mut having_ir = None;
     for t in &tables {
@@ -1468,6 +1469,7 @@ pub fn lower_rule(
                 );
             }
         }
+        body_cols.push(out_cols.clone());
         match &output {
             None => {
                 // `having` sees the output columns as computed slots.
@@ -1500,6 +1502,7 @@ pub fn lower_rule(
             }
         }
         let computed = cx.computed.len();
+        let computed_names = cx.computed.iter().map(|(n, _)| n.clone()).collect();
         bodies.push(Body {
             table: t.name.clone(),
             timestamp,
@@ -1510,7 +1513,32 @@ pub fn lower_rule(
             aggs,
             project,
             computed,
+            computed_names,
         });
+    }
+    // Without `summarize`, a rule over several tables outputs the union of their columns
+    // (a KQL `union` does the same); a table without a column gives its empty value.
+    if summarize.is_none() && bodies.len() > 1 {
+        let mut union: Vec<OutputColumn> = Vec::new();
+        for cols in &body_cols {
+            for c in cols {
+                if !union.iter().any(|u| u.name == c.name) {
+                    union.push(c.clone());
+                }
+            }
+        }
+        for (b, cols) in bodies.iter_mut().zip(&body_cols) {
+            let mut old = std::mem::take(&mut b.project);
+            b.project = union
+                .iter()
+                .map(|u| match cols.iter().position(|c| c.name == u.name) {
+                    Some(i) => std::mem::replace(&mut old[i], Expr::bool(false)),
+                    None if u.ty.is_stringish() => Expr::constant(Value::Str(String::new()), u.ty),
+                    None => Expr::constant(Value::Null, u.ty),
+                })
+                .collect();
+        }
+        output = Some(union);
     }
 
     // Examples.

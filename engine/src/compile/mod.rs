@@ -143,6 +143,8 @@ pub struct Body {
     pub project: Vec<Expr>,
     /// How many computed slots `extend` uses.
     pub computed: usize,
+    /// The names of the computed columns, by slot.
+    pub computed_names: Vec<String>,
 }
 
 /// An exclusion's identity, shared by a rule's bodies.
