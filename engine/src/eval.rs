@@ -177,7 +177,7 @@ pub fn test<E: Env + ?Sized>(e: &Expr, env: &E) -> Option<bool> {
             let x = eval(lhs, env);
             let found = if let Some(s) = x.as_str() {
                 if *case_insensitive {
-                    list.folded.contains(kql::fold(s).as_str())
+                    list.folded.contains(kql::fold::fold_cow(s).as_ref())
                 } else {
                     list.exact.contains(s)
                 }

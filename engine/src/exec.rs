@@ -409,23 +409,6 @@ impl<'p> Executor<'p> {
         *self.stats.skipped.entry(reason).or_insert(0) += 1;
     }
 
-    fn table_of<'r>(&'r self, row: &'r Row) -> Result<&'r str, Skip> {
-        if let Some(t) = &self.default_table {
-            return Ok(t);
-        }
-        if let Some(t) = row.table_hint() {
-            return Ok(t);
-        }
-        if let Some(f) = self.type_field {
-            if let Cell::Str(t) = row.get(f) {
-                if !t.is_empty() {
-                    return Ok(t);
-                }
-            }
-        }
-        Err(Skip::NoTable)
-    }
-
     /// Evaluates one record. An `Err` means it was skipped (and counted as such).
     pub fn process(&mut self, row: &Row) -> Result<(), Skip> {
         self.stats.read += 1;
@@ -448,22 +431,19 @@ impl<'p> Executor<'p> {
 
     fn process_inner(&mut self, row: &Row, only: Option<usize>) -> Result<Option<Verdict>, Skip> {
         let plan = self.plan;
-        let table = self.table_of(row)?.to_string();
-        let Some(schema) = plan.catalog.table(&table) else {
-            return Err(Skip::UnknownTable(table));
-        };
-        let Some(tp) = plan.table(&table) else {
+        // Borrowed from the row or the options: nothing is allocated per record here.
+        let table = table_of(&self.default_table, self.type_field, row)?;
+        let Some(tp) = plan.table(table) else {
+            if plan.catalog.table(table).is_none() {
+                return Err(Skip::UnknownTable(table.to_string()));
+            }
             // A known table no rule reads: evaluated, nothing to do.
             self.stats.evaluated += 1;
-            *self.stats.per_table.entry(table).or_insert(0) += 1;
+            bump(&mut self.stats.per_table, table);
             return Ok(None);
         };
-        let ts_field = plan
-            .fields
-            .get("Timestamp")
-            .filter(|_| schema.column("Timestamp") == Some(Type::DateTime));
         let mut ts = None;
-        if let Some(f) = ts_field {
+        if let Some(f) = tp.timestamp {
             if let Cell::Str(t) = row.get(f) {
                 if !t.trim().is_empty() {
                     match kql::time::parse_datetime(t.trim()) {
@@ -478,16 +458,12 @@ impl<'p> Executor<'p> {
                 self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
             });
             if !inside {
-                *self
-                    .stats
-                    .skipped
-                    .entry("outside --since/--until".into())
-                    .or_insert(0) += 1;
+                bump(&mut self.stats.skipped, "outside --since/--until");
                 return Ok(None);
             }
         }
         self.stats.evaluated += 1;
-        *self.stats.per_table.entry(table).or_insert(0) += 1;
+        bump(&mut self.stats.per_table, table);
         tp.match_atoms(row, &mut self.bits, &mut self.fold_buf);
         let ts_cache = StdCell::new(Some(ts));
         let mut verdict = None;
@@ -726,6 +702,37 @@ impl<'p> Executor<'p> {
         }
         out
     }
+}
+
+/// Counts one more under `key`, allocating the key only the first time it is seen.
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// The record's table: `--table` if given, else what the input's shape names (a
+/// storage-account `category`), else a non-empty `Type` column.
+fn table_of<'r>(
+    default: &'r Option<String>,
+    type_field: Option<FieldId>,
+    row: &'r Row,
+) -> Result<&'r str, Skip> {
+    if let Some(t) = default {
+        return Ok(t);
+    }
+    if let Some(t) = row.table_hint() {
+        return Ok(t);
+    }
+    if let Some(Cell::Str(t)) = type_field.map(|f| row.get(f)) {
+        if !t.is_empty() {
+            return Ok(t);
+        }
+    }
+    Err(Skip::NoTable)
 }
 
 fn add(a: &Value, b: &Value) -> Value {

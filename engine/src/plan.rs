@@ -88,6 +88,9 @@ pub struct TablePlan {
     pub atom_text: Vec<String>,
     /// The fields the table's rules read, in id order.
     pub fields: Vec<FieldId>,
+    /// The table's `Timestamp` field, when it has one as a datetime: checked once per record
+    /// (a malformed one is a skip) and read by windows and `--since/--until`.
+    pub timestamp: Option<FieldId>,
 }
 
 /// The compiled, optimized plan.
@@ -271,7 +274,13 @@ impl Plan {
             used.extend(matchers.iter().map(|m| m.field));
             used.sort();
             used.dedup();
+            let timestamp = catalog
+                .table(&name)
+                .and_then(|t| t.column("Timestamp"))
+                .filter(|ty| *ty == Type::DateTime)
+                .and_then(|_| fields.get("Timestamp"));
             tables.push(TablePlan {
+                timestamp,
                 name,
                 rules: members,
                 matchers,
