@@ -51,8 +51,9 @@ fn describe(rule: &Rule, v: &Verdict) -> String {
 pub fn check_examples(plan: &Plan, ri: usize, default_now: i64) -> ExampleReport {
     let rule = &plan.rules[ri];
     let now = rule.examples_now.unwrap_or(default_now);
+    // One executor: each verdict also feeds the rule's aggregation, so `finish` gives the
+    // rule's results over all its examples together.
     let mut exec = Executor::new(plan, now, None);
-    let mut batch = Executor::new(plan, now, None);
     let fields = exec.fields().clone();
     let mut row = Row::new(&fields);
     let mut cases = Vec::new();
@@ -84,7 +85,6 @@ pub fn check_examples(plan: &Plan, ri: usize, default_now: i64) -> ExampleReport
                 continue;
             }
         };
-        let _ = batch.verdict(&row, ri);
         let ok = match (&c.expect, got) {
             (Expectation::Match, Verdict::Match) => true,
             (Expectation::NoMatch, Verdict::NoMatch) => true,
@@ -102,7 +102,7 @@ pub fn check_examples(plan: &Plan, ri: usize, default_now: i64) -> ExampleReport
             expected,
         });
     }
-    let results = batch
+    let results = exec
         .finish()
         .into_iter()
         .filter(|r| r.rule == ri)
