@@ -766,23 +766,36 @@ impl Env for OutputEnv<'_> {
     }
 }
 
-/// Fills `row` from a JSON object's text (for rule examples): the fields `fields` names,
-/// with the same typing as the JSON readers.
+/// Fills `row` from one JSON record's text (a rule example, `scry eval --event`), through the
+/// same reader `scry run` uses, so that examples exercise the decoding real inputs get.
 pub fn row_from_json(text: &str, fields: &FieldSet, row: &mut Row) -> Result<(), String> {
-    let map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(text).map_err(|e| e.to_string())?;
-    row.clear();
-    for (k, v) in &map {
-        let Some(f) = fields.get(k) else { continue };
-        match v {
-            serde_json::Value::Null => row.set_null(f),
-            serde_json::Value::Bool(b) => row.set_bool(f, *b),
-            serde_json::Value::Number(n) => row.set_num(f, &n.to_string()),
-            serde_json::Value::String(s) => row.set_str(f, s),
-            other => row.set_json(f, &other.to_string()),
+    struct One {
+        records: usize,
+        skipped: Option<String>,
+    }
+    impl crate::io::RecordSink for One {
+        fn record(&mut self, _: &Row, _: &crate::io::Location<'_>) {
+            self.records += 1;
+        }
+        fn skipped(&mut self, _: &crate::io::Location<'_>, reason: &crate::io::SkipReason) {
+            self.skipped.get_or_insert_with(|| reason.to_string());
         }
     }
-    Ok(())
+    let mut one = One {
+        records: 0,
+        skipped: None,
+    };
+    let opts = crate::io::ReadOptions::default();
+    crate::io::read_reader("<event>", text.as_bytes(), fields, &opts, row, &mut one)
+        .map_err(|e| e.to_string())?;
+    if let Some(why) = one.skipped {
+        return Err(why);
+    }
+    match one.records {
+        // The reader leaves the last record it delivered in `row`.
+        1 => Ok(()),
+        n => Err(format!("expected one JSON object, found {n} records")),
+    }
 }
 
 /// Evaluates an expression over one row (for `scry eval`).

@@ -102,11 +102,7 @@ pub fn check_examples(plan: &Plan, ri: usize, default_now: i64) -> ExampleReport
             expected,
         });
     }
-    let results = exec
-        .finish()
-        .into_iter()
-        .filter(|r| r.rule == ri)
-        .collect();
+    let results = exec.finish().into_iter().filter(|r| r.rule == ri).collect();
     ExampleReport {
         rule: ri,
         cases,
