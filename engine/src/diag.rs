@@ -128,7 +128,4 @@ pub mod codes {
     pub const MISSING_ID: &str = "W0203";
     /// A rule without examples: nothing tests it.
     pub const NO_EXAMPLES: &str = "W0204";
-    /// A case-sensitive operator whose needle case differs from all values that could ever
-    /// match, or a needle that can never satisfy a term boundary.
-    pub const SUSPICIOUS_NEEDLE: &str = "W0205";
 }

@@ -8,7 +8,7 @@
 use crate::row::FieldId;
 use crate::value::{Type, Value};
 use regex::Regex;
-use scry_grammar::{Span, StrOp, StrOpKind};
+use scry_grammar::{StrOp, StrOpKind};
 use std::fmt;
 use std::sync::Arc;
 
@@ -546,13 +546,4 @@ impl fmt::Display for Expr {
             }
         }
     }
-}
-
-/// Where an IR piece came from, for diagnostics raised after lowering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Origin {
-    /// Source file index.
-    pub file: usize,
-    /// Span in that file.
-    pub span: Span,
 }

@@ -26,9 +26,6 @@ pub struct Lets {
     order: Vec<String>,
 }
 
-/// The largest `make_set` cap, and its default (Kusto's).
-pub const MAKE_SET_MAX: usize = 1_048_576;
-
 /// Regex size limit (compiled program bytes): hostile patterns become an error, not exhaustion.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -382,7 +379,7 @@ impl Cx<'_> {
             BinOp::Str(sop) => {
                 let a = self.expr(l);
                 let b = self.expr(r);
-                self.str_pred(StrPred::Op(sop), a, b, l.span, r.span, op_span)
+                self.str_pred(StrPred::Op(sop), a, b, l.span, r.span)
             }
             BinOp::EqCi | BinOp::NotEqCi => {
                 let a = self.expr(l);
@@ -395,7 +392,6 @@ impl Cx<'_> {
                     b,
                     l.span,
                     r.span,
-                    op_span,
                 )
             }
             BinOp::MatchesRegex => {
@@ -515,15 +511,7 @@ impl Cx<'_> {
         }
     }
 
-    fn str_pred(
-        &mut self,
-        p: StrPred,
-        a: Expr,
-        b: Expr,
-        ls: Span,
-        rs: Span,
-        op_span: Span,
-    ) -> Expr {
+    fn str_pred(&mut self, p: StrPred, a: Expr, b: Expr, ls: Span, rs: Span) -> Expr {
         if Self::is_error(&a) || Self::is_error(&b) {
             return self.error_expr();
         }
@@ -561,7 +549,6 @@ impl Cx<'_> {
                 ),
             );
         }
-        let _ = op_span;
         Expr {
             kind: ExprKind::Str(p, Box::new(a), Box::new(b)),
             ty: Type::Bool,
@@ -611,7 +598,6 @@ impl Cx<'_> {
                         x,
                         Expr::constant(Value::Str(String::new()), Type::String),
                         lhs.span,
-                        op_span,
                         op_span,
                     );
                 }
@@ -901,11 +887,11 @@ impl Cx<'_> {
         if arg.as_ref().is_some_and(Self::is_error) {
             return None;
         }
-        let mut limit = MAKE_SET_MAX;
+        let mut limit = kql::MAKE_SET_MAX;
         if kind == AggKind::MakeSet && args.len() == 2 {
             let l = self.expr(&args[1]);
             match l.as_const() {
-                Some(Value::Long(n)) if *n > 0 => limit = (*n as usize).min(MAKE_SET_MAX),
+                Some(Value::Long(n)) if *n > 0 => limit = (*n as usize).min(kql::MAKE_SET_MAX),
                 _ => {
                     self.err(
                         codes::BAD_ARGUMENTS,

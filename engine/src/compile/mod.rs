@@ -12,7 +12,7 @@ use crate::diag::{codes, Diagnostic, Severity};
 use crate::ir::Expr;
 use crate::row::FieldSet;
 use crate::schema::Catalog;
-use crate::value::{Type, Value};
+use crate::value::Type;
 use hashbrown::HashMap;
 use scry_grammar::{self as ast, Span};
 use std::sync::Arc;
@@ -382,9 +382,4 @@ pub fn compile_expr(
         return Err(diags);
     }
     Ok((expr, fields))
-}
-
-/// The value of a constant expression (no columns), at clock `now`.
-pub fn const_value(e: &Expr, now: i64) -> Value {
-    crate::eval::eval(e, &crate::eval::ConstEnv(now)).to_value()
 }
