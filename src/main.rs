@@ -176,10 +176,11 @@ fn catalog(schema: &[PathBuf]) -> Result<Arc<Catalog>, String> {
 fn collect_rule_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
+        // An unreadable entry is an error, not a rule file silently left out.
+        let mut entries = Vec::new();
+        for e in std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))? {
+            entries.push(e.map_err(|e| format!("{}: {e}", path.display()))?.path());
+        }
         entries.sort();
         for e in entries {
             if e.is_dir() || e.extension().is_some_and(|x| x == "scry") {
@@ -200,7 +201,11 @@ fn load(args: &RulesArgs) -> Result<(Sources, compile::Compiled), String> {
         collect_rule_files(p, &mut files)?;
     }
     if files.is_empty() {
-        return Err("no .scry rule files found".into());
+        let given: Vec<String> = args.rules.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "no .scry rule files in {} (give rule files or folders with --rules)",
+            given.join(", ")
+        ));
     }
     let mut sources = Sources::default();
     for f in &files {
@@ -340,16 +345,7 @@ impl RecordSink for RunSink<'_, '_> {
         }
     }
     fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason) {
-        let key = match reason {
-            SkipReason::MalformedJson { .. } => "malformed JSON".to_string(),
-            SkipReason::InvalidUtf8 { .. } => "invalid UTF-8".to_string(),
-            SkipReason::RecordTooLarge { .. } => "record too large".to_string(),
-            SkipReason::NotAnObject => "not a JSON object".to_string(),
-            SkipReason::CsvError { .. } => "CSV error".to_string(),
-            SkipReason::UnknownShape(_) => "unknown record shape".to_string(),
-            _ => "unreadable record".to_string(),
-        };
-        self.exec.skip(key);
+        self.exec.skip(reason.kind().to_string());
         self.report(loc, &reason.to_string());
     }
 }

@@ -202,6 +202,20 @@ pub enum SkipReason {
     UnknownShape(String),
 }
 
+impl SkipReason {
+    /// A short name of the reason, without positions: what run summaries count by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SkipReason::MalformedJson { .. } => "malformed JSON",
+            SkipReason::InvalidUtf8 { .. } => "invalid UTF-8",
+            SkipReason::RecordTooLarge { .. } => "record too large",
+            SkipReason::NotAnObject => "not a JSON object",
+            SkipReason::CsvError { .. } => "CSV error",
+            SkipReason::UnknownShape(_) => "unknown record shape",
+        }
+    }
+}
+
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
