@@ -608,29 +608,10 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Ticks since the Unix epoch as `2024-05-14T08:00:00.1234567Z` (Defender's 7 digits).
+/// Ticks since the Unix epoch as `2024-05-14T08:00:00.1234567Z` (Defender's 7 digits): the
+/// engine's own formatter, so generated timestamps are exactly what scry prints.
 pub fn push_ticks(out: &mut String, ticks: i64) {
-    let days = ticks.div_euclid(TICKS_PER_DAY);
-    let rem = ticks.rem_euclid(TICKS_PER_DAY);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let secs = rem / TICKS_PER_SECOND;
-    let frac = rem % TICKS_PER_SECOND;
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:07}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    out.push_str(&scry_engine::kql::time::format_datetime(ticks));
 }
 
 impl Gen<'_> {

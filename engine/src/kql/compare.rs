@@ -200,6 +200,19 @@ fn hay_text(x: &Value) -> Option<String> {
 /// [`tostring`]'d, so a null element is the empty needle, which every value has). An empty
 /// list is false, and so is a null `x`.
 pub fn has_any(x: &Value, list: &[Value]) -> bool {
+    has_elements(x, list, false)
+}
+
+/// `x has_all (list)`: `has` holds for every element of the flattened list (each
+/// [`tostring`]'d: a null element is the empty needle, which matches, so `"a b" has_all ("a",
+/// null)` is true). An empty list is true; a null `x` is false (positive string operators on
+/// null are false).
+pub fn has_all(x: &Value, list: &[Value]) -> bool {
+    has_elements(x, list, true)
+}
+
+/// `has` of `x` against each element: all of them (`has_all`) or any (`has_any`).
+fn has_elements(x: &Value, list: &[Value], all: bool) -> bool {
     let Some(hay) = hay_text(x) else {
         return false;
     };
@@ -209,27 +222,13 @@ pub fn has_any(x: &Value, list: &[Value]) -> bool {
         case_sensitive: true,
         ..HAS
     };
-    flatten(list)
-        .iter()
-        .any(|e| str_op(cs, &hay, &fold_cow(&tostring(e))))
-}
-
-/// `x has_all (list)`: `has` holds for every element of the flattened list (each
-/// [`tostring`]'d: a null element is the empty needle, which matches, so `"a b" has_all ("a",
-/// null)` is true). An empty list is true; a null `x` is false (positive string operators on
-/// null are false).
-pub fn has_all(x: &Value, list: &[Value]) -> bool {
-    let Some(hay) = hay_text(x) else {
-        return false;
-    };
-    let hay = fold_cow(&hay);
-    let cs = StrOp {
-        case_sensitive: true,
-        ..HAS
-    };
-    flatten(list)
-        .iter()
-        .all(|e| str_op(cs, &hay, &fold_cow(&tostring(e))))
+    let has = |e: &Value| str_op(cs, &hay, &fold_cow(&tostring(e)));
+    let items = flatten(list);
+    if all {
+        items.iter().all(has)
+    } else {
+        items.iter().any(has)
+    }
 }
 
 #[cfg(test)]
