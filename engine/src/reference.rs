@@ -140,6 +140,11 @@ pub fn eval(expr: &Expr, env: &RefEnv) -> Result<Value, RefError> {
     let span = expr.span;
     let mismatch = |message: String| RefError::TypeMismatch { message, span };
     match &expr.kind {
+        // TODO(issue 3): sets from `distinct` queries.
+        ExprKind::Query(_) => Err(RefError::UnknownName {
+            name: "from ... distinct".into(),
+            span,
+        }),
         ExprKind::Literal(lit) => literal(lit, span),
         ExprKind::Name(id) => {
             if let Some((v, ty)) = (env.columns)(&id.name) {

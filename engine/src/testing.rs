@@ -57,8 +57,15 @@ pub fn check_examples(plan: &Plan, ri: usize, default_now: i64) -> ExampleReport
     let fields = exec.fields().clone();
     let mut row = Row::new(&fields);
     let mut cases = Vec::new();
-    for c in &rule.examples {
+    // `given` events come first whatever their written order: they are the context (the
+    // contents of `distinct` sets) the judged examples are decided in.
+    let (given, judged): (Vec<_>, Vec<_>) = rule
+        .examples
+        .iter()
+        .partition(|c| c.expect == Expectation::Given);
+    for c in given.into_iter().chain(judged) {
         let expected = match &c.expect {
+            Expectation::Given => "context".to_string(),
             Expectation::Match => "match".to_string(),
             Expectation::NoMatch => "no match".to_string(),
             Expectation::Suppressed(i) => format!("suppressed by \"{}\"", rule.exclusions[*i].name),
@@ -73,6 +80,17 @@ pub fn check_examples(plan: &Plan, ri: usize, default_now: i64) -> ExampleReport
             continue;
         }
         row.set_table_hint(&c.table);
+        if c.expect == Expectation::Given {
+            if let Err(skip) = exec.process(&row) {
+                cases.push(CaseOutcome {
+                    label: c.label.clone(),
+                    ok: false,
+                    got: format!("skipped: {skip}"),
+                    expected,
+                });
+            }
+            continue;
+        }
         let got = match exec.verdict(&row, ri) {
             Ok(v) => v,
             Err(skip) => {

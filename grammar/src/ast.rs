@@ -279,6 +279,9 @@ pub enum Expect {
     NoMatch,
     /// `suppressed by "Exclusion"`: the event passes but the named exclusion suppresses it.
     Suppressed(StrLit),
+    /// `given`: context for the other examples (an event a `distinct` set is built from);
+    /// no verdict of its own is checked.
+    Given,
 }
 
 /// JSON text embedded in a rule, with its span.
@@ -361,6 +364,24 @@ pub enum ExprKind {
     },
     /// `(a, b, c)` or `dynamic([a, b])`: a list value.
     List(Vec<Expr>),
+    /// `from T where ... distinct Column`: the distinct values of a column over events of
+    /// other tables, usable as a list operand.
+    Query(Box<Query>),
+}
+
+/// `from T [, U] [window ...] [where expr]* distinct Column` — KQL's
+/// `T | where ... | distinct Column` as a value: the set of `Column` values of the rows that
+/// pass, collected over the whole input before the rules that use it decide.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Query {
+    /// The source tables.
+    pub tables: Vec<Ident>,
+    /// The time range, as in a rule.
+    pub window: Option<Window>,
+    /// Filters in written order.
+    pub filters: Vec<Where>,
+    /// The collected column.
+    pub distinct: Ident,
 }
 
 /// A literal value.

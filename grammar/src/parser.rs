@@ -6,8 +6,8 @@
 
 use crate::ast::{
     Assignment, BinOp, Clause, Example, Examples, Except, Expect, Expr, ExprKind, Extend, File,
-    From, Having, Ident, Item, JsonText, Let, ListOp, Literal, Meta, MetaValue, Span, StrLit,
-    StrOp, StrOpKind, Summarize, Where, Window, WindowKind,
+    From, Having, Ident, Item, JsonText, Let, ListOp, Literal, Meta, MetaValue, Query, Span,
+    StrLit, StrOp, StrOpKind, Summarize, Where, Window, WindowKind,
 };
 use crate::{literal, prescan, SyntaxError, MAX_NESTING};
 use pest::iterators::{Pair, Pairs};
@@ -475,6 +475,7 @@ impl Visitor {
         let expect = match kw.as_rule() {
             Rule::kw_match => Expect::Match,
             Rule::kw_no_match => Expect::NoMatch,
+            Rule::kw_given => Expect::Given,
             _ => Expect::Suppressed(
                 strings
                     .next()
@@ -786,6 +787,7 @@ impl Visitor {
                 e
             }
             Rule::paren => self.visit_paren(p),
+            Rule::query => self.visit_query(p),
             Rule::call => {
                 let mut it = sig(p.into_inner());
                 let name =
@@ -796,6 +798,48 @@ impl Visitor {
             // primary = _{ typed_null | datetime_lit | ... | call | name }
             r => unreachable!("rule `primary` has no alternative {r:?}"),
         }
+    }
+
+    fn visit_query(&mut self, pair: Pair<'_, Rule>) -> Ex {
+        let sp = span(&pair);
+        // query = { kw_from ~ name ~ (comma ~ name)* ~ window_clause? ~ where_clause* ~ kw_distinct ~ name }
+        let mut tables = vec![];
+        let mut window = None;
+        let mut filters = vec![];
+        let mut distinct = None;
+        let mut after_distinct = false;
+        let mut depth = 0;
+        for p in sig(pair.into_inner()) {
+            match p.as_rule() {
+                Rule::kw_distinct => after_distinct = true,
+                Rule::ident | Rule::bracket_name if after_distinct => {
+                    distinct = Some(self.visit_name(p))
+                }
+                Rule::ident | Rule::bracket_name => tables.push(self.visit_name(p)),
+                Rule::window_clause => window = Some(self.visit_window_clause(p)),
+                Rule::where_clause => {
+                    let wsp = span(&p);
+                    let e = self.visit_expr(
+                        sig(p.into_inner())
+                            .next()
+                            .unwrap_or_else(|| unreachable!("where_clause: expr")),
+                    );
+                    depth = depth.max(e.depth);
+                    filters.push(Where {
+                        predicate: e.expr,
+                        span: wsp,
+                    });
+                }
+                r => unreachable!("rule `query` has no child {r:?}"),
+            }
+        }
+        let query = Query {
+            tables,
+            window,
+            filters,
+            distinct: distinct.unwrap_or_else(|| unreachable!("query: distinct column")),
+        };
+        self.node(ExprKind::Query(Box::new(query)), sp, depth)
     }
 
     fn visit_dynamic_array(&mut self, pair: Pair<'_, Rule>) -> Ex {

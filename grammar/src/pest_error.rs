@@ -32,7 +32,11 @@ fn human(r: Rule) -> &'static str {
         kw_when => "`when`",
         kw_description => "`description`",
         kw_at => "`at`",
-        kw_match | kw_no_match | kw_suppressed | example => "example (match, no_match, suppressed)",
+        kw_match | kw_no_match | kw_suppressed | kw_given | example => {
+            "example (match, no_match, suppressed, given)"
+        }
+        kw_distinct => "`distinct`",
+        query => "expression",
         kw_and | kw_or => "operator",
         kw_not => "`not`",
         kw_in | example_table => "`in`",

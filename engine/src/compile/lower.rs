@@ -225,6 +225,12 @@ impl Cx<'_> {
     fn expr_inner(&mut self, e: &ast::Expr) -> Expr {
         use ast::ExprKind as K;
         match &e.kind {
+            // TODO(issue 3): sets from `distinct` queries.
+            K::Query(_) => self.err(
+                codes::NOT_CONSTANT,
+                e.span,
+                "`from ... distinct` sets are not supported yet",
+            ),
             K::Literal(lit) => self.literal(lit, e.span),
             K::Name(id) => self.name(id),
             K::Not(x) => {
@@ -1585,6 +1591,7 @@ pub fn lower_rule(
             let expect = match &c.expect {
                 ast::Expect::Match => Expectation::Match,
                 ast::Expect::NoMatch => Expectation::NoMatch,
+                ast::Expect::Given => Expectation::Given,
                 ast::Expect::Suppressed(name) => {
                     match exclusions.iter().position(|e| e.name == name.value) {
                         Some(i) => Expectation::Suppressed(i),

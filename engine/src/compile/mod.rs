@@ -191,6 +191,8 @@ pub enum Expectation {
     NoMatch,
     /// Passes the conditions, then the named exclusion (by index) suppresses it.
     Suppressed(usize),
+    /// Context for the other examples (feeds `distinct` sets); not judged.
+    Given,
 }
 
 /// A compiled rule.
