@@ -4,7 +4,8 @@
 //! The entry points are [`parse_file`] (a `.scry` file → [`File`]) and [`parse_expr`] (one
 //! KQL expression → [`Expr`]). Both return every [`SyntaxError`] they can find; errors carry a
 //! stable code from [`codes`], a span, and human names for what was expected.
-//! [`render_plain`] prints an error with its source line for logs and tests.
+//! [`render_plain`] prints an error with its source line for logs and tests; [`print`] prints
+//! trees back to text (scry, or KQL, whose expression syntax scry shares).
 //!
 //! Design: pest delimits tokens and structure (`scry.pest`); a visitor builds the AST and
 //! decodes literals, so that a bad escape or an overflowing number gets its own code and a
@@ -39,6 +40,7 @@ mod literal;
 mod parser;
 mod pest_error;
 mod prescan;
+pub mod print;
 mod render;
 
 pub use ast::*;
