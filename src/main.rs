@@ -1,5 +1,7 @@
 //! `scry`: run detection rules with exact KQL semantics over exported event files.
 
+mod export;
+mod import;
 mod output;
 mod render;
 
@@ -41,6 +43,10 @@ enum Command {
     Test(RulesArgs),
     /// Evaluate one expression and print its value as JSON.
     Eval(EvalArgs),
+    /// Convert rules written for other tools into .scry packs.
+    Import(import::ImportArgs),
+    /// Print rules as queries for other tools.
+    Export(export::ExportArgs),
 }
 
 #[derive(Args)]
@@ -139,6 +145,8 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd_explain(a),
         Command::Test(a) => cmd_test(a),
         Command::Eval(a) => cmd_eval(a),
+        Command::Import(a) => import::cmd_import(a),
+        Command::Export(a) => export::cmd_export(a),
     };
     match res {
         Ok(code) => code,

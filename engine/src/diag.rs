@@ -118,6 +118,31 @@ pub mod codes {
     /// A `let` or output name defined twice.
     pub const DUPLICATE_NAME: &str = "E0119";
 
+    // Import (`scry import kql`) and export (`scry export kql`). Unknown tables and columns
+    // in imported queries keep their compiler codes (E0100, E0101).
+
+    /// A rule file that is not YAML even after the documented repairs.
+    pub const YAML_SYNTAX: &str = "E0300";
+    /// A rule YAML field of the wrong shape (`query` that is not a string).
+    pub const BAD_RULE_FIELD: &str = "E0301";
+    /// KQL that cannot be split into statements and stages: unterminated string, unbalanced
+    /// bracket, empty stage, `let` without a value.
+    pub const KQL_SYNTAX: &str = "E0302";
+    /// A KQL operator with no scry equivalent (`join`, `project`, `take`, ...).
+    pub const UNSUPPORTED_OPERATOR: &str = "E0303";
+    /// A KQL function or aggregate the engine does not have (`arg_max`, `iff`, ...).
+    pub const UNSUPPORTED_FUNCTION: &str = "E0304";
+    /// A pipeline stage that is a bare condition: `| Sha1 in (...)` (no `where`).
+    pub const MISSING_WHERE: &str = "E0305";
+    /// Two list operators in a row: `FolderPath has_all has_any (...)`.
+    pub const DOUBLE_LIST_OPERATOR: &str = "E0306";
+    /// A query shape scry cannot express (a tabular `let` that is not
+    /// `T | where ... | distinct C`, a stage after `summarize`, ...).
+    pub const UNSUPPORTED_SHAPE: &str = "E0307";
+    /// A scry rule that KQL cannot express (an alias naming different columns in the
+    /// tables of a `union`).
+    pub const EXPORT_UNSUPPORTED: &str = "E0310";
+
     /// An exclusion that holds for nearly every event (a negated test inside `or`).
     pub const EXCLUSION_TOO_BROAD: &str = "W0200";
     /// An exclusion naming a field the rule's table does not have: it can never match.
@@ -128,4 +153,13 @@ pub mod codes {
     pub const MISSING_ID: &str = "W0203";
     /// A rule without examples: nothing tests it.
     pub const NO_EXAMPLES: &str = "W0204";
+
+    /// `scry import --fix` corrected a known defect (the output carries a comment saying so).
+    pub const IMPORT_FIXED: &str = "W0300";
+    /// A rule YAML key with no scry equivalent (`queryFrequency`, `entityMappings`, ...).
+    pub const NOT_IMPORTED: &str = "W0301";
+    /// A template placeholder (`id: %%GUID%%`) replaced by an id derived from the file path.
+    pub const TEMPLATE_PLACEHOLDER: &str = "W0302";
+    /// A YAML file without `query`: not a rule, skipped.
+    pub const NOT_A_RULE: &str = "W0303";
 }

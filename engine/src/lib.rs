@@ -34,6 +34,8 @@ pub mod compile;
 pub mod diag;
 pub mod eval;
 pub mod exec;
+pub mod export;
+pub mod import;
 pub mod io;
 pub mod ir;
 pub mod kql;

@@ -160,7 +160,7 @@ fn meta_word(w: &str) -> String {
     if ok {
         w.to_string()
     } else {
-        string_literal(w)
+        meta_string(w)
     }
 }
 
@@ -837,9 +837,32 @@ fn let_decl(w: &mut Writer<'_>, l: &Let, indent: usize) {
     w.text(";");
 }
 
+/// Metadata strings read best in double quotes (`title "ServerEye"`), the form rule files use.
+fn meta_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn meta_value(v: &MetaValue) -> String {
     match v {
-        MetaValue::Str(s) => string_literal(&s.value),
+        MetaValue::Str(s) => meta_string(&s.value),
         MetaValue::Word(id) => meta_word(&id.name),
         MetaValue::List(items, _) => {
             let parts: Vec<String> = items.iter().map(meta_value).collect();
@@ -953,7 +976,7 @@ fn rule(w: &mut Writer<'_>, r: &Rule) {
             Clause::Except(x) => {
                 w.note(x.span);
                 w.text("except ");
-                w.text(&string_literal(&x.name.value));
+                w.text(&meta_string(&x.name.value));
                 match &x.description {
                     None => {
                         w.text(" when ");
@@ -963,7 +986,7 @@ fn rule(w: &mut Writer<'_>, r: &Rule) {
                         w.text(" {");
                         w.newline(4);
                         w.text("description ");
-                        w.text(&string_literal(&desc.value));
+                        w.text(&meta_string(&desc.value));
                         w.newline(4);
                         w.text("when ");
                         w.expr(&x.condition, 4, true);
@@ -997,10 +1020,10 @@ fn examples(w: &mut Writer<'_>, x: &Examples) {
             Expect::Given => w.text("given "),
             Expect::Suppressed(_) => w.text("suppressed "),
         }
-        w.text(&string_literal(&c.label.value));
+        w.text(&meta_string(&c.label.value));
         if let Expect::Suppressed(by) = &c.expect {
             w.text(" by ");
-            w.text(&string_literal(&by.value));
+            w.text(&meta_string(&by.value));
         }
         if let Some(t) = &c.table {
             w.text(" in ");

@@ -46,6 +46,36 @@ const META_KEYS: &[&str] = &[
     "date",
     "modified",
     "false_positives",
+    "connectors",
+];
+
+/// The scalar functions rules may call (`scry import` checks queries against this list).
+pub const FUNCTIONS: &[&str] = &[
+    "isempty",
+    "isnotempty",
+    "isnull",
+    "isnotnull",
+    "tolower",
+    "toupper",
+    "strlen",
+    "tostring",
+    "strcat",
+    "split",
+    "tolong",
+    "toint",
+    "toreal",
+    "todouble",
+    "trim_start",
+    "now",
+    "ago",
+    "not",
+    "datetime",
+    "todatetime",
+];
+
+/// The aggregates `summarize` knows (`makeset` is an old spelling of `make_set`).
+pub const AGGREGATES: &[&str] = &[
+    "count", "countif", "dcount", "min", "max", "make_set", "makeset", "sum",
 ];
 
 /// Adds a top-level `let` to `lets`.
@@ -784,35 +814,13 @@ impl Cx<'_> {
                     "tolong" | "toint" => (Func::ToLong, 1, 1, Type::Long),
                     "toreal" | "todouble" => (Func::ToReal, 1, 1, Type::Real),
                     _ => {
-                        const KNOWN: &[&str] = &[
-                            "isempty",
-                            "isnotempty",
-                            "isnull",
-                            "isnotnull",
-                            "tolower",
-                            "toupper",
-                            "strlen",
-                            "tostring",
-                            "strcat",
-                            "split",
-                            "tolong",
-                            "toint",
-                            "toreal",
-                            "todouble",
-                            "trim_start",
-                            "now",
-                            "ago",
-                            "not",
-                            "datetime",
-                            "todatetime",
-                        ];
                         let mut d = Diagnostic::error(
                             codes::UNKNOWN_FUNCTION,
                             self.file,
                             name.span,
                             format!("unknown function `{n}`"),
                         );
-                        if let Some(h) = did_you_mean(n, KNOWN.iter().copied()) {
+                        if let Some(h) = did_you_mean(n, FUNCTIONS.iter().copied()) {
                             d = d.with_note(format!("did you mean `{h}`?"));
                         }
                         self.diags.push(d);
@@ -852,16 +860,13 @@ impl Cx<'_> {
             "make_set" | "makeset" => AggKind::MakeSet,
             "sum" => AggKind::Sum,
             other => {
-                const AGGS: &[&str] = &[
-                    "count", "countif", "dcount", "min", "max", "make_set", "sum",
-                ];
                 let mut d = Diagnostic::error(
                     codes::BAD_AGGREGATE,
                     self.file,
                     name.span,
                     format!("unknown aggregate `{other}`"),
                 );
-                if let Some(h) = did_you_mean(other, AGGS.iter().copied()) {
+                if let Some(h) = did_you_mean(other, AGGREGATES.iter().copied()) {
                     d = d.with_note(format!("did you mean `{h}`?"));
                 }
                 self.diags.push(d);

@@ -1,0 +1,960 @@
+//! `scry import kql`: Sentinel / Defender rule YAML (and bare `.kql` files) → `.scry` rule packs.
+//!
+//! The stages, each in its own file:
+//!
+//! 1. [`yaml`]: the rule file is read leniently (CRLF, the mis-indented `dataTypes:` of
+//!    published Sentinel rules, `%%GUID%%` placeholders); the `query` comes with a map from
+//!    each of its bytes to the file, so every diagnostic points at a YAML line and column.
+//! 2. `lex` and `query`: the KQL is split into `let` statements and the pipeline (`;` and
+//!    top-level `|`, respecting strings, comments and brackets); each stage's expressions are
+//!    parsed by [`scry_grammar::parse_expr`], since scry's expression syntax is KQL's.
+//! 3. `translate`: stages become clauses; `Timestamp between (now(-X) .. now())` becomes
+//!    `window X`; lets become rule-local lets; a tabular `let` or sub-query
+//!    `T | where ... | distinct C` becomes a set query `from T where ... distinct C`; a
+//!    `datatable` read through `distinct` becomes a list. Names are checked against the schema
+//!    catalog. Nothing is dropped silently: every operator, function or shape scry cannot
+//!    express is an error naming it, and the rule is refused.
+//! 4. The rule is printed with [`scry_grammar::print`] and parsed back as a self-check.
+//!
+//! Known defects of published queries are errors by default; with `--fix` the obvious
+//! correction is applied, reported as warning W0300 and marked in the output with a
+//! `// scry import --fix: ...` comment: two list operators in a row (`has_all has_any` →
+//! `has_any`), a stage without `where`, a column in the wrong case (`Sha1` → `SHA1`), and
+//! `AccountUpn` in a table that only has `InitiatingProcessAccountUpn`.
+//!
+//! ```
+//! use scry_engine::import::{import_kql, Input, Root};
+//! use scry_engine::schema::Catalog;
+//! let yaml = "id: 1\nname: Demo\nquery: |\n  DeviceFileCertificateInfo\n  | where Timestamp between (ago(5d) .. now())\n  | where Signer has 'ACME'\n";
+//! let input = Input::new("demo/rule.yaml", "rule.yaml", "demo", 0, yaml);
+//! let out = import_kql(vec![input], vec![Root::named("demo")], &Catalog::builtin(), false);
+//! assert_eq!(out.refused(), 0);
+//! let text = &out.files[0].rule.as_ref().unwrap().text;
+//! assert!(text.contains("window 5d"));
+//! assert!(text.contains("where Signer has 'ACME'"));
+//! ```
+
+mod lex;
+mod query;
+mod translate;
+mod yaml;
+
+use crate::compile::Sources;
+use crate::diag::{codes, Diagnostic, Severity};
+use crate::schema::Catalog;
+use scry_grammar::print;
+use scry_grammar::{self as ast, Clause, Ident, MetaValue, Span, StrLit};
+use std::path::{Path, PathBuf};
+
+/// One rule file to import.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The path as shown in diagnostics.
+    pub display: String,
+    /// The path relative to its import root, with `/` (the rule's `source`).
+    pub rel: String,
+    /// The tool: the name of the folder holding the file.
+    pub tool: String,
+    /// Which [`Root`] it came from.
+    pub root: usize,
+    /// The file's text.
+    pub text: String,
+}
+
+impl Input {
+    /// An input from its parts.
+    pub fn new(
+        display: impl Into<String>,
+        rel: impl Into<String>,
+        tool: impl Into<String>,
+        root: usize,
+        text: impl Into<String>,
+    ) -> Input {
+        Input {
+            display: display.into(),
+            rel: rel.into(),
+            tool: tool.into(),
+            root,
+            text: text.into(),
+        }
+    }
+}
+
+/// A folder (or a file's folder) given to the import: where `source` paths start.
+#[derive(Debug, Clone, Default)]
+pub struct Root {
+    /// The project named in the provenance comments (default: the folder's name).
+    pub project: String,
+    /// The licence found beside the rules: a one-line summary and the file's path relative
+    /// to the root.
+    pub licence: Option<(String, String)>,
+}
+
+impl Root {
+    /// A root with a project name and no licence file.
+    pub fn named(project: impl Into<String>) -> Root {
+        Root {
+            project: project.into(),
+            licence: None,
+        }
+    }
+}
+
+/// A rule that was imported.
+#[derive(Debug, Clone)]
+pub struct ImportedRule {
+    /// The rule's name.
+    pub name: String,
+    /// The printed rule (no provenance header).
+    pub text: String,
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    /// The input's path relative to its root.
+    pub rel: String,
+    /// The tool (pack) it belongs to.
+    pub tool: String,
+    /// Its root.
+    pub root: usize,
+    /// The rule, when it was imported.
+    pub rule: Option<ImportedRule>,
+    /// True when the file is not a rule (no `query`): skipped with a warning.
+    pub skipped: bool,
+}
+
+/// The result of an import: per-file results, the inputs (for rendering diagnostics), and
+/// every diagnostic in file order.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The input files; diagnostics point into them.
+    pub sources: Sources,
+    /// One result per input, in input order.
+    pub files: Vec<FileResult>,
+    /// Everything found, by file.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The roots.
+    pub roots: Vec<Root>,
+}
+
+impl Imported {
+    /// How many rule files were refused because of errors.
+    pub fn refused(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.rule.is_none() && !f.skipped)
+            .count()
+    }
+
+    /// How many rules were imported.
+    pub fn imported(&self) -> usize {
+        self.files.iter().filter(|f| f.rule.is_some()).count()
+    }
+}
+
+/// Collects the rule files under `paths`: files as given, folders walked recursively
+/// (sorted, hidden entries skipped) for `.yaml`, `.yml` and `.kql` files. `project` names
+/// the source in provenance comments (default: each root folder's name).
+pub fn collect(
+    paths: &[PathBuf],
+    project: Option<&str>,
+) -> Result<(Vec<Input>, Vec<Root>), String> {
+    let mut inputs = Vec::new();
+    let mut roots = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let (root_dir, files) = if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(p, &mut files)?;
+            (p.clone(), files)
+        } else {
+            let parent = p.parent().map(Path::to_path_buf).unwrap_or_default();
+            (parent, vec![p.clone()])
+        };
+        let root_name = dir_name(&root_dir);
+        let ri = roots.len();
+        roots.push(Root {
+            project: project.map_or_else(|| root_name.clone(), str::to_string),
+            licence: licence(&root_dir),
+        });
+        for f in files {
+            let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                format!(
+                    "{}: not UTF-8 (byte {})",
+                    f.display(),
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
+            let rel = f
+                .strip_prefix(&root_dir)
+                .unwrap_or(&f)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            let parent = f.parent().map(Path::to_path_buf).unwrap_or_default();
+            inputs.push(Input {
+                display: f.display().to_string(),
+                rel,
+                tool: dir_name(&parent),
+                root: ri,
+                text,
+            });
+        }
+    }
+    Ok((inputs, roots))
+}
+
+fn dir_name(dir: &Path) -> String {
+    let named = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty() && n != "." && n != "..");
+    named
+        .or_else(|| {
+            std::fs::canonicalize(dir)
+                .ok()
+                .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
+        })
+        .unwrap_or_else(|| "rules".into())
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        entries.push(e.map_err(|e| format!("{}: {e}", dir.display()))?.path());
+    }
+    entries.sort();
+    for e in entries {
+        let hidden = e
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if e.is_dir() {
+            walk(&e, out)?;
+        } else if e
+            .extension()
+            .is_some_and(|x| x == "yaml" || x == "yml" || x == "kql")
+        {
+            out.push(e);
+        }
+    }
+    Ok(())
+}
+
+/// The licence beside the rules (in the root or up to two folders above): its first line
+/// and copyright line, and where it is.
+fn licence(root: &Path) -> Option<(String, String)> {
+    let mut dir = root.to_path_buf();
+    let mut prefix = String::new();
+    for _ in 0..3 {
+        for name in ["LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "COPYING"] {
+            let p = dir.join(name);
+            if let Ok(text) = std::fs::read_to_string(&p) {
+                let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+                let mut summary = first.trim_start_matches('#').trim().to_string();
+                if let Some(c) = text
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| l.starts_with("Copyright") && *l != first)
+                {
+                    summary = format!("{summary}, {c}");
+                }
+                return Some((summary, format!("{prefix}{name}")));
+            }
+        }
+        dir = dir.join("..");
+        prefix.push_str("../");
+    }
+    None
+}
+
+/// Imports every input. Rules with errors are refused (their file's `rule` is `None`); the
+/// others are printed. `fix` applies the known corrections.
+pub fn import_kql(inputs: Vec<Input>, roots: Vec<Root>, catalog: &Catalog, fix: bool) -> Imported {
+    let mut sources = Sources::default();
+    let mut files = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for input in inputs {
+        let file = sources.add(input.display.clone(), input.text.clone());
+        let mut diags = Vec::new();
+        let result = import_one(&input, file, catalog, fix, &mut names, &mut diags);
+        let failed = diags.iter().any(|d| d.severity >= Severity::Error);
+        let skipped = matches!(result, One::Skipped);
+        let rule = match result {
+            One::Rule(r) if !failed => Some(r),
+            _ => None,
+        };
+        // By position; at one position the wider finding (the cause) first.
+        diags.sort_by_key(|d| (d.span.start, std::cmp::Reverse(d.span.end)));
+        diagnostics.extend(diags);
+        files.push(FileResult {
+            rel: input.rel,
+            tool: input.tool,
+            root: input.root,
+            rule,
+            skipped,
+        });
+    }
+    Imported {
+        sources,
+        files,
+        diagnostics,
+        roots,
+    }
+}
+
+enum One {
+    Rule(ImportedRule),
+    Refused,
+    Skipped,
+}
+
+fn import_one(
+    input: &Input,
+    file: usize,
+    catalog: &Catalog,
+    fix: bool,
+    names: &mut Vec<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> One {
+    let stem = input
+        .rel
+        .rsplit('/')
+        .next()
+        .unwrap_or(&input.rel)
+        .rsplit_once('.')
+        .map_or(input.rel.as_str(), |(s, _)| s)
+        .to_string();
+    let is_kql = input.rel.ends_with(".kql");
+    let (query, map, mut meta, rule_span) = if is_kql {
+        let q = input.text.clone();
+        let map = yaml::SrcMap::identity(q.len());
+        let span = Span::new(0, 0);
+        (q, map, vec![meta_str("source", &input.rel, span)], span)
+    } else {
+        let root = match yaml::parse(&input.text) {
+            Ok(r) => r,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(
+                        codes::YAML_SYNTAX,
+                        file,
+                        e.span,
+                        format!("not valid YAML: {}", e.message),
+                    )
+                    .with_label("here")
+                    .with_note("scry repairs two known defects (a mis-indented key after a list item, `%%PLACEHOLDER%%` values); this is something else"),
+                );
+                return One::Refused;
+            }
+        };
+        let Some(q) = root.get("query") else {
+            diags.push(
+                Diagnostic::warning(
+                    codes::NOT_A_RULE,
+                    file,
+                    Span::new(0, 0),
+                    "no `query`: not a rule file, skipped",
+                )
+                .with_label("this file"),
+            );
+            return One::Skipped;
+        };
+        let Some(text) = q.as_str() else {
+            diags.push(
+                Diagnostic::error(codes::BAD_RULE_FIELD, file, q.span, "`query` must be text")
+                    .with_label("not a string"),
+            );
+            return One::Refused;
+        };
+        let meta = metadata(&root, input, file, diags);
+        (text.to_string(), q.map.clone(), meta, q.span)
+    };
+    let _ = &mut meta;
+
+    let is_table = |t: &str| catalog.table(t).is_some();
+    let parser = query::QueryParser::new(&query, &map, file, fix, &is_table);
+    let (parsed, pdiags, notes) = parser.parse();
+    diags.extend(pdiags);
+
+    let mut name = sanitize(&stem);
+    if name.starts_with(|c: char| c.is_ascii_digit()) || name.is_empty() {
+        name = format!("r_{name}");
+    }
+    let mut notes = notes;
+    if names.contains(&name) {
+        let mut k = 2;
+        while names.contains(&format!("{name}_{k}")) {
+            k += 1;
+        }
+        let renamed = format!("{name}_{k}");
+        notes.add(
+            rule_span,
+            format!("named {renamed}: another imported rule is already called {name}"),
+        );
+        name = renamed;
+    }
+    names.push(name.clone());
+
+    let mut tr = translate::Translator::new(catalog, file, &input.text, fix, &parsed, notes);
+    let ident = Ident {
+        name: name.clone(),
+        span: rule_span,
+    };
+    let rule = tr.translate(ident, meta, rule_span);
+    diags.append(&mut tr.diags);
+    let Some(rule) = rule else {
+        return One::Refused;
+    };
+    if diags.iter().any(|d| d.severity >= Severity::Error) {
+        return One::Refused;
+    }
+    let f = ast::File {
+        items: vec![ast::Item::Rule(rule)],
+    };
+    let (mut text, lost) = print::file(&f, &tr.notes);
+    if !lost.is_empty() {
+        // A comment whose node was not printed goes above the rule rather than nowhere.
+        let mut head = String::new();
+        for (_, t) in lost {
+            head.push_str(&format!("// {t}\n"));
+        }
+        text = head + &text;
+    }
+    if let Err(errs) = ast::parse_file(&text) {
+        diags.push(
+            Diagnostic {
+                severity: Severity::Internal,
+                ..Diagnostic::error(
+                    errs[0].code,
+                    file,
+                    rule_span,
+                    format!("the printed rule does not parse back: {}", errs[0].message),
+                )
+            }
+            .with_note(text.clone()),
+        );
+        return One::Refused;
+    }
+    One::Rule(ImportedRule { name, text })
+}
+
+/// Lowercase, `[a-z0-9_]` only: `rmm_ServerEye_filesig` → `rmm_servereye_filesig`,
+/// `parsec.app` → `parsec_app`.
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The pack file stem of a tool folder: `MSP360_CloudBerry` → `msp360_cloudberry`,
+/// `parsec.app` → `parsec_app`, `_all` → `all_tools`.
+pub fn pack_name(tool: &str) -> String {
+    let s = sanitize(tool);
+    let s = s.trim_matches('_');
+    match s {
+        "" => "rules".into(),
+        // The corpus's `_all` folder holds the rules over every tool.
+        "all" => "all_tools".into(),
+        s => s.to_string(),
+    }
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "severity",
+    "requiredDataConnectors",
+    "tactics",
+    "relevantTechniques",
+    "query",
+    "tags",
+    "version",
+    "status",
+];
+
+fn meta_str(key: &str, value: &str, span: Span) -> Clause {
+    Clause::Meta(ast::Meta {
+        key: Ident {
+            name: key.into(),
+            span,
+        },
+        value: MetaValue::Str(StrLit {
+            value: value.into(),
+            span,
+        }),
+        span,
+    })
+}
+
+fn meta_list(key: &str, values: &[(String, Span)], words: bool, span: Span) -> Clause {
+    let items = values
+        .iter()
+        .map(|(v, s)| {
+            if words {
+                MetaValue::Word(Ident {
+                    name: v.clone(),
+                    span: *s,
+                })
+            } else {
+                MetaValue::Str(StrLit {
+                    value: v.clone(),
+                    span: *s,
+                })
+            }
+        })
+        .collect();
+    Clause::Meta(ast::Meta {
+        key: Ident {
+            name: key.into(),
+            span,
+        },
+        value: MetaValue::List(items, span),
+        span,
+    })
+}
+
+fn push_unique(v: &mut Vec<(String, Span)>, s: &str, span: Span) {
+    if !v.iter().any(|(x, _)| x == s) {
+        v.push((s.to_string(), span));
+    }
+}
+
+/// The rule's metadata clauses from the YAML keys; keys scry has no place for are warned
+/// about, never dropped silently.
+fn metadata(
+    root: &yaml::Node,
+    input: &Input,
+    file: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Clause> {
+    let mut out = Vec::new();
+    let mut tactics = Vec::new();
+    let mut techniques = Vec::new();
+    let mut data_types = Vec::new();
+    let mut connectors = Vec::new();
+    let mut references = Vec::new();
+    let mut tags = Vec::new();
+    let mut id = None;
+    let mut title = None;
+    let mut description = None;
+    let mut severity = None;
+    let mut version = None;
+    let mut status = None;
+    let yaml::Kind::Map(pairs) = &root.kind else {
+        diags.push(
+            Diagnostic::error(
+                codes::BAD_RULE_FIELD,
+                file,
+                root.span,
+                "a rule file is a YAML mapping",
+            )
+            .with_label("not a mapping"),
+        );
+        return out;
+    };
+    let scalar = |n: &yaml::Node, key: &str, diags: &mut Vec<Diagnostic>| -> Option<String> {
+        match n.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => {
+                diags.push(
+                    Diagnostic::warning(
+                        codes::NOT_IMPORTED,
+                        file,
+                        n.span,
+                        format!("`{key}` is not a single value; not imported"),
+                    )
+                    .with_label("expected text"),
+                );
+                None
+            }
+        }
+    };
+    for (k, v) in pairs {
+        let key = k.as_str().unwrap_or("");
+        match key {
+            "id" => {
+                if let Some(s) = scalar(v, key, diags) {
+                    if s.contains("%%") {
+                        let derived = derived_id(&input.rel);
+                        diags.push(
+                            Diagnostic::warning(
+                                codes::TEMPLATE_PLACEHOLDER,
+                                file,
+                                v.span,
+                                format!("`id: {s}` is a template placeholder; using {derived}"),
+                            )
+                            .with_label("placeholder")
+                            .with_note("the id is derived from the rule's path, so re-importing gives the same id"),
+                        );
+                        id = Some((derived, v.span));
+                    } else {
+                        id = Some((s, v.span));
+                    }
+                }
+            }
+            "name" => title = scalar(v, key, diags).map(|s| (s, v.span)),
+            "description" => {
+                if let Some(s) = scalar(v, key, diags) {
+                    let s = s.trim().to_string();
+                    for url in urls(&s) {
+                        push_unique(&mut references, &url, v.span);
+                    }
+                    description = Some((s, v.span));
+                }
+            }
+            "severity" => {
+                if let Some(s) = scalar(v, key, diags) {
+                    let l = s.to_lowercase();
+                    if ["informational", "low", "medium", "high", "critical"].contains(&l.as_str())
+                    {
+                        severity = Some((l, v.span));
+                    } else {
+                        diags.push(
+                            Diagnostic::warning(
+                                codes::NOT_IMPORTED,
+                                file,
+                                v.span,
+                                format!("severity `{s}` is not one of informational, low, medium, high, critical; not imported"),
+                            )
+                            .with_label("unknown severity"),
+                        );
+                    }
+                }
+            }
+            "tactics" => v
+                .strings()
+                .iter()
+                .for_each(|n| push_unique(&mut tactics, n.as_str().unwrap_or(""), n.span)),
+            "relevantTechniques" => v
+                .strings()
+                .iter()
+                .for_each(|n| push_unique(&mut techniques, n.as_str().unwrap_or(""), n.span)),
+            "requiredDataConnectors" => {
+                let items = match &v.kind {
+                    yaml::Kind::Seq(items) => items.iter().collect(),
+                    _ => vec![v],
+                };
+                for item in items {
+                    if let Some(c) = item
+                        .get("connectorId")
+                        .and_then(|c| c.as_str().map(|s| (s, c.span)))
+                    {
+                        push_unique(&mut connectors, c.0, c.1);
+                    }
+                    if let Some(dt) = item.get("dataTypes") {
+                        for n in dt.strings() {
+                            push_unique(&mut data_types, n.as_str().unwrap_or(""), n.span);
+                        }
+                    }
+                }
+            }
+            "tags" => {
+                for n in v.strings() {
+                    push_unique(&mut tags, n.as_str().unwrap_or(""), n.span);
+                }
+                if let yaml::Kind::Seq(items) = &v.kind {
+                    if items.iter().any(|i| i.as_str().is_none()) {
+                        diags.push(
+                            Diagnostic::warning(
+                                codes::NOT_IMPORTED,
+                                file,
+                                v.span,
+                                "tags that are not plain text are not imported",
+                            )
+                            .with_label("structured tags"),
+                        );
+                    }
+                }
+            }
+            "version" => version = scalar(v, key, diags).map(|s| (s, v.span)),
+            "status" => status = scalar(v, key, diags).map(|s| (s, v.span)),
+            "query" => {}
+            other => {
+                let mut d = Diagnostic::warning(
+                    codes::NOT_IMPORTED,
+                    file,
+                    k.span,
+                    format!("the key `{other}` has no scry equivalent; not imported"),
+                )
+                .with_label("not imported");
+                if let Some(h) = crate::schema::did_you_mean(other, KNOWN_KEYS.iter().copied()) {
+                    d = d.with_note(format!("did you mean `{h}`?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+    let words = |v: &[(String, Span)]| {
+        v.iter().all(|(s, _)| {
+            s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        })
+    };
+    let span0 = root.span;
+    if let Some((s, sp)) = id {
+        out.push(meta_str("id", &s, sp));
+    }
+    if let Some((s, sp)) = title {
+        out.push(meta_str("title", &s, sp));
+    }
+    if let Some((s, sp)) = description {
+        out.push(meta_str("description", &s, sp));
+    }
+    if let Some((s, sp)) = severity {
+        out.push(Clause::Meta(ast::Meta {
+            key: Ident {
+                name: "severity".into(),
+                span: sp,
+            },
+            value: MetaValue::Word(Ident { name: s, span: sp }),
+            span: sp,
+        }));
+    }
+    for (key, vals) in [
+        ("tactics", &tactics),
+        ("techniques", &techniques),
+        ("data_types", &data_types),
+        ("connectors", &connectors),
+        ("tags", &tags),
+    ] {
+        if !vals.is_empty() {
+            out.push(meta_list(key, vals, words(vals), span0));
+        }
+    }
+    if !references.is_empty() {
+        out.push(meta_list("references", &references, false, span0));
+    }
+    if let Some((s, sp)) = version {
+        out.push(meta_str("version", &s, sp));
+    }
+    if let Some((s, sp)) = status {
+        out.push(meta_str("status", &s, sp));
+    }
+    out.push(meta_str("source", &input.rel, span0));
+    out
+}
+
+/// URLs in a text, in order, without trailing punctuation.
+fn urls(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for word in text.split_whitespace() {
+        for scheme in ["https://", "http://"] {
+            if let Some(i) = word.find(scheme) {
+                let url =
+                    word[i..].trim_end_matches(['.', ',', ';', ':', ')', ']', '}', '\'', '"', '>']);
+                if url.len() > scheme.len() && !out.iter().any(|u| u == url) {
+                    out.push(url.to_string());
+                }
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// A stable UUID-shaped id from a path (FNV-1a, 128 bits): the same file always gets the
+/// same id.
+fn derived_id(path: &str) -> String {
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for b in path.bytes() {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+    }
+    let x = format!("{h:032x}");
+    format!(
+        "{}-{}-8{}-{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[13..16],
+        &x[16..20],
+        &x[20..32]
+    )
+}
+
+/// One output file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pack {
+    /// File name, `servereye.scry`.
+    pub file_name: String,
+    /// Its text: the provenance comment, then the rules.
+    pub text: String,
+}
+
+/// The output files: one pack per tool (sorted by pack name), or one file per rule.
+pub fn packs(imported: &Imported, per_rule: bool) -> Vec<Pack> {
+    let mut out: Vec<Pack> = Vec::new();
+    if per_rule {
+        for f in &imported.files {
+            if let Some(r) = &f.rule {
+                let head = header(imported, &f.tool, &[f]);
+                out.push(Pack {
+                    file_name: format!("{}.scry", r.name),
+                    text: format!("{head}\n{}", r.text),
+                });
+            }
+        }
+        return out;
+    }
+    let mut tools: Vec<(String, String)> = imported
+        .files
+        .iter()
+        .filter(|f| !f.skipped)
+        .map(|f| (pack_name(&f.tool), f.tool.clone()))
+        .collect();
+    tools.sort();
+    tools.dedup();
+    for (pack, tool) in tools {
+        let members: Vec<&FileResult> = imported
+            .files
+            .iter()
+            .filter(|f| !f.skipped && f.tool == tool)
+            .collect();
+        let mut text = header(imported, &tool, &members);
+        for f in &members {
+            if let Some(r) = &f.rule {
+                text.push('\n');
+                text.push_str(&r.text);
+            }
+        }
+        match out
+            .iter_mut()
+            .find(|p| p.file_name == format!("{pack}.scry"))
+        {
+            // Two folders that sanitize alike share a pack.
+            Some(p) => {
+                p.text.push('\n');
+                p.text.push_str(&text);
+            }
+            None => out.push(Pack {
+                file_name: format!("{pack}.scry"),
+                text,
+            }),
+        }
+    }
+    out
+}
+
+/// The provenance comment of a pack: where the rules come from, under which licence.
+fn header(imported: &Imported, tool: &str, members: &[&FileResult]) -> String {
+    let mut s = String::new();
+    let roots: Vec<usize> = {
+        let mut r: Vec<usize> = members.iter().map(|f| f.root).collect();
+        r.dedup();
+        r
+    };
+    let project = roots
+        .iter()
+        .map(|&r| imported.roots[r].project.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    s.push_str(&format!(
+        "// {tool}: imported by `scry import kql` from {project}.\n"
+    ));
+    for f in members {
+        let state = if f.rule.is_some() {
+            ""
+        } else {
+            "  (refused: see the errors of `scry import`)"
+        };
+        s.push_str(&format!("//   {}{state}\n", f.rel));
+    }
+    for &r in &roots {
+        match &imported.roots[r].licence {
+            Some((summary, path)) => s.push_str(&format!(
+                "// Licence: {summary} ({path} beside the source rules).\n"
+            )),
+            None => {
+                s.push_str("// Licence: not stated (no LICENSE file beside the source rules).\n")
+            }
+        }
+    }
+    s.push_str("// Corrections made by --fix are marked `scry import --fix`.\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(yaml: &str, fix: bool) -> Imported {
+        let input = Input::new("t/rule.yaml", "T/rule.yaml", "T", 0, yaml);
+        import_kql(
+            vec![input],
+            vec![Root::named("t")],
+            &Catalog::builtin(),
+            fix,
+        )
+    }
+
+    #[test]
+    fn names_and_packs() {
+        assert_eq!(sanitize("rmm_ServerEye_filesig"), "rmm_servereye_filesig");
+        assert_eq!(pack_name("MSP360_CloudBerry"), "msp360_cloudberry");
+        assert_eq!(pack_name("parsec.app"), "parsec_app");
+        assert_eq!(pack_name("_all"), "all_tools");
+        assert_eq!(derived_id("a/b.yaml"), derived_id("a/b.yaml"));
+        assert_ne!(derived_id("a/b.yaml"), derived_id("a/c.yaml"));
+        assert_eq!(
+            urls("see https://x.y/z. and (http://a.b)"),
+            ["https://x.y/z", "http://a.b"]
+        );
+    }
+
+    #[test]
+    fn unsupported_things_are_errors_with_places() {
+        let out = one(
+            "query: |\n  DeviceProcessEvents\n  | where FileName has 'x'\n  | join kind=inner (DeviceNetworkEvents) on DeviceId\n",
+            false,
+        );
+        assert_eq!(out.refused(), 1);
+        let d = &out.diagnostics[0];
+        assert_eq!(d.code, codes::UNSUPPORTED_OPERATOR);
+        assert_eq!(d.span.text(&out.sources.files[0].text), "join");
+    }
+
+    #[test]
+    fn arg_max_and_unknown_functions_are_named() {
+        let out = one(
+            "query: |\n  DeviceProcessEvents\n  | where iff(FileName has 'x', true, false)\n  | summarize arg_max(Timestamp, ReportId) by DeviceId\n",
+            false,
+        );
+        let codes: Vec<&str> = out.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            [codes::UNSUPPORTED_FUNCTION, codes::UNSUPPORTED_FUNCTION]
+        );
+        let text = &out.sources.files[0].text;
+        assert_eq!(out.diagnostics[0].span.text(text), "iff");
+        assert_eq!(out.diagnostics[1].span.text(text), "arg_max");
+    }
+
+    #[test]
+    fn placeholders_and_windows() {
+        let out = one(
+            "id: %%GUID%%\nname: X\nquery: |\n  let lookback = ago(3d);\n  DeviceFileCertificateInfo\n  | where Timestamp between (lookback .. now()) and Signer has 'A'\n  | distinct DeviceName\n",
+            false,
+        );
+        assert_eq!(out.refused(), 0, "{:?}", out.diagnostics);
+        assert_eq!(out.diagnostics[0].code, codes::TEMPLATE_PLACEHOLDER);
+        let text = &out.files[0].rule.as_ref().unwrap().text;
+        assert!(text.contains("window 3d"), "{text}");
+        assert!(text.contains("where Signer has 'A'"), "{text}");
+        assert!(text.contains("summarize by DeviceName"), "{text}");
+        assert!(!text.contains("lookback"), "{text}");
+    }
+}
