@@ -7,11 +7,14 @@
 //! - `shapes`: the same rows in every input shape give the same results.
 //! - `cli`: the README commands and exit codes.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
+//! - `import_export`: `scry import kql` / `scry export kql` over the upstream corpus: the known
+//!   defects with their places, `--fix` packs that compile, import → export → import round trips.
 
 mod cli;
 mod conformance;
 mod diagnostics;
 mod differential;
+mod import_export;
 mod rule_packs;
 mod shapes;
 mod util;
