@@ -207,3 +207,124 @@ fn scry_test_fails_when_an_exclusion_hides_a_true_positive() {
     let text = util::stdout(&out);
     assert!(text.contains("hides a declared true positive"), "{text}");
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("scry-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn import_kql_fix_writes_packs_that_scry_checks() {
+    let dir = temp_dir("import-fix");
+    let out_dir = dir.join("packs");
+    let out = util::scry(&[
+        "import",
+        "kql",
+        "--fix",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "tests/data/rmm-kql",
+    ]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("imported 123 of 123 rule file(s) into 44 pack(s)"),
+        "{err}"
+    );
+    assert!(err.contains("49 correction(s) by --fix"), "{err}");
+    assert!(err.contains("warning[W0300]"), "{err}");
+    let servereye = std::fs::read_to_string(out_dir.join("servereye.scry")).unwrap();
+    assert!(servereye.starts_with("// ServerEye: imported by `scry import kql` from rmm-kql."));
+    assert!(servereye.contains("rule rmm_servereye_filesig {"));
+    let check = util::scry(&["check", "--rules", out_dir.to_str().unwrap()]);
+    let text = util::stderr(&check);
+    // Only the two DWService set rules may fail, until the engine evaluates sets.
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error[")).collect();
+    assert!(
+        errors.is_empty()
+            || errors.iter().all(|e| e.starts_with("error[E0118]")) && errors.len() == 2,
+        "{text}"
+    );
+    let per_rule = dir.join("rules");
+    let out = util::scry(&[
+        "import",
+        "kql",
+        "--fix",
+        "--per-rule",
+        "--out",
+        per_rule.to_str().unwrap(),
+        "tests/data/rmm-kql/ServerEye",
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let mut names: Vec<String> = std::fs::read_dir(&per_rule)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "rmm_servereye_createproc.scry",
+            "rmm_servereye_filesig.scry",
+            "rmm_servereye_netconn.scry"
+        ]
+    );
+}
+
+#[test]
+fn import_kql_reads_bare_kql_files_and_names_what_it_cannot_express() {
+    let dir = temp_dir("import-kql");
+    let ok = dir.join("Hunt.kql");
+    std::fs::write(
+        &ok,
+        "DeviceProcessEvents\n| where Timestamp > ago(1d)\n| where FileName in~ ('a.exe', 'b.exe') // tools\n| distinct DeviceName\n",
+    )
+    .unwrap();
+    let out = util::scry(&["import", "kql", ok.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let text = util::stdout(&out);
+    assert!(text.contains("rule hunt {"), "{text}");
+    // Not a lookback window (it has no upper bound): it stays a condition.
+    assert!(text.contains("where Timestamp > ago(1d)"), "{text}");
+    assert!(text.contains("summarize by DeviceName"), "{text}");
+    assert!(text.contains("// tools"), "{text}");
+    let bad = dir.join("bad.kql");
+    std::fs::write(&bad, "DeviceProcessEvents\n| project FileName\n| take 10\n").unwrap();
+    let out = util::scry(&["import", "kql", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = util::stderr(&out);
+    assert!(
+        err.contains("error[E0303]: `project` has no scry equivalent"),
+        "{err}"
+    );
+    assert!(err.contains("bad.kql:2:3"), "{err}");
+    assert!(err.contains("`take` keeps arbitrary rows"), "{err}");
+}
+
+#[test]
+fn export_kql_prints_queries_and_sentinel_yaml() {
+    let out = util::scry(&["export", "kql", "rules/rmm/servereye.scry"]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let text = util::stdout(&out);
+    assert!(text.contains("// servereye_create_process\nlet ServerEyeProducts = dynamic(['ServerEye', 'Server-Eye']);\nDeviceProcessEvents\n| where Timestamp between (now(-5d) .. now())"), "{text}");
+    assert!(
+        text.contains("// except \"Scheduled System Maintenance Task Using ServerEye\""),
+        "{text}"
+    );
+    // Aliases become the table's columns.
+    assert!(
+        text.contains("InitiatingProcessFileName =~ 'ServerEye.exe'"),
+        "{text}"
+    );
+    let out = util::scry(&["export", "kql", "--yaml", "rules/rmm/servereye.scry"]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let yaml = util::stdout(&out);
+    assert!(
+        yaml.starts_with("id: 44a7b71e-ad89-49fd-b540-a73c83c6f8c5\n"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("\n---\nid: "), "{yaml}");
+    assert!(yaml.contains("requiredDataConnectors:\n  - connectorId: MicrosoftThreatProtection\n    dataTypes:\n      - DeviceProcessEvents\n"), "{yaml}");
+}

@@ -319,3 +319,63 @@ fn exclusions_survive_the_round_trip() {
     let after = compiled_form("r", &round_trip("r", src));
     assert_eq!(before, after);
 }
+
+#[test]
+fn the_servereye_pack_round_trips_with_its_exclusions() {
+    let text = std::fs::read_to_string(util::path("rules/rmm/servereye.scry")).unwrap();
+    let (exported, diags) = export::kql("servereye.scry", &text, 0, &Catalog::builtin());
+    assert!(diags.is_empty(), "{diags:#?}");
+    assert_eq!(exported.len(), 3);
+    // Each rule alone (with the file's lets): plans list fields in the order a set names them.
+    let file = scry_grammar::parse_file(&text).unwrap();
+    let lets: Vec<scry_grammar::Item> = file
+        .items
+        .iter()
+        .filter(|i| matches!(i, scry_grammar::Item::Let(_)))
+        .cloned()
+        .collect();
+    let rules = file
+        .items
+        .iter()
+        .filter(|i| matches!(i, scry_grammar::Item::Rule(_)));
+    for (e, rule) in exported.iter().zip(rules) {
+        let mut items = lets.clone();
+        items.push(rule.clone());
+        let (alone, _) = scry_grammar::print::file(
+            &scry_grammar::File { items },
+            &scry_grammar::print::Notes::default(),
+        );
+        let input = Input::new(
+            format!("{}.yaml", e.name),
+            format!("{}.yaml", e.name),
+            "x",
+            0,
+            e.yaml.clone(),
+        );
+        let again = import::import_kql(
+            vec![input],
+            vec![Root::named("x")],
+            &Catalog::builtin(),
+            false,
+        );
+        assert_eq!(again.refused(), 0, "{:#?}", again.diagnostics);
+        let back = &again.files[0].rule.as_ref().unwrap().text;
+        let one = |t: &str| {
+            let mut s = Sources::default();
+            s.add("r.scry", t);
+            let c = compile::compile(&s, Arc::new(Catalog::builtin()));
+            assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+            let r = &c.rules.rules[0];
+            let mut meta = r.meta.clone();
+            meta.other
+                .retain(|(k, _)| !["source", "data_types", "connectors"].contains(&k.as_str()));
+            let excl: Vec<String> = r
+                .exclusions
+                .iter()
+                .map(|x| format!("{}: {:?}", x.name, x.description))
+                .collect();
+            format!("{}\n{meta:?}\n{excl:?}", Plan::new(c.rules))
+        };
+        assert_eq!(one(&alone), one(back), "{back}");
+    }
+}

@@ -6,7 +6,8 @@
 //! one column into one multi-pattern automaton; an [`exec::Executor`] pushes rows from the
 //! [`io`] readers through the plan and aggregates per rule. [`kql`] holds the matching
 //! semantics as plain functions, shared by every stage; [`reference`] is the plain AST
-//! evaluator the differential tests compare the plan against.
+//! evaluator the differential tests compare the plan against. [`import`] turns Sentinel /
+//! Defender rule YAML and KQL into scry rules, [`export`] prints scry rules as KQL.
 //!
 //! ```
 //! use scry_engine::{compile, exec, plan, row::Row, schema::Catalog};

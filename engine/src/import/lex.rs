@@ -238,8 +238,7 @@ fn quoted_end(q: &str, i: usize) -> Result<usize, LexError> {
 pub fn split(toks: &[Tok], range: (usize, usize), depth: u32, sep: u8) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut from = range.0;
-    for i in range.0..range.1 {
-        let t = toks[i];
+    for (i, t) in toks.iter().enumerate().take(range.1).skip(range.0) {
         if t.depth == depth && t.kind == TokKind::Punct(sep) {
             out.push((from, i));
             from = i + 1;

@@ -484,6 +484,7 @@ const KNOWN_KEYS: &[&str] = &[
     "tags",
     "version",
     "status",
+    "references",
 ];
 
 fn meta_str(key: &str, value: &str, span: Span) -> Clause {
@@ -680,6 +681,12 @@ fn metadata(
                     }
                 }
             }
+            // Not a Sentinel key: `scry export kql --yaml` writes the references that the
+            // description does not already hold.
+            "references" => v
+                .strings()
+                .iter()
+                .for_each(|n| push_unique(&mut references, n.as_str().unwrap_or(""), n.span)),
             "version" => version = scalar(v, key, diags).map(|s| (s, v.span)),
             "status" => status = scalar(v, key, diags).map(|s| (s, v.span)),
             "query" => {}

@@ -425,7 +425,7 @@ impl<'a> QueryParser<'a> {
         text.replace_range(0..1, "(");
         let last = text.len() - 1;
         text.replace_range(last..last + 1, ")");
-        let list = self.parse_text(&text, s, &[])?;
+        let list = self.parse_text(&text, s)?;
         let cells = match list.kind {
             ExprKind::List(xs) => xs,
             _ => vec![list],
@@ -852,16 +852,16 @@ impl<'a> QueryParser<'a> {
             }
             i += 1;
         }
-        let mut e = self.parse_text(&text, start, &kept_ops)?;
+        let e = self.parse_text(&text, start)?;
         // Attach the fix comments to the list expressions whose operator was kept.
         for (op_span, note) in kept_ops {
-            attach_at_op(&mut e, op_span, &note, &mut self.notes);
+            attach_at_op(&e, op_span, &note, &mut self.notes);
         }
         Some(e)
     }
 
     /// Parses `text`, which stands at query offset `start`, shifting spans to the file.
-    fn parse_text(&mut self, text: &str, start: usize, _kept: &[(Span, String)]) -> Option<Expr> {
+    fn parse_text(&mut self, text: &str, start: usize) -> Option<Expr> {
         match ast::parse_expr(text) {
             Ok(mut e) => {
                 let map = self.map;

@@ -12,6 +12,9 @@ use hashbrown::HashMap;
 use scry_grammar::print::{self, Dialect, Notes};
 use scry_grammar::{self as ast, BinOp, Clause, Expr, ExprKind, Ident, Literal, Span};
 
+/// The tables a pipeline reads (schema and name as written) and its stages.
+type Resolved<'a> = (Vec<(&'a TableSchema, Ident)>, Vec<&'a Stage>);
+
 /// Where a name is read.
 enum Scope<'s> {
     /// Rows of these tables, after these `extend`s.
@@ -352,10 +355,7 @@ impl<'a> Translator<'a> {
     }
 
     /// The tables a pipeline reads and its stages, following tabular lets it starts from.
-    fn resolve_source(
-        &mut self,
-        p: &'a Pipeline,
-    ) -> Option<(Vec<(&'a TableSchema, Ident)>, Vec<&'a Stage>)> {
+    fn resolve_source(&mut self, p: &'a Pipeline) -> Option<Resolved<'a>> {
         let catalog = self.catalog;
         let (tables, mut stages) = match &p.source {
             Source::Name(id) => match self.let_stmt(&id.name) {
