@@ -909,6 +909,46 @@ mod tests {
     }
 
     #[test]
+    fn hostile_inputs_are_diagnosed_not_crashed() {
+        let deep = format!("query: |\n  {}T{}\n", "(".repeat(5000), ")".repeat(5000));
+        let deep_sub = format!(
+            "query: |\n  T | where a in {}T | distinct C{}\n",
+            "(".repeat(200),
+            ")".repeat(200)
+        );
+        let cases = [
+            "",
+            "query:",
+            "query: |\n",
+            "query: [1, 2]",
+            "- a\n- b\n",
+            "query: |\n  let\n",
+            "query: |\n  let a = ;\n  T\n",
+            "query: |\n  | | |\n",
+            "query: |\n  T | where\n",
+            "query: |\n  T | where a ==\n",
+            "query: |\n  datatable(a:string)[\n",
+            "query: |\n  let d = datatable(a:string, b:string)['x'];\n  DeviceProcessEvents | where FileName in ((d | distinct a))\n",
+            "query: |\n  let a = b | where x == 1;\n  let b = a | where y == 1;\n  a\n",
+            "query: |\n  union\n",
+            "query: |\n  DeviceProcessEvents | summarize by\n",
+            "query: |\n  DeviceProcessEvents | where 'ä\\é' has \"\\\n",
+            "query: \"T | where a == 'x\"\n",
+            "id: %%GUID%%\nquery: '%%Q%%'\n",
+            "query: |\n  T\n  | where a has_all has_any in (1)\n",
+            &deep,
+            &deep_sub,
+        ];
+        for c in cases {
+            for fix in [false, true] {
+                let _ = one(c, fix);
+            }
+        }
+        let out = one(&deep, false);
+        assert_eq!(out.refused(), 1);
+    }
+
+    #[test]
     fn names_and_packs() {
         assert_eq!(sanitize("rmm_ServerEye_filesig"), "rmm_servereye_filesig");
         assert_eq!(pack_name("MSP360_CloudBerry"), "msp360_cloudberry");

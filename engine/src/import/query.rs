@@ -133,6 +133,9 @@ pub enum StageKind {
     Unsupported,
 }
 
+/// How deeply parenthesized sub-pipelines may nest.
+const MAX_PIPELINE_NESTING: usize = 64;
+
 /// KQL's tabular operators, to tell an operator scry lacks from a stage that lost its `where`.
 const KQL_OPERATORS: &[&str] = &[
     "as",
@@ -440,6 +443,14 @@ impl<'a> QueryParser<'a> {
     /// A pipeline over `range`, whose top-level tokens are at `depth`.
     fn pipeline(&mut self, range: (usize, usize), depth: u32) -> Option<Pipeline> {
         let span = self.tspan(range);
+        // Nested sub-pipelines recurse; hostile nesting is an error, not a stack overflow.
+        if depth as usize > MAX_PIPELINE_NESTING {
+            let d = self
+                .error(codes::KQL_SYNTAX, span, "sub-queries nested too deep")
+                .with_label("nested here");
+            self.push(d);
+            return None;
+        }
         let parts = lex::split(&self.toks, range, depth, b'|');
         let (sa, sb) = lex::trim(&self.toks, parts[0]);
         if sa >= sb {

@@ -45,6 +45,8 @@ pub struct Translator<'a> {
     sets: HashMap<String, ast::Let>,
     /// A `by` key is being checked: a corrected name keeps the output column's name.
     in_by_key: bool,
+    /// How deep `resolve_source` follows tabular lets.
+    depth: usize,
 }
 
 impl<'a> Translator<'a> {
@@ -68,6 +70,7 @@ impl<'a> Translator<'a> {
             lists: Vec::new(),
             sets: HashMap::new(),
             in_by_key: false,
+            depth: 0,
         }
     }
 
@@ -356,6 +359,24 @@ impl<'a> Translator<'a> {
 
     /// The tables a pipeline reads and its stages, following tabular lets it starts from.
     fn resolve_source(&mut self, p: &'a Pipeline) -> Option<Resolved<'a>> {
+        self.depth += 1;
+        let r = if self.depth > 32 {
+            // `let a = b | ...; let b = a | ...`: KQL rejects it; never recurse forever.
+            self.error(
+                codes::UNSUPPORTED_SHAPE,
+                p.span,
+                "tabular lets that refer to each other in a cycle",
+            )
+            .label = "cycle".into();
+            None
+        } else {
+            self.resolve_source_inner(p)
+        };
+        self.depth -= 1;
+        r
+    }
+
+    fn resolve_source_inner(&mut self, p: &'a Pipeline) -> Option<Resolved<'a>> {
         let catalog = self.catalog;
         let (tables, mut stages) = match &p.source {
             Source::Name(id) => match self.let_stmt(&id.name) {
