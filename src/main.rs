@@ -350,6 +350,18 @@ impl RecordSink for RunSink<'_, '_> {
     }
 }
 
+/// The first pass of a run whose rules test `distinct` sets: records go to the sets only;
+/// skips are reported by the second pass.
+struct SetSink<'e, 'p>(&'e mut Executor<'p>);
+
+impl RecordSink for SetSink<'_, '_> {
+    fn record(&mut self, row: &Row, _: &Location<'_>) {
+        // A record the sets cannot read is skipped and reported in the second pass.
+        let _ = self.0.collect_sets(row);
+    }
+    fn skipped(&mut self, _: &Location<'_>, _: &SkipReason) {}
+}
+
 fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     let (_, compiled) = load(&args.rules)?;
     let now = parse_now(args.now.as_deref())?;
@@ -382,6 +394,18 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     };
     let inputs = io::expand_inputs(&args.inputs).map_err(|e| e.to_string())?;
     let mut row = Row::new(&fields);
+    // Rules testing `distinct` sets need the sets complete before they decide: read files
+    // twice rather than hold rows. Standard input cannot be re-read, so there the executor
+    // holds the candidate rows until the end instead (same results).
+    let two_pass = exec.has_sets() && !inputs.iter().any(|p| p.as_os_str() == "-");
+    if two_pass {
+        let mut first = SetSink(&mut exec);
+        for p in &inputs {
+            // An unreadable input is reported by the second pass.
+            let _ = io::read_path(p, &fields, &opts, &mut row, &mut first);
+        }
+        exec.seal_sets();
+    }
     let mut input_errors = Vec::new();
     let mut bytes = 0u64;
     let mut formats = Vec::new();
@@ -467,6 +491,19 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     }
     for (reason, n) in &st.skipped {
         eprintln!("  skipped {n}: {reason}");
+    }
+    if !plan.sets.is_empty() {
+        if two_pass {
+            eprintln!("  sets collected in a first pass over the input:");
+        } else {
+            eprintln!(
+                "  sets collected in one pass (standard input), {} candidate row(s) held until they were complete:",
+                st.held
+            );
+        }
+        for (set, n) in plan.sets.iter().zip(exec.set_sizes()) {
+            eprintln!("    {}: {n} value(s)", set.name);
+        }
     }
     for (t, n) in &st.per_table {
         eprintln!("  table {t}: {n} record(s)");

@@ -4,6 +4,7 @@
 //!   through `scry eval`.
 //! - `rule_packs`: walks `rules/`, runs each rule's examples, snapshots plans and results.
 //! - `diagnostics`: a folder of invalid rule files, each snapshotted with its rendered errors.
+//! - `sets`: rules over several tables through `distinct` sets, in one and two passes.
 //! - `shapes`: the same rows in every input shape give the same results.
 //! - `cli`: the README commands and exit codes.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
@@ -13,5 +14,6 @@ mod conformance;
 mod diagnostics;
 mod differential;
 mod rule_packs;
+mod sets;
 mod shapes;
 mod util;

@@ -117,6 +117,9 @@ pub mod codes {
     pub const NOT_CONSTANT: &str = "E0118";
     /// A `let` or output name defined twice.
     pub const DUPLICATE_NAME: &str = "E0119";
+    /// A `from ... distinct` set used as a value, mixed with other list elements, or tested
+    /// outside a rule's `where` / `except`.
+    pub const SET_MISUSE: &str = "E0120";
 
     /// An exclusion that holds for nearly every event (a negated test inside `or`).
     pub const EXCLUSION_TOO_BROAD: &str = "W0200";

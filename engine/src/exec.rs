@@ -4,9 +4,9 @@
 //! [`Executor::finish`] in a fixed order (rules in load order, groups sorted by key, sets
 //! sorted), so the same input gives the same bytes out.
 
-use crate::compile::{AggKind, Rule, Step};
+use crate::compile::{AggKind, Body, Rule, Step};
 use crate::eval::{self, Env, Val};
-use crate::ir::AtomId;
+use crate::ir::{AtomId, ConstList, Expr, SetId};
 use crate::kql;
 use crate::plan::{cell_text, Bits, Plan, TablePlan};
 use crate::row::{Cell, FieldId, FieldSet, Row};
@@ -15,6 +15,7 @@ use hashbrown::{HashMap, HashSet};
 use std::cell::Cell as StdCell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A hashable, totally ordered form of a [`Value`], for group keys and sets.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,6 +143,81 @@ struct RowEnv<'a> {
     now: i64,
     timestamp: Option<FieldId>,
     ts_cache: &'a StdCell<Option<Option<i64>>>,
+    sets: &'a [ConstList],
+}
+
+/// What the window and the `where`/`extend` steps of a body read.
+struct StepCx<'a> {
+    row: &'a Row,
+    bits: &'a Bits,
+    now: i64,
+    sets: &'a [ConstList],
+    ts_cache: &'a StdCell<Option<Option<i64>>>,
+}
+
+impl StepCx<'_> {
+    fn env<'e>(&'e self, computed: &'e [Value], timestamp: Option<FieldId>) -> RowEnv<'e> {
+        RowEnv {
+            row: self.row,
+            bits: self.bits,
+            computed,
+            now: self.now,
+            timestamp,
+            ts_cache: self.ts_cache,
+            sets: self.sets,
+        }
+    }
+
+    /// True when the row is inside `window` (or there is none).
+    fn in_window(
+        &self,
+        window: &Option<(Expr, Expr)>,
+        timestamp: Option<FieldId>,
+        windowed: &mut bool,
+        in_window: &mut bool,
+    ) -> bool {
+        let (Some((lo, hi)), Some(tf)) = (window, timestamp) else {
+            return true;
+        };
+        *windowed = true;
+        let env = self.env(&[], timestamp);
+        let t = env.field(tf, Type::DateTime);
+        let inside = match (t, eval::eval(lo, &env), eval::eval(hi, &env)) {
+            (Val::DateTime(t), Val::DateTime(a), Val::DateTime(b)) => t >= a && t <= b,
+            _ => false,
+        };
+        *in_window |= inside;
+        inside
+    }
+
+    /// Runs the window and `steps` (the body's own, or its relaxed form), filling
+    /// `computed`; false as soon as the row is out.
+    fn passes(
+        &self,
+        body: &Body,
+        steps: &[Step],
+        computed: &mut [Value],
+        windowed: &mut bool,
+        in_window: &mut bool,
+    ) -> bool {
+        if !self.in_window(&body.window, body.timestamp, windowed, in_window) {
+            return false;
+        }
+        for s in steps {
+            match s {
+                Step::Where(p) => {
+                    if eval::test(p, &self.env(computed, body.timestamp)) != Some(true) {
+                        return false;
+                    }
+                }
+                Step::Extend(slot, e) => {
+                    let v = eval::eval(e, &self.env(computed, body.timestamp)).to_value();
+                    computed[*slot as usize] = v;
+                }
+            }
+        }
+        true
+    }
 }
 
 impl Env for RowEnv<'_> {
@@ -172,6 +248,9 @@ impl Env for RowEnv<'_> {
     }
     fn now(&self) -> i64 {
         self.now
+    }
+    fn set(&self, id: SetId) -> Option<&ConstList> {
+        self.sets.get(id.0 as usize)
     }
 }
 
@@ -264,6 +343,8 @@ pub struct RunStats {
     pub windowed: u64,
     /// Per rule, in plan order.
     pub rules: Vec<RuleStats>,
+    /// Rows of rules testing `distinct` sets held until the sets were complete (one pass).
+    pub held: u64,
 }
 
 impl RunStats {
@@ -350,6 +431,23 @@ pub struct Executor<'p> {
     computed: Vec<Value>,
     since: Option<i64>,
     until: Option<i64>,
+    /// The `distinct` sets collected so far, by [`SetId`].
+    sets: Vec<SetAcc>,
+    /// The sets as lists (what rules test); rebuilt from `sets` when `sets_dirty`.
+    set_lists: Vec<ConstList>,
+    sets_dirty: bool,
+    /// Set by [`Executor::seal_sets`] after a first pass: the sets are complete.
+    sets_sealed: bool,
+    /// Single pass: rows of rules testing sets that passed the relaxed steps, kept (in input
+    /// order) until the sets are complete at [`Executor::finish`]: (rule, body, row).
+    pending: Vec<(usize, usize, Arc<Row>)>,
+}
+
+/// One `distinct` set being collected: its values in first-seen order.
+#[derive(Debug, Default)]
+struct SetAcc {
+    seen: HashSet<Key>,
+    values: Vec<Value>,
 }
 
 impl<'p> Executor<'p> {
@@ -388,7 +486,116 @@ impl<'p> Executor<'p> {
             computed: Vec::new(),
             since: None,
             until: None,
+            sets: plan.sets.iter().map(|_| SetAcc::default()).collect(),
+            set_lists: Vec::new(),
+            sets_dirty: true,
+            sets_sealed: false,
+            pending: Vec::new(),
         }
+    }
+
+    /// True when some rule tests a `distinct` set. Such rules decide only once the set is
+    /// complete: either read the input twice ([`Executor::collect_sets`] over every record,
+    /// [`Executor::seal_sets`], then [`Executor::process`] as usual), or once, in which case
+    /// the rows those rules may keep are held until [`Executor::finish`]. Both give the same
+    /// results; two passes hold no rows.
+    pub fn has_sets(&self) -> bool {
+        !self.plan.sets.is_empty()
+    }
+
+    /// First pass: adds one record to the sets it belongs to. Counts nothing (the second pass
+    /// does); an `Err` is a record the second pass will report as skipped.
+    pub fn collect_sets(&mut self, row: &Row) -> Result<(), Skip> {
+        let plan = self.plan;
+        let table = table_of(&self.default_table, self.type_field, row)?;
+        let Some(tp) = plan.table(table) else {
+            return Ok(());
+        };
+        if tp.sets.is_empty() {
+            return Ok(());
+        }
+        let ts = record_timestamp(tp, row)?;
+        if !self.within_since_until(ts) {
+            return Ok(());
+        }
+        tp.match_atoms(row, &mut self.bits, &mut self.fold_buf);
+        self.collect_table_sets(tp, row, ts);
+        Ok(())
+    }
+
+    /// Ends the first pass: the sets are complete.
+    pub fn seal_sets(&mut self) {
+        self.sets_sealed = true;
+    }
+
+    /// The number of values in each set so far, by [`SetId`].
+    pub fn set_sizes(&self) -> Vec<usize> {
+        self.sets.iter().map(|s| s.values.len()).collect()
+    }
+
+    fn collect_table_sets(&mut self, tp: &TablePlan, row: &Row, ts: Option<i64>) {
+        let ts_cache = StdCell::new(Some(ts));
+        for &(si, bi) in &tp.sets {
+            let body = &self.plan.sets[si].bodies[bi];
+            let ctx = StepCx {
+                row,
+                bits: &self.bits,
+                now: self.now,
+                sets: &[],
+                ts_cache: &ts_cache,
+            };
+            let (mut windowed, mut in_window) = (false, false);
+            if !ctx.in_window(&body.window, body.timestamp, &mut windowed, &mut in_window) {
+                continue;
+            }
+            let env = ctx.env(&[], body.timestamp);
+            if !body
+                .filters
+                .iter()
+                .all(|p| eval::test(p, &env) == Some(true))
+            {
+                continue;
+            }
+            let v = eval::eval(&body.column, &env).to_value();
+            let acc = &mut self.sets[si];
+            if acc.seen.insert(Key::of(&v)) {
+                acc.values.push(v);
+                self.sets_dirty = true;
+            }
+        }
+    }
+
+    /// Rebuilds the lists rules test from the sets collected so far.
+    fn refresh_set_lists(&mut self) {
+        if !self.sets_dirty {
+            return;
+        }
+        self.set_lists = self
+            .sets
+            .iter()
+            .map(|acc| {
+                let mut exact = HashSet::new();
+                let mut folded = HashSet::new();
+                for v in acc.values.iter().filter(|v| !v.is_null()) {
+                    let s = kql::funcs::tostring(v);
+                    folded.insert(kql::fold(&s));
+                    exact.insert(s);
+                }
+                ConstList {
+                    values: acc.values.clone(),
+                    folded,
+                    exact,
+                }
+            })
+            .collect();
+        self.sets_dirty = false;
+    }
+
+    fn within_since_until(&self, ts: Option<i64>) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        ts.is_some_and(|t| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u))
     }
 
     /// Restricts evaluation to records with `since <= Timestamp <= until` (ticks).
@@ -442,36 +649,54 @@ impl<'p> Executor<'p> {
             bump(&mut self.stats.per_table, table);
             return Ok(None);
         };
-        let mut ts = None;
-        if let Some(f) = tp.timestamp {
-            if let Cell::Str(t) = row.get(f) {
-                if !t.trim().is_empty() {
-                    match kql::time::parse_datetime(t.trim()) {
-                        Some(x) => ts = Some(x),
-                        None => return Err(Skip::BadTimestamp(t.to_string())),
-                    }
-                }
-            }
-        }
-        if self.since.is_some() || self.until.is_some() {
-            let inside = ts.is_some_and(|t| {
-                self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
-            });
-            if !inside {
-                bump(&mut self.stats.skipped, "outside --since/--until");
-                return Ok(None);
-            }
+        let ts = record_timestamp(tp, row)?;
+        if !self.within_since_until(ts) {
+            bump(&mut self.stats.skipped, "outside --since/--until");
+            return Ok(None);
         }
         self.stats.evaluated += 1;
         bump(&mut self.stats.per_table, table);
         tp.match_atoms(row, &mut self.bits, &mut self.fold_buf);
+        if !self.sets_sealed {
+            self.collect_table_sets(tp, row, ts);
+        }
         let ts_cache = StdCell::new(Some(ts));
         let mut verdict = None;
         let mut windowed = false;
         let mut in_window = false;
+        let mut kept: Option<Arc<Row>> = None;
         for &(ri, bi) in &tp.rules {
             if only.is_some_and(|o| o != ri) {
                 continue;
+            }
+            let body = &plan.rules[ri].bodies[bi];
+            if let (Some(relaxed), false, None) = (&body.relaxed, self.sets_sealed, only) {
+                // Single pass: the sets are not complete yet. Keep the row if it can still
+                // pass once they are; `finish` decides.
+                let ctx = StepCx {
+                    row,
+                    bits: &self.bits,
+                    now: self.now,
+                    sets: &[],
+                    ts_cache: &ts_cache,
+                };
+                self.computed.clear();
+                self.computed.resize(body.computed, Value::Null);
+                if ctx.passes(
+                    body,
+                    relaxed,
+                    &mut self.computed,
+                    &mut windowed,
+                    &mut in_window,
+                ) {
+                    let row = kept.get_or_insert_with(|| Arc::new(row.clone()));
+                    self.pending.push((ri, bi, Arc::clone(row)));
+                    self.stats.held += 1;
+                }
+                continue;
+            }
+            if body.relaxed.is_some() {
+                self.refresh_set_lists();
             }
             let v = self.eval_rule(tp, ri, bi, row, &ts_cache, &mut windowed, &mut in_window);
             if only.is_some() {
@@ -505,48 +730,15 @@ impl<'p> Executor<'p> {
         self.computed.resize(body.computed, Value::Null);
         let mut computed = std::mem::take(&mut self.computed);
         let verdict = 'eval: {
-            let env = RowEnv {
+            let ctx = StepCx {
                 row,
                 bits: &self.bits,
-                computed: &[],
                 now: self.now,
-                timestamp: body.timestamp,
+                sets: &self.set_lists,
                 ts_cache,
             };
-            if let (Some((lo, hi)), Some(tf)) = (&body.window, body.timestamp) {
-                *windowed = true;
-                let t = env.field(tf, Type::DateTime);
-                let lo = eval::eval(lo, &env);
-                let hi = eval::eval(hi, &env);
-                let inside = match (t, lo, hi) {
-                    (Val::DateTime(t), Val::DateTime(a), Val::DateTime(b)) => t >= a && t <= b,
-                    _ => false,
-                };
-                if !inside {
-                    break 'eval Verdict::NoMatch;
-                }
-                *in_window = true;
-            }
-            for s in &body.steps {
-                let env = RowEnv {
-                    row,
-                    bits: &self.bits,
-                    computed: &computed,
-                    now: self.now,
-                    timestamp: body.timestamp,
-                    ts_cache,
-                };
-                match s {
-                    Step::Where(p) => {
-                        if eval::test(p, &env) != Some(true) {
-                            break 'eval Verdict::NoMatch;
-                        }
-                    }
-                    Step::Extend(slot, e) => {
-                        let v = eval::eval(e, &env).to_value();
-                        computed[*slot as usize] = v;
-                    }
-                }
+            if !ctx.passes(body, &body.steps, &mut computed, windowed, in_window) {
+                break 'eval Verdict::NoMatch;
             }
             let env = RowEnv {
                 row,
@@ -555,6 +747,7 @@ impl<'p> Executor<'p> {
                 now: self.now,
                 timestamp: body.timestamp,
                 ts_cache,
+                sets: &self.set_lists,
             };
             for (i, x) in body.exclusions.iter().enumerate() {
                 if let Some(x) = x {
@@ -664,6 +857,21 @@ impl<'p> Executor<'p> {
 
     /// Ends the run: every rule's result rows, in a deterministic order.
     pub fn finish(&mut self) -> Vec<ResultRow> {
+        // The sets are complete: decide the rows kept for the rules that test them, in input
+        // order, exactly as a second pass would.
+        self.refresh_set_lists();
+        let plan = self.plan;
+        for (ri, bi, row) in std::mem::take(&mut self.pending) {
+            let Some(tp) = plan.table(&plan.rules[ri].bodies[bi].table) else {
+                continue;
+            };
+            tp.match_atoms(&row, &mut self.bits, &mut self.fold_buf);
+            // The timestamp parsed when the row was kept.
+            let ts = record_timestamp(tp, &row).unwrap_or(None);
+            let ts_cache = StdCell::new(Some(ts));
+            let (mut windowed, mut in_window) = (false, false);
+            self.eval_rule(tp, ri, bi, &row, &ts_cache, &mut windowed, &mut in_window);
+        }
         let mut out = Vec::new();
         for (ri, rule) in self.plan.rules.iter().enumerate() {
             let state = &mut self.state[ri];
@@ -701,6 +909,21 @@ impl<'p> Executor<'p> {
             );
         }
         out
+    }
+}
+
+/// The record's `Timestamp` for `tp`'s table: `None` when absent or empty, a skip when present
+/// but not a datetime.
+fn record_timestamp(tp: &TablePlan, row: &Row) -> Result<Option<i64>, Skip> {
+    let Some(f) = tp.timestamp else {
+        return Ok(None);
+    };
+    match row.get(f) {
+        Cell::Str(t) if !t.trim().is_empty() => match kql::time::parse_datetime(t.trim()) {
+            Some(x) => Ok(Some(x)),
+            None => Err(Skip::BadTimestamp(t.to_string())),
+        },
+        _ => Ok(None),
     }
 }
 
@@ -809,6 +1032,7 @@ pub fn eval_on_row(e: &crate::ir::Expr, row: &Row, now: i64) -> Value {
         now,
         timestamp: None,
         ts_cache: &cache,
+        sets: &[],
     };
     eval::eval(e, &env).to_value()
 }
