@@ -96,9 +96,14 @@ struct RunArgs {
     /// Write results to this file instead of stdout.
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
-    /// Fail (exit 2) on the first record that cannot be read or evaluated.
+    /// Fail (exit 2) on the first record that cannot be read or evaluated. Parses every
+    /// record (no prefilter), so malformed lines are always found.
     #[arg(long)]
     strict: bool,
+    /// Parse every record: turn off the prefilter that rules out, unparsed, lines holding none
+    /// of the rules' required literals (see `scry explain`).
+    #[arg(long)]
+    no_prefilter: bool,
     /// Only evaluate records with Timestamp at or after this instant (RFC 3339).
     #[arg(long)]
     since: Option<String>,
@@ -253,6 +258,11 @@ fn cmd_explain(args: RulesArgs) -> Result<ExitCode, String> {
     let (_, compiled) = load(&args)?;
     let plan = Plan::new(compiled.rules);
     print!("{plan}");
+    println!();
+    print!(
+        "{}",
+        scry_engine::prefilter::Prefilter::build(&plan, None, false)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -339,6 +349,9 @@ impl RunSink<'_, '_> {
 }
 
 impl RecordSink for RunSink<'_, '_> {
+    fn candidate(&mut self, line: &[u8]) -> bool {
+        self.exec.candidate(line)
+    }
     fn record(&mut self, row: &Row, loc: &Location<'_>) {
         if let Err(skip) = self.exec.process(row) {
             self.report(loc, &skip.to_string());
@@ -355,6 +368,9 @@ impl RecordSink for RunSink<'_, '_> {
 struct SetSink<'e, 'p>(&'e mut Executor<'p>);
 
 impl RecordSink for SetSink<'_, '_> {
+    fn candidate(&mut self, line: &[u8]) -> bool {
+        self.0.set_candidate(line)
+    }
     fn record(&mut self, row: &Row, _: &Location<'_>) {
         // A record the sets cannot read is skipped and reported in the second pass.
         let _ = self.0.collect_sets(row);
@@ -382,6 +398,14 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     }
     let plan = Plan::new(compiled.rules);
     let mut exec = Executor::new(&plan, now, args.table.clone()).with_time_range(since, until);
+    if args.strict || args.no_prefilter {
+        let why = if args.strict {
+            "--strict"
+        } else {
+            "--no-prefilter"
+        };
+        exec = exec.without_prefilter(why);
+    }
     let fields = exec.fields().clone();
     let opts = ReadOptions {
         format: match args.input_format {
@@ -488,6 +512,12 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     );
     for f in &formats {
         eprintln!("  input {f}");
+    }
+    if st.ruled_out > 0 {
+        eprintln!(
+            "  {} record(s) evaluated by the prefilter alone: they hold none of the rules' required literals (--no-prefilter parses them)",
+            st.ruled_out
+        );
     }
     for (reason, n) in &st.skipped {
         eprintln!("  skipped {n}: {reason}");

@@ -84,7 +84,9 @@ fn bad_lines_are_reported_counted_and_reconciled() {
     bytes.extend_from_slice(b"{\"Type\": \"DeviceProcessEvents\", \"FileName\": \"\xff\"}\n");
     std::fs::write(&f, bytes).unwrap();
     let fs = f.to_str().unwrap();
-    let out = util::scry(&[
+    // By default the prefilter rules out, unparsed, the lines no rule could keep: of the bad
+    // lines it still parses (and reports) those that are not one UTF-8 `{...}` object.
+    let fast = util::scry(&[
         "run",
         "--rules",
         "rules/rmm",
@@ -94,7 +96,26 @@ fn bad_lines_are_reported_counted_and_reconciled() {
         "ndjson",
         fs,
     ]);
+    let err = util::stderr(&fast);
+    assert!(
+        err.contains("21 record(s) read: 19 evaluated, 2 skipped"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{fs}:4")), "{err}");
+    assert!(err.contains("invalid UTF-8"), "{err}");
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--now",
+        NOW,
+        "--format",
+        "ndjson",
+        "--no-prefilter",
+        fs,
+    ]);
     assert!(out.status.success(), "{}", util::stderr(&out));
+    assert_eq!(util::stdout(&out), util::stdout(&fast));
     let err = util::stderr(&out);
     assert!(
         err.contains("21 record(s) read: 17 evaluated, 4 skipped"),

@@ -7,12 +7,14 @@
 //! - `sets`: rules over several tables through `distinct` sets, in one and two passes.
 //! - `shapes`: the same rows in every input shape give the same results.
 //! - `cli`: the README commands and exit codes.
+//! - `prefilter`: the same results with and without the prefilter, on adversarial spellings.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
 
 mod cli;
 mod conformance;
 mod diagnostics;
 mod differential;
+mod prefilter;
 mod rule_packs;
 mod sets;
 mod shapes;

@@ -9,6 +9,7 @@ use crate::eval::{self, Env, Val};
 use crate::ir::{AtomId, ConstList, Expr, SetId};
 use crate::kql;
 use crate::plan::{cell_text, Bits, Plan, TablePlan};
+use crate::prefilter::Prefilter;
 use crate::row::{Cell, FieldId, FieldSet, Row};
 use crate::value::{Type, Value};
 use hashbrown::{HashMap, HashSet};
@@ -345,6 +346,8 @@ pub struct RunStats {
     pub rules: Vec<RuleStats>,
     /// Rows of rules testing `distinct` sets held until the sets were complete (one pass).
     pub held: u64,
+    /// Records ruled out by the prefilter without being parsed (counted in `evaluated`).
+    pub ruled_out: u64,
 }
 
 impl RunStats {
@@ -441,6 +444,9 @@ pub struct Executor<'p> {
     /// Single pass: rows of rules testing sets that passed the relaxed steps, kept (in input
     /// order) until the sets are complete at [`Executor::finish`]: (rule, body, row).
     pending: Vec<(usize, usize, Arc<Row>)>,
+    prefilter: Prefilter,
+    /// The first pass's prefilter: only the sets' anchors.
+    set_prefilter: Prefilter,
 }
 
 /// One `distinct` set being collected: its values in first-seen order.
@@ -461,7 +467,6 @@ impl<'p> Executor<'p> {
             now,
             fields,
             type_field,
-            default_table: table,
             state: plan
                 .rules
                 .iter()
@@ -491,7 +496,39 @@ impl<'p> Executor<'p> {
             sets_dirty: true,
             sets_sealed: false,
             pending: Vec::new(),
+            prefilter: Prefilter::build(plan, table.as_deref(), false),
+            set_prefilter: Prefilter::build(plan, table.as_deref(), true),
+            default_table: table,
         }
+    }
+
+    /// Parses every record: no prefilter (`--no-prefilter`, `--strict`).
+    pub fn without_prefilter(mut self, why: &str) -> Self {
+        self.prefilter = Prefilter::Off(why.to_string());
+        self.set_prefilter = Prefilter::Off(why.to_string());
+        self
+    }
+
+    /// The prefilter of this run.
+    pub fn prefilter(&self) -> &Prefilter {
+        &self.prefilter
+    }
+
+    /// Asks the prefilter about one raw input line holding a record: `false` means no rule can
+    /// keep it, and it is counted as read and evaluated without being parsed.
+    pub fn candidate(&mut self, line: &[u8]) -> bool {
+        if self.prefilter.candidate(line) {
+            return true;
+        }
+        self.stats.read += 1;
+        self.stats.evaluated += 1;
+        self.stats.ruled_out += 1;
+        false
+    }
+
+    /// The first pass's question: can `line` add to a set?
+    pub fn set_candidate(&self, line: &[u8]) -> bool {
+        self.set_prefilter.candidate(line)
     }
 
     /// True when some rule tests a `distinct` set. Such rules decide only once the set is

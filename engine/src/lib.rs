@@ -38,6 +38,7 @@ pub mod io;
 pub mod ir;
 pub mod kql;
 pub mod plan;
+pub mod prefilter;
 pub mod reference;
 pub mod row;
 pub mod schema;

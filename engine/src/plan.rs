@@ -88,6 +88,8 @@ pub struct TablePlan {
     pub atoms: usize,
     /// Human text of each atom, for `explain`.
     pub atom_text: Vec<String>,
+    /// Each atom's predicate and needle (the prefilter derives its anchors from them).
+    pub atom_needles: Vec<(StrPred, String)>,
     /// The fields the table's rules read, in id order.
     pub fields: Vec<FieldId>,
     /// The table's `Timestamp` field, when it has one as a datetime: checked once per record
@@ -118,6 +120,7 @@ type ColumnAtoms = (String, Vec<(AtomId, StrPred, String)>);
 struct AtomTable {
     keys: HashMap<(FieldId, StrPred, String), AtomId>,
     text: Vec<String>,
+    needles: Vec<(StrPred, String)>,
     // field → (case-insensitive?, pattern text) → index in the per-field pattern list
     per_field: HashMap<FieldId, ColumnAtoms>,
 }
@@ -135,6 +138,7 @@ impl AtomTable {
             serde_json::Value::String(needle.to_string())
         ));
         self.keys.insert(key, id);
+        self.needles.push((pred, needle.to_string()));
         self.per_field
             .entry(field)
             .or_insert_with(|| (name.to_string(), Vec::new()))
@@ -334,6 +338,7 @@ impl Plan {
                 matchers,
                 atoms: atoms.text.len(),
                 atom_text: atoms.text,
+                atom_needles: atoms.needles,
                 fields: used,
             });
         }

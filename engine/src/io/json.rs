@@ -48,6 +48,11 @@ pub(super) fn read_lines(
                 if is_blank(text) {
                     continue;
                 }
+                if !ctx.sink.candidate(text) {
+                    ctx.records += 1;
+                    ctx.ruled_out += 1;
+                    continue;
+                }
                 match std::str::from_utf8(text) {
                     Ok(text) => {
                         if let Err(e) = ctx.parse(text, line_no) {
@@ -129,6 +134,7 @@ struct Ctx<'s> {
     sink: &'s mut dyn RecordSink,
     records: u64,
     skipped: u64,
+    ruled_out: u64,
     shapes: Shapes,
     /// Decoded strings that had escapes, before they are copied into the row.
     unescaped: String,
@@ -172,6 +178,7 @@ impl<'s> Ctx<'s> {
             sink,
             records: 0,
             skipped: 0,
+            ruled_out: 0,
             shapes: Shapes::default(),
             unescaped: String::new(),
             category: String::new(),
@@ -186,6 +193,7 @@ impl<'s> Ctx<'s> {
     fn finish(&self, stats: &mut InputStats) {
         stats.records = self.records;
         stats.skipped = self.skipped;
+        stats.ruled_out = self.ruled_out;
         stats.format.shapes = self.shapes;
     }
 

@@ -246,6 +246,12 @@ pub trait RecordSink {
     fn record(&mut self, row: &Row, loc: &Location<'_>);
     /// A record could not be used; reading continues.
     fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason);
+    /// Asked before a JSON line is parsed, with its raw bytes: `false` rules it out (the sink
+    /// counts it; it is one record, not parsed). Only asked where a line holds at most one
+    /// record or the sink's prefilter says otherwise (see [`crate::prefilter`]).
+    fn candidate(&mut self, _line: &[u8]) -> bool {
+        true
+    }
 }
 
 /// How a source was framed, as detected (or as forced by [`ReadOptions::format`]).
@@ -331,6 +337,8 @@ pub struct InputStats {
     pub records: u64,
     /// Records reported through [`RecordSink::skipped`].
     pub skipped: u64,
+    /// Records the sink ruled out before parsing ([`RecordSink::candidate`]).
+    pub ruled_out: u64,
     /// What the source was found to be.
     pub format: DetectedFormat,
 }
