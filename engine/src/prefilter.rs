@@ -65,6 +65,9 @@ pub enum Prefilter {
 #[derive(Debug, Clone)]
 pub struct Anchors {
     searcher: AhoCorasick,
+    /// The characters folding to ASCII, searched apart: added to the case-insensitive
+    /// automaton they would cost it its fast ASCII prefilter (measured: 0.7 vs 5.9 GB/s).
+    triggers: Vec<memchr::memmem::Finder<'static>>,
     /// Each anchor with what asked for it (`rule name` / `set name`), sorted.
     pub anchors: Vec<(String, Vec<String>)>,
 }
@@ -202,18 +205,20 @@ impl Prefilter {
                 (a, who)
             })
             .collect();
-        let triggers = folds_to_ascii();
+        let triggers = folds_to_ascii()
+            .iter()
+            .map(|c| memchr::memmem::Finder::new(c.as_bytes()).into_owned())
+            .collect();
         let searcher = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .build(
-                anchors
-                    .iter()
-                    .map(|(a, _)| a.as_bytes())
-                    .chain(triggers.iter().map(String::as_bytes)),
-            );
+            .build(anchors.iter().map(|(a, _)| a.as_bytes()));
         match searcher {
-            Ok(searcher) => Prefilter::On(Anchors { searcher, anchors }),
+            Ok(searcher) => Prefilter::On(Anchors {
+                searcher,
+                triggers,
+                anchors,
+            }),
             Err(e) => Prefilter::Off(format!("anchors too many for the searcher: {e}")),
         }
     }
@@ -224,21 +229,22 @@ impl Prefilter {
         match self {
             Prefilter::Off(_) => true,
             Prefilter::On(a) => {
-                !looks_like_one_object(line)
-                    || has_unicode_escape(line)
+                let line = line.trim_ascii();
+                if line.first() != Some(&b'{') || line.last() != Some(&b'}') {
+                    return true;
+                }
+                if !line.is_ascii()
+                    && (std::str::from_utf8(line).is_err()
+                        || a.triggers.iter().any(|t| t.find(line).is_some()))
+                {
+                    return true;
+                }
+                has_unicode_escape(line)
                     || memchr::memmem::find(line, b"\"records\"").is_some()
                     || a.searcher.is_match(line)
             }
         }
     }
-}
-
-/// True for a UTF-8 line that starts with `{` and ends with `}` (ignoring surrounding
-/// whitespace): the shape of one well-formed record. Anything else is parsed, so that its
-/// error is reported with its position.
-fn looks_like_one_object(line: &[u8]) -> bool {
-    let t = line.trim_ascii();
-    t.first() == Some(&b'{') && t.last() == Some(&b'}') && std::str::from_utf8(t).is_ok()
 }
 
 /// True when `line` holds a `\u` escape: an odd number of backslashes before a `u`.
@@ -320,14 +326,6 @@ mod tests {
             .collect();
         assert!(found.contains(&'\u{212A}'), "Kelvin sign: {found:?}");
         assert!(found.contains(&'\u{017F}'), "long s: {found:?}");
-    }
-
-    #[test]
-    fn lines_that_are_not_one_object_are_always_parsed() {
-        assert!(looks_like_one_object(b" {\"a\": 1}\r"));
-        assert!(!looks_like_one_object(b"{\"a\": 1"));
-        assert!(!looks_like_one_object(b"[{\"a\": 1}]"));
-        assert!(!looks_like_one_object(b"{\"a\": \"\xff\"}"));
     }
 
     #[test]
