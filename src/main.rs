@@ -7,11 +7,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use output::Sink;
 use scry_engine::compile::{self, Sources};
 use scry_engine::diag::Severity;
-use scry_engine::exec::{value_to_json, Executor};
-use scry_engine::io::{self, Location, ReadOptions, RecordSink, SkipReason};
+use scry_engine::exec::value_to_json;
+use scry_engine::io::{self, ReadOptions};
 use scry_engine::kql;
 use scry_engine::plan::Plan;
 use scry_engine::row::Row;
+use scry_engine::run::{self, RunOptions};
 use scry_engine::schema::Catalog;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -100,6 +101,9 @@ struct RunArgs {
     /// record (no prefilter), so malformed lines are always found.
     #[arg(long)]
     strict: bool,
+    /// Worker threads (default: all cores). Results are the same for any number.
+    #[arg(long)]
+    threads: Option<usize>,
     /// Parse every record: turn off the prefilter that rules out, unparsed, lines holding none
     /// of the rules' required literals (see `scry explain`).
     #[arg(long)]
@@ -326,58 +330,6 @@ fn cmd_eval(args: EvalArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-struct RunSink<'e, 'p> {
-    exec: &'e mut Executor<'p>,
-    strict: bool,
-    reported: u64,
-    max_reports: u64,
-    fatal: Option<String>,
-}
-
-impl RunSink<'_, '_> {
-    fn report(&mut self, loc: &Location, what: &str) {
-        if self.strict && self.fatal.is_none() {
-            self.fatal = Some(format!("{}:{}: {what}", loc.source, loc.line));
-        }
-        if self.reported < self.max_reports {
-            eprintln!("scry: skipped {}:{}: {what}", loc.source, loc.line);
-        } else if self.reported == self.max_reports {
-            eprintln!("scry: further skipped records are only counted (see the summary)");
-        }
-        self.reported += 1;
-    }
-}
-
-impl RecordSink for RunSink<'_, '_> {
-    fn candidate(&mut self, line: &[u8]) -> bool {
-        self.exec.candidate(line)
-    }
-    fn record(&mut self, row: &Row, loc: &Location<'_>) {
-        if let Err(skip) = self.exec.process(row) {
-            self.report(loc, &skip.to_string());
-        }
-    }
-    fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason) {
-        self.exec.skip(reason.kind().to_string());
-        self.report(loc, &reason.to_string());
-    }
-}
-
-/// The first pass of a run whose rules test `distinct` sets: records go to the sets only;
-/// skips are reported by the second pass.
-struct SetSink<'e, 'p>(&'e mut Executor<'p>);
-
-impl RecordSink for SetSink<'_, '_> {
-    fn candidate(&mut self, line: &[u8]) -> bool {
-        self.0.set_candidate(line)
-    }
-    fn record(&mut self, row: &Row, _: &Location<'_>) {
-        // A record the sets cannot read is skipped and reported in the second pass.
-        let _ = self.0.collect_sets(row);
-    }
-    fn skipped(&mut self, _: &Location<'_>, _: &SkipReason) {}
-}
-
 fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     let (_, compiled) = load(&args.rules)?;
     let now = parse_now(args.now.as_deref())?;
@@ -397,82 +349,66 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         }
     }
     let plan = Plan::new(compiled.rules);
-    let mut exec = Executor::new(&plan, now, args.table.clone()).with_time_range(since, until);
-    if args.strict || args.no_prefilter {
-        let why = if args.strict {
-            "--strict"
-        } else {
-            "--no-prefilter"
-        };
-        exec = exec.without_prefilter(why);
-    }
-    let fields = exec.fields().clone();
-    let opts = ReadOptions {
-        format: match args.input_format {
-            InputFormat::Auto => io::Format::Auto,
-            InputFormat::Jsonl => io::Format::JsonLines,
-            InputFormat::Json => io::Format::JsonDocument,
-            InputFormat::Csv => io::Format::Csv,
-        },
-        ..ReadOptions::default()
-    };
     let inputs = io::expand_inputs(&args.inputs).map_err(|e| e.to_string())?;
-    let mut row = Row::new(&fields);
-    // Rules testing `distinct` sets need the sets complete before they decide: read files
-    // twice rather than hold rows. Standard input cannot be re-read, so there the executor
-    // holds the candidate rows until the end instead (same results).
-    let two_pass = exec.has_sets() && !inputs.iter().any(|p| p.as_os_str() == "-");
-    if two_pass {
-        let mut first = SetSink(&mut exec);
-        for p in &inputs {
-            // An unreadable input is reported by the second pass.
-            let _ = io::read_path(p, &fields, &opts, &mut row, &mut first);
-        }
-        exec.seal_sets();
-    }
-    let mut input_errors = Vec::new();
-    let mut bytes = 0u64;
-    let mut formats = Vec::new();
-    let mut sink = RunSink {
-        exec: &mut exec,
-        strict: args.strict,
-        reported: 0,
-        max_reports: args.max_skip_reports,
-        fatal: None,
+    let threads = match args.threads {
+        Some(0) => return Err("--threads must be at least 1".into()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
     };
-    for p in &inputs {
-        let res = if p.as_os_str() == "-" {
-            io::read_reader(
-                "<stdin>",
-                std::io::stdin().lock(),
-                &fields,
-                &opts,
-                &mut row,
-                &mut sink,
-            )
+    let opts = RunOptions {
+        now,
+        table: args.table.clone(),
+        since,
+        until,
+        no_prefilter: if args.strict {
+            Some("--strict".into())
+        } else if args.no_prefilter {
+            Some("--no-prefilter".into())
         } else {
-            io::read_path(p, &fields, &opts, &mut row, &mut sink)
-        };
-        match res {
-            Ok(st) => {
-                bytes += st.bytes;
-                formats.push(format!(
-                    "{}: {} ({} records)",
-                    p.display(),
-                    st.format,
-                    st.records
-                ));
-            }
-            Err(e) => {
-                eprintln!("scry: error: {e}");
-                input_errors.push(e.to_string());
-            }
-        }
-        if let Some(f) = &sink.fatal {
-            return Err(format!("{f} (--strict)"));
+            None
+        },
+        threads,
+        read: ReadOptions {
+            format: match args.input_format {
+                InputFormat::Auto => io::Format::Auto,
+                InputFormat::Jsonl => io::Format::JsonLines,
+                InputFormat::Json => io::Format::JsonDocument,
+                InputFormat::Csv => io::Format::Csv,
+            },
+            ..ReadOptions::default()
+        },
+        max_reports: args.max_skip_reports as usize,
+        ..RunOptions::default()
+    };
+    let outcome = run::run(&plan, &inputs, &opts);
+    for r in &outcome.reports {
+        eprintln!(
+            "scry: skipped {}:{}: {}",
+            outcome.inputs[r.input].name, r.line, r.message
+        );
+    }
+    if outcome.reported > outcome.reports.len() as u64 {
+        eprintln!(
+            "scry: {} more skipped record(s) only counted (see the summary; --max-skip-reports shows more)",
+            outcome.reported - outcome.reports.len() as u64
+        );
+    }
+    if args.strict {
+        if let Some(r) = outcome.reports.first() {
+            return Err(format!(
+                "{}:{}: {} (--strict)",
+                outcome.inputs[r.input].name, r.line, r.message
+            ));
         }
     }
-    let results = exec.finish();
+    let mut input_errors = 0;
+    for i in &outcome.inputs {
+        if let Some(e) = &i.error {
+            eprintln!("scry: error: {e}");
+            input_errors += 1;
+        }
+    }
+    let results = &outcome.results;
     let out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
@@ -491,7 +427,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         OutputFormat::Ndjson => Box::new(output::NdJson(out)),
         OutputFormat::Csv => Box::new(output::Csv::new(out)),
     };
-    for r in &results {
+    for r in results {
         sink.row(&plan, r)
             .map_err(|e| format!("writing results: {e}"))?;
     }
@@ -500,18 +436,23 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     drop(sink);
 
     // The run summary always reconciles: read = evaluated + skipped.
-    let st = &exec.stats;
+    let st = &outcome.stats;
     let skipped = st.skipped_total();
+    let bytes: u64 = outcome.inputs.iter().map(|i| i.stats.bytes).sum();
     eprintln!(
-        "scry: {} input(s), {} bytes, {} record(s) read: {} evaluated, {} skipped",
+        "scry: {} input(s), {} bytes, {} record(s) read: {} evaluated, {} skipped ({} thread(s))",
         inputs.len(),
         bytes,
         st.read,
         st.evaluated,
-        skipped
+        skipped,
+        threads
     );
-    for f in &formats {
-        eprintln!("  input {f}");
+    for i in &outcome.inputs {
+        eprintln!(
+            "  input {}: {} ({} records)",
+            i.name, i.stats.format, i.stats.records
+        );
     }
     if st.ruled_out > 0 {
         eprintln!(
@@ -523,7 +464,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         eprintln!("  skipped {n}: {reason}");
     }
     if !plan.sets.is_empty() {
-        if two_pass {
+        if outcome.two_pass {
             eprintln!("  sets collected in a first pass over the input:");
         } else {
             eprintln!(
@@ -531,7 +472,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
                 st.held
             );
         }
-        for (set, n) in plan.sets.iter().zip(exec.set_sizes()) {
+        for (set, n) in plan.sets.iter().zip(&outcome.set_sizes) {
             eprintln!("    {}: {n} value(s)", set.name);
         }
     }
@@ -552,7 +493,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         }
         if rs.capped_sets > 0 {
             eprintln!(
-                "    make_set reached its cap: {} value(s) left out",
+                "    make_set reached its cap in {} group(s): the smallest values were kept",
                 rs.capped_sets
             );
         }
@@ -564,7 +505,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
             kql::time::format_datetime(now)
         );
     }
-    if !input_errors.is_empty() {
+    if input_errors > 0 {
         return Ok(ExitCode::from(2));
     }
     if args.fail_on_results && !results.is_empty() {

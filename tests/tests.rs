@@ -6,6 +6,7 @@
 //! - `diagnostics`: a folder of invalid rule files, each snapshotted with its rendered errors.
 //! - `sets`: rules over several tables through `distinct` sets, in one and two passes.
 //! - `shapes`: the same rows in every input shape give the same results.
+//! - `threads`: any number of threads and any cut into pieces give the same results.
 //! - `cli`: the README commands and exit codes.
 //! - `prefilter`: the same results with and without the prefilter, on adversarial spellings.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
@@ -18,4 +19,5 @@ mod prefilter;
 mod rule_packs;
 mod sets;
 mod shapes;
+mod threads;
 mod util;

@@ -261,7 +261,13 @@ enum AggState {
     DCount(HashSet<Key>),
     Min(Option<Value>),
     Max(Option<Value>),
-    MakeSet { set: HashSet<Key>, limit: usize },
+    /// The smallest `limit` distinct values: which values a capped set keeps must not depend
+    /// on the order rows arrive in (threads, merged partial states).
+    MakeSet {
+        set: std::collections::BTreeSet<Key>,
+        limit: usize,
+        capped: bool,
+    },
     Sum(Option<Value>),
 }
 
@@ -273,8 +279,9 @@ impl AggState {
             AggKind::Min => AggState::Min(None),
             AggKind::Max => AggState::Max(None),
             AggKind::MakeSet => AggState::MakeSet {
-                set: HashSet::new(),
+                set: std::collections::BTreeSet::new(),
                 limit,
+                capped: false,
             },
             AggKind::Sum => AggState::Sum(None),
         }
@@ -287,11 +294,61 @@ impl AggState {
             AggState::Min(v) | AggState::Max(v) | AggState::Sum(v) => {
                 v.clone().unwrap_or(Value::Null)
             }
-            AggState::MakeSet { set, .. } => {
-                let mut keys: Vec<&Key> = set.iter().collect();
-                keys.sort();
-                Value::Array(keys.into_iter().map(Key::value).collect())
+            AggState::MakeSet { set, .. } => Value::Array(set.iter().map(Key::value).collect()),
+        }
+    }
+
+    /// Adds a value to a `make_set`, keeping the smallest `limit`.
+    fn set_insert(
+        set: &mut std::collections::BTreeSet<Key>,
+        limit: usize,
+        capped: &mut bool,
+        k: Key,
+    ) {
+        if set.len() < limit {
+            set.insert(k);
+            return;
+        }
+        if set.contains(&k) {
+            return;
+        }
+        *capped = true;
+        if set.last().is_some_and(|max| k < *max) {
+            set.pop_last();
+            set.insert(k);
+        }
+    }
+
+    /// Combines another partial state of the same aggregate into this one. Associative and
+    /// commutative (up to the last bits of a real `sum`), so partial states from threads or
+    /// machines merge in any order.
+    fn merge(&mut self, other: AggState) {
+        match (self, other) {
+            (AggState::Count(a), AggState::Count(b)) => *a += b,
+            (AggState::DCount(a), AggState::DCount(b)) => a.extend(b),
+            (AggState::Min(a), AggState::Min(Some(b))) => extreme(a, b, Ordering::Less),
+            (AggState::Max(a), AggState::Max(Some(b))) => extreme(a, b, Ordering::Greater),
+            (AggState::Sum(a), AggState::Sum(Some(b))) => {
+                *a = Some(match a.take() {
+                    None => b,
+                    Some(cur) => add(&cur, &b),
+                })
             }
+            (
+                AggState::MakeSet { set, limit, capped },
+                AggState::MakeSet {
+                    set: other,
+                    capped: other_capped,
+                    ..
+                },
+            ) => {
+                *capped |= other_capped;
+                for k in other {
+                    AggState::set_insert(set, *limit, capped, k);
+                }
+            }
+            // Min/Max/Sum of nothing, or (never, by construction) different aggregates.
+            _ => {}
         }
     }
 }
@@ -351,6 +408,28 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    /// Adds another executor's counters.
+    pub fn merge(&mut self, other: RunStats) {
+        self.read += other.read;
+        self.evaluated += other.evaluated;
+        for (k, n) in other.skipped {
+            *self.skipped.entry(k).or_insert(0) += n;
+        }
+        for (k, n) in other.per_table {
+            *self.per_table.entry(k).or_insert(0) += n;
+        }
+        self.in_window += other.in_window;
+        self.windowed += other.windowed;
+        for (mine, theirs) in self.rules.iter_mut().zip(other.rules) {
+            mine.passed += theirs.passed;
+            for (a, b) in mine.suppressed.iter_mut().zip(theirs.suppressed) {
+                *a += b;
+            }
+        }
+        self.held += other.held;
+        self.ruled_out += other.ruled_out;
+    }
+
     /// Total skipped.
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
@@ -407,8 +486,14 @@ pub enum Verdict {
 
 struct RuleState {
     groups: HashMap<Vec<Key>, Vec<AggState>>,
-    rows: Vec<Vec<Value>>,
+    /// Without `summarize`: the rows, each tagged with its (chunk, sequence) so that rows
+    /// merged from several threads come out in input order.
+    rows: Vec<(u64, u64, Vec<Value>)>,
 }
+
+/// The `distinct` sets of a finished first pass.
+#[derive(Debug, Clone)]
+pub struct CollectedSets(Vec<SetAcc>);
 
 /// A result row: the rule (index into [`Plan::rules`]) and its output values.
 #[derive(Debug, Clone, PartialEq)]
@@ -443,14 +528,29 @@ pub struct Executor<'p> {
     sets_sealed: bool,
     /// Single pass: rows of rules testing sets that passed the relaxed steps, kept (in input
     /// order) until the sets are complete at [`Executor::finish`]: (rule, body, row).
-    pending: Vec<(usize, usize, Arc<Row>)>,
+    pending: Vec<Pending>,
     prefilter: Prefilter,
+    /// The input chunk being evaluated, and a sequence number within this executor: tags
+    /// that restore input order when partial results from threads merge.
+    chunk: u64,
+    seq: u64,
     /// The first pass's prefilter: only the sets' anchors.
     set_prefilter: Prefilter,
 }
 
+/// A row held until the sets are complete: where it came from in the input, and for which
+/// rule body.
+#[derive(Debug)]
+struct Pending {
+    chunk: u64,
+    seq: u64,
+    rule: usize,
+    body: usize,
+    row: Arc<Row>,
+}
+
 /// One `distinct` set being collected: its values in first-seen order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct SetAcc {
     seen: HashSet<Key>,
     values: Vec<Value>,
@@ -496,6 +596,8 @@ impl<'p> Executor<'p> {
             sets_dirty: true,
             sets_sealed: false,
             pending: Vec::new(),
+            chunk: 0,
+            seq: 0,
             prefilter: Prefilter::build(plan, table.as_deref(), false),
             set_prefilter: Prefilter::build(plan, table.as_deref(), true),
             default_table: table,
@@ -562,6 +664,64 @@ impl<'p> Executor<'p> {
 
     /// Ends the first pass: the sets are complete.
     pub fn seal_sets(&mut self) {
+        self.sets_sealed = true;
+    }
+
+    /// Starts evaluating input chunk `idx` (chunks are numbered in input order across all
+    /// inputs): rows found from now on sort after those of earlier chunks when merged.
+    pub fn begin_chunk(&mut self, idx: u64) {
+        self.chunk = idx;
+        self.seq = 0;
+    }
+
+    /// Adds another executor's partial results (over other records of the same run, same plan
+    /// and clock) into this one. Any split of the input, merged in any order, gives the
+    /// results of one executor over the whole input.
+    pub fn merge(&mut self, other: Executor<'p>) {
+        let Executor {
+            state,
+            stats,
+            sets,
+            pending,
+            ..
+        } = other;
+        for (mine, theirs) in self.state.iter_mut().zip(state) {
+            for (key, aggs) in theirs.groups {
+                match mine.groups.entry(key) {
+                    hashbrown::hash_map::Entry::Occupied(mut e) => {
+                        for (a, b) in e.get_mut().iter_mut().zip(aggs) {
+                            a.merge(b);
+                        }
+                    }
+                    hashbrown::hash_map::Entry::Vacant(e) => {
+                        e.insert(aggs);
+                    }
+                }
+            }
+            mine.rows.extend(theirs.rows);
+        }
+        for (mine, theirs) in self.sets.iter_mut().zip(sets) {
+            for v in theirs.values {
+                if mine.seen.insert(Key::of(&v)) {
+                    mine.values.push(v);
+                    self.sets_dirty = true;
+                }
+            }
+        }
+        self.pending.extend(pending);
+        self.stats.merge(stats);
+    }
+
+    /// The sets collected so far, to give to the executors of a second pass
+    /// ([`Executor::use_sets`]).
+    pub fn collected_sets(&self) -> CollectedSets {
+        CollectedSets(self.sets.clone())
+    }
+
+    /// Second pass: the sets are those of a finished first pass.
+    pub fn use_sets(&mut self, sets: &CollectedSets) {
+        self.sets = sets.0.clone();
+        self.sets_dirty = true;
         self.sets_sealed = true;
     }
 
@@ -727,7 +887,14 @@ impl<'p> Executor<'p> {
                     &mut in_window,
                 ) {
                     let row = kept.get_or_insert_with(|| Arc::new(row.clone()));
-                    self.pending.push((ri, bi, Arc::clone(row)));
+                    self.pending.push(Pending {
+                        chunk: self.chunk,
+                        seq: self.seq,
+                        rule: ri,
+                        body: bi,
+                        row: Arc::clone(row),
+                    });
+                    self.seq += 1;
                     self.stats.held += 1;
                 }
                 continue;
@@ -795,7 +962,6 @@ impl<'p> Executor<'p> {
             }
             // Kept: aggregate or record.
             let state = &mut self.state[ri];
-            let stats = &mut self.stats.rules[ri];
             if rule.summarize {
                 let key: Vec<Key> = body
                     .keys
@@ -847,19 +1013,13 @@ impl<'p> Executor<'p> {
                                 }
                             }
                         }
-                        AggState::MakeSet { set, limit } => {
+                        AggState::MakeSet { set, limit, capped } => {
                             if let Some(e) = arg {
                                 let v = eval::eval(e, &env).to_value();
                                 let mut push = |x: Value| {
-                                    if x.is_null() {
-                                        return;
+                                    if !x.is_null() {
+                                        AggState::set_insert(set, *limit, capped, Key::of(&x));
                                     }
-                                    let k = Key::of(&x);
-                                    if set.len() >= *limit && !set.contains(&k) {
-                                        stats.capped_sets += 1;
-                                        return;
-                                    }
-                                    set.insert(k);
                                 };
                                 match v {
                                     Value::Array(items) => items.into_iter().for_each(&mut push),
@@ -875,7 +1035,8 @@ impl<'p> Executor<'p> {
                     .iter()
                     .map(|e| eval::eval(e, &env).to_value())
                     .collect();
-                state.rows.push(values);
+                state.rows.push((self.chunk, self.seq, values));
+                self.seq += 1;
             }
             Verdict::Match
         };
@@ -898,7 +1059,18 @@ impl<'p> Executor<'p> {
         // order, exactly as a second pass would.
         self.refresh_set_lists();
         let plan = self.plan;
-        for (ri, bi, row) in std::mem::take(&mut self.pending) {
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|p| (p.chunk, p.seq));
+        for Pending {
+            chunk,
+            seq,
+            rule: ri,
+            body: bi,
+            row,
+        } in pending
+        {
+            // Rows a held row produces keep its place in the input.
+            (self.chunk, self.seq) = (chunk, seq);
             let Some(tp) = plan.table(&plan.rules[ri].bodies[bi].table) else {
                 continue;
             };
@@ -925,13 +1097,20 @@ impl<'p> Executor<'p> {
                     groups.push((Vec::new(), aggs));
                 }
                 groups.sort_by(|a, b| a.0.cmp(&b.0));
+                self.stats.rules[ri].capped_sets = groups
+                    .iter()
+                    .flat_map(|(_, aggs)| aggs)
+                    .filter(|a| matches!(a, AggState::MakeSet { capped: true, .. }))
+                    .count() as u64;
                 for (key, aggs) in groups {
                     let mut values: Vec<Value> = key.iter().map(Key::value).collect();
                     values.extend(aggs.iter().map(AggState::finish));
                     rows.push(values);
                 }
             } else {
-                rows = std::mem::take(&mut state.rows);
+                let mut tagged = std::mem::take(&mut state.rows);
+                tagged.sort_by_key(|(chunk, seq, _)| (*chunk, *seq));
+                rows = tagged.into_iter().map(|(_, _, values)| values).collect();
             }
             if let Some(h) = &rule.having {
                 rows.retain(|values| {

@@ -41,6 +41,7 @@ pub mod plan;
 pub mod prefilter;
 pub mod reference;
 pub mod row;
+pub mod run;
 pub mod schema;
 pub mod testing;
 pub mod value;

@@ -33,7 +33,7 @@ pub(super) fn read_lines(
 ) -> Result<(), InputError> {
     let mut ctx = Ctx::new(src, row, sink, None);
     let mut buf = Vec::new();
-    let mut line_no = 0u64;
+    let mut line_no = src.first_line - 1;
     let result = loop {
         let line = match next_line(&mut input, &mut buf, src.limit) {
             Ok(line) => line,
