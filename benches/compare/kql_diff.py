@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""Differential check: the upstream KQL (through duckdb-kql) against scry's packs, group by
+group, over the same generated events.
+
+For every upstream rule in --corpus whose `id` is a rule id in --packs (or is mapped with
+--map), runs the original query (with only the documented text fixes of kqlsrc.FIXES) in
+duckdb-kql with now() pinned, runs scry with the packs' exclusions cut out, and compares the
+result rows: keys, Count, FirstSeen, LastSeen (to the tick) and Report (as a set).
+
+It does so twice: over all events, and over the *faithful subset* (the events no known
+duckdb-kql deviation of deviations.py can touch). Disagreements over all events are listed
+with the generator's labels of the events behind them and the deviations those events hit.
+
+    ./benches/compare/kql_diff.py --packs rules/rmm --corpus /work/shared/corpus/rmm-kql
+
+(with benches/compare/.venv from setup.sh; the script re-executes itself with it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENV_PY = HERE / ".venv" / "bin" / "python"
+if Path(sys.prefix).resolve() != (HERE / ".venv").resolve() and VENV_PY.exists() and not os.environ.get("KQL_DIFF_NO_REEXEC"):
+    os.execv(str(VENV_PY), [str(VENV_PY), __file__, *sys.argv[1:]])
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+
+import deviations  # noqa: E402
+import duck  # noqa: E402
+import events  # noqa: E402
+import gen_events  # noqa: E402
+import kqlshape  # noqa: E402
+import kqlsrc  # noqa: E402
+import scryrun  # noqa: E402
+
+REPO = HERE.parent.parent
+AGGREGATE_SETS = {"Report"}  # make_set outputs: compared as sets
+
+
+def default_scry() -> Path:
+    target = os.environ.get("CARGO_TARGET_DIR") or str(REPO / "target")
+    return Path(target) / "release" / "scry"
+
+
+# --- normalisation -----------------------------------------------------------------------------
+def norm_kql(names, types, row):
+    out = {}
+    for n, t, v in zip(names, types, row):
+        if t == "JSON" and isinstance(v, str):
+            v = json.loads(v)
+        out[n] = v
+    return out
+
+
+def norm_scry(row: dict, names) -> dict:
+    out = {}
+    for n in names:
+        v = row.get(n, "<absent>")
+        if isinstance(v, str) and n in ("FirstSeen", "LastSeen"):
+            v = events.parse_datetime_ticks(v)
+        out[n] = v
+    return out
+
+
+def canon(name, v):
+    """A hashable, comparable form of one output value."""
+    if isinstance(v, list):
+        items = [json.dumps(x, sort_keys=True, ensure_ascii=False) for x in v]
+        return frozenset(items) if name in AGGREGATE_SETS else tuple(items)
+    return v
+
+
+def show(name, v):
+    if name in ("FirstSeen", "LastSeen") and isinstance(v, int):
+        return events.format_ticks(v)
+    if isinstance(v, frozenset):
+        return "{" + ", ".join(sorted(v)) + "}"
+    return v
+
+
+def compare(keys, names, kql_rows, scry_rows):
+    """Group-by-group comparison; returns (summary dict, list of differences)."""
+    kql = {tuple(r[k] for k in keys): r for r in kql_rows}
+    scry = {tuple(r.get(k) for k in keys): r for r in scry_rows}
+    diffs = []
+    agree = 0
+    for key in sorted(set(kql) | set(scry), key=lambda k: json.dumps(k, ensure_ascii=False)):
+        a, b = kql.get(key), scry.get(key)
+        if a is None or b is None:
+            diffs.append(dict(key=key, kind="kql-only" if b is None else "scry-only",
+                              kql=a, scry=b, fields=[]))
+            continue
+        fields = [n for n in names if canon(n, a[n]) != canon(n, b[n])]
+        if fields:
+            diffs.append(dict(key=key, kind="differs", kql=a, scry=b, fields=fields))
+        else:
+            agree += 1
+    return dict(kql=len(kql), scry=len(scry), agree=agree, differ=len(diffs)), diffs
+
+
+# --- one data set ------------------------------------------------------------------------------
+def run_dataset(label, path, pairs, schema, scry, now, log):
+    t0 = time.time()
+    engine = duck.DuckKql(schema)
+    loaded = engine.load([path])
+    t1 = time.time()
+    scry_rows, scry_summary = scry.run([path], now)
+    t2 = time.time()
+    now_ticks = events.parse_datetime_ticks(now)
+    results = []
+    for rule, scry_id, shape in pairs:
+        try:
+            names, types, rows = engine.query(rule.fixed, now_ticks)
+        except Exception as e:  # the engine could not run the query: report, go on
+            results.append(dict(rule=rule, scry_id=scry_id, error=f"{type(e).__name__}: {e}"))
+            continue
+        keys = shape.main.summarize_by or names[:1]
+        kql_rows = [norm_kql(names, types, r) for r in rows]
+        srows = [norm_scry(r, names) for r in scry_rows.get(scry_id, [])]
+        summary, diffs = compare(keys, names, kql_rows, srows)
+        results.append(dict(rule=rule, scry_id=scry_id, keys=keys, names=names,
+                            summary=summary, diffs=diffs, kql_rows=kql_rows, scry_rows=srows))
+    t3 = time.time()
+    log(f"[{label}] {sum(loaded.values())} rows loaded into duckdb-kql in {t1 - t0:.1f}s; "
+        f"scry {t2 - t1:.1f}s; {len(pairs)} KQL queries {t3 - t2:.1f}s")
+    return results, scry_summary
+
+
+# --- attribution -------------------------------------------------------------------------------
+def attribute(diff, by_report):
+    """The generated events behind one difference: those whose ReportId is in one side's
+    Report but not the other's (or in the only side's)."""
+    a = set(json.dumps(x) for x in (diff["kql"] or {}).get("Report", []) or [])
+    b = set(json.dumps(x) for x in (diff["scry"] or {}).get("Report", []) or [])
+    ids = a ^ b
+    found = []
+    for rid in sorted(ids):
+        found += by_report.get(json.loads(rid), [])
+    return ids, found
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packs", action="append", type=Path, help="scry rule files or folders (default rules/rmm)")
+    ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus/rmm-kql"))
+    ap.add_argument("--map", type=Path, help="JSON {upstream id or file name: scry rule id} for ids that differ")
+    ap.add_argument("--events", type=Path, help="use this JSON-lines file instead of generating one")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--noise", type=int, default=2000)
+    ap.add_argument("--now", default=gen_events.NOW)
+    ap.add_argument("--scry", type=Path, default=None, help="scry binary (default $CARGO_TARGET_DIR/release/scry)")
+    ap.add_argument("--keep-exclusions", action="store_true", help="run the packs with their except clauses")
+    ap.add_argument("--out", type=Path, default=HERE / "out", help="work folder (default benches/compare/out)")
+    ap.add_argument("--max-listed", type=int, default=40, help="differences listed per rule")
+    args = ap.parse_args(argv)
+
+    packs = args.packs or [REPO / "rules" / "rmm"]
+    scry_bin = args.scry or default_scry()
+    if not scry_bin.exists():
+        sys.exit(f"kql_diff: no scry binary at {scry_bin} (cargo build --release, or --scry)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+
+    corpus = kqlsrc.load_corpus(args.corpus)
+    ids = scryrun.rule_ids(packs)
+    mapping = json.loads(args.map.read_text()) if args.map else {}
+    pairs, missing = [], []
+    for rule in corpus:
+        scry_id = mapping.get(rule.id) or mapping.get(rule.path.name) or rule.id
+        if scry_id in ids:
+            pairs.append((rule, scry_id, kqlshape.parse(rule.fixed)))
+        else:
+            missing.append(rule)
+    if not pairs:
+        sys.exit("kql_diff: no upstream rule has a scry rule in the packs")
+
+    # Events: generated for every rule of the corpus (the other rules' rows are noise here).
+    manifest = None
+    if args.events:
+        data = args.events
+    else:
+        data = args.out / "events.jsonl"
+        g = gen_events.generate(corpus, args.seed, args.noise, args.now)
+        manifest = g.write(data)
+        log(f"generated {len(g.rows)} rows (seed {args.seed}) -> {data}")
+
+    # The faithful subset: rows no known deviation can touch.
+    raw_lines = data.read_text(encoding="utf-8").splitlines()
+    raw_rows = [json.loads(l) for l in raw_lines if l.strip()]
+    flags = deviations.flag_events(raw_rows)
+    faithful = args.out / "events.faithful.jsonl"
+    faithful.write_text("".join(l + "\n" for l, f in zip(raw_lines, flags) if not f), encoding="utf-8")
+    n_flagged = sum(1 for f in flags if f)
+
+    labels = []
+    if manifest and manifest.exists():
+        labels = [json.loads(l) for l in manifest.read_text(encoding="utf-8").splitlines()]
+    by_report = {}
+    for i, row in enumerate(raw_rows):
+        rid = events.CONVERT["long"](row.get("ReportId"))
+        if rid is not None:
+            info = dict(labels[i]) if i < len(labels) else {"line": i + 1}
+            info["deviations"] = sorted(flags[i])
+            by_report.setdefault(rid, []).append(info)
+
+    schema = events.load_schema(REPO / "engine" / "schemas" / "defender.json")
+    scry = scryrun.Scry(scry_bin, packs, keep_exclusions=args.keep_exclusions)
+    try:
+        full, full_summary = run_dataset("all events", data, pairs, schema, scry, args.now, log)
+        sub, _ = run_dataset("faithful subset", faithful, pairs, schema, scry, args.now, log)
+    finally:
+        scry.close()
+
+    # --- report --------------------------------------------------------------------------
+    out = []
+    p = out.append
+    p(f"duckdb-kql {duck.versions()['duckdb-kql']} (duckdb {duck.versions()['duckdb']}) vs {scry.version()}")
+    p(f"events: {len(raw_rows)} rows in {data} ({n_flagged} touched by a known deviation: "
+      f"faithful subset {len(raw_rows) - n_flagged}); now() = {args.now}; "
+      f"exclusions {'kept' if args.keep_exclusions else 'removed (' + str(sum(scry.removed.values())) + ' clauses)'}")
+    p(f"rules compared: {len(pairs)} of {len(corpus)} upstream ({len(missing)} without a scry rule yet)")
+    p("")
+    p("| upstream rule | fixes | groups KQL | groups scry | agree | differ | faithful subset: KQL / scry / agree / differ |")
+    p("|---|---|---|---|---|---|---|")
+    totals = dict(kql=0, scry=0, agree=0, differ=0, skql=0, sscry=0, sagree=0, sdiffer=0, errors=0)
+    for r, s in zip(full, sub):
+        name = r["rule"].path.name
+        if "error" in r or "error" in s:
+            totals["errors"] += 1
+            p(f"| {name} | {', '.join(r['rule'].applied) or '-'} | error: {r.get('error') or s.get('error')} | | | | |")
+            continue
+        a, b = r["summary"], s["summary"]
+        for k in ("kql", "scry", "agree", "differ"):
+            totals[k] += a[k]
+            totals["s" + k] += b[k]
+        p(f"| {name} | {', '.join(r['rule'].applied) or '-'} | {a['kql']} | {a['scry']} | {a['agree']} | "
+          f"{a['differ']} | {b['kql']} / {b['scry']} / {b['agree']} / {b['differ']} |")
+    t = totals
+    p(f"| **total** | | {t['kql']} | {t['scry']} | {t['agree']} | {t['differ']} | "
+      f"{t['skql']} / {t['sscry']} / {t['sagree']} / {t['sdiffer']} |")
+    p("")
+
+    explained = unexplained = 0
+    for r in full:
+        if "error" in r or not r["diffs"]:
+            continue
+        p(f"## {r['rule'].path.name}: {len(r['diffs'])} group(s) differ over all events")
+        for d in r["diffs"][: args.max_listed]:
+            ids, found = attribute(d, by_report)
+            devs = sorted({x for f in found for x in f.get("deviations", [])})
+            known = bool(found) and all(f.get("deviations") for f in found)
+            explained += known
+            unexplained += not known
+            key = ", ".join(f"{k}={v!r}" for k, v in zip(r["keys"], d["key"]))
+            p(f"- [{d['kind']}] {key}")
+            for n in d["fields"]:
+                p(f"    {n}: KQL {show(n, canon(n, d['kql'][n]))}  scry {show(n, canon(n, d['scry'][n]))}")
+            for f in found[:6]:
+                p(f"    event line {f.get('line')}: {f.get('rule', '')} {f.get('leaf', '')} "
+                  f"needle={f.get('needle', '')!r} variant={f.get('variant', '')} deviations={f.get('deviations')}")
+            p(f"    -> {'known deviation ' + '/'.join(devs) if known else 'NOT explained by a known deviation'}")
+        if len(r["diffs"]) > args.max_listed:
+            p(f"  ... {len(r['diffs']) - args.max_listed} more")
+        p("")
+    # What each kind of generated event did, per engine (events with a unique ReportId).
+    rid_count = {}
+    for rid, infos in by_report.items():
+        rid_count[rid] = len(infos)
+    variants = {}
+    for r in full:
+        if "error" in r:
+            continue
+        name = r["rule"].path.name
+        matched_kql = {x for row in r["kql_rows"] for x in (row.get("Report") or [])}
+        matched_scry = {x for row in r["scry_rows"] for x in (row.get("Report") or [])}
+        for rid, infos in by_report.items():
+            if rid_count[rid] != 1:
+                continue
+            info = infos[0]
+            if info.get("rule", "").split("#")[0] != name:
+                continue
+            v = variants.setdefault(info.get("variant", "?"), [0, 0, 0, 0])
+            v[0] += 1
+            v[1] += rid in matched_kql
+            v[2] += rid in matched_scry
+            v[3] += (rid in matched_kql) != (rid in matched_scry)
+    if variants:
+        p("What the generated events of the compared rules did (events with a unique ReportId):")
+        p("")
+        p("| variant | events | matched (KQL) | matched (scry) | disagree |")
+        p("|---|---|---|---|---|")
+        for v, (n, a, b, d) in sorted(variants.items()):
+            p(f"| {v} | {n} | {a} | {b} | {d} |")
+        p("")
+    verdict = (
+        f"faithful subset: {t['sagree']} of {t['skql']} KQL groups agree with scry "
+        f"({t['sdiffer']} differ); all events: {t['differ']} group(s) differ, "
+        f"{explained} explained by known deviations, {unexplained} not"
+    )
+    p("verdict: " + verdict)
+    p("")
+    p("scry run summary (all events):")
+    lines = full_summary.rstrip().splitlines()
+    start = next((i for i, l in enumerate(lines) if " input(s), " in l), 0)
+    p("\n".join(lines[start:]))
+    text = "\n".join(out) + "\n"
+    print(text)
+    (args.out / "report.md").write_text(text, encoding="utf-8")
+    ok = t["sdiffer"] == 0 and unexplained == 0 and t["errors"] == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
