@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 
 import duckdb_kql
 
+import kqlshape
+
 
 @dataclass
 class Deviation:
@@ -89,6 +91,23 @@ def fold_divergent(chars, con=None) -> set[str]:
         folded = simple_fold(c)
         if folded is None or lowered != folded or simple_fold(lowered) != folded:
             out.add(c)
+    return out
+
+
+LOWER_OPS = {"=~", "!~", "contains", "!contains", "startswith", "!startswith", "endswith",
+             "!endswith", "in~", "!in~"}
+
+
+def exposure(shape) -> set[str]:
+    """The deviation classes a query's operators can run into (kqlshape.Shape)."""
+    out = set()
+    queries = [shape.main] + [q for q in shape.lets.values() if hasattr(q, "where")]
+    for q in queries:
+        for leaf in shape.leaves(kqlshape.Node("and", q.where)):
+            if leaf.op in LOWER_OPS:
+                out.add("D1")
+            if leaf.op in ("has_any", "has_all") and leaf.subquery and leaf.subquery_column:
+                out.add("D2")
     return out
 
 

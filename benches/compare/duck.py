@@ -21,7 +21,6 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import duckdb_kql
 
 import events

@@ -9,7 +9,7 @@ truncated, NFD, exotic case folds, null, missing, empty, ...), with the rule's o
 conditions satisfied by their plain needles; then rows at and around the time window's
 edges, and background noise. Each row is a flat JSON object with a `Type` column.
 
-    gen_events.py --corpus DIR --seed 7 --out events.jsonl [--noise 2000] [--now T]
+    gen_events.py --corpus DIR --seed 7 --out events.jsonl [--repeat 3] [--noise 5000] [--now T]
 
 writes `events.jsonl` and `events.manifest.jsonl` (one line per row: which rule, condition,
 needle and variant it was made for). Same arguments, same bytes.
@@ -186,8 +186,9 @@ MISSING = _Missing()
 
 
 class Generator:
-    def __init__(self, seed: int, now: str = NOW):
+    def __init__(self, seed: int, now: str = NOW, repeat: int = 1):
         self.rng = random.Random(seed)
+        self.repeat = repeat  # rows per variant (different device, account, time, ReportId)
         self.now = events.parse_datetime_ticks(now)
         self.report_ids: list[int] = []
         self.rows: list[tuple[dict, dict]] = []
@@ -292,7 +293,7 @@ class Generator:
         leaves = list(shape.leaves(kqlshape.Node("and", query.where)))
         for leaf in leaves:
             for needle, variants in self.variants(leaf, shape):
-                for vname, value in variants:
+                for vname, value in [v for v in variants for _ in range(self.repeat)]:
                     row = self.base(query.table)
                     for node in query.where:
                         self.satisfy(node, row, shape)
@@ -359,8 +360,8 @@ class Generator:
         return manifest
 
 
-def generate(rules, seed: int, noise: int, now: str = NOW) -> Generator:
-    g = Generator(seed, now)
+def generate(rules, seed: int, noise: int, now: str = NOW, repeat: int = 1) -> Generator:
+    g = Generator(seed, now, repeat)
     for rule in rules:
         g.rule_rows(rule)
     g.noise(noise)
@@ -371,12 +372,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus/rmm-kql"))
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--noise", type=int, default=2000, help="background rows (default 2000)")
+    ap.add_argument("--noise", type=int, default=5000, help="background rows (default 5000)")
     ap.add_argument("--now", default=NOW)
+    ap.add_argument("--repeat", type=int, default=3, help="rows per needle variant (default 3)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     rules = kqlsrc.load_corpus(args.corpus)
-    g = generate(rules, args.seed, args.noise, args.now)
+    g = generate(rules, args.seed, args.noise, args.now, args.repeat)
     manifest = g.write(args.out)
     print(f"{len(g.rows)} rows -> {args.out} (+ {manifest.name})", file=sys.stderr)
     return 0

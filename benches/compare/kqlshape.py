@@ -121,7 +121,6 @@ class Parser:
         """Skip one token, or a whole bracketed group."""
         kind, tok = self.take()
         if tok in ("(", "["):
-            close = ")" if tok == "(" else "]"
             depth = 1
             while depth:
                 k, t = self.take()

@@ -87,6 +87,15 @@ FIXES: list[Fix] = [
         pattern=r"\bhas_all\s+has_any\b",
         replacement="has_any",
     ),
+    Fix(
+        name="trailing-comma",
+        why="rmm_MSP360_CloudBerry_netconn ends its has_any list with `,` before `)`; "
+        "duckdb-kql's parser (the ANTLR grammar of Microsoft's Kusto-Query-Language "
+        "repository) rejects it, so the comma is dropped. Not in the brief's list: added "
+        "here because the query does not run otherwise.",
+        pattern=r",(\s*(?://[^\n]*\n\s*)*)\)",
+        replacement=r"\1)",
+    ),
 ]
 
 
