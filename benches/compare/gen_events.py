@@ -53,11 +53,13 @@ ACCOUNTS = [
 PROCESS_NAMES = [
     "svchost.exe", "ServerEye.exe", "AnyDesk.exe", "powershell.exe", "chrome.exe",
     "ServerEye.Inventory.exe", "setup.exe", "level.exe", "Level-Agent.exe", "mstsc.exe",
+    "PerformanceSensor.exe",
 ]
 FOLDERS = [
     "C:\\Windows\\System32\\", "C:\\Program Files\\Level\\", "C:\\Program Files (x86)\\Level\\",
     "C:\\Program Files (x86)\\Server-Eye\\SystemUpdate\\", "C:\\Users\\jörg\\AppData\\Local\\Temp\\",
     "C:\\ProgramData\\ServerEye\\LogCollector\\", "", "C:\\PROGRAM FILES\\LEVEL\\",
+    "C:\\Program Files (x86)\\Server-Eye\\Deployment\\",
 ]
 NOISE = {
     "company": [
@@ -130,6 +132,11 @@ def string_variants(n: str, op: str) -> list[tuple[str, object]]:
         ("glued-digit-before", "7" + n),
         ("glued-digit-after", n + "2"),
         ("glued-mark-after", n + "\u0301"),
+        ("glued-astral-letter-before", "\U00010400" + n),  # DESERET CAPITAL LONG I (Lu)
+        ("glued-arabic-digit-after", n + "\u0663"),  # ARABIC-INDIC DIGIT THREE (Nd)
+        ("glued-superscript-after", n + "\u00b2"),  # SUPERSCRIPT TWO (No)
+        ("between-emoji", "\U0001f600" + n + "\U0001f600"),  # So: a separator
+        ("between-nbsp", "x\u00a0" + n + "\u00a0y"),  # Zs: a separator
         ("between-spaces", "Foo " + n + " Bar"),
         ("in-url", "https://" + n + "/path?q=1"),
         ("in-url-upper", "HTTPS://" + upper1(n) + ":443/x"),
@@ -148,6 +155,7 @@ def string_variants(n: str, op: str) -> list[tuple[str, object]]:
     if " " in n:
         out.append(("inner-space-doubled", n.replace(" ", "  ", 1)))
         out.append(("inner-space-tab", n.replace(" ", "\t", 1)))
+        out.append(("inner-space-nbsp", n.replace(" ", "\u00a0", 1)))
     for a, b in (("-", "_"), (".", "-"), ("\\", "/")):
         if a in n:
             out.append((f"separator-{a}-to-{b}", n.replace(a, b)))
@@ -298,8 +306,8 @@ class Generator:
                     for node in query.where:
                         self.satisfy(node, row, shape)
                     row[leaf.column] = value
-                    if query.distinct:  # a let's distinct column: from the SHA1 pool
-                        row[query.distinct] = self.rng.choice(SHA1_POOL)
+                    if query.distinct:  # a let's distinct column: the SHA1 pool, "" or absent
+                        row[query.distinct] = self.rng.choice(SHA1_POOL * 4 + ["", MISSING])
                     self.emit(row, dict(rule=rule_name, leaf=leaf.describe()[:120],
                                         needle=needle, variant=vname))
         # The time window: its edges, one tick outside, far outside, and odd spellings.
