@@ -131,14 +131,28 @@ def typed_row(raw: dict, columns: list[tuple[str, str]]) -> list:
     return [CONVERT[t](raw.get(name)) for name, t in columns]
 
 
+def _records(raw):
+    """Flat rows out of one JSON line: a flat row, a streaming-API record
+    (`{"category": "AdvancedHunting-<Table>", "properties": {...}}`) or an Event Hub message
+    (`{"records": [...]}`); yields (table or None, row)."""
+    if isinstance(raw, dict) and isinstance(raw.get("records"), list):
+        for r in raw["records"]:
+            yield from _records(r)
+    elif isinstance(raw, dict) and isinstance(raw.get("properties"), dict):
+        cat = raw.get("category") or ""
+        yield (cat[len("AdvancedHunting-"):] if cat.startswith("AdvancedHunting-") else None), raw["properties"]
+    elif isinstance(raw, dict):
+        yield raw.get("Type"), raw
+
+
 def read_rows(path: Path, schema, table: str | None = None):
-    """Yield (table, raw dict) for each JSON line of `path` whose table is in `schema`."""
+    """Yield (table, raw dict) for each row of a JSON-lines file whose table is in `schema`."""
     with open(path, encoding="utf-8") as f:
         for line in f:
             line = line.strip()
             if not line:
                 continue
-            raw = json.loads(line)
-            t = table or raw.get("Type")
-            if t in schema:
-                yield t, raw
+            for t, row in _records(json.loads(line)):
+                t = table or t
+                if t in schema:
+                    yield t, row

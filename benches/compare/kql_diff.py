@@ -187,7 +187,10 @@ def main(argv=None) -> int:
     ap.add_argument("--packs", action="append", type=Path, help="scry rule files or folders (default rules/rmm)")
     ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus/rmm-kql"))
     ap.add_argument("--map", type=Path, help="JSON {upstream id or file name: scry rule id} for ids that differ")
-    ap.add_argument("--events", type=Path, help="use this JSON-lines file instead of generating one")
+    ap.add_argument("--events", type=Path, action="append",
+                    help="use these JSON-lines files (flat rows, streaming-API records or Event Hub "
+                    "messages) instead of generated events; repeatable")
+    ap.add_argument("--table", help="table of --events rows that do not name one")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--noise", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=3, help="generated rows per needle variant")
@@ -223,7 +226,18 @@ def main(argv=None) -> int:
     # Events: generated for every rule of the corpus (the other rules' rows are noise here).
     manifest = None
     if args.events:
-        data = args.events
+        # Flattened (streaming-API and Event Hub shapes too) into rows with a Type column,
+        # so that the subset and trace files can be derived line by line.
+        data = args.out / "events.jsonl"
+        with open(data, "w", encoding="utf-8") as f:
+            for path in args.events:
+                with open(path, encoding="utf-8") as src:
+                    for line in src:
+                        if line.strip():
+                            for t, row in events._records(json.loads(line)):
+                                row = dict(row, Type=args.table or t or row.get("Type"))
+                                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        log(f"read {', '.join(map(str, args.events))} -> {data}")
     else:
         data = args.out / "events.jsonl"
         g = gen_events.generate(corpus, args.seed, args.noise, args.now, args.repeat)
@@ -266,7 +280,10 @@ def main(argv=None) -> int:
     p(f"events: {len(raw_rows)} rows in {data} ({n_flagged} touched by a known deviation: "
       f"faithful subset {len(raw_rows) - n_flagged}); now() = {args.now}; "
       f"exclusions {'kept' if args.keep_exclusions else 'removed (' + str(sum(scry.removed.values())) + ' clauses)'}")
-    p(f"rules compared: {len(pairs)} of {len(corpus)} upstream ({len(missing)} without a scry rule yet)")
+    paired = {sid for _, sid, _ in pairs}
+    orphans = sorted(set(ids) - paired)
+    p(f"rules compared: {len(pairs)} of {len(corpus)} upstream ({len(missing)} without a scry rule yet)"
+      + (f"; scry rules with no upstream counterpart: {', '.join(orphans)}" if orphans else ""))
     p("")
     p("| upstream rule | fixes | exposed to | groups KQL | groups scry | agree | differ | faithful subset: KQL / scry / agree / differ |")
     p("|---|---|---|---|---|---|---|---|")
