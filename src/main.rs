@@ -101,6 +101,10 @@ struct RunArgs {
     /// record (no prefilter), so malformed lines are always found.
     #[arg(long)]
     strict: bool,
+    /// Print where the time went: per rule (rows, hits, time) and the prefilter's candidate
+    /// rate.
+    #[arg(long)]
+    profile: bool,
     /// Worker threads (default: all cores). Results are the same for any number.
     #[arg(long)]
     threads: Option<usize>,
@@ -330,6 +334,44 @@ fn cmd_eval(args: EvalArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--profile`: the run's rate, the prefilter's candidate rate, and the rules by time.
+fn print_profile(
+    plan: &Plan,
+    outcome: &run::RunOutcome,
+    profile: &[scry_engine::exec::RuleProfile],
+    bytes: u64,
+) {
+    let st = &outcome.stats;
+    let secs = outcome.elapsed.as_secs_f64().max(1e-9);
+    eprintln!(
+        "profile: {:.3} s wall, {:.1} MB/s, {:.0} records/s",
+        secs,
+        bytes as f64 / secs / 1e6,
+        st.read as f64 / secs
+    );
+    if st.read > 0 {
+        eprintln!(
+            "  prefilter: {} of {} record(s) parsed ({:.2} %)",
+            st.read - st.ruled_out,
+            st.read,
+            100.0 * (st.read - st.ruled_out) as f64 / st.read as f64
+        );
+    }
+    let mut order: Vec<usize> = (0..profile.len()).collect();
+    order.sort_by(|&a, &b| profile[b].nanos.cmp(&profile[a].nanos).then(a.cmp(&b)));
+    eprintln!("  {:>10} {:>10} {:>10}  rule", "rows", "hits", "ms");
+    for ri in order {
+        let p = &profile[ri];
+        eprintln!(
+            "  {:>10} {:>10} {:>10.3}  {}",
+            p.rows,
+            st.rules[ri].passed,
+            p.nanos as f64 / 1e6,
+            plan.rules[ri].name
+        );
+    }
+}
+
 fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     let (_, compiled) = load(&args.rules)?;
     let now = parse_now(args.now.as_deref())?;
@@ -378,6 +420,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
             ..ReadOptions::default()
         },
         max_reports: args.max_skip_reports as usize,
+        profile: args.profile,
         ..RunOptions::default()
     };
     let outcome = run::run(&plan, &inputs, &opts);
@@ -497,6 +540,9 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
                 rs.capped_sets
             );
         }
+    }
+    if let Some(profile) = &outcome.profile {
+        print_profile(&plan, &outcome, profile, bytes);
     }
     if st.windowed > 0 && st.in_window == 0 {
         eprintln!(

@@ -228,3 +228,26 @@ fn scry_test_fails_when_an_exclusion_hides_a_true_positive() {
     let text = util::stdout(&out);
     assert!(text.contains("hides a declared true positive"), "{text}");
 }
+
+#[test]
+fn profile_shows_rules_by_time_and_the_candidate_rate() {
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--now",
+        NOW,
+        "--profile",
+        "--threads",
+        "2",
+        "tests/data/sample/defender-storage.jsonl",
+    ]);
+    assert!(out.status.success());
+    let err = util::stderr(&out);
+    assert!(err.contains("profile: "), "{err}");
+    assert!(
+        err.contains("prefilter: 14 of 17 record(s) parsed"),
+        "{err}"
+    );
+    assert!(err.contains("servereye_create_process"), "{err}");
+}

@@ -371,6 +371,15 @@ fn extreme(slot: &mut Option<Value>, v: Value, want: Ordering) {
     }
 }
 
+/// Where the time goes, per rule (`--profile`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleProfile {
+    /// Rows of the rule's tables that reached the rule (after the prefilter and parsing).
+    pub rows: u64,
+    /// Time spent evaluating them, in nanoseconds (summed over threads).
+    pub nanos: u64,
+}
+
 /// Counters of one rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleStats {
@@ -529,6 +538,8 @@ pub struct Executor<'p> {
     /// Single pass: rows of rules testing sets that passed the relaxed steps, kept (in input
     /// order) until the sets are complete at [`Executor::finish`]: (rule, body, row).
     pending: Vec<Pending>,
+    /// `--profile`: time and rows per rule.
+    profile: Option<Vec<RuleProfile>>,
     prefilter: Prefilter,
     /// The input chunk being evaluated, and a sequence number within this executor: tags
     /// that restore input order when partial results from threads merge.
@@ -598,10 +609,22 @@ impl<'p> Executor<'p> {
             pending: Vec::new(),
             chunk: 0,
             seq: 0,
+            profile: None,
             prefilter: Prefilter::build(plan, table.as_deref(), false),
             set_prefilter: Prefilter::build(plan, table.as_deref(), true),
             default_table: table,
         }
+    }
+
+    /// Measures the time each rule takes (`--profile`; costs a clock read per rule and row).
+    pub fn with_profile(mut self) -> Self {
+        self.profile = Some(vec![RuleProfile::default(); self.plan.rules.len()]);
+        self
+    }
+
+    /// Time and rows per rule, when profiling.
+    pub fn profile(&self) -> Option<&[RuleProfile]> {
+        self.profile.as_deref()
     }
 
     /// Parses every record: no prefilter (`--no-prefilter`, `--strict`).
@@ -683,8 +706,15 @@ impl<'p> Executor<'p> {
             stats,
             sets,
             pending,
+            profile,
             ..
         } = other;
+        if let (Some(mine), Some(theirs)) = (&mut self.profile, profile) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                a.rows += b.rows;
+                a.nanos += b.nanos;
+            }
+        }
         for (mine, theirs) in self.state.iter_mut().zip(state) {
             for (key, aggs) in theirs.groups {
                 match mine.groups.entry(key) {
@@ -902,7 +932,12 @@ impl<'p> Executor<'p> {
             if body.relaxed.is_some() {
                 self.refresh_set_lists();
             }
+            let t0 = self.profile.is_some().then(std::time::Instant::now);
             let v = self.eval_rule(tp, ri, bi, row, &ts_cache, &mut windowed, &mut in_window);
+            if let (Some(t0), Some(p)) = (t0, &mut self.profile) {
+                p[ri].rows += 1;
+                p[ri].nanos += t0.elapsed().as_nanos() as u64;
+            }
             if only.is_some() {
                 verdict = Some(v);
             }

@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub max_reports: usize,
     /// Bytes per piece.
     pub chunk_bytes: usize,
+    /// Measure time per rule.
+    pub profile: bool,
 }
 
 impl Default for RunOptions {
@@ -56,6 +58,7 @@ impl Default for RunOptions {
             read: ReadOptions::default(),
             max_reports: 20,
             chunk_bytes: 2 << 20,
+            profile: false,
         }
     }
 }
@@ -101,6 +104,10 @@ pub struct RunOutcome {
     pub set_sizes: Vec<usize>,
     /// The prefilter of the run, as `scry explain` prints it.
     pub prefilter: String,
+    /// Time and rows per rule, with [`RunOptions::profile`].
+    pub profile: Option<Vec<crate::exec::RuleProfile>>,
+    /// Wall-clock time of the whole run.
+    pub elapsed: std::time::Duration,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -176,8 +183,11 @@ struct PassOutcome<'p> {
 }
 
 fn new_executor<'p>(plan: &'p Plan, opts: &RunOptions) -> Executor<'p> {
-    let exec =
+    let mut exec =
         Executor::new(plan, opts.now, opts.table.clone()).with_time_range(opts.since, opts.until);
+    if opts.profile {
+        exec = exec.with_profile();
+    }
     match &opts.no_prefilter {
         Some(why) => exec.without_prefilter(why),
         None => exec,
@@ -359,6 +369,7 @@ fn one_pass<'p>(
 
 /// Runs `plan` over `inputs` (paths; `-` is standard input).
 pub fn run(plan: &Plan, inputs: &[PathBuf], opts: &RunOptions) -> RunOutcome {
+    let started = std::time::Instant::now();
     let stdin = inputs.iter().any(|p| p.as_os_str() == "-");
     let two_pass = !plan.sets.is_empty() && !stdin;
     let sets = two_pass.then(|| {
@@ -377,6 +388,8 @@ pub fn run(plan: &Plan, inputs: &[PathBuf], opts: &RunOptions) -> RunOutcome {
         results,
         set_sizes: exec.set_sizes(),
         prefilter: exec.prefilter().to_string(),
+        profile: exec.profile().map(<[_]>::to_vec),
+        elapsed: started.elapsed(),
         stats: exec.stats,
         inputs: input_reports,
         reports,
