@@ -33,6 +33,7 @@
 pub mod compile;
 pub mod diag;
 pub mod eval;
+pub mod examples;
 pub mod exec;
 pub mod io;
 pub mod ir;
