@@ -1,5 +1,6 @@
 //! `scry`: run detection rules with exact KQL semantics over exported event files.
 
+mod examples_cmd;
 mod output;
 mod render;
 
@@ -41,6 +42,8 @@ enum Command {
     Test(RulesArgs),
     /// Evaluate one expression and print its value as JSON.
     Eval(EvalArgs),
+    /// Generate example events for rules that have none, from their own needles.
+    Examples(examples_cmd::ExamplesArgs),
 }
 
 #[derive(Args)]
@@ -139,6 +142,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd_explain(a),
         Command::Test(a) => cmd_test(a),
         Command::Eval(a) => cmd_eval(a),
+        Command::Examples(a) => examples_cmd::cmd_examples(a),
     };
     match res {
         Ok(code) => code,

@@ -7,11 +7,13 @@
 //! - `shapes`: the same rows in every input shape give the same results.
 //! - `cli`: the README commands and exit codes.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
+//! - `generated_examples`: `scry examples` blocks, built from a rule's needles, pass `scry test`.
 
 mod cli;
 mod conformance;
 mod diagnostics;
 mod differential;
+mod generated_examples;
 mod rule_packs;
 mod shapes;
 mod util;

@@ -484,12 +484,18 @@ impl<'a> BodyGen<'a> {
                 continue;
             }
             let xreqs: Vec<(&Leaf, bool)> = xr.iter().map(|&(i, v)| (&leaves[i], v)).collect();
-            let mut d = self.draft(
-                base_reqs,
-                &xreqs,
-                None,
-                &format!("exclusion \"{name}\" holds"),
-            );
+            // Labelled with what holds: `FolderPath contains 'SystemUpdate' and ...`.
+            let what: Vec<String> = xreqs
+                .iter()
+                .filter(|(_, v)| *v)
+                .map(|(l, _)| l.describe())
+                .collect();
+            let label = if what.is_empty() {
+                "the exclusion holds".to_string()
+            } else {
+                what.join(" and ")
+            };
+            let mut d = self.draft(base_reqs, &xreqs, None, &label);
             d.ts = Some(self.inside(drafts.len() as i64));
             d.intended = Some(Intended::SuppressedBy(name.clone()));
             drafts.push(d);
@@ -750,7 +756,7 @@ fn variants(leaf: &Leaf, full: bool) -> Vec<Variant> {
     if !needle.is_ascii() {
         // The same text; the event's JSON spells it with \u escapes.
         out.push(Variant {
-            name: "\\u-escaped JSON",
+            name: "u-escaped JSON",
             value: Val::Text(needle.clone()),
             test_truth: true,
             escaped: true,
