@@ -8,12 +8,14 @@
 //! - `cli`: the README commands and exit codes.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
 //! - `generated_examples`: `scry examples` blocks, built from a rule's needles, pass `scry test`.
+//! - `lolrmm`: the LOLRMM pack is what `scry import lolrmm` writes; coverage from compiled rules.
 
 mod cli;
 mod conformance;
 mod diagnostics;
 mod differential;
 mod generated_examples;
+mod lolrmm;
 mod rule_packs;
 mod shapes;
 mod util;
