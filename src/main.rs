@@ -1,5 +1,7 @@
 //! `scry`: run detection rules with exact KQL semantics over exported event files.
 
+mod examples_cmd;
+mod lolrmm;
 mod output;
 mod render;
 
@@ -42,6 +44,22 @@ enum Command {
     Test(RulesArgs),
     /// Evaluate one expression and print its value as JSON.
     Eval(EvalArgs),
+    /// Generate example events for rules that have none, from their own needles.
+    Examples(examples_cmd::ExamplesArgs),
+    /// Write rule packs from an external catalogue.
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    #[command(subcommand)]
+    source: ImportSource,
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// The LOLRMM catalogue: file-signature and network rules per tool.
+    Lolrmm(lolrmm::LolrmmArgs),
 }
 
 #[derive(Args)]
@@ -152,6 +170,10 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd_explain(a),
         Command::Test(a) => cmd_test(a),
         Command::Eval(a) => cmd_eval(a),
+        Command::Examples(a) => examples_cmd::cmd_examples(a),
+        Command::Import(a) => match a.source {
+            ImportSource::Lolrmm(a) => lolrmm::cmd_import_lolrmm(a),
+        },
     };
     match res {
         Ok(code) => code,

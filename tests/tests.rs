@@ -10,11 +10,15 @@
 //! - `cli`: the README commands and exit codes.
 //! - `prefilter`: the same results with and without the prefilter, on adversarial spellings.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
+//! - `generated_examples`: `scry examples` blocks, built from a rule's needles, pass `scry test`.
+//! - `lolrmm`: the LOLRMM pack is what `scry import lolrmm` writes; coverage from compiled rules.
 
 mod cli;
 mod conformance;
 mod diagnostics;
 mod differential;
+mod generated_examples;
+mod lolrmm;
 mod prefilter;
 mod rule_packs;
 mod sets;

@@ -7,6 +7,8 @@
 //! [`io`] readers through the plan and aggregates per rule. [`kql`] holds the matching
 //! semantics as plain functions, shared by every stage; [`reference`] is the plain AST
 //! evaluator the differential tests compare the plan against.
+//! [`examples`] builds a rule's example events from its own needles, each verdict derived
+//! from the contract by construction and confirmed by a checker that shares no engine code.
 //!
 //! ```
 //! use scry_engine::{compile, exec, plan, row::Row, schema::Catalog};
@@ -33,6 +35,7 @@
 pub mod compile;
 pub mod diag;
 pub mod eval;
+pub mod examples;
 pub mod exec;
 pub mod io;
 pub mod ir;
