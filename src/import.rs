@@ -19,6 +19,8 @@ pub struct ImportArgs {
 pub enum ImportSource {
     /// Sentinel / Defender hunting-rule YAML files (and bare .kql files).
     Kql(KqlImportArgs),
+    /// The LOLRMM catalogue: file-signature and network rules per tool.
+    Lolrmm(crate::lolrmm::LolrmmArgs),
 }
 
 #[derive(Args)]
@@ -47,6 +49,7 @@ pub struct KqlImportArgs {
 pub fn cmd_import(args: ImportArgs) -> Result<ExitCode, String> {
     match args.source {
         ImportSource::Kql(a) => cmd_import_kql(a),
+        ImportSource::Lolrmm(a) => crate::lolrmm::cmd_import_lolrmm(a),
     }
 }
 

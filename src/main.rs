@@ -1,7 +1,9 @@
 //! `scry`: run detection rules with exact KQL semantics over exported event files.
 
+mod examples_cmd;
 mod export;
 mod import;
+mod lolrmm;
 mod output;
 mod render;
 
@@ -9,11 +11,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use output::Sink;
 use scry_engine::compile::{self, Sources};
 use scry_engine::diag::Severity;
-use scry_engine::exec::{value_to_json, Executor};
-use scry_engine::io::{self, Location, ReadOptions, RecordSink, SkipReason};
+use scry_engine::exec::value_to_json;
+use scry_engine::io::{self, ReadOptions};
 use scry_engine::kql;
 use scry_engine::plan::Plan;
 use scry_engine::row::Row;
+use scry_engine::run::{self, RunOptions};
 use scry_engine::schema::Catalog;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -43,7 +46,9 @@ enum Command {
     Test(RulesArgs),
     /// Evaluate one expression and print its value as JSON.
     Eval(EvalArgs),
-    /// Convert rules written for other tools into .scry packs.
+    /// Generate example events for rules that have none, from their own needles.
+    Examples(examples_cmd::ExamplesArgs),
+    /// Write rule packs from rules or catalogues of other tools.
     Import(import::ImportArgs),
     /// Print rules as queries for other tools.
     Export(export::ExportArgs),
@@ -102,9 +107,21 @@ struct RunArgs {
     /// Write results to this file instead of stdout.
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
-    /// Fail (exit 2) on the first record that cannot be read or evaluated.
+    /// Fail (exit 2) on the first record that cannot be read or evaluated. Parses every
+    /// record (no prefilter), so malformed lines are always found.
     #[arg(long)]
     strict: bool,
+    /// Print where the time went: per rule (rows, hits, time) and the prefilter's candidate
+    /// rate.
+    #[arg(long)]
+    profile: bool,
+    /// Worker threads (default: all cores). Results are the same for any number.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Parse every record: turn off the prefilter that rules out, unparsed, lines holding none
+    /// of the rules' required literals (see `scry explain`).
+    #[arg(long)]
+    no_prefilter: bool,
     /// Only evaluate records with Timestamp at or after this instant (RFC 3339).
     #[arg(long)]
     since: Option<String>,
@@ -145,6 +162,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd_explain(a),
         Command::Test(a) => cmd_test(a),
         Command::Eval(a) => cmd_eval(a),
+        Command::Examples(a) => examples_cmd::cmd_examples(a),
         Command::Import(a) => import::cmd_import(a),
         Command::Export(a) => export::cmd_export(a),
     };
@@ -261,6 +279,11 @@ fn cmd_explain(args: RulesArgs) -> Result<ExitCode, String> {
     let (_, compiled) = load(&args)?;
     let plan = Plan::new(compiled.rules);
     print!("{plan}");
+    println!();
+    print!(
+        "{}",
+        scry_engine::prefilter::Prefilter::build(&plan, None, false)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -324,37 +347,41 @@ fn cmd_eval(args: EvalArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-struct RunSink<'e, 'p> {
-    exec: &'e mut Executor<'p>,
-    strict: bool,
-    reported: u64,
-    max_reports: u64,
-    fatal: Option<String>,
-}
-
-impl RunSink<'_, '_> {
-    fn report(&mut self, loc: &Location, what: &str) {
-        if self.strict && self.fatal.is_none() {
-            self.fatal = Some(format!("{}:{}: {what}", loc.source, loc.line));
-        }
-        if self.reported < self.max_reports {
-            eprintln!("scry: skipped {}:{}: {what}", loc.source, loc.line);
-        } else if self.reported == self.max_reports {
-            eprintln!("scry: further skipped records are only counted (see the summary)");
-        }
-        self.reported += 1;
+/// `--profile`: the run's rate, the prefilter's candidate rate, and the rules by time.
+fn print_profile(
+    plan: &Plan,
+    outcome: &run::RunOutcome,
+    profile: &[scry_engine::exec::RuleProfile],
+    bytes: u64,
+) {
+    let st = &outcome.stats;
+    let secs = outcome.elapsed.as_secs_f64().max(1e-9);
+    eprintln!(
+        "profile: {:.3} s wall, {:.1} MB/s, {:.0} records/s",
+        secs,
+        bytes as f64 / secs / 1e6,
+        st.read as f64 / secs
+    );
+    if st.read > 0 {
+        eprintln!(
+            "  prefilter: {} of {} record(s) parsed ({:.2} %)",
+            st.read - st.ruled_out,
+            st.read,
+            100.0 * (st.read - st.ruled_out) as f64 / st.read as f64
+        );
     }
-}
-
-impl RecordSink for RunSink<'_, '_> {
-    fn record(&mut self, row: &Row, loc: &Location<'_>) {
-        if let Err(skip) = self.exec.process(row) {
-            self.report(loc, &skip.to_string());
-        }
-    }
-    fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason) {
-        self.exec.skip(reason.kind().to_string());
-        self.report(loc, &reason.to_string());
+    let mut order: Vec<usize> = (0..profile.len()).collect();
+    order.sort_by(|&a, &b| profile[b].nanos.cmp(&profile[a].nanos).then(a.cmp(&b)));
+    eprintln!("  {:>10} {:>10} {:>10}  rule", "rows", "hits", "ms");
+    for ri in order {
+        let p = &profile[ri];
+        eprintln!(
+            "  {:>10} {:>10} {:>10.3}  {}",
+            p.rows,
+            st.rules[ri].passed,
+            p.nanos as f64 / 1e6,
+            plan.rules[ri].name
+        );
     }
 }
 
@@ -377,62 +404,67 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         }
     }
     let plan = Plan::new(compiled.rules);
-    let mut exec = Executor::new(&plan, now, args.table.clone()).with_time_range(since, until);
-    let fields = exec.fields().clone();
-    let opts = ReadOptions {
-        format: match args.input_format {
-            InputFormat::Auto => io::Format::Auto,
-            InputFormat::Jsonl => io::Format::JsonLines,
-            InputFormat::Json => io::Format::JsonDocument,
-            InputFormat::Csv => io::Format::Csv,
-        },
-        ..ReadOptions::default()
-    };
     let inputs = io::expand_inputs(&args.inputs).map_err(|e| e.to_string())?;
-    let mut row = Row::new(&fields);
-    let mut input_errors = Vec::new();
-    let mut bytes = 0u64;
-    let mut formats = Vec::new();
-    let mut sink = RunSink {
-        exec: &mut exec,
-        strict: args.strict,
-        reported: 0,
-        max_reports: args.max_skip_reports,
-        fatal: None,
+    let threads = match args.threads {
+        Some(0) => return Err("--threads must be at least 1".into()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
     };
-    for p in &inputs {
-        let res = if p.as_os_str() == "-" {
-            io::read_reader(
-                "<stdin>",
-                std::io::stdin().lock(),
-                &fields,
-                &opts,
-                &mut row,
-                &mut sink,
-            )
+    let opts = RunOptions {
+        now,
+        table: args.table.clone(),
+        since,
+        until,
+        no_prefilter: if args.strict {
+            Some("--strict".into())
+        } else if args.no_prefilter {
+            Some("--no-prefilter".into())
         } else {
-            io::read_path(p, &fields, &opts, &mut row, &mut sink)
-        };
-        match res {
-            Ok(st) => {
-                bytes += st.bytes;
-                formats.push(format!(
-                    "{}: {} ({} records)",
-                    p.display(),
-                    st.format,
-                    st.records
-                ));
-            }
-            Err(e) => {
-                eprintln!("scry: error: {e}");
-                input_errors.push(e.to_string());
-            }
-        }
-        if let Some(f) = &sink.fatal {
-            return Err(format!("{f} (--strict)"));
+            None
+        },
+        threads,
+        read: ReadOptions {
+            format: match args.input_format {
+                InputFormat::Auto => io::Format::Auto,
+                InputFormat::Jsonl => io::Format::JsonLines,
+                InputFormat::Json => io::Format::JsonDocument,
+                InputFormat::Csv => io::Format::Csv,
+            },
+            ..ReadOptions::default()
+        },
+        max_reports: args.max_skip_reports as usize,
+        profile: args.profile,
+        ..RunOptions::default()
+    };
+    let outcome = run::run(&plan, &inputs, &opts);
+    for r in &outcome.reports {
+        eprintln!(
+            "scry: skipped {}:{}: {}",
+            outcome.inputs[r.input].name, r.line, r.message
+        );
+    }
+    if outcome.reported > outcome.reports.len() as u64 {
+        eprintln!(
+            "scry: {} more skipped record(s) only counted (see the summary; --max-skip-reports shows more)",
+            outcome.reported - outcome.reports.len() as u64
+        );
+    }
+    if args.strict {
+        if let Some(r) = outcome.reports.first() {
+            return Err(format!(
+                "{}:{}: {} (--strict)",
+                outcome.inputs[r.input].name, r.line, r.message
+            ));
         }
     }
-    let results = exec.finish();
+    let mut input_errors = 0;
+    for i in &outcome.inputs {
+        if let Some(e) = &i.error {
+            eprintln!("scry: error: {e}");
+            input_errors += 1;
+        }
+    }
+    let results = &outcome.results;
     let out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
@@ -451,7 +483,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         OutputFormat::Ndjson => Box::new(output::NdJson(out)),
         OutputFormat::Csv => Box::new(output::Csv::new(out)),
     };
-    for r in &results {
+    for r in results {
         sink.row(&plan, r)
             .map_err(|e| format!("writing results: {e}"))?;
     }
@@ -460,21 +492,45 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     drop(sink);
 
     // The run summary always reconciles: read = evaluated + skipped.
-    let st = &exec.stats;
+    let st = &outcome.stats;
     let skipped = st.skipped_total();
+    let bytes: u64 = outcome.inputs.iter().map(|i| i.stats.bytes).sum();
     eprintln!(
-        "scry: {} input(s), {} bytes, {} record(s) read: {} evaluated, {} skipped",
+        "scry: {} input(s), {} bytes, {} record(s) read: {} evaluated, {} skipped ({} thread(s))",
         inputs.len(),
         bytes,
         st.read,
         st.evaluated,
-        skipped
+        skipped,
+        threads
     );
-    for f in &formats {
-        eprintln!("  input {f}");
+    for i in &outcome.inputs {
+        eprintln!(
+            "  input {}: {} ({} records)",
+            i.name, i.stats.format, i.stats.records
+        );
+    }
+    if st.ruled_out > 0 {
+        eprintln!(
+            "  {} record(s) evaluated by the prefilter alone: they hold none of the rules' required literals (--no-prefilter parses them)",
+            st.ruled_out
+        );
     }
     for (reason, n) in &st.skipped {
         eprintln!("  skipped {n}: {reason}");
+    }
+    if !plan.sets.is_empty() {
+        if outcome.two_pass {
+            eprintln!("  sets collected in a first pass over the input:");
+        } else {
+            eprintln!(
+                "  sets collected in one pass (standard input), {} candidate row(s) held until they were complete:",
+                st.held
+            );
+        }
+        for (set, n) in plan.sets.iter().zip(&outcome.set_sizes) {
+            eprintln!("    {}: {n} value(s)", set.name);
+        }
     }
     for (t, n) in &st.per_table {
         eprintln!("  table {t}: {n} record(s)");
@@ -493,10 +549,13 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         }
         if rs.capped_sets > 0 {
             eprintln!(
-                "    make_set reached its cap: {} value(s) left out",
+                "    make_set reached its cap in {} group(s): the smallest values were kept",
                 rs.capped_sets
             );
         }
+    }
+    if let Some(profile) = &outcome.profile {
+        print_profile(&plan, &outcome, profile, bytes);
     }
     if st.windowed > 0 && st.in_window == 0 {
         eprintln!(
@@ -505,7 +564,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
             kql::time::format_datetime(now)
         );
     }
-    if !input_errors.is_empty() {
+    if input_errors > 0 {
         return Ok(ExitCode::from(2));
     }
     if args.fail_on_results && !results.is_empty() {

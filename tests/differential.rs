@@ -1,10 +1,13 @@
 //! The optimized plan (atoms from the shared Aho-Corasick scan, typed IR) against the plain
-//! reference evaluator (AST over one event), on generated events built around the needles.
+//! reference evaluator (AST over one event), on generated events built around the needles;
+//! and the prefilter against both: whatever the reference keeps, however the JSON line spells
+//! it, the prefilter must let through.
 
 use proptest::prelude::*;
 use scry_engine::compile::{self, Sources};
 use scry_engine::exec::{row_from_json, Executor, Verdict};
 use scry_engine::plan::Plan;
+use scry_engine::prefilter::Prefilter;
 use scry_engine::reference::{self, RefEnv};
 use scry_engine::row::Row;
 use scry_engine::schema::Catalog;
@@ -68,6 +71,11 @@ fn text_strategy() -> impl Strategy<Value = String> {
         "K",
         "ß",
         "ẞ",
+        // Fold to ASCII `k` and `s`: the prefilter's ASCII anchors must not miss them.
+        "\u{212A}r\u{E4}mer",
+        "\u{17F}erver",
+        "/",
+        "\"",
     ]);
     prop::collection::vec(pieces, 0..6).prop_map(|v| v.concat())
 }
@@ -152,6 +160,63 @@ proptest! {
                 let got = ex.verdict(&row, i).unwrap() == Verdict::Match;
                 let want = reference_verdict(p, ev, &cat);
                 prop_assert_eq!(got, want, "predicate `{}` on {}", p, ev);
+            }
+        }
+    }
+}
+
+/// The ways a JSON encoder may spell the same event: as is, every non-ASCII character as
+/// `\uXXXX`, `/` as `\/`, and some ASCII letters as `\u00XX` (which splits needles).
+fn spellings(ev: &serde_json::Value) -> Vec<String> {
+    let plain = ev.to_string();
+    let mut ascii = String::new();
+    for c in plain.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                ascii.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    let slashes = plain.replace('/', "\\/");
+    let letters = plain.replace('e', "\\u0065").replace('R', "\\u0052");
+    vec![plain, ascii, slashes, letters]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn prefilter_never_rules_out_what_the_reference_keeps(
+        events in prop::collection::vec(event_strategy(), 1..8)
+    ) {
+        let cat = Arc::new(Catalog::builtin());
+        for (i, p) in PREDICATES.iter().enumerate() {
+            // One rule per plan, so that each predicate gets its own anchors.
+            let mut sources = Sources::default();
+            sources.add(
+                "pre.scry",
+                format!("rule r{i} {{ id \"r{i}\" from DeviceProcessEvents where {p} examples {{}} }}"),
+            );
+            let compiled = compile::compile(&sources, cat.clone());
+            prop_assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+            let plan = Plan::new(compiled.rules);
+            let pre = Prefilter::build(&plan, None, false);
+            for ev in &events {
+                if !reference_verdict(p, ev, &cat) {
+                    continue;
+                }
+                let mut ev = ev.clone();
+                ev["Type"] = "DeviceProcessEvents".into();
+                for line in spellings(&ev) {
+                    prop_assert!(
+                        pre.candidate(line.as_bytes()),
+                        "`{}` keeps {} but the prefilter ({}) rules it out",
+                        p, line, pre
+                    );
+                }
             }
         }
     }

@@ -21,8 +21,6 @@ fn corpus(fix: bool) -> Imported {
 
 /// What a rule compiles to, for comparing two spellings of it: the plan as `scry explain`
 /// prints it and the metadata (without `source`, which names the file it was read from).
-/// Rules the engine cannot compile yet (sets from `distinct` queries, E0118, until the engine
-/// supports them) are compared by their syntax tree without positions instead.
 fn compiled_form(name: &str, text: &str) -> String {
     let mut sources = Sources::default();
     sources.add(name, text);
@@ -32,39 +30,15 @@ fn compiled_form(name: &str, text: &str) -> String {
         .iter()
         .filter(|d| d.severity >= Severity::Error)
         .collect();
-    if errors.is_empty() {
-        let mut metas: Vec<String> = Vec::new();
-        for r in &compiled.rules.rules {
-            let mut m = r.meta.clone();
-            m.other.retain(|(k, _)| k != "source");
-            metas.push(format!("{m:?}"));
-        }
-        let plan = Plan::new(compiled.rules);
-        return format!("{plan}\n{}", metas.join("\n"));
+    assert!(errors.is_empty(), "{name}: {errors:#?}\n{text}");
+    let mut metas: Vec<String> = Vec::new();
+    for r in &compiled.rules.rules {
+        let mut m = r.meta.clone();
+        m.other.retain(|(k, _)| k != "source");
+        metas.push(format!("{m:?}"));
     }
-    assert!(
-        errors.iter().all(|d| d.code == codes::NOT_CONSTANT),
-        "{name}: {errors:#?}\n{text}"
-    );
-    let file = scry_grammar::parse_file(text).unwrap();
-    let mut json = serde_json::to_value(&file).unwrap();
-    strip(&mut json);
-    json.to_string()
-}
-
-/// Positions, and the `source` metadata, differ between spellings; nothing else may.
-fn strip(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(m) => {
-            m.retain(|k, _| k != "span" && k != "op_span");
-            if m.get("key").and_then(|k| k.get("name")) == Some(&"source".into()) {
-                m.clear();
-            }
-            m.values_mut().for_each(strip);
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
-        _ => {}
-    }
+    let plan = Plan::new(compiled.rules);
+    format!("{plan}\n{}", metas.join("\n"))
 }
 
 /// Exports `text` (one imported rule) to Sentinel YAML and imports it again.
@@ -188,17 +162,7 @@ fn fixed_corpus_packs_compile() {
         .filter(|d| d.severity >= Severity::Error)
         .map(|d| format!("{} {} {}", d.code, sources.files[d.file].name, d.message))
         .collect();
-    // Until the engine evaluates `from ... distinct` sets, the two DWService rules that use one
-    // are E0118; everything else compiles.
-    assert!(
-        errors.is_empty()
-            || errors
-                == [
-                    "E0118 dwservice.scry `from ... distinct` sets are not supported yet",
-                    "E0118 dwservice.scry `from ... distinct` sets are not supported yet",
-                ],
-        "{errors:#?}"
-    );
+    assert!(errors.is_empty(), "{errors:#?}");
     // Every correction is marked in the output next to what it corrected.
     let fixes: usize = packs
         .iter()
@@ -250,7 +214,7 @@ fn the_round_trip_comparison_sees_a_changed_rule() {
         let after = compiled_form(&rule.name, &round_trip(&rule.name, &changed));
         assert_ne!(before, after, "changing {from} to {to} went unnoticed");
     }
-    // And for a rule compared by its syntax tree (a set query).
+    // And in a set query.
     let set_rule = out
         .files
         .iter()

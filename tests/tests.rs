@@ -4,9 +4,14 @@
 //!   through `scry eval`.
 //! - `rule_packs`: walks `rules/`, runs each rule's examples, snapshots plans and results.
 //! - `diagnostics`: a folder of invalid rule files, each snapshotted with its rendered errors.
+//! - `sets`: rules over several tables through `distinct` sets, in one and two passes.
 //! - `shapes`: the same rows in every input shape give the same results.
+//! - `threads`: any number of threads and any cut into pieces give the same results.
 //! - `cli`: the README commands and exit codes.
+//! - `prefilter`: the same results with and without the prefilter, on adversarial spellings.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
+//! - `generated_examples`: `scry examples` blocks, built from a rule's needles, pass `scry test`.
+//! - `lolrmm`: the LOLRMM pack is what `scry import lolrmm` writes; coverage from compiled rules.
 //! - `import_export`: `scry import kql` / `scry export kql` over the upstream corpus: the known
 //!   defects with their places, `--fix` packs that compile, import → export → import round trips.
 
@@ -14,7 +19,12 @@ mod cli;
 mod conformance;
 mod diagnostics;
 mod differential;
+mod generated_examples;
 mod import_export;
+mod lolrmm;
+mod prefilter;
 mod rule_packs;
+mod sets;
 mod shapes;
+mod threads;
 mod util;

@@ -117,6 +117,9 @@ pub mod codes {
     pub const NOT_CONSTANT: &str = "E0118";
     /// A `let` or output name defined twice.
     pub const DUPLICATE_NAME: &str = "E0119";
+    /// A `from ... distinct` set used as a value, mixed with other list elements, or tested
+    /// outside a rule's `where` / `except`.
+    pub const SET_MISUSE: &str = "E0120";
 
     // Import (`scry import kql`) and export (`scry export kql`). Unknown tables and columns
     // in imported queries keep their compiler codes (E0100, E0101).

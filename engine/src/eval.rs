@@ -5,7 +5,7 @@
 //! the common predicates (`Signer has 'x'` via atoms, `Timestamp between (...)`, `==` on a
 //! column) never allocate. Three-valued logic follows KQL: a null predicate drops the row.
 
-use crate::ir::{ArithOp, AtomId, CmpOp, Expr, ExprKind, Func};
+use crate::ir::{ArithOp, AtomId, CmpOp, ConstList, Expr, ExprKind, Func, SetId, SetOp};
 use crate::kql;
 use crate::row::FieldId;
 use crate::value::{Type, Value};
@@ -101,6 +101,11 @@ pub trait Env {
     fn atom(&self, a: AtomId) -> bool;
     /// The run's `now()` in ticks.
     fn now(&self) -> i64;
+    /// The contents of a `distinct` set, once known. Rules that test a set are only
+    /// evaluated where it is known (the executor sees to that); `None` makes the test null.
+    fn set(&self, _: SetId) -> Option<&ConstList> {
+        None
+    }
 }
 
 /// An environment with nothing in it but a clock: for constant folding and literal `eval`.
@@ -118,6 +123,24 @@ impl Env for ConstEnv {
     }
     fn now(&self) -> i64 {
         self.0
+    }
+}
+
+/// `x in (list)` / `in~`: strings through the list's hash sets, other values by KQL equality.
+fn in_list(x: &Val<'_>, list: &ConstList, case_insensitive: bool) -> bool {
+    if let Some(s) = x.as_str() {
+        if case_insensitive {
+            list.folded.contains(kql::fold::fold_cow(s).as_ref())
+        } else {
+            list.exact.contains(s)
+        }
+    } else if x.is_null() {
+        false
+    } else {
+        let xv = x.to_value();
+        list.values
+            .iter()
+            .any(|v| kql::compare::equals(&xv, v) == Some(true))
     }
 }
 
@@ -175,21 +198,19 @@ pub fn test<E: Env + ?Sized>(e: &Expr, env: &E) -> Option<bool> {
             list,
         } => {
             let x = eval(lhs, env);
-            let found = if let Some(s) = x.as_str() {
-                if *case_insensitive {
-                    list.folded.contains(kql::fold::fold_cow(s).as_ref())
-                } else {
-                    list.exact.contains(s)
-                }
-            } else if x.is_null() {
-                false
-            } else {
-                let xv = x.to_value();
-                list.values
-                    .iter()
-                    .any(|v| kql::compare::equals(&xv, v) == Some(true))
-            };
-            Some(found != *negated)
+            Some(in_list(&x, list, *case_insensitive) != *negated)
+        }
+        ExprKind::InSet { op, lhs, set, .. } => {
+            let list = env.set(*set)?;
+            let x = eval(lhs, env);
+            Some(match op {
+                SetOp::In {
+                    case_insensitive,
+                    negated,
+                } => in_list(&x, list, *case_insensitive) != *negated,
+                SetOp::HasAny => kql::compare::has_any(&x.to_value(), &list.values),
+                SetOp::HasAll => kql::compare::has_all(&x.to_value(), &list.values),
+            })
         }
         ExprKind::Between {
             negated,
@@ -259,6 +280,7 @@ pub fn eval<'a, E: Env + ?Sized>(e: &'a Expr, env: &'a E) -> Val<'a> {
         | ExprKind::Str(..)
         | ExprKind::Atom(_)
         | ExprKind::In { .. }
+        | ExprKind::InSet { .. }
         | ExprKind::Between { .. }
         | ExprKind::Regex(..)
         | ExprKind::Cmp(..) => bool_val(test(e, env)),

@@ -4,17 +4,19 @@
 //! [`Executor::finish`] in a fixed order (rules in load order, groups sorted by key, sets
 //! sorted), so the same input gives the same bytes out.
 
-use crate::compile::{AggKind, Rule, Step};
+use crate::compile::{AggKind, Body, Rule, Step};
 use crate::eval::{self, Env, Val};
-use crate::ir::AtomId;
+use crate::ir::{AtomId, ConstList, Expr, SetId};
 use crate::kql;
 use crate::plan::{cell_text, Bits, Plan, TablePlan};
+use crate::prefilter::Prefilter;
 use crate::row::{Cell, FieldId, FieldSet, Row};
 use crate::value::{Type, Value};
 use hashbrown::{HashMap, HashSet};
 use std::cell::Cell as StdCell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A hashable, totally ordered form of a [`Value`], for group keys and sets.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,6 +144,81 @@ struct RowEnv<'a> {
     now: i64,
     timestamp: Option<FieldId>,
     ts_cache: &'a StdCell<Option<Option<i64>>>,
+    sets: &'a [ConstList],
+}
+
+/// What the window and the `where`/`extend` steps of a body read.
+struct StepCx<'a> {
+    row: &'a Row,
+    bits: &'a Bits,
+    now: i64,
+    sets: &'a [ConstList],
+    ts_cache: &'a StdCell<Option<Option<i64>>>,
+}
+
+impl StepCx<'_> {
+    fn env<'e>(&'e self, computed: &'e [Value], timestamp: Option<FieldId>) -> RowEnv<'e> {
+        RowEnv {
+            row: self.row,
+            bits: self.bits,
+            computed,
+            now: self.now,
+            timestamp,
+            ts_cache: self.ts_cache,
+            sets: self.sets,
+        }
+    }
+
+    /// True when the row is inside `window` (or there is none).
+    fn in_window(
+        &self,
+        window: &Option<(Expr, Expr)>,
+        timestamp: Option<FieldId>,
+        windowed: &mut bool,
+        in_window: &mut bool,
+    ) -> bool {
+        let (Some((lo, hi)), Some(tf)) = (window, timestamp) else {
+            return true;
+        };
+        *windowed = true;
+        let env = self.env(&[], timestamp);
+        let t = env.field(tf, Type::DateTime);
+        let inside = match (t, eval::eval(lo, &env), eval::eval(hi, &env)) {
+            (Val::DateTime(t), Val::DateTime(a), Val::DateTime(b)) => t >= a && t <= b,
+            _ => false,
+        };
+        *in_window |= inside;
+        inside
+    }
+
+    /// Runs the window and `steps` (the body's own, or its relaxed form), filling
+    /// `computed`; false as soon as the row is out.
+    fn passes(
+        &self,
+        body: &Body,
+        steps: &[Step],
+        computed: &mut [Value],
+        windowed: &mut bool,
+        in_window: &mut bool,
+    ) -> bool {
+        if !self.in_window(&body.window, body.timestamp, windowed, in_window) {
+            return false;
+        }
+        for s in steps {
+            match s {
+                Step::Where(p) => {
+                    if eval::test(p, &self.env(computed, body.timestamp)) != Some(true) {
+                        return false;
+                    }
+                }
+                Step::Extend(slot, e) => {
+                    let v = eval::eval(e, &self.env(computed, body.timestamp)).to_value();
+                    computed[*slot as usize] = v;
+                }
+            }
+        }
+        true
+    }
 }
 
 impl Env for RowEnv<'_> {
@@ -173,6 +250,9 @@ impl Env for RowEnv<'_> {
     fn now(&self) -> i64 {
         self.now
     }
+    fn set(&self, id: SetId) -> Option<&ConstList> {
+        self.sets.get(id.0 as usize)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -181,7 +261,13 @@ enum AggState {
     DCount(HashSet<Key>),
     Min(Option<Value>),
     Max(Option<Value>),
-    MakeSet { set: HashSet<Key>, limit: usize },
+    /// The smallest `limit` distinct values: which values a capped set keeps must not depend
+    /// on the order rows arrive in (threads, merged partial states).
+    MakeSet {
+        set: std::collections::BTreeSet<Key>,
+        limit: usize,
+        capped: bool,
+    },
     Sum(Option<Value>),
 }
 
@@ -193,8 +279,9 @@ impl AggState {
             AggKind::Min => AggState::Min(None),
             AggKind::Max => AggState::Max(None),
             AggKind::MakeSet => AggState::MakeSet {
-                set: HashSet::new(),
+                set: std::collections::BTreeSet::new(),
                 limit,
+                capped: false,
             },
             AggKind::Sum => AggState::Sum(None),
         }
@@ -207,11 +294,61 @@ impl AggState {
             AggState::Min(v) | AggState::Max(v) | AggState::Sum(v) => {
                 v.clone().unwrap_or(Value::Null)
             }
-            AggState::MakeSet { set, .. } => {
-                let mut keys: Vec<&Key> = set.iter().collect();
-                keys.sort();
-                Value::Array(keys.into_iter().map(Key::value).collect())
+            AggState::MakeSet { set, .. } => Value::Array(set.iter().map(Key::value).collect()),
+        }
+    }
+
+    /// Adds a value to a `make_set`, keeping the smallest `limit`.
+    fn set_insert(
+        set: &mut std::collections::BTreeSet<Key>,
+        limit: usize,
+        capped: &mut bool,
+        k: Key,
+    ) {
+        if set.len() < limit {
+            set.insert(k);
+            return;
+        }
+        if set.contains(&k) {
+            return;
+        }
+        *capped = true;
+        if set.last().is_some_and(|max| k < *max) {
+            set.pop_last();
+            set.insert(k);
+        }
+    }
+
+    /// Combines another partial state of the same aggregate into this one. Associative and
+    /// commutative (up to the last bits of a real `sum`), so partial states from threads or
+    /// machines merge in any order.
+    fn merge(&mut self, other: AggState) {
+        match (self, other) {
+            (AggState::Count(a), AggState::Count(b)) => *a += b,
+            (AggState::DCount(a), AggState::DCount(b)) => a.extend(b),
+            (AggState::Min(a), AggState::Min(Some(b))) => extreme(a, b, Ordering::Less),
+            (AggState::Max(a), AggState::Max(Some(b))) => extreme(a, b, Ordering::Greater),
+            (AggState::Sum(a), AggState::Sum(Some(b))) => {
+                *a = Some(match a.take() {
+                    None => b,
+                    Some(cur) => add(&cur, &b),
+                })
             }
+            (
+                AggState::MakeSet { set, limit, capped },
+                AggState::MakeSet {
+                    set: other,
+                    capped: other_capped,
+                    ..
+                },
+            ) => {
+                *capped |= other_capped;
+                for k in other {
+                    AggState::set_insert(set, *limit, capped, k);
+                }
+            }
+            // Min/Max/Sum of nothing, or (never, by construction) different aggregates.
+            _ => {}
         }
     }
 }
@@ -232,6 +369,15 @@ fn extreme(slot: &mut Option<Value>, v: Value, want: Ordering) {
             }
         }
     }
+}
+
+/// Where the time goes, per rule (`--profile`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleProfile {
+    /// Rows of the rule's tables that reached the rule (after the prefilter and parsing).
+    pub rows: u64,
+    /// Time spent evaluating them, in nanoseconds (summed over threads).
+    pub nanos: u64,
 }
 
 /// Counters of one rule.
@@ -264,9 +410,35 @@ pub struct RunStats {
     pub windowed: u64,
     /// Per rule, in plan order.
     pub rules: Vec<RuleStats>,
+    /// Rows of rules testing `distinct` sets held until the sets were complete (one pass).
+    pub held: u64,
+    /// Records ruled out by the prefilter without being parsed (counted in `evaluated`).
+    pub ruled_out: u64,
 }
 
 impl RunStats {
+    /// Adds another executor's counters.
+    pub fn merge(&mut self, other: RunStats) {
+        self.read += other.read;
+        self.evaluated += other.evaluated;
+        for (k, n) in other.skipped {
+            *self.skipped.entry(k).or_insert(0) += n;
+        }
+        for (k, n) in other.per_table {
+            *self.per_table.entry(k).or_insert(0) += n;
+        }
+        self.in_window += other.in_window;
+        self.windowed += other.windowed;
+        for (mine, theirs) in self.rules.iter_mut().zip(other.rules) {
+            mine.passed += theirs.passed;
+            for (a, b) in mine.suppressed.iter_mut().zip(theirs.suppressed) {
+                *a += b;
+            }
+        }
+        self.held += other.held;
+        self.ruled_out += other.ruled_out;
+    }
+
     /// Total skipped.
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
@@ -323,8 +495,14 @@ pub enum Verdict {
 
 struct RuleState {
     groups: HashMap<Vec<Key>, Vec<AggState>>,
-    rows: Vec<Vec<Value>>,
+    /// Without `summarize`: the rows, each tagged with its (chunk, sequence) so that rows
+    /// merged from several threads come out in input order.
+    rows: Vec<(u64, u64, Vec<Value>)>,
 }
+
+/// The `distinct` sets of a finished first pass.
+#[derive(Debug, Clone)]
+pub struct CollectedSets(Vec<SetAcc>);
 
 /// A result row: the rule (index into [`Plan::rules`]) and its output values.
 #[derive(Debug, Clone, PartialEq)]
@@ -350,6 +528,43 @@ pub struct Executor<'p> {
     computed: Vec<Value>,
     since: Option<i64>,
     until: Option<i64>,
+    /// The `distinct` sets collected so far, by [`SetId`].
+    sets: Vec<SetAcc>,
+    /// The sets as lists (what rules test); rebuilt from `sets` when `sets_dirty`.
+    set_lists: Vec<ConstList>,
+    sets_dirty: bool,
+    /// Set by [`Executor::seal_sets`] after a first pass: the sets are complete.
+    sets_sealed: bool,
+    /// Single pass: rows of rules testing sets that passed the relaxed steps, kept (in input
+    /// order) until the sets are complete at [`Executor::finish`]: (rule, body, row).
+    pending: Vec<Pending>,
+    /// `--profile`: time and rows per rule.
+    profile: Option<Vec<RuleProfile>>,
+    prefilter: Prefilter,
+    /// The input chunk being evaluated, and a sequence number within this executor: tags
+    /// that restore input order when partial results from threads merge.
+    chunk: u64,
+    seq: u64,
+    /// The first pass's prefilter: only the sets' anchors.
+    set_prefilter: Prefilter,
+}
+
+/// A row held until the sets are complete: where it came from in the input, and for which
+/// rule body.
+#[derive(Debug)]
+struct Pending {
+    chunk: u64,
+    seq: u64,
+    rule: usize,
+    body: usize,
+    row: Arc<Row>,
+}
+
+/// One `distinct` set being collected: its values in first-seen order.
+#[derive(Debug, Default, Clone)]
+struct SetAcc {
+    seen: HashSet<Key>,
+    values: Vec<Value>,
 }
 
 impl<'p> Executor<'p> {
@@ -363,7 +578,6 @@ impl<'p> Executor<'p> {
             now,
             fields,
             type_field,
-            default_table: table,
             state: plan
                 .rules
                 .iter()
@@ -388,7 +602,227 @@ impl<'p> Executor<'p> {
             computed: Vec::new(),
             since: None,
             until: None,
+            sets: plan.sets.iter().map(|_| SetAcc::default()).collect(),
+            set_lists: Vec::new(),
+            sets_dirty: true,
+            sets_sealed: false,
+            pending: Vec::new(),
+            chunk: 0,
+            seq: 0,
+            profile: None,
+            prefilter: Prefilter::build(plan, table.as_deref(), false),
+            set_prefilter: Prefilter::build(plan, table.as_deref(), true),
+            default_table: table,
         }
+    }
+
+    /// Measures the time each rule takes (`--profile`; costs a clock read per rule and row).
+    pub fn with_profile(mut self) -> Self {
+        self.profile = Some(vec![RuleProfile::default(); self.plan.rules.len()]);
+        self
+    }
+
+    /// Time and rows per rule, when profiling.
+    pub fn profile(&self) -> Option<&[RuleProfile]> {
+        self.profile.as_deref()
+    }
+
+    /// Parses every record: no prefilter (`--no-prefilter`, `--strict`).
+    pub fn without_prefilter(mut self, why: &str) -> Self {
+        self.prefilter = Prefilter::Off(why.to_string());
+        self.set_prefilter = Prefilter::Off(why.to_string());
+        self
+    }
+
+    /// The prefilter of this run.
+    pub fn prefilter(&self) -> &Prefilter {
+        &self.prefilter
+    }
+
+    /// Asks the prefilter about one raw input line holding a record: `false` means no rule can
+    /// keep it, and it is counted as read and evaluated without being parsed.
+    pub fn candidate(&mut self, line: &[u8]) -> bool {
+        if self.prefilter.candidate(line) {
+            return true;
+        }
+        self.stats.read += 1;
+        self.stats.evaluated += 1;
+        self.stats.ruled_out += 1;
+        false
+    }
+
+    /// The first pass's question: can `line` add to a set?
+    pub fn set_candidate(&self, line: &[u8]) -> bool {
+        self.set_prefilter.candidate(line)
+    }
+
+    /// True when some rule tests a `distinct` set. Such rules decide only once the set is
+    /// complete: either read the input twice ([`Executor::collect_sets`] over every record,
+    /// [`Executor::seal_sets`], then [`Executor::process`] as usual), or once, in which case
+    /// the rows those rules may keep are held until [`Executor::finish`]. Both give the same
+    /// results; two passes hold no rows.
+    pub fn has_sets(&self) -> bool {
+        !self.plan.sets.is_empty()
+    }
+
+    /// First pass: adds one record to the sets it belongs to. Counts nothing (the second pass
+    /// does); an `Err` is a record the second pass will report as skipped.
+    pub fn collect_sets(&mut self, row: &Row) -> Result<(), Skip> {
+        let plan = self.plan;
+        let table = table_of(&self.default_table, self.type_field, row)?;
+        let Some(tp) = plan.table(table) else {
+            return Ok(());
+        };
+        if tp.sets.is_empty() {
+            return Ok(());
+        }
+        let ts = record_timestamp(tp, row)?;
+        if !self.within_since_until(ts) {
+            return Ok(());
+        }
+        tp.match_atoms(row, &mut self.bits, &mut self.fold_buf);
+        self.collect_table_sets(tp, row, ts);
+        Ok(())
+    }
+
+    /// Ends the first pass: the sets are complete.
+    pub fn seal_sets(&mut self) {
+        self.sets_sealed = true;
+    }
+
+    /// Starts evaluating input chunk `idx` (chunks are numbered in input order across all
+    /// inputs): rows found from now on sort after those of earlier chunks when merged.
+    pub fn begin_chunk(&mut self, idx: u64) {
+        self.chunk = idx;
+        self.seq = 0;
+    }
+
+    /// Adds another executor's partial results (over other records of the same run, same plan
+    /// and clock) into this one. Any split of the input, merged in any order, gives the
+    /// results of one executor over the whole input.
+    pub fn merge(&mut self, other: Executor<'p>) {
+        let Executor {
+            state,
+            stats,
+            sets,
+            pending,
+            profile,
+            ..
+        } = other;
+        if let (Some(mine), Some(theirs)) = (&mut self.profile, profile) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                a.rows += b.rows;
+                a.nanos += b.nanos;
+            }
+        }
+        for (mine, theirs) in self.state.iter_mut().zip(state) {
+            for (key, aggs) in theirs.groups {
+                match mine.groups.entry(key) {
+                    hashbrown::hash_map::Entry::Occupied(mut e) => {
+                        for (a, b) in e.get_mut().iter_mut().zip(aggs) {
+                            a.merge(b);
+                        }
+                    }
+                    hashbrown::hash_map::Entry::Vacant(e) => {
+                        e.insert(aggs);
+                    }
+                }
+            }
+            mine.rows.extend(theirs.rows);
+        }
+        for (mine, theirs) in self.sets.iter_mut().zip(sets) {
+            for v in theirs.values {
+                if mine.seen.insert(Key::of(&v)) {
+                    mine.values.push(v);
+                    self.sets_dirty = true;
+                }
+            }
+        }
+        self.pending.extend(pending);
+        self.stats.merge(stats);
+    }
+
+    /// The sets collected so far, to give to the executors of a second pass
+    /// ([`Executor::use_sets`]).
+    pub fn collected_sets(&self) -> CollectedSets {
+        CollectedSets(self.sets.clone())
+    }
+
+    /// Second pass: the sets are those of a finished first pass.
+    pub fn use_sets(&mut self, sets: &CollectedSets) {
+        self.sets = sets.0.clone();
+        self.sets_dirty = true;
+        self.sets_sealed = true;
+    }
+
+    /// The number of values in each set so far, by [`SetId`].
+    pub fn set_sizes(&self) -> Vec<usize> {
+        self.sets.iter().map(|s| s.values.len()).collect()
+    }
+
+    fn collect_table_sets(&mut self, tp: &TablePlan, row: &Row, ts: Option<i64>) {
+        let ts_cache = StdCell::new(Some(ts));
+        for &(si, bi) in &tp.sets {
+            let body = &self.plan.sets[si].bodies[bi];
+            let ctx = StepCx {
+                row,
+                bits: &self.bits,
+                now: self.now,
+                sets: &[],
+                ts_cache: &ts_cache,
+            };
+            let (mut windowed, mut in_window) = (false, false);
+            if !ctx.in_window(&body.window, body.timestamp, &mut windowed, &mut in_window) {
+                continue;
+            }
+            let env = ctx.env(&[], body.timestamp);
+            if !body
+                .filters
+                .iter()
+                .all(|p| eval::test(p, &env) == Some(true))
+            {
+                continue;
+            }
+            let v = eval::eval(&body.column, &env).to_value();
+            let acc = &mut self.sets[si];
+            if acc.seen.insert(Key::of(&v)) {
+                acc.values.push(v);
+                self.sets_dirty = true;
+            }
+        }
+    }
+
+    /// Rebuilds the lists rules test from the sets collected so far.
+    fn refresh_set_lists(&mut self) {
+        if !self.sets_dirty {
+            return;
+        }
+        self.set_lists = self
+            .sets
+            .iter()
+            .map(|acc| {
+                let mut exact = HashSet::new();
+                let mut folded = HashSet::new();
+                for v in acc.values.iter().filter(|v| !v.is_null()) {
+                    let s = kql::funcs::tostring(v);
+                    folded.insert(kql::fold(&s));
+                    exact.insert(s);
+                }
+                ConstList {
+                    values: acc.values.clone(),
+                    folded,
+                    exact,
+                }
+            })
+            .collect();
+        self.sets_dirty = false;
+    }
+
+    fn within_since_until(&self, ts: Option<i64>) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        ts.is_some_and(|t| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u))
     }
 
     /// Restricts evaluation to records with `since <= Timestamp <= until` (ticks).
@@ -442,38 +876,68 @@ impl<'p> Executor<'p> {
             bump(&mut self.stats.per_table, table);
             return Ok(None);
         };
-        let mut ts = None;
-        if let Some(f) = tp.timestamp {
-            if let Cell::Str(t) = row.get(f) {
-                if !t.trim().is_empty() {
-                    match kql::time::parse_datetime(t.trim()) {
-                        Some(x) => ts = Some(x),
-                        None => return Err(Skip::BadTimestamp(t.to_string())),
-                    }
-                }
-            }
-        }
-        if self.since.is_some() || self.until.is_some() {
-            let inside = ts.is_some_and(|t| {
-                self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
-            });
-            if !inside {
-                bump(&mut self.stats.skipped, "outside --since/--until");
-                return Ok(None);
-            }
+        let ts = record_timestamp(tp, row)?;
+        if !self.within_since_until(ts) {
+            bump(&mut self.stats.skipped, "outside --since/--until");
+            return Ok(None);
         }
         self.stats.evaluated += 1;
         bump(&mut self.stats.per_table, table);
         tp.match_atoms(row, &mut self.bits, &mut self.fold_buf);
+        if !self.sets_sealed {
+            self.collect_table_sets(tp, row, ts);
+        }
         let ts_cache = StdCell::new(Some(ts));
         let mut verdict = None;
         let mut windowed = false;
         let mut in_window = false;
+        let mut kept: Option<Arc<Row>> = None;
         for &(ri, bi) in &tp.rules {
             if only.is_some_and(|o| o != ri) {
                 continue;
             }
+            let body = &plan.rules[ri].bodies[bi];
+            if let (Some(relaxed), false, None) = (&body.relaxed, self.sets_sealed, only) {
+                // Single pass: the sets are not complete yet. Keep the row if it can still
+                // pass once they are; `finish` decides.
+                let ctx = StepCx {
+                    row,
+                    bits: &self.bits,
+                    now: self.now,
+                    sets: &[],
+                    ts_cache: &ts_cache,
+                };
+                self.computed.clear();
+                self.computed.resize(body.computed, Value::Null);
+                if ctx.passes(
+                    body,
+                    relaxed,
+                    &mut self.computed,
+                    &mut windowed,
+                    &mut in_window,
+                ) {
+                    let row = kept.get_or_insert_with(|| Arc::new(row.clone()));
+                    self.pending.push(Pending {
+                        chunk: self.chunk,
+                        seq: self.seq,
+                        rule: ri,
+                        body: bi,
+                        row: Arc::clone(row),
+                    });
+                    self.seq += 1;
+                    self.stats.held += 1;
+                }
+                continue;
+            }
+            if body.relaxed.is_some() {
+                self.refresh_set_lists();
+            }
+            let t0 = self.profile.is_some().then(std::time::Instant::now);
             let v = self.eval_rule(tp, ri, bi, row, &ts_cache, &mut windowed, &mut in_window);
+            if let (Some(t0), Some(p)) = (t0, &mut self.profile) {
+                p[ri].rows += 1;
+                p[ri].nanos += t0.elapsed().as_nanos() as u64;
+            }
             if only.is_some() {
                 verdict = Some(v);
             }
@@ -505,48 +969,15 @@ impl<'p> Executor<'p> {
         self.computed.resize(body.computed, Value::Null);
         let mut computed = std::mem::take(&mut self.computed);
         let verdict = 'eval: {
-            let env = RowEnv {
+            let ctx = StepCx {
                 row,
                 bits: &self.bits,
-                computed: &[],
                 now: self.now,
-                timestamp: body.timestamp,
+                sets: &self.set_lists,
                 ts_cache,
             };
-            if let (Some((lo, hi)), Some(tf)) = (&body.window, body.timestamp) {
-                *windowed = true;
-                let t = env.field(tf, Type::DateTime);
-                let lo = eval::eval(lo, &env);
-                let hi = eval::eval(hi, &env);
-                let inside = match (t, lo, hi) {
-                    (Val::DateTime(t), Val::DateTime(a), Val::DateTime(b)) => t >= a && t <= b,
-                    _ => false,
-                };
-                if !inside {
-                    break 'eval Verdict::NoMatch;
-                }
-                *in_window = true;
-            }
-            for s in &body.steps {
-                let env = RowEnv {
-                    row,
-                    bits: &self.bits,
-                    computed: &computed,
-                    now: self.now,
-                    timestamp: body.timestamp,
-                    ts_cache,
-                };
-                match s {
-                    Step::Where(p) => {
-                        if eval::test(p, &env) != Some(true) {
-                            break 'eval Verdict::NoMatch;
-                        }
-                    }
-                    Step::Extend(slot, e) => {
-                        let v = eval::eval(e, &env).to_value();
-                        computed[*slot as usize] = v;
-                    }
-                }
+            if !ctx.passes(body, &body.steps, &mut computed, windowed, in_window) {
+                break 'eval Verdict::NoMatch;
             }
             let env = RowEnv {
                 row,
@@ -555,6 +986,7 @@ impl<'p> Executor<'p> {
                 now: self.now,
                 timestamp: body.timestamp,
                 ts_cache,
+                sets: &self.set_lists,
             };
             for (i, x) in body.exclusions.iter().enumerate() {
                 if let Some(x) = x {
@@ -565,7 +997,6 @@ impl<'p> Executor<'p> {
             }
             // Kept: aggregate or record.
             let state = &mut self.state[ri];
-            let stats = &mut self.stats.rules[ri];
             if rule.summarize {
                 let key: Vec<Key> = body
                     .keys
@@ -617,19 +1048,13 @@ impl<'p> Executor<'p> {
                                 }
                             }
                         }
-                        AggState::MakeSet { set, limit } => {
+                        AggState::MakeSet { set, limit, capped } => {
                             if let Some(e) = arg {
                                 let v = eval::eval(e, &env).to_value();
                                 let mut push = |x: Value| {
-                                    if x.is_null() {
-                                        return;
+                                    if !x.is_null() {
+                                        AggState::set_insert(set, *limit, capped, Key::of(&x));
                                     }
-                                    let k = Key::of(&x);
-                                    if set.len() >= *limit && !set.contains(&k) {
-                                        stats.capped_sets += 1;
-                                        return;
-                                    }
-                                    set.insert(k);
                                 };
                                 match v {
                                     Value::Array(items) => items.into_iter().for_each(&mut push),
@@ -645,7 +1070,8 @@ impl<'p> Executor<'p> {
                     .iter()
                     .map(|e| eval::eval(e, &env).to_value())
                     .collect();
-                state.rows.push(values);
+                state.rows.push((self.chunk, self.seq, values));
+                self.seq += 1;
             }
             Verdict::Match
         };
@@ -664,6 +1090,32 @@ impl<'p> Executor<'p> {
 
     /// Ends the run: every rule's result rows, in a deterministic order.
     pub fn finish(&mut self) -> Vec<ResultRow> {
+        // The sets are complete: decide the rows kept for the rules that test them, in input
+        // order, exactly as a second pass would.
+        self.refresh_set_lists();
+        let plan = self.plan;
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|p| (p.chunk, p.seq));
+        for Pending {
+            chunk,
+            seq,
+            rule: ri,
+            body: bi,
+            row,
+        } in pending
+        {
+            // Rows a held row produces keep its place in the input.
+            (self.chunk, self.seq) = (chunk, seq);
+            let Some(tp) = plan.table(&plan.rules[ri].bodies[bi].table) else {
+                continue;
+            };
+            tp.match_atoms(&row, &mut self.bits, &mut self.fold_buf);
+            // The timestamp parsed when the row was kept.
+            let ts = record_timestamp(tp, &row).unwrap_or(None);
+            let ts_cache = StdCell::new(Some(ts));
+            let (mut windowed, mut in_window) = (false, false);
+            self.eval_rule(tp, ri, bi, &row, &ts_cache, &mut windowed, &mut in_window);
+        }
         let mut out = Vec::new();
         for (ri, rule) in self.plan.rules.iter().enumerate() {
             let state = &mut self.state[ri];
@@ -680,13 +1132,20 @@ impl<'p> Executor<'p> {
                     groups.push((Vec::new(), aggs));
                 }
                 groups.sort_by(|a, b| a.0.cmp(&b.0));
+                self.stats.rules[ri].capped_sets = groups
+                    .iter()
+                    .flat_map(|(_, aggs)| aggs)
+                    .filter(|a| matches!(a, AggState::MakeSet { capped: true, .. }))
+                    .count() as u64;
                 for (key, aggs) in groups {
                     let mut values: Vec<Value> = key.iter().map(Key::value).collect();
                     values.extend(aggs.iter().map(AggState::finish));
                     rows.push(values);
                 }
             } else {
-                rows = std::mem::take(&mut state.rows);
+                let mut tagged = std::mem::take(&mut state.rows);
+                tagged.sort_by_key(|(chunk, seq, _)| (*chunk, *seq));
+                rows = tagged.into_iter().map(|(_, _, values)| values).collect();
             }
             if let Some(h) = &rule.having {
                 rows.retain(|values| {
@@ -701,6 +1160,21 @@ impl<'p> Executor<'p> {
             );
         }
         out
+    }
+}
+
+/// The record's `Timestamp` for `tp`'s table: `None` when absent or empty, a skip when present
+/// but not a datetime.
+fn record_timestamp(tp: &TablePlan, row: &Row) -> Result<Option<i64>, Skip> {
+    let Some(f) = tp.timestamp else {
+        return Ok(None);
+    };
+    match row.get(f) {
+        Cell::Str(t) if !t.trim().is_empty() => match kql::time::parse_datetime(t.trim()) {
+            Some(x) => Ok(Some(x)),
+            None => Err(Skip::BadTimestamp(t.to_string())),
+        },
+        _ => Ok(None),
     }
 }
 
@@ -809,6 +1283,7 @@ pub fn eval_on_row(e: &crate::ir::Expr, row: &Row, now: i64) -> Value {
         now,
         timestamp: None,
         ts_cache: &cache,
+        sets: &[],
     };
     eval::eval(e, &env).to_value()
 }

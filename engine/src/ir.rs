@@ -25,6 +25,52 @@ pub struct Expr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AtomId(pub u32);
 
+/// An index into [`crate::compile::RuleSet::sets`]: a `from T ... distinct C` set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SetId(pub u32);
+
+/// How a value is tested against a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetOp {
+    /// `in`, `!in`, `in~`, `!in~`.
+    In {
+        /// `in~` / `!in~`.
+        case_insensitive: bool,
+        /// `!in` / `!in~`.
+        negated: bool,
+    },
+    /// `has_any`.
+    HasAny,
+    /// `has_all`.
+    HasAll,
+}
+
+impl SetOp {
+    /// As written.
+    pub fn spelling(self) -> &'static str {
+        match self {
+            SetOp::In {
+                case_insensitive: false,
+                negated: false,
+            } => "in",
+            SetOp::In {
+                case_insensitive: false,
+                negated: true,
+            } => "!in",
+            SetOp::In {
+                case_insensitive: true,
+                negated: false,
+            } => "in~",
+            SetOp::In {
+                case_insensitive: true,
+                negated: true,
+            } => "!in~",
+            SetOp::HasAny => "has_any",
+            SetOp::HasAll => "has_all",
+        }
+    }
+}
+
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
@@ -221,6 +267,18 @@ pub enum ExprKind {
         /// The list.
         list: Arc<ConstList>,
     },
+    /// `x in (Hashes)`, `x has_any (Urls)` where the list is a set collected from events:
+    /// `let Hashes = from DeviceFileCertificateInfo where ... distinct SHA1;`.
+    InSet {
+        /// The list operator.
+        op: SetOp,
+        /// The tested value.
+        lhs: Box<Expr>,
+        /// Which set.
+        set: SetId,
+        /// The set's name (for display).
+        name: Arc<str>,
+    },
     /// `x between (a .. b)` / `!between`.
     Between {
         /// `!between`.
@@ -320,6 +378,35 @@ impl Expr {
         }
     }
 
+    /// True when the expression tests a `distinct` set anywhere.
+    pub fn uses_sets(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |n| found |= matches!(n.kind, ExprKind::InSet { .. }));
+        found
+    }
+
+    /// A predicate that holds wherever `self` holds, with every set test assumed to go the
+    /// rule's way: set tests in positive position become `true`, under a `not` `false`
+    /// (`positive` is the polarity of `self`). Kleene logic is monotone in and/or/not, so the
+    /// result is at least as true as `self` for any contents of the sets; rows it rejects can be
+    /// rejected before the sets are known. A non-logical node that contains a set test (say
+    /// `(x in (S)) == false`) is replaced whole.
+    pub fn relax_sets(self, positive: bool) -> Expr {
+        match self.kind {
+            ExprKind::Not(x) => Expr::negate(x.relax_sets(!positive)),
+            ExprKind::And(v) => Expr::and(v.into_iter().map(|e| e.relax_sets(positive)).collect()),
+            ExprKind::Or(v) => Expr::or(v.into_iter().map(|e| e.relax_sets(positive)).collect()),
+            kind => {
+                let e = Expr { kind, ty: self.ty };
+                if e.uses_sets() {
+                    Expr::bool(positive)
+                } else {
+                    e
+                }
+            }
+        }
+    }
+
     /// Visits every node, children first.
     pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         match &self.kind {
@@ -329,7 +416,7 @@ impl Expr {
             | ExprKind::Now(_)
             | ExprKind::Atom(_) => {}
             ExprKind::Not(a) | ExprKind::Regex(a, _) | ExprKind::TrimStart(_, a) => a.walk(f),
-            ExprKind::In { lhs, .. } => lhs.walk(f),
+            ExprKind::In { lhs, .. } | ExprKind::InSet { lhs, .. } => lhs.walk(f),
             ExprKind::And(v) | ExprKind::Or(v) | ExprKind::Call(_, v) | ExprKind::List(v) => {
                 v.iter().for_each(|e| e.walk(f))
             }
@@ -391,6 +478,12 @@ impl Expr {
                 negated,
                 lhs: b(lhs, f),
                 list,
+            },
+            ExprKind::InSet { op, lhs, set, name } => ExprKind::InSet {
+                op,
+                lhs: b(lhs, f),
+                set,
+                name,
             },
             ExprKind::Between {
                 negated,
@@ -512,6 +605,9 @@ impl fmt::Display for Expr {
                     fmt_value(v, f)?;
                 }
                 f.write_str(")")
+            }
+            ExprKind::InSet { op, lhs, name, .. } => {
+                write!(f, "{lhs} {} (set {name})", op.spelling())
             }
             ExprKind::Between {
                 negated,

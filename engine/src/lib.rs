@@ -8,6 +8,8 @@
 //! semantics as plain functions, shared by every stage; [`reference`] is the plain AST
 //! evaluator the differential tests compare the plan against. [`import`] turns Sentinel /
 //! Defender rule YAML and KQL into scry rules, [`export`] prints scry rules as KQL.
+//! [`examples`] builds a rule's example events from its own needles, each verdict derived
+//! from the contract by construction and confirmed by a checker that shares no engine code.
 //!
 //! ```
 //! use scry_engine::{compile, exec, plan, row::Row, schema::Catalog};
@@ -34,6 +36,7 @@
 pub mod compile;
 pub mod diag;
 pub mod eval;
+pub mod examples;
 pub mod exec;
 pub mod export;
 pub mod import;
@@ -41,8 +44,10 @@ pub mod io;
 pub mod ir;
 pub mod kql;
 pub mod plan;
+pub mod prefilter;
 pub mod reference;
 pub mod row;
+pub mod run;
 pub mod schema;
 pub mod testing;
 pub mod value;

@@ -8,7 +8,7 @@
 //! operator's own condition (term boundaries for `has`, position for `startswith`, ...). The
 //! rules then only read bits. The plan is immutable and can be shared across threads.
 
-use crate::compile::{Rule, RuleSet, Step};
+use crate::compile::{Rule, RuleSet, SetDef, Step};
 use crate::ir::{AtomId, Expr, ExprKind, StrPred};
 use crate::kql;
 use crate::row::{Cell, FieldId, FieldSet, Row};
@@ -80,12 +80,16 @@ pub struct TablePlan {
     pub name: String,
     /// `(rule index, body index)` of the rules reading this table, in rule order.
     pub rules: Vec<(usize, usize)>,
+    /// `(set index, body index)` of the `distinct` sets collected from this table.
+    pub sets: Vec<(usize, usize)>,
     /// Column matchers.
     pub matchers: Vec<ColumnMatcher>,
     /// Number of atoms.
     pub atoms: usize,
     /// Human text of each atom, for `explain`.
     pub atom_text: Vec<String>,
+    /// Each atom's predicate and needle (the prefilter derives its anchors from them).
+    pub atom_needles: Vec<(StrPred, String)>,
     /// The fields the table's rules read, in id order.
     pub fields: Vec<FieldId>,
     /// The table's `Timestamp` field, when it has one as a datetime: checked once per record
@@ -98,6 +102,8 @@ pub struct TablePlan {
 pub struct Plan {
     /// Rules, with atoms in place of needle tests.
     pub rules: Vec<Rule>,
+    /// The `distinct` sets the rules test, with atoms in place of needle tests.
+    pub sets: Vec<SetDef>,
     /// Fields read by any rule.
     pub fields: FieldSet,
     /// Per-table plans, sorted by table name.
@@ -114,6 +120,7 @@ type ColumnAtoms = (String, Vec<(AtomId, StrPred, String)>);
 struct AtomTable {
     keys: HashMap<(FieldId, StrPred, String), AtomId>,
     text: Vec<String>,
+    needles: Vec<(StrPred, String)>,
     // field → (case-insensitive?, pattern text) → index in the per-field pattern list
     per_field: HashMap<FieldId, ColumnAtoms>,
 }
@@ -131,6 +138,7 @@ impl AtomTable {
             serde_json::Value::String(needle.to_string())
         ));
         self.keys.insert(key, id);
+        self.needles.push((pred, needle.to_string()));
         self.per_field
             .entry(field)
             .or_insert_with(|| (name.to_string(), Vec::new()))
@@ -177,33 +185,61 @@ impl Plan {
     pub fn new(set: RuleSet) -> Plan {
         let RuleSet {
             mut rules,
+            mut sets,
             fields,
             catalog,
         } = set;
-        let mut by_table: std::collections::BTreeMap<String, Vec<(usize, usize)>> =
-            Default::default();
+        type Members = (Vec<(usize, usize)>, Vec<(usize, usize)>);
+        let mut by_table: std::collections::BTreeMap<String, Members> = Default::default();
         for (ri, r) in rules.iter().enumerate() {
             for (bi, b) in r.bodies.iter().enumerate() {
-                by_table.entry(b.table.clone()).or_default().push((ri, bi));
+                by_table
+                    .entry(b.table.clone())
+                    .or_default()
+                    .0
+                    .push((ri, bi));
             }
         }
+        for (si, s) in sets.iter().enumerate() {
+            for (bi, b) in s.bodies.iter().enumerate() {
+                by_table
+                    .entry(b.table.clone())
+                    .or_default()
+                    .1
+                    .push((si, bi));
+            }
+        }
+        let atomize_steps = |steps: Vec<Step>, atoms: &mut AtomTable| -> Vec<Step> {
+            steps
+                .into_iter()
+                .map(|s| match s {
+                    Step::Where(e) => Step::Where(atomize(e, atoms)),
+                    Step::Extend(i, e) => Step::Extend(i, e),
+                })
+                .collect()
+        };
         let mut tables = Vec::new();
-        for (name, members) in by_table {
+        for (name, (members, set_members)) in by_table {
             let mut atoms = AtomTable::default();
             for &(ri, bi) in &members {
                 let body = &mut rules[ri].bodies[bi];
-                let steps = std::mem::take(&mut body.steps);
-                body.steps = steps
-                    .into_iter()
-                    .map(|s| match s {
-                        Step::Where(e) => Step::Where(atomize(e, &mut atoms)),
-                        Step::Extend(i, e) => Step::Extend(i, e),
-                    })
-                    .collect();
+                body.steps = atomize_steps(std::mem::take(&mut body.steps), &mut atoms);
+                body.relaxed = body
+                    .relaxed
+                    .take()
+                    .map(|steps| atomize_steps(steps, &mut atoms));
                 let excl = std::mem::take(&mut body.exclusions);
                 body.exclusions = excl
                     .into_iter()
                     .map(|e| e.map(|e| atomize(e, &mut atoms)))
+                    .collect();
+            }
+            for &(si, bi) in &set_members {
+                let body = &mut sets[si].bodies[bi];
+                let filters = std::mem::take(&mut body.filters);
+                body.filters = filters
+                    .into_iter()
+                    .map(|e| atomize(e, &mut atoms))
                     .collect();
             }
             let mut field_ids: Vec<FieldId> = atoms.per_field.keys().copied().collect();
@@ -271,6 +307,21 @@ impl Plan {
                     used.push(t);
                 }
             }
+            for &(si, bi) in &set_members {
+                let b = &sets[si].bodies[bi];
+                let mut visit = |e: &Expr| {
+                    e.walk(&mut |n| {
+                        if let ExprKind::Field { field, .. } = n.kind {
+                            used.push(field)
+                        }
+                    })
+                };
+                b.filters.iter().for_each(&mut visit);
+                visit(&b.column);
+                if let Some(t) = b.timestamp {
+                    used.push(t);
+                }
+            }
             used.extend(matchers.iter().map(|m| m.field));
             used.sort();
             used.dedup();
@@ -283,9 +334,11 @@ impl Plan {
                 timestamp,
                 name,
                 rules: members,
+                sets: set_members,
                 matchers,
                 atoms: atoms.text.len(),
                 atom_text: atoms.text,
+                atom_needles: atoms.needles,
                 fields: used,
             });
         }
@@ -296,6 +349,7 @@ impl Plan {
             .collect();
         Plan {
             rules,
+            sets,
             fields,
             tables,
             table_index,
@@ -434,12 +488,30 @@ impl fmt::Display for Plan {
             for (i, text) in t.atom_text.iter().enumerate() {
                 writeln!(f, "  #{i} = {text}")?;
             }
+            for &(si, bi) in &t.sets {
+                let set = &self.sets[si];
+                let b = &set.bodies[bi];
+                writeln!(f, "  set {}: distinct {}", set.name, b.column)?;
+                if let Some((lo, hi)) = &b.window {
+                    writeln!(f, "    window: Timestamp between ({lo} .. {hi})")?;
+                }
+                for e in &b.filters {
+                    writeln!(f, "    where: {e}")?;
+                }
+            }
             for &(ri, bi) in &t.rules {
                 let r = &self.rules[ri];
                 let b = &r.bodies[bi];
                 writeln!(f, "  rule {} ({})", r.name, r.id())?;
                 if let Some((lo, hi)) = &b.window {
                     writeln!(f, "    window: Timestamp between ({lo} .. {hi})")?;
+                }
+                if let Some(relaxed) = &b.relaxed {
+                    for s in relaxed {
+                        if let Step::Where(e) = s {
+                            writeln!(f, "    before the sets are known: where {e}")?;
+                        }
+                    }
                 }
                 for s in &b.steps {
                     match s {

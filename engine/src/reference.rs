@@ -96,6 +96,11 @@ pub enum RefError {
         /// Where.
         span: Span,
     },
+    /// A `from T ... distinct C` set, which needs the whole input: `x in (from T distinct C)`.
+    WholeInput {
+        /// Where.
+        span: Span,
+    },
     /// A datetime literal that does not parse: `datetime(2024-13-01)`.
     BadDateTime {
         /// The text inside `datetime(...)`.
@@ -121,6 +126,9 @@ impl fmt::Display for RefError {
                 pattern, message, ..
             } => write!(f, "invalid regex `{pattern}`: {message}"),
             RefError::BadDateTime { text, .. } => write!(f, "invalid datetime `{text}`"),
+            RefError::WholeInput { .. } => {
+                f.write_str("a `from ... distinct` set needs the whole input, not one row")
+            }
         }
     }
 }
@@ -140,11 +148,9 @@ pub fn eval(expr: &Expr, env: &RefEnv) -> Result<Value, RefError> {
     let span = expr.span;
     let mismatch = |message: String| RefError::TypeMismatch { message, span };
     match &expr.kind {
-        // TODO(issue 3): sets from `distinct` queries.
-        ExprKind::Query(_) => Err(RefError::UnknownName {
-            name: "from ... distinct".into(),
-            span,
-        }),
+        // A set is a property of the whole input, not of one row: this evaluator judges rows
+        // in isolation, so sets are checked through the executor (tests/sets.rs).
+        ExprKind::Query(_) => Err(RefError::WholeInput { span }),
         ExprKind::Literal(lit) => literal(lit, span),
         ExprKind::Name(id) => {
             if let Some((v, ty)) = (env.columns)(&id.name) {

@@ -113,6 +113,11 @@ impl Row {
         }
     }
 
+    /// How many cells the row has (the field set it was made for).
+    pub fn width(&self) -> usize {
+        self.slots.len()
+    }
+
     /// Forgets the previous record's values, keeping the buffers.
     pub fn clear(&mut self) {
         self.slots.iter_mut().for_each(|s| *s = Slot::Missing);

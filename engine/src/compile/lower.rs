@@ -2,11 +2,12 @@
 
 use super::lint;
 use super::{
-    Agg, AggKind, Body, ExampleCase, ExclusionInfo, Expectation, OutputColumn, Rule, RuleMeta, Step,
+    Agg, AggKind, Body, ExampleCase, ExclusionInfo, Expectation, OutputColumn, Rule, RuleMeta,
+    SetBody, SetDef, Step,
 };
 use crate::diag::{codes, Diagnostic};
 use crate::eval::{self, ConstEnv};
-use crate::ir::{ArithOp, CmpOp, ConstList, Expr, ExprKind, Func, StrPred};
+use crate::ir::{ArithOp, CmpOp, ConstList, Expr, ExprKind, Func, SetId, SetOp, StrPred};
 use crate::kql;
 use crate::row::FieldSet;
 use crate::schema::{did_you_mean, Catalog, TableSchema};
@@ -23,7 +24,44 @@ const ERROR_MARK: &str = "\u{0}scry: erroneous expression";
 #[derive(Debug, Clone, Default)]
 pub struct Lets {
     map: HashMap<String, Expr>,
+    /// `let Name = from T ... distinct C;`: kept as written, lowered where a rule tests it
+    /// (its filters read the columns of other tables).
+    queries: HashMap<String, ast::Expr>,
     order: Vec<String>,
+}
+
+impl Lets {
+    fn contains(&self, name: &str) -> bool {
+        self.map.contains_key(name) || self.queries.contains_key(name)
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.map.remove(name);
+        self.queries.remove(name);
+        self.order.retain(|n| n != name);
+    }
+}
+
+/// The `distinct` sets of a run, shared by every rule that tests them: a file-level `let`
+/// tested by three rules is collected once.
+#[derive(Debug)]
+pub struct SetRegistry {
+    catalog: Arc<Catalog>,
+    /// The sets, by [`SetId`].
+    pub defs: Vec<SetDef>,
+    /// (file, offset of the `from`) → set: the identity of a query as written.
+    index: HashMap<(usize, u32), SetId>,
+}
+
+impl SetRegistry {
+    /// An empty registry resolving tables in `catalog`.
+    pub fn new(catalog: Arc<Catalog>) -> SetRegistry {
+        SetRegistry {
+            catalog,
+            defs: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
 }
 
 /// Regex size limit (compiled program bytes): hostile patterns become an error, not exhaustion.
@@ -80,13 +118,18 @@ pub const AGGREGATES: &[&str] = &[
 
 /// Adds a top-level `let` to `lets`.
 pub fn add_let(lets: &mut Lets, l: &ast::Let, file: usize, diags: &mut Vec<Diagnostic>) {
-    if lets.map.contains_key(&l.name.name) {
+    if lets.contains(&l.name.name) {
         diags.push(Diagnostic::error(
             codes::DUPLICATE_NAME,
             file,
             l.name.span,
             format!("`{}` is already defined", l.name.name),
         ));
+        return;
+    }
+    if let ast::ExprKind::Query(_) = l.value.kind {
+        lets.order.push(l.name.name.clone());
+        lets.queries.insert(l.name.name.clone(), l.value.clone());
         return;
     }
     let mut fields = FieldSet::new();
@@ -99,6 +142,7 @@ pub fn add_let(lets: &mut Lets, l: &ast::Let, file: usize, diags: &mut Vec<Diagn
         diags,
         mode: Mode::Constant,
         missing: Vec::new(),
+        sets: None,
     };
     let e = cx.expr(&l.value);
     lets.order.push(l.name.name.clone());
@@ -124,6 +168,9 @@ struct Cx<'a> {
     diags: &'a mut Vec<Diagnostic>,
     mode: Mode,
     missing: Vec<(String, Span)>,
+    /// Where `distinct` sets are registered; `None` where sets cannot be used (constant
+    /// `let`s, a set's own filters, `scry eval`).
+    sets: Option<&'a mut SetRegistry>,
 }
 
 fn fold_const(e: Expr) -> Expr {
@@ -168,6 +215,9 @@ impl Cx<'_> {
     fn name(&mut self, id: &ast::Ident) -> Expr {
         if let Some(e) = self.lets.map.get(&id.name) {
             return e.clone();
+        }
+        if self.lets.queries.contains_key(&id.name) {
+            return self.set_as_value(id.span, &format!("`{}`", id.name));
         }
         if let Some(i) = self.computed.iter().rposition(|(n, _)| n == &id.name) {
             return Expr {
@@ -255,12 +305,7 @@ impl Cx<'_> {
     fn expr_inner(&mut self, e: &ast::Expr) -> Expr {
         use ast::ExprKind as K;
         match &e.kind {
-            // TODO(issue 3): sets from `distinct` queries.
-            K::Query(_) => self.err(
-                codes::NOT_CONSTANT,
-                e.span,
-                "`from ... distinct` sets are not supported yet",
-            ),
+            K::Query(_) => self.set_as_value(e.span, "this set"),
             K::Literal(lit) => self.literal(lit, e.span),
             K::Name(id) => self.name(id),
             K::Not(x) => {
@@ -616,7 +661,56 @@ impl Cx<'_> {
         ok
     }
 
+    /// The query behind a list operand that is a set (`(Hashes)` or an inline
+    /// `(from T ... distinct C)`), with the name to show for it.
+    fn set_operand<'q>(&'q self, item: &'q ast::Expr) -> Option<(&'q ast::Expr, String)> {
+        match &item.kind {
+            ast::ExprKind::Query(q) => Some((item, format!("distinct {}", q.distinct.name))),
+            ast::ExprKind::Name(id) => self
+                .lets
+                .queries
+                .get(&id.name)
+                .map(|q| (q, id.name.clone())),
+            _ => None,
+        }
+    }
+
+    /// A set is complete only once the whole input is read, so a rule can test one only to
+    /// decide whether a row counts (`where`, `except`), not to compute a value.
+    fn no_sets(&mut self, e: &Expr, span: Span) {
+        if e.uses_sets() {
+            self.err(
+                codes::SET_MISUSE,
+                span,
+                "a set can be tested in `where` and `except` only, not in `extend` or `summarize`",
+            );
+        }
+    }
+
+    fn set_as_value(&mut self, span: Span, what: &str) -> Expr {
+        let d = Diagnostic::error(
+            codes::SET_MISUSE,
+            self.file,
+            span,
+            format!("{what} is a set of values collected from events, not a value"),
+        )
+        .with_label("a `from ... distinct` set")
+        .with_note("test it with a list operator: `x in (Set)`, `x has_any (Set)`");
+        self.diags.push(d);
+        self.error_expr()
+    }
+
     fn in_list(&mut self, op: ListOp, op_span: Span, lhs: &ast::Expr, list: &[ast::Expr]) -> Expr {
+        if let Some(i) = list.iter().position(|it| self.set_operand(it).is_some()) {
+            if list.len() > 1 {
+                return self.err(
+                    codes::SET_MISUSE,
+                    list[i].span,
+                    "a set must be the only element of its list: write `x in (Set) or x in (...)`",
+                );
+            }
+            return self.in_set(op, lhs, &list[0]);
+        }
         let x = self.expr(lhs);
         let mut values = Vec::new();
         if !self.const_list(list, &mut values) || Self::is_error(&x) {
@@ -697,6 +791,188 @@ impl Cx<'_> {
                     },
                     ty: Type::Bool,
                 }
+            }
+        }
+    }
+
+    fn in_set(&mut self, op: ListOp, lhs: &ast::Expr, item: &ast::Expr) -> Expr {
+        let x = self.expr(lhs);
+        let Some((query, name)) = self.set_operand(item).map(|(q, n)| (q.clone(), n)) else {
+            return self.error_expr();
+        };
+        let Some(set) = self.lower_set(&query, &name, item.span) else {
+            return self.error_expr();
+        };
+        if Self::is_error(&x) {
+            return x;
+        }
+        let op = match op {
+            ListOp::HasAny => SetOp::HasAny,
+            ListOp::HasAll => SetOp::HasAll,
+            ListOp::In | ListOp::NotIn | ListOp::InCi | ListOp::NotInCi => {
+                let case_insensitive = matches!(op, ListOp::InCi | ListOp::NotInCi);
+                if case_insensitive && !x.ty.is_stringish() {
+                    return self.err(
+                        codes::STRING_OP_ON_NON_STRING,
+                        lhs.span,
+                        format!("`{}` compares strings, this is a {}", op.spelling(), x.ty),
+                    );
+                }
+                SetOp::In {
+                    case_insensitive,
+                    negated: matches!(op, ListOp::NotIn | ListOp::NotInCi),
+                }
+            }
+        };
+        Expr {
+            kind: ExprKind::InSet {
+                op,
+                lhs: Box::new(x),
+                set,
+                name: Arc::from(name.as_str()),
+            },
+            ty: Type::Bool,
+        }
+    }
+
+    /// Registers (once) and lowers a `from T [window] [where]* distinct C` query against each
+    /// of its tables.
+    fn lower_set(&mut self, query: &ast::Expr, name: &str, used_at: Span) -> Option<SetId> {
+        let ast::ExprKind::Query(q) = &query.kind else {
+            return None;
+        };
+        let Some(reg) = self.sets.take() else {
+            self.err(
+                codes::SET_MISUSE,
+                used_at,
+                "a set can only be tested in a rule's `where` or `except` (not in a `let` value, another set's filter or `scry eval`)",
+            );
+            return None;
+        };
+        let key = (self.file, query.span.start);
+        if let Some(&id) = reg.index.get(&key) {
+            self.sets = Some(reg);
+            return Some(id);
+        }
+        let catalog = Arc::clone(&reg.catalog);
+        let mut bodies = Vec::new();
+        for t in &q.tables {
+            let Some(schema) = catalog.table(&t.name) else {
+                let mut d = Diagnostic::error(
+                    codes::UNKNOWN_TABLE,
+                    self.file,
+                    t.span,
+                    format!("unknown table `{}`", t.name),
+                );
+                let names = catalog.tables().iter().map(|t| t.name.as_str());
+                if let Some(h) = did_you_mean(&t.name, names) {
+                    d = d.with_note(format!("did you mean `{h}`?"));
+                }
+                self.diags.push(d);
+                continue;
+            };
+            let mut cx = Cx {
+                file: self.file,
+                table: Some(schema),
+                lets: self.lets,
+                computed: Vec::new(),
+                fields: &mut *self.fields,
+                diags: &mut *self.diags,
+                mode: Mode::Row,
+                missing: Vec::new(),
+                sets: None,
+            };
+            let timestamp = schema
+                .column("Timestamp")
+                .filter(|ty| *ty == Type::DateTime)
+                .map(|_| cx.fields.intern("Timestamp"));
+            let window = q
+                .window
+                .as_ref()
+                .and_then(|w| cx.window(w, timestamp.is_some(), &schema.name));
+            let filters = q
+                .filters
+                .iter()
+                .map(|w| cx.predicate(&w.predicate))
+                .collect();
+            let column = cx.name(&q.distinct);
+            bodies.push(SetBody {
+                table: schema.name.clone(),
+                timestamp,
+                window,
+                filters,
+                column,
+            });
+        }
+        let id = SetId(reg.defs.len() as u32);
+        reg.defs.push(SetDef {
+            name: name.to_string(),
+            file: self.file,
+            span: query.span,
+            bodies,
+        });
+        reg.index.insert(key, id);
+        self.sets = Some(reg);
+        Some(id)
+    }
+
+    /// `window 5d` / `window between (a .. b)` against a table with (or without) a datetime
+    /// `Timestamp`: the inclusive bounds.
+    fn window(&mut self, w: &ast::Window, has_ts: bool, table: &str) -> Option<(Expr, Expr)> {
+        if !has_ts {
+            self.err(
+                codes::TYPE_MISMATCH,
+                w.span,
+                format!("`window` reads Timestamp, which {table} does not have as a datetime"),
+            );
+            return None;
+        }
+        match &w.kind {
+            ast::WindowKind::Lookback(span_e) => {
+                let s = self.expr(span_e);
+                match s.as_const() {
+                    Some(Value::Timespan(ticks)) if *ticks >= 0 => Some((
+                        Expr {
+                            kind: ExprKind::Now(-*ticks),
+                            ty: Type::DateTime,
+                        },
+                        Expr {
+                            kind: ExprKind::Now(0),
+                            ty: Type::DateTime,
+                        },
+                    )),
+                    _ => {
+                        self.err(
+                            codes::TYPE_MISMATCH,
+                            span_e.span,
+                            "`window` takes a positive timespan such as 5d, or between (a .. b)",
+                        );
+                        None
+                    }
+                }
+            }
+            ast::WindowKind::Between(lo, hi) => {
+                let lo_e = self.expr(lo);
+                let hi_e = self.expr(hi);
+                let ok_lo = lo_e.ty == Type::DateTime;
+                let ok_hi = matches!(hi_e.ty, Type::DateTime | Type::Timespan);
+                if !ok_lo || !ok_hi {
+                    self.err(
+                        codes::TYPE_MISMATCH,
+                        w.span,
+                        "`window between (a .. b)` needs datetimes (b may be a timespan added to a)",
+                    );
+                    return None;
+                }
+                let hi_e = if hi_e.ty == Type::Timespan {
+                    Expr {
+                        kind: ExprKind::Arith(ArithOp::Add, Box::new(lo_e.clone()), Box::new(hi_e)),
+                        ty: Type::DateTime,
+                    }
+                } else {
+                    hi_e
+                };
+                Some((lo_e, fold_const(hi_e)))
             }
         }
     }
@@ -895,6 +1171,9 @@ impl Cx<'_> {
             AggKind::CountIf => Some(self.predicate(&args[0])),
             _ => Some(self.expr(&args[0])),
         };
+        if let Some(a) = &arg {
+            self.no_sets(a, args[0].span);
+        }
         if arg.as_ref().is_some_and(Self::is_error) {
             return None;
         }
@@ -983,6 +1262,7 @@ pub fn lower_standalone(
         diags,
         mode: Mode::Row,
         missing: Vec::new(),
+        sets: None,
     };
     cx.expr(e)
 }
@@ -1073,6 +1353,7 @@ pub fn lower_rule(
     file_lets: &Lets,
     catalog: &Catalog,
     fields: &mut FieldSet,
+    sets: &mut SetRegistry,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rule> {
     let meta = lower_meta(r, file, diags);
@@ -1091,7 +1372,7 @@ pub fn lower_rule(
     let mut lets = file_lets.clone();
     for c in &r.clauses {
         if let ast::Clause::Let(l) = c {
-            if lets.map.contains_key(&l.name.name) && !file_lets.map.contains_key(&l.name.name) {
+            if lets.contains(&l.name.name) && !file_lets.contains(&l.name.name) {
                 diags.push(Diagnostic::error(
                     codes::DUPLICATE_NAME,
                     file,
@@ -1100,8 +1381,7 @@ pub fn lower_rule(
                 ));
                 continue;
             }
-            lets.map.remove(&l.name.name);
-            lets.order.retain(|n| n != &l.name.name);
+            lets.remove(&l.name.name);
             add_let(&mut lets, l, file, diags);
         }
     }
@@ -1258,61 +1538,13 @@ pub fn lower_rule(
             diags,
             mode: Mode::Row,
             missing: Vec::new(),
+            sets: Some(&mut *sets),
         };
         let timestamp = t
             .column("Timestamp")
             .filter(|ty| *ty == Type::DateTime)
             .map(|_| cx.fields.intern("Timestamp"));
-        let window_ir = window.and_then(|w| {
-            if timestamp.is_none() {
-                cx.err(
-                    codes::TYPE_MISMATCH,
-                    w.span,
-                    format!("`window` reads Timestamp, which {} does not have as a datetime", t.name),
-                );
-                return None;
-            }
-            match &w.kind {
-                ast::WindowKind::Lookback(span_e) => {
-                    let s = cx.expr(span_e);
-                    match s.as_const() {
-                        Some(Value::Timespan(ticks)) if *ticks >= 0 => Some((
-                            Expr {
-                                kind: ExprKind::Now(-*ticks),
-                                ty: Type::DateTime,
-                            },
-                            Expr {
-                                kind: ExprKind::Now(0),
-                                ty: Type::DateTime,
-                            },
-                        )),
-                        _ => {
-                            cx.err(codes::TYPE_MISMATCH, span_e.span, "`window` takes a positive timespan such as 5d, or between (a .. b)");
-                            None
-                        }
-                    }
-                }
-                ast::WindowKind::Between(lo, hi) => {
-                    let lo_e = cx.expr(lo);
-                    let hi_e = cx.expr(hi);
-                    let ok_lo = lo_e.ty == Type::DateTime;
-                    let ok_hi = matches!(hi_e.ty, Type::DateTime | Type::Timespan);
-                    if !ok_lo || !ok_hi {
-                        cx.err(codes::TYPE_MISMATCH, w.span, "`window between (a .. b)` needs datetimes (b may be a timespan added to a)");
-                        return None;
-                    }
-                    let hi_e = if hi_e.ty == Type::Timespan {
-                        Expr {
-                            kind: ExprKind::Arith(ArithOp::Add, Box::new(lo_e.clone()), Box::new(hi_e)),
-                            ty: Type::DateTime,
-                        }
-                    } else {
-                        hi_e
-                    };
-                    Some((lo_e, fold_const(hi_e)))
-                }
-            }
-        });
+        let window_ir = window.and_then(|w| cx.window(w, timestamp.is_some(), &t.name));
         let mut steps = Vec::new();
         for c in &r.clauses {
             match c {
@@ -1323,6 +1555,7 @@ pub fn lower_rule(
                 ast::Clause::Extend(x) => {
                     for a in &x.assignments {
                         let v = cx.expr(&a.value);
+                        cx.no_sets(&v, a.value.span);
                         let name = match &a.name {
                             Some(n) => n.name.clone(),
                             None => match &a.value.kind {
@@ -1380,6 +1613,7 @@ pub fn lower_rule(
         if let Some(s) = summarize {
             for k in &s.by {
                 let v = cx.expr(&k.value);
+                cx.no_sets(&v, k.value.span);
                 let name = match (&k.name, &k.value.kind) {
                     (Some(n), _) => n.name.clone(),
                     (None, ast::ExprKind::Name(id)) => match &v.kind {
@@ -1480,6 +1714,7 @@ pub fn lower_rule(
                         diags: cx.diags,
                         mode: Mode::Row,
                         missing: Vec::new(),
+                        sets: None,
                     };
                     having_ir = Some(hx.predicate(&h.predicate));
                 }
@@ -1498,6 +1733,21 @@ pub fn lower_rule(
                 }
             }
         }
+        // The relaxed steps (every set test assumed to go the rule's way) reject rows early,
+        // before the sets are known.
+        let uses_sets = steps.iter().any(|s| match s {
+            Step::Where(p) => p.uses_sets(),
+            Step::Extend(..) => false,
+        }) || excl.iter().flatten().any(Expr::uses_sets);
+        let relaxed = uses_sets.then(|| {
+            steps
+                .iter()
+                .map(|s| match s {
+                    Step::Where(p) => Step::Where(p.clone().relax_sets(true)),
+                    other => other.clone(),
+                })
+                .collect()
+        });
         let computed = cx.computed.len();
         let computed_names = cx.computed.iter().map(|(n, _)| n.clone()).collect();
         bodies.push(Body {
@@ -1505,6 +1755,7 @@ pub fn lower_rule(
             timestamp,
             window: window_ir,
             steps,
+            relaxed,
             exclusions: excl,
             keys,
             aggs,
@@ -1538,6 +1789,28 @@ pub fn lower_rule(
         output = Some(union);
     }
 
+    // The sets the rule tests, and the tables they read (`given` examples may be in those).
+    let mut rule_sets: Vec<SetId> = Vec::new();
+    for b in &bodies {
+        let steps = b.steps.iter().map(|s| match s {
+            Step::Where(e) | Step::Extend(_, e) => e,
+        });
+        for e in steps.chain(b.exclusions.iter().flatten()) {
+            e.walk(&mut |n| {
+                if let ExprKind::InSet { set, .. } = n.kind {
+                    rule_sets.push(set);
+                }
+            });
+        }
+    }
+    rule_sets.sort();
+    rule_sets.dedup();
+    let set_tables: Vec<&str> = rule_sets
+        .iter()
+        .filter_map(|id| sets.defs.get(id.0 as usize))
+        .flat_map(|d| d.bodies.iter().map(|b| b.table.as_str()))
+        .collect();
+
     // Examples.
     let mut examples_now = None;
     let mut cases = Vec::new();
@@ -1558,12 +1831,15 @@ pub fn lower_rule(
         for c in &x.cases {
             let table = match &c.table {
                 Some(t) => {
-                    if !tables.iter().any(|s| s.name == t.name) {
+                    let read = tables.iter().any(|s| s.name == t.name)
+                        || (c.expect == ast::Expect::Given
+                            && set_tables.contains(&t.name.as_str()));
+                    if !read {
                         diags.push(Diagnostic::error(
                             codes::BAD_EXAMPLE,
                             file,
                             t.span,
-                            format!("this rule does not read {}", t.name),
+                            format!("neither this rule nor its sets read {}", t.name),
                         ));
                         continue;
                     }
@@ -1651,6 +1927,7 @@ pub fn lower_rule(
         having: having_ir,
         examples_now,
         examples: cases,
+        sets: rule_sets,
     })
 }
 

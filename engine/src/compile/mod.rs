@@ -9,7 +9,7 @@ mod lint;
 mod lower;
 
 use crate::diag::{codes, Diagnostic, Severity};
-use crate::ir::Expr;
+use crate::ir::{Expr, SetId};
 use crate::row::FieldSet;
 use crate::schema::Catalog;
 use crate::value::Type;
@@ -132,6 +132,9 @@ pub struct Body {
     pub window: Option<(Expr, Expr)>,
     /// `where` and `extend` in order.
     pub steps: Vec<Step>,
+    /// For a rule that tests `distinct` sets: `steps` with every set test assumed to pass
+    /// (see [`Expr::relax_sets`]), to reject rows before the sets are known.
+    pub relaxed: Option<Vec<Step>>,
     /// One entry per rule exclusion; `None` when the exclusion names a field this table
     /// does not have (it never suppresses anything here; `check` warns).
     pub exclusions: Vec<Option<Expr>>,
@@ -145,6 +148,35 @@ pub struct Body {
     pub computed: usize,
     /// The names of the computed columns, by slot.
     pub computed_names: Vec<String>,
+}
+
+/// A `from T [window ...] [where ...]* distinct C` set, collected from events of its tables
+/// over the whole input before the rules testing it decide.
+#[derive(Debug, Clone)]
+pub struct SetDef {
+    /// The `let` name (or `distinct C` for an inline query).
+    pub name: String,
+    /// Source file index.
+    pub file: usize,
+    /// The query as written.
+    pub span: Span,
+    /// One body per table.
+    pub bodies: Vec<SetBody>,
+}
+
+/// A set's query lowered against one of its tables.
+#[derive(Debug, Clone)]
+pub struct SetBody {
+    /// The table.
+    pub table: String,
+    /// `Timestamp` of this table, if it has one.
+    pub timestamp: Option<crate::row::FieldId>,
+    /// The window's bounds, inclusive.
+    pub window: Option<(Expr, Expr)>,
+    /// The `where` predicates.
+    pub filters: Vec<Expr>,
+    /// The collected column.
+    pub column: Expr,
 }
 
 /// An exclusion's identity, shared by a rule's bodies.
@@ -220,6 +252,8 @@ pub struct Rule {
     pub examples_now: Option<i64>,
     /// Examples.
     pub examples: Vec<ExampleCase>,
+    /// The `distinct` sets the rule tests (sorted).
+    pub sets: Vec<SetId>,
 }
 
 impl Rule {
@@ -239,6 +273,8 @@ impl Rule {
 pub struct RuleSet {
     /// Rules in load order.
     pub rules: Vec<Rule>,
+    /// The `distinct` sets the rules test, by [`SetId`].
+    pub sets: Vec<SetDef>,
     /// Every input field any rule reads.
     pub fields: FieldSet,
     /// The schemas used.
@@ -280,6 +316,7 @@ pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
     let mut rules = Vec::new();
     let mut seen: HashMap<String, (usize, Span)> = HashMap::new();
     let mut seen_ids: HashMap<String, (usize, Span)> = HashMap::new();
+    let mut sets = lower::SetRegistry::new(Arc::clone(&catalog));
     for (file, src) in sources.files.iter().enumerate() {
         let parsed = match ast::parse_file(&src.text) {
             Ok(f) => f,
@@ -294,8 +331,15 @@ pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
                 ast::Item::Let(l) => lower::add_let(&mut file_lets, l, file, &mut diags),
                 ast::Item::Rule(r) => {
                     let before = diags.len();
-                    let rule =
-                        lower::lower_rule(r, file, &file_lets, &catalog, &mut fields, &mut diags);
+                    let rule = lower::lower_rule(
+                        r,
+                        file,
+                        &file_lets,
+                        &catalog,
+                        &mut fields,
+                        &mut sets,
+                        &mut diags,
+                    );
                     let failed = diags[before..]
                         .iter()
                         .any(|d| d.severity >= Severity::Error);
@@ -340,8 +384,11 @@ pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
         }
     }
     Compiled {
+        // A set registered by a rule that then failed stays (unused): a rule set with errors
+        // is never run.
         rules: RuleSet {
             rules,
+            sets: sets.defs,
             fields,
             catalog,
         },

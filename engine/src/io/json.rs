@@ -33,7 +33,7 @@ pub(super) fn read_lines(
 ) -> Result<(), InputError> {
     let mut ctx = Ctx::new(src, row, sink, None);
     let mut buf = Vec::new();
-    let mut line_no = 0u64;
+    let mut line_no = src.first_line - 1;
     let result = loop {
         let line = match next_line(&mut input, &mut buf, src.limit) {
             Ok(line) => line,
@@ -46,6 +46,11 @@ pub(super) fn read_lines(
             Line::Text => {
                 let text = buf.strip_suffix(b"\r").unwrap_or(&buf);
                 if is_blank(text) {
+                    continue;
+                }
+                if !ctx.sink.candidate(text) {
+                    ctx.records += 1;
+                    ctx.ruled_out += 1;
                     continue;
                 }
                 match std::str::from_utf8(text) {
@@ -129,6 +134,7 @@ struct Ctx<'s> {
     sink: &'s mut dyn RecordSink,
     records: u64,
     skipped: u64,
+    ruled_out: u64,
     shapes: Shapes,
     /// Decoded strings that had escapes, before they are copied into the row.
     unescaped: String,
@@ -172,6 +178,7 @@ impl<'s> Ctx<'s> {
             sink,
             records: 0,
             skipped: 0,
+            ruled_out: 0,
             shapes: Shapes::default(),
             unescaped: String::new(),
             category: String::new(),
@@ -186,6 +193,7 @@ impl<'s> Ctx<'s> {
     fn finish(&self, stats: &mut InputStats) {
         stats.records = self.records;
         stats.skipped = self.skipped;
+        stats.ruled_out = self.ruled_out;
         stats.format.shapes = self.shapes;
     }
 

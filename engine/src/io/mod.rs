@@ -246,6 +246,12 @@ pub trait RecordSink {
     fn record(&mut self, row: &Row, loc: &Location<'_>);
     /// A record could not be used; reading continues.
     fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason);
+    /// Asked before a JSON line is parsed, with its raw bytes: `false` rules it out (the sink
+    /// counts it; it is one record, not parsed). Only asked where a line holds at most one
+    /// record or the sink's prefilter says otherwise (see [`crate::prefilter`]).
+    fn candidate(&mut self, _line: &[u8]) -> bool {
+        true
+    }
 }
 
 /// How a source was framed, as detected (or as forced by [`ReadOptions::format`]).
@@ -274,6 +280,17 @@ pub struct Shapes {
     pub hunting_results: bool,
     /// Top-level JSON arrays of records.
     pub array: bool,
+}
+
+impl Shapes {
+    /// The shapes seen in either of two parts of one source.
+    pub fn merge(&mut self, other: Shapes) {
+        self.flat |= other.flat;
+        self.storage_account |= other.storage_account;
+        self.event_hub |= other.event_hub;
+        self.hunting_results |= other.hunting_results;
+        self.array |= other.array;
+    }
 }
 
 /// What a reader found a source to be; `Display` gives e.g. `json lines (storage account),
@@ -331,6 +348,8 @@ pub struct InputStats {
     pub records: u64,
     /// Records reported through [`RecordSink::skipped`].
     pub skipped: u64,
+    /// Records the sink ruled out before parsing ([`RecordSink::candidate`]).
+    pub ruled_out: u64,
     /// What the source was found to be.
     pub format: DetectedFormat,
 }
@@ -487,6 +506,7 @@ pub fn read_reader(
         fields,
         limit: opts.max_record_bytes,
         gzip,
+        first_line: 1,
     };
     let input = head.into_reader();
     let result = match framing {
@@ -505,6 +525,207 @@ struct Source<'a> {
     fields: &'a FieldSet,
     limit: usize,
     gzip: bool,
+    /// The line number of the first line read (1, or where a chunk starts).
+    first_line: u64,
+}
+
+/// A piece of one input, cut by [`read_pieces`] for evaluation on another thread.
+#[derive(Debug)]
+pub enum Piece {
+    /// Whole JSON lines (a chunk ends after a newline, or at the end of the input), decoded
+    /// from gzip if need be; `first_line` is the line number of the first.
+    Lines {
+        /// The line number of the first line.
+        first_line: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// An input that is not JSON lines (a JSON document or CSV), decoded, whole.
+    Whole {
+        /// Its framing.
+        framing: Framing,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// What [`read_pieces`] learnt about an input: its framing, compression and size.
+#[derive(Debug, Clone, Copy)]
+pub struct PieceStats {
+    /// Framing and compression.
+    pub framing: Framing,
+    /// gzip?
+    pub gzip: bool,
+    /// Bytes read as stored.
+    pub bytes: u64,
+    /// Bytes after decompression.
+    pub decoded_bytes: u64,
+}
+
+/// Cuts `input` into [`Piece`]s of about `chunk_bytes` at line ends, for parallel
+/// evaluation with [`read_piece`]: the reading thread only decompresses and finds newlines.
+/// JSON lines stream through in chunks; other framings come as one piece. A line longer than
+/// [`ReadOptions::max_record_bytes`] stays whole in its chunk and is skipped by the reader.
+///
+/// `spare` hands out buffers for the next pieces (return emitted pieces' buffers to it once
+/// evaluated: reused buffers spare the page faults of fresh megabyte allocations).
+pub fn read_pieces(
+    name: &str,
+    input: impl Read,
+    opts: &ReadOptions,
+    chunk_bytes: usize,
+    spare: &mut dyn FnMut() -> Vec<u8>,
+    emit: &mut dyn FnMut(Piece),
+) -> Result<PieceStats, InputError> {
+    let raw_count = lines::Counter::default();
+    let decoded_count = lines::Counter::default();
+    let mut input = raw_count.wrap(input);
+    let mut magic = [0u8; 2];
+    let got = lines::read_up_to(&mut input, &mut magic)
+        .map_err(|e| InputError::from_read(name, false, e))?;
+    let gzip = magic[..got] == [0x1f, 0x8b];
+    let raw = BufReader::with_capacity(BUFFER_BYTES, (&magic[..got]).chain(input));
+    let decoded: Box<dyn BufRead + '_> = if gzip {
+        Box::new(BufReader::with_capacity(
+            BUFFER_BYTES,
+            decoded_count.wrap(flate2::bufread::MultiGzDecoder::new(raw)),
+        ))
+    } else {
+        Box::new(decoded_count.wrap_buffered(raw))
+    };
+    let head = lines::Head::read(decoded, opts.max_record_bytes)
+        .map_err(|e| InputError::from_read(name, gzip, e))?;
+    let framing = match opts.format {
+        Format::JsonLines => Framing::JsonLines,
+        Format::JsonDocument => Framing::JsonDocument,
+        Format::Csv => Framing::Csv,
+        Format::Auto if has_csv_extension(name) => Framing::Csv,
+        Format::Auto => head.detect(),
+    };
+    let mut input = head.into_reader();
+    let mut result = Ok(());
+    if framing == Framing::JsonLines {
+        let mut buf: Vec<u8> = spare();
+        buf.clear();
+        let mut first_line = 1u64;
+        // After cutting a line too long for any record: drop the rest of it (the piece that
+        // holds its start reports it as too large).
+        let mut discarding = false;
+        loop {
+            // At least one read each time round, so that `n == 0` means the end.
+            let want = chunk_bytes.max(buf.len() + 1);
+            let (n, err) = fill_to(&mut input, &mut buf, want);
+            let at_end = n == 0 || err.is_some();
+            if discarding {
+                match memchr::memchr(b'\n', &buf) {
+                    Some(i) => {
+                        buf.drain(..=i);
+                        first_line += 1;
+                        discarding = false;
+                    }
+                    None => buf.clear(),
+                }
+            }
+            // Cut after the last newline; keep the partial line for the next chunk (unless
+            // it is all there is and the input ended, or it outgrew any record's limit).
+            let cut = match memchr::memrchr(b'\n', &buf) {
+                _ if at_end => buf.len(),
+                Some(i) => i + 1,
+                None if buf.len() > opts.max_record_bytes + chunk_bytes => {
+                    discarding = true;
+                    buf.len()
+                }
+                None => continue,
+            };
+            if cut > 0 {
+                let mut next = spare();
+                next.clear();
+                next.extend_from_slice(&buf[cut..]);
+                buf.truncate(cut);
+                let bytes = std::mem::replace(&mut buf, next);
+                let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+                emit(Piece::Lines { first_line, bytes });
+                first_line += lines;
+            }
+            if let Some(e) = err {
+                result = Err(InputError::from_read(name, gzip, e));
+                break;
+            }
+            if at_end {
+                break;
+            }
+        }
+    } else {
+        let mut bytes = Vec::new();
+        // On error `read_to_end` keeps what it read: deliver that, then report the error.
+        let read = input.read_to_end(&mut bytes);
+        emit(Piece::Whole { framing, bytes });
+        if let Err(e) = read {
+            result = Err(InputError::from_read(name, gzip, e));
+        }
+    }
+    let stats = PieceStats {
+        framing,
+        gzip,
+        bytes: raw_count.get(),
+        decoded_bytes: decoded_count.get(),
+    };
+    result.map(|()| stats)
+}
+
+/// Appends to `buf` until it holds at least `want` bytes or the input ends: (bytes read, the
+/// error that stopped reading). Reads straight into the buffer's spare capacity.
+fn fill_to(
+    input: &mut impl Read,
+    buf: &mut Vec<u8>,
+    want: usize,
+) -> (usize, Option<std::io::Error>) {
+    let before = buf.len();
+    let need = want.saturating_sub(before) as u64;
+    // `read_to_end` keeps what it read when it fails, and retries on interruption.
+    let res = input.take(need).read_to_end(buf);
+    (buf.len() - before, res.err())
+}
+
+/// Reads one [`Piece`] of input `name` into `sink`, as [`read_reader`] would have read those
+/// records. The returned stats count the piece's records (bytes are counted by
+/// [`read_pieces`]).
+pub fn read_piece(
+    name: &str,
+    piece: &Piece,
+    fields: &FieldSet,
+    opts: &ReadOptions,
+    row: &mut Row,
+    sink: &mut dyn RecordSink,
+) -> Result<InputStats, InputError> {
+    if row.width() != fields.len() {
+        *row = Row::new(fields);
+    }
+    let (framing, first_line, bytes) = match piece {
+        Piece::Lines { first_line, bytes } => (Framing::JsonLines, *first_line, bytes),
+        Piece::Whole { framing, bytes } => (*framing, 1, bytes),
+    };
+    let mut stats = InputStats {
+        format: DetectedFormat {
+            framing,
+            ..DetectedFormat::default()
+        },
+        ..InputStats::default()
+    };
+    let src = Source {
+        name,
+        fields,
+        limit: opts.max_record_bytes,
+        gzip: false,
+        first_line,
+    };
+    let input = &bytes[..];
+    match framing {
+        Framing::JsonLines => json::read_lines(&src, input, row, sink, &mut stats)?,
+        Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats)?,
+        Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats)?,
+    }
+    Ok(stats)
 }
 
 impl Source<'_> {

@@ -1,0 +1,399 @@
+//! Running a plan over input files with several threads.
+//!
+//! One thread reads: it decompresses and cuts each input into [`Piece`]s at line ends
+//! ([`io::read_pieces`]). Worker threads each own an [`Executor`] and evaluate whole pieces;
+//! at the end their partial states merge ([`Executor::merge`]) into the results one executor
+//! would give over the whole input: aggregates merge exactly, rows without `summarize` carry
+//! (piece, sequence) tags that restore input order, so the output is the same bytes for any
+//! number of threads.
+//!
+//! Rules testing `distinct` sets need a first pass that fills the sets (parsing only the
+//! lines the sets' prefilter lets through); standard input cannot be read twice, so there the
+//! executors hold candidate rows instead and decide them at the end.
+
+use crate::exec::{CollectedSets, Executor, ResultRow, RunStats};
+use crate::io::{
+    self, InputError, InputStats, Location, Piece, ReadOptions, RecordSink, SkipReason,
+};
+use crate::plan::Plan;
+use crate::row::Row;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The clock, in ticks.
+    pub now: i64,
+    /// `--table`.
+    pub table: Option<String>,
+    /// `--since` / `--until`, in ticks.
+    pub since: Option<i64>,
+    /// See `since`.
+    pub until: Option<i64>,
+    /// Why the prefilter is off (`--strict`, `--no-prefilter`), if it is.
+    pub no_prefilter: Option<String>,
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Reader options.
+    pub read: ReadOptions,
+    /// How many skipped records to keep for reporting (the first ones, in input order).
+    pub max_reports: usize,
+    /// Bytes per piece.
+    pub chunk_bytes: usize,
+    /// Measure time per rule.
+    pub profile: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            now: 0,
+            table: None,
+            since: None,
+            until: None,
+            no_prefilter: None,
+            threads: 1,
+            read: ReadOptions::default(),
+            max_reports: 20,
+            chunk_bytes: 2 << 20,
+            profile: false,
+        }
+    }
+}
+
+/// A record that was skipped, where.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Report {
+    /// Index of the input.
+    pub input: usize,
+    /// Its 1-based line.
+    pub line: u64,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// What one input gave.
+#[derive(Debug, Clone)]
+pub struct InputReport {
+    /// The path as given (`-` for standard input).
+    pub name: String,
+    /// Its statistics (records from every piece, bytes, detected format).
+    pub stats: InputStats,
+    /// The error that stopped reading it, if any (records before it were evaluated).
+    pub error: Option<String>,
+}
+
+/// The outcome of a run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Result rows, deterministic.
+    pub results: Vec<ResultRow>,
+    /// Counters.
+    pub stats: RunStats,
+    /// Per input.
+    pub inputs: Vec<InputReport>,
+    /// The first skipped records (up to [`RunOptions::max_reports`]), in input order.
+    pub reports: Vec<Report>,
+    /// All skipped records reported (`reports` may hold fewer).
+    pub reported: u64,
+    /// True when the sets were filled in a first pass.
+    pub two_pass: bool,
+    /// The number of values in each `distinct` set.
+    pub set_sizes: Vec<usize>,
+    /// The prefilter of the run, as `scry explain` prints it.
+    pub prefilter: String,
+    /// Time and rows per rule, with [`RunOptions::profile`].
+    pub profile: Option<Vec<crate::exec::RuleProfile>>,
+    /// Wall-clock time of the whole run.
+    pub elapsed: std::time::Duration,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Fill the sets only.
+    Sets,
+    /// Evaluate the rules.
+    Rules,
+}
+
+struct Job {
+    input: usize,
+    piece_index: u64,
+    piece: Piece,
+}
+
+struct WorkerSink<'e, 'p> {
+    exec: &'e mut Executor<'p>,
+    pass: Pass,
+    input: usize,
+    reports: Vec<Report>,
+    reported: u64,
+    max_reports: usize,
+}
+
+impl WorkerSink<'_, '_> {
+    fn report(&mut self, loc: &Location<'_>, message: String) {
+        self.reported += 1;
+        // Pieces reach a worker in input order, so its first reports are the only ones that
+        // can be among the run's first `max_reports`.
+        if self.reports.len() < self.max_reports {
+            self.reports.push(Report {
+                input: self.input,
+                line: loc.line,
+                message,
+            });
+        }
+    }
+}
+
+impl RecordSink for WorkerSink<'_, '_> {
+    fn candidate(&mut self, line: &[u8]) -> bool {
+        match self.pass {
+            Pass::Sets => self.exec.set_candidate(line),
+            Pass::Rules => self.exec.candidate(line),
+        }
+    }
+    fn record(&mut self, row: &Row, loc: &Location<'_>) {
+        match self.pass {
+            // A record the sets cannot read is reported by the second pass.
+            Pass::Sets => drop(self.exec.collect_sets(row)),
+            Pass::Rules => {
+                if let Err(skip) = self.exec.process(row) {
+                    self.report(loc, skip.to_string());
+                }
+            }
+        }
+    }
+    fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason) {
+        if self.pass == Pass::Rules {
+            self.exec.skip(reason.kind().to_string());
+            self.report(loc, reason.to_string());
+        }
+    }
+}
+
+/// What a pass over the inputs gives back.
+struct PassOutcome<'p> {
+    exec: Executor<'p>,
+    inputs: Vec<InputReport>,
+    reports: Vec<Report>,
+    reported: u64,
+}
+
+fn new_executor<'p>(plan: &'p Plan, opts: &RunOptions) -> Executor<'p> {
+    let mut exec =
+        Executor::new(plan, opts.now, opts.table.clone()).with_time_range(opts.since, opts.until);
+    if opts.profile {
+        exec = exec.with_profile();
+    }
+    match &opts.no_prefilter {
+        Some(why) => exec.without_prefilter(why),
+        None => exec,
+    }
+}
+
+fn one_pass<'p>(
+    plan: &'p Plan,
+    inputs: &[PathBuf],
+    opts: &RunOptions,
+    pass: Pass,
+    sets: Option<&CollectedSets>,
+) -> PassOutcome<'p> {
+    let threads = opts.threads.max(1);
+    // A few pieces in flight per worker: enough to keep them busy, little memory.
+    let (tx, rx) = mpsc::sync_channel::<Job>(threads * 2);
+    let rx = Mutex::new(rx);
+    // Evaluated pieces' buffers go back to the reader for reuse.
+    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+    let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    let mut reports_in: Vec<InputReport> = names
+        .iter()
+        .map(|n| InputReport {
+            name: n.clone(),
+            stats: InputStats::default(),
+            error: None,
+        })
+        .collect();
+    let worker_results = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = &rx;
+                let names = &names;
+                let back_tx = back_tx.clone();
+                scope.spawn(move || {
+                    let mut exec = new_executor(plan, opts);
+                    if let Some(s) = sets {
+                        exec.use_sets(s);
+                    }
+                    let fields = exec.fields().clone();
+                    let mut row = Row::new(&fields);
+                    let mut sink_reports = Vec::new();
+                    let mut reported = 0;
+                    let mut per_input: Vec<(usize, InputStats, Option<String>)> = Vec::new();
+                    loop {
+                        // The lock is held only to take the next job.
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(job) = job else { break };
+                        exec.begin_chunk(job.piece_index);
+                        let mut sink = WorkerSink {
+                            exec: &mut exec,
+                            pass,
+                            input: job.input,
+                            reports: std::mem::take(&mut sink_reports),
+                            reported,
+                            max_reports: opts.max_reports,
+                        };
+                        let res = io::read_piece(
+                            &names[job.input],
+                            &job.piece,
+                            &fields,
+                            &opts.read,
+                            &mut row,
+                            &mut sink,
+                        );
+                        sink_reports = sink.reports;
+                        reported = sink.reported;
+                        match res {
+                            Ok(st) => per_input.push((job.input, st, None)),
+                            Err(e) => per_input.push((
+                                job.input,
+                                InputStats::default(),
+                                Some(e.to_string()),
+                            )),
+                        }
+                        if let Piece::Lines { bytes, .. } = job.piece {
+                            // The reader may have finished: then the buffer is just dropped.
+                            let _ = back_tx.send(bytes);
+                        }
+                    }
+                    (exec, sink_reports, reported, per_input)
+                })
+            })
+            .collect();
+        // This thread reads and cuts.
+        drop(back_tx);
+        let chunk_bytes = opts.chunk_bytes;
+        let mut spare = || {
+            back_rx
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(chunk_bytes + (64 << 10)))
+        };
+        let mut piece_index = 0u64;
+        for (i, path) in inputs.iter().enumerate() {
+            let mut emit = |piece: Piece| {
+                // A send fails only if every worker is gone (they panicked): nothing to do.
+                let _ = tx.send(Job {
+                    input: i,
+                    piece_index,
+                    piece,
+                });
+                piece_index += 1;
+            };
+            let res: Result<io::PieceStats, InputError> = if path.as_os_str() == "-" {
+                io::read_pieces(
+                    "<stdin>",
+                    std::io::stdin().lock(),
+                    &opts.read,
+                    chunk_bytes,
+                    &mut spare,
+                    &mut emit,
+                )
+            } else {
+                match std::fs::File::open(path) {
+                    Ok(f) => io::read_pieces(
+                        &names[i],
+                        f,
+                        &opts.read,
+                        chunk_bytes,
+                        &mut spare,
+                        &mut emit,
+                    ),
+                    Err(source) => Err(InputError::Open {
+                        path: path.clone(),
+                        source,
+                    }),
+                }
+            };
+            let r = &mut reports_in[i];
+            match res {
+                Ok(ps) => {
+                    r.stats.bytes = ps.bytes;
+                    r.stats.decoded_bytes = ps.decoded_bytes;
+                    r.stats.format.framing = ps.framing;
+                    r.stats.format.gzip = ps.gzip;
+                }
+                Err(e) => r.error = Some(e.to_string()),
+            }
+        }
+        drop(tx);
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker thread does not panic"))
+            .collect::<Vec<_>>()
+    });
+    let mut merged: Option<Executor<'p>> = None;
+    let mut reports = Vec::new();
+    let mut reported = 0;
+    for (exec, rep, n, per_input) in worker_results {
+        reports.extend(rep);
+        reported += n;
+        for (i, st, err) in per_input {
+            let r = &mut reports_in[i];
+            r.stats.records += st.records;
+            r.stats.skipped += st.skipped;
+            r.stats.ruled_out += st.ruled_out;
+            r.stats.format.shapes.merge(st.format.shapes);
+            if r.error.is_none() {
+                r.error = err;
+            }
+        }
+        match &mut merged {
+            None => merged = Some(exec),
+            Some(m) => m.merge(exec),
+        }
+    }
+    reports.sort();
+    reports.truncate(opts.max_reports);
+    PassOutcome {
+        exec: merged.unwrap_or_else(|| new_executor(plan, opts)),
+        inputs: reports_in,
+        reports,
+        reported,
+    }
+}
+
+/// Runs `plan` over `inputs` (paths; `-` is standard input).
+pub fn run(plan: &Plan, inputs: &[PathBuf], opts: &RunOptions) -> RunOutcome {
+    let started = std::time::Instant::now();
+    let stdin = inputs.iter().any(|p| p.as_os_str() == "-");
+    let two_pass = !plan.sets.is_empty() && !stdin;
+    let sets = two_pass.then(|| {
+        one_pass(plan, inputs, opts, Pass::Sets, None)
+            .exec
+            .collected_sets()
+    });
+    let PassOutcome {
+        mut exec,
+        inputs: input_reports,
+        reports,
+        reported,
+    } = one_pass(plan, inputs, opts, Pass::Rules, sets.as_ref());
+    let results = exec.finish();
+    RunOutcome {
+        results,
+        set_sizes: exec.set_sizes(),
+        prefilter: exec.prefilter().to_string(),
+        profile: exec.profile().map(<[_]>::to_vec),
+        elapsed: started.elapsed(),
+        stats: exec.stats,
+        inputs: input_reports,
+        reports,
+        reported,
+        two_pass,
+    }
+}

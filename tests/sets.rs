@@ -1,0 +1,98 @@
+//! Rules over more than one table: `from T ... distinct C` sets collected from one table and
+//! tested in another, over mixed inputs in one run.
+
+use crate::util;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+const RULES: &str = "tests/data/features/sets.scry";
+const NOW: &str = "2024-05-15T12:00:00Z";
+
+fn run_file(path: &str) -> (String, String) {
+    let out = util::scry(&[
+        "run", "--rules", RULES, "--now", NOW, "--format", "ndjson", path,
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    (util::stdout(&out), util::stderr(&out))
+}
+
+fn run_stdin(input: &[u8]) -> (String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args([
+            "run", "--rules", RULES, "--now", NOW, "--format", "ndjson", "-",
+        ])
+        .current_dir(util::root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the scry binary runs");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input)
+        .expect("stdin accepts the input");
+    let out = child.wait_with_output().expect("scry finishes");
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    (util::stdout(&out), util::stderr(&out))
+}
+
+/// (rule id suffix, group or row) of each result line.
+fn summary(ndjson: &str) -> Vec<String> {
+    ndjson
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("ndjson");
+            let rule = v["rule"].as_str().unwrap_or_default();
+            let rule = &rule[rule.len() - 1..];
+            format!(
+                "{rule} {} {}",
+                v["DeviceId"].as_str().unwrap_or_default(),
+                v.get("Count")
+                    .or(v.get("ReportId"))
+                    .cloned()
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_set_from_one_table_decides_rows_of_another() {
+    let (out, err) = run_file("tests/data/sets/mixed.jsonl");
+    // Process rule: hashes aaaa (d-1, twice) and bbbb (d-3) were signed by DWSNET OÜ inside
+    // the window; cccc was signed by "DWSNET OÜD" (no term boundary after Ü).
+    // Network rule: only node12.dwservice.net from aaaa; bbbb is the known-good exclusion,
+    // ffff was never signed.
+    // Negated inline set: dwagent processes whose hash has no trusted signature (cccc, bbbb).
+    assert_eq!(
+        summary(&out),
+        ["1 d-1 2", "1 d-3 1", "2 d-1 1", "3 d-1 12", "3 d-3 11"],
+        "{out}"
+    );
+    assert!(err.contains("sets collected in a first pass"), "{err}");
+    assert!(err.contains("DwsHashes: 2 value(s)"), "{err}");
+}
+
+#[test]
+fn one_pass_over_stdin_equals_two_passes_over_a_file() {
+    let text = std::fs::read(util::path("tests/data/sets/mixed.jsonl")).expect("data");
+    let (two, _) = run_file("tests/data/sets/mixed.jsonl");
+    let (one, err) = run_stdin(&text);
+    assert_eq!(one, two);
+    assert!(err.contains("candidate row(s) held"), "{err}");
+    // The rows that fill the sets may come before or after the rows that test them. (Rules
+    // without `summarize` list their rows in input order, hence the sort.)
+    let mut lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    lines.reverse();
+    let reversed = lines.join(&b'\n');
+    let (rev, _) = run_stdin(&reversed);
+    let sorted = |s: &str| {
+        let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&rev), sorted(&two));
+}
