@@ -284,12 +284,13 @@ fn exclusions_survive_the_round_trip() {
     assert_eq!(before, after);
 }
 
-#[test]
-fn the_servereye_pack_round_trips_with_its_exclusions() {
-    let text = std::fs::read_to_string(util::path("rules/rmm/servereye.scry")).unwrap();
-    let (exported, diags) = export::kql("servereye.scry", &text, 0, &Catalog::builtin());
-    assert!(diags.is_empty(), "{diags:#?}");
-    assert_eq!(exported.len(), 3);
+/// Exports every rule of a pack, imports each exported Sentinel YAML again, and checks the
+/// rule compiles to the same plan (with its exclusions and metadata) as the rule alone with
+/// its file's `let`s. Returns the exported KQL, for the snapshot.
+fn pack_round_trips(rel: &str) -> String {
+    let text = std::fs::read_to_string(util::path(rel)).unwrap();
+    let (exported, diags) = export::kql(rel, &text, 0, &Catalog::builtin());
+    assert!(diags.is_empty(), "{rel}: {diags:#?}");
     // Each rule alone (with the file's lets): plans list fields in the order a set names them.
     let file = scry_grammar::parse_file(&text).unwrap();
     let lets: Vec<scry_grammar::Item> = file
@@ -298,10 +299,13 @@ fn the_servereye_pack_round_trips_with_its_exclusions() {
         .filter(|i| matches!(i, scry_grammar::Item::Let(_)))
         .cloned()
         .collect();
-    let rules = file
+    let rules: Vec<&scry_grammar::Item> = file
         .items
         .iter()
-        .filter(|i| matches!(i, scry_grammar::Item::Rule(_)));
+        .filter(|i| matches!(i, scry_grammar::Item::Rule(_)))
+        .collect();
+    assert_eq!(exported.len(), rules.len(), "{rel}: every rule is exported");
+    let mut kql = String::new();
     for (e, rule) in exported.iter().zip(rules) {
         let mut items = lets.clone();
         items.push(rule.clone());
@@ -322,7 +326,7 @@ fn the_servereye_pack_round_trips_with_its_exclusions() {
             &Catalog::builtin(),
             false,
         );
-        assert_eq!(again.refused(), 0, "{:#?}", again.diagnostics);
+        assert_eq!(again.refused(), 0, "{rel}: {:#?}", again.diagnostics);
         let back = &again.files[0].rule.as_ref().unwrap().text;
         let one = |t: &str| {
             let mut s = Sources::default();
@@ -340,6 +344,24 @@ fn the_servereye_pack_round_trips_with_its_exclusions() {
                 .collect();
             format!("{}\n{meta:?}\n{excl:?}", Plan::new(c.rules))
         };
-        assert_eq!(one(&alone), one(back), "{back}");
+        assert_eq!(one(&alone), one(back), "{rel}: {back}");
+        kql.push_str(&format!("// ---- {}\n{}\n", e.name, e.kql.trim_end()));
+    }
+    kql
+}
+
+#[test]
+fn every_pack_rule_round_trips_through_kql_and_its_export_is_pinned() {
+    let packs = util::files(&util::path("rules"), "scry");
+    assert!(packs.len() > 40);
+    for file in packs {
+        let rel = file
+            .strip_prefix(util::root())
+            .unwrap()
+            .display()
+            .to_string();
+        let kql = pack_round_trips(&rel);
+        let name = format!("export_{}", rel.replace(['/', '\\', '.'], "_"));
+        insta::assert_snapshot!(name, kql);
     }
 }

@@ -116,11 +116,14 @@ fn pack_checks_and_tests_clean() {
 #[test]
 fn every_rule_has_stable_metadata() {
     let text = std::fs::read_to_string(util::path("rules/lolrmm/a.scry")).unwrap();
-    // uuid v5 of "https://github.com/magicsword-io/LOLRMM#AnyDesk/file_signature".
-    let i = text.find("rule lolrmm_anydesk_file_signature {").unwrap();
+    // (AnyDesk, the first example one would pick, is covered by rules/rmm and has no rule here.)
+    let i = text
+        .find("rule lolrmm_absolute_computrace_file_signature {")
+        .unwrap();
     let rule = &text[i..i + 800];
     assert!(
-        rule.contains("id \"") && rule.contains("references [\"https://lolrmm.io/tools/anydesk\"]"),
+        rule.contains("id \"")
+            && rule.contains("references [\"https://lolrmm.io/tools/absolute_(computrace)\"]"),
         "{rule}"
     );
     assert!(rule.contains("tactics [CommandAndControl]") && rule.contains("techniques [T1219]"));

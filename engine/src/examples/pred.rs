@@ -287,6 +287,9 @@ fn describe_unsupported(k: &ExprKind) -> String {
             "a planned needle atom (generate from compiled rules, not a plan)".into()
         }
         ExprKind::Const(v) => format!("the constant {v:?} as a condition"),
+        ExprKind::InSet { name, .. } => format!(
+            "the set `{name}` from other events (write `given` examples for its table by hand)"
+        ),
         _ => "this expression".into(),
     }
 }
