@@ -376,3 +376,35 @@ fn profile_shows_rules_by_time_and_the_candidate_rate() {
     );
     assert!(err.contains("servereye_create_process"), "{err}");
 }
+
+#[test]
+fn every_pack_runs_in_one_pass_over_mixed_inputs() {
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules",
+        "--now",
+        NOW,
+        "--format",
+        "ndjson",
+        "tests/data/sample/defender-storage.jsonl",
+        "tests/data/sets/mixed.jsonl",
+        "tests/data/sample/defender-eventhub.jsonl",
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let err = util::stderr(&out);
+    assert!(
+        err.contains("43 record(s) read: 43 evaluated, 0 skipped"),
+        "{err}"
+    );
+    let text = util::stdout(&out);
+    // ServerEye (storage and Event Hub copies of the same rows) and DWService (its set).
+    assert!(
+        text.contains(r#""rule":"44a7b71e-ad89-49fd-b540-a73c83c6f8c5""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""rule":"99cd2519-9bdd-482d-aa8a-fbd8894476e3""#),
+        "{text}"
+    );
+}
