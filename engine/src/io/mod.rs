@@ -467,32 +467,13 @@ pub fn read_reader(
     // A `Row` sized for another field set would panic on the first store; rebuilding it once
     // per source is cheap and removes that trap.
     *row = Row::new(fields);
-    let raw_count = lines::Counter::default();
-    let decoded_count = lines::Counter::default();
-    let mut input = raw_count.wrap(input);
-    // Peek by reading, not by `fill_buf`: a pipe may deliver the two magic bytes separately.
-    let mut magic = [0u8; 2];
-    let got = lines::read_up_to(&mut input, &mut magic)
-        .map_err(|e| InputError::from_read(name, false, e))?;
-    let gzip = magic[..got] == [0x1f, 0x8b];
-    let raw = BufReader::with_capacity(BUFFER_BYTES, (&magic[..got]).chain(input));
-    let decoded: Box<dyn BufRead + '_> = if gzip {
-        Box::new(BufReader::with_capacity(
-            BUFFER_BYTES,
-            decoded_count.wrap(flate2::bufread::MultiGzDecoder::new(raw)),
-        ))
-    } else {
-        Box::new(decoded_count.wrap_buffered(raw))
-    };
-    let head = lines::Head::read(decoded, opts.max_record_bytes)
-        .map_err(|e| InputError::from_read(name, gzip, e))?;
-    let framing = match opts.format {
-        Format::JsonLines => Framing::JsonLines,
-        Format::JsonDocument => Framing::JsonDocument,
-        Format::Csv => Framing::Csv,
-        Format::Auto if has_csv_extension(name) => Framing::Csv,
-        Format::Auto => head.detect(),
-    };
+    let Opened {
+        head,
+        gzip,
+        framing,
+        raw_count,
+        decoded_count,
+    } = open(name, input, opts)?;
     let mut stats = InputStats {
         format: DetectedFormat {
             framing,
@@ -517,6 +498,62 @@ pub fn read_reader(
     stats.bytes = raw_count.get();
     stats.decoded_bytes = decoded_count.get();
     result.map(|()| stats)
+}
+
+/// A source with its compression undone and its framing found, ready to read.
+struct Opened<'a> {
+    head: lines::Head<'a>,
+    gzip: bool,
+    framing: Framing,
+    /// Bytes read as stored.
+    raw_count: lines::Counter,
+    /// Bytes after decompression.
+    decoded_count: lines::Counter,
+}
+
+/// Detects gzip from the magic bytes, reads the head of the decoded stream and decides the
+/// framing (forced by `opts`, by a `.csv` name, or from the first non-blank line).
+fn open<'a>(
+    name: &str,
+    input: impl Read + 'a,
+    opts: &ReadOptions,
+) -> Result<Opened<'a>, InputError> {
+    let raw_count = lines::Counter::default();
+    let decoded_count = lines::Counter::default();
+    let mut input = raw_count.wrap(input);
+    // Peek by reading, not by `fill_buf`: a pipe may deliver the two magic bytes separately.
+    let mut magic = [0u8; 2];
+    let got = lines::read_up_to(&mut input, &mut magic)
+        .map_err(|e| InputError::from_read(name, false, e))?;
+    let gzip = magic[..got] == [0x1f, 0x8b];
+    let raw = BufReader::with_capacity(
+        BUFFER_BYTES,
+        std::io::Cursor::new(magic[..got].to_vec()).chain(input),
+    );
+    let decoded: Box<dyn BufRead + 'a> = if gzip {
+        Box::new(BufReader::with_capacity(
+            BUFFER_BYTES,
+            decoded_count.wrap(flate2::bufread::MultiGzDecoder::new(raw)),
+        ))
+    } else {
+        Box::new(decoded_count.wrap_buffered(raw))
+    };
+    let head = lines::Head::read(decoded, opts.max_record_bytes)
+        .map_err(|e| InputError::from_read(name, gzip, e))?;
+    let framing = match opts.format {
+        Format::JsonLines => Framing::JsonLines,
+        Format::JsonDocument => Framing::JsonDocument,
+        Format::Csv => Framing::Csv,
+        Format::Auto if has_csv_extension(name) => Framing::Csv,
+        Format::Auto => head.detect(),
+    };
+    Ok(Opened {
+        head,
+        gzip,
+        framing,
+        raw_count,
+        decoded_count,
+    })
 }
 
 /// What every format reader needs to know about the source.
@@ -577,31 +614,13 @@ pub fn read_pieces(
     spare: &mut dyn FnMut() -> Vec<u8>,
     emit: &mut dyn FnMut(Piece),
 ) -> Result<PieceStats, InputError> {
-    let raw_count = lines::Counter::default();
-    let decoded_count = lines::Counter::default();
-    let mut input = raw_count.wrap(input);
-    let mut magic = [0u8; 2];
-    let got = lines::read_up_to(&mut input, &mut magic)
-        .map_err(|e| InputError::from_read(name, false, e))?;
-    let gzip = magic[..got] == [0x1f, 0x8b];
-    let raw = BufReader::with_capacity(BUFFER_BYTES, (&magic[..got]).chain(input));
-    let decoded: Box<dyn BufRead + '_> = if gzip {
-        Box::new(BufReader::with_capacity(
-            BUFFER_BYTES,
-            decoded_count.wrap(flate2::bufread::MultiGzDecoder::new(raw)),
-        ))
-    } else {
-        Box::new(decoded_count.wrap_buffered(raw))
-    };
-    let head = lines::Head::read(decoded, opts.max_record_bytes)
-        .map_err(|e| InputError::from_read(name, gzip, e))?;
-    let framing = match opts.format {
-        Format::JsonLines => Framing::JsonLines,
-        Format::JsonDocument => Framing::JsonDocument,
-        Format::Csv => Framing::Csv,
-        Format::Auto if has_csv_extension(name) => Framing::Csv,
-        Format::Auto => head.detect(),
-    };
+    let Opened {
+        head,
+        gzip,
+        framing,
+        raw_count,
+        decoded_count,
+    } = open(name, input, opts)?;
     let mut input = head.into_reader();
     let mut result = Ok(());
     if framing == Framing::JsonLines {
