@@ -120,6 +120,12 @@ pub mod codes {
     /// A `from ... distinct` set used as a value, mixed with other list elements, or tested
     /// outside a rule's `where` / `except`.
     pub const SET_MISUSE: &str = "E0120";
+    /// `take` whose row count is not a constant, non-negative whole number: `take -1`,
+    /// `take Count`.
+    pub const BAD_TAKE: &str = "E0121";
+    /// `*` (every column of the row) where it means nothing: outside the returned arguments
+    /// of `arg_max` / `arg_min`, or in a rule over several tables, whose rows differ.
+    pub const STAR_MISUSE: &str = "E0122";
 
     // Import (`scry import kql`) and export (`scry export kql`). Unknown tables and columns
     // in imported queries keep their compiler codes (E0100, E0101).

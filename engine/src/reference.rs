@@ -151,6 +151,7 @@ pub fn eval(expr: &Expr, env: &RefEnv) -> Result<Value, RefError> {
         // A set is a property of the whole input, not of one row: this evaluator judges rows
         // in isolation, so sets are checked through the executor (tests/sets.rs).
         ExprKind::Query(_) => Err(RefError::WholeInput { span }),
+        ExprKind::Star => Err(mismatch("`*` is every column of a row, not a value".into())),
         ExprKind::Literal(lit) => literal(lit, span),
         ExprKind::Name(id) => {
             if let Some((v, ty)) = (env.columns)(&id.name) {

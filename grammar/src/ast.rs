@@ -112,6 +112,10 @@ pub enum Clause {
     Summarize(Summarize),
     /// `having expr` over the summarize output.
     Having(Having),
+    /// `project Col, Name = expr, ...`: the rule's output columns.
+    Project(Project),
+    /// `take N` (or `limit N`): at most N result rows.
+    Take(Take),
     /// `examples at datetime(...) { match "label" {...} ... }`.
     Examples(Examples),
 }
@@ -244,6 +248,28 @@ pub struct Having {
     pub span: Span,
 }
 
+/// `project Col, Name = expr, ...`: exactly these output columns, in this order. Without
+/// `summarize` the expressions read the row (after every `where` and `extend`); after
+/// `summarize` they read its output, like `having`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Project {
+    /// The columns, in written order (`Name = expr`, or a bare column).
+    pub columns: Vec<Assignment>,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// `take N` / `limit N`: at most N of the rule's result rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Take {
+    /// The keyword as written: `take` or `limit`.
+    pub keyword: Ident,
+    /// The number of rows (the compiler requires a constant, non-negative whole number).
+    pub count: Expr,
+    /// The whole clause.
+    pub span: Span,
+}
+
 /// Example events carried by the rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Examples {
@@ -367,6 +393,8 @@ pub enum ExprKind {
     /// `from T where ... distinct Column`: the distinct values of a column over events of
     /// other tables, usable as a list operand.
     Query(Box<Query>),
+    /// `*` as a call argument: every column of the row, as in `arg_max(Timestamp, *)`.
+    Star,
 }
 
 /// `from T [, U] [window ...] [where expr]* distinct Column` — KQL's

@@ -6,8 +6,8 @@
 
 use crate::ast::{
     Assignment, BinOp, Clause, Example, Examples, Except, Expect, Expr, ExprKind, Extend, File,
-    From, Having, Ident, Item, JsonText, Let, ListOp, Literal, Meta, MetaValue, Query, Span,
-    StrLit, StrOp, StrOpKind, Summarize, Where, Window, WindowKind,
+    From, Having, Ident, Item, JsonText, Let, ListOp, Literal, Meta, MetaValue, Project, Query,
+    Span, StrLit, StrOp, StrOpKind, Summarize, Take, Where, Window, WindowKind,
 };
 use crate::{literal, prescan, SyntaxError, MAX_NESTING};
 use pest::iterators::{Pair, Pairs};
@@ -113,6 +113,7 @@ fn is_keyword(r: Rule) -> bool {
             | kw_except
             | kw_summarize
             | kw_having
+            | kw_project
             | kw_examples
             | kw_by
             | kw_when
@@ -285,6 +286,8 @@ impl Visitor {
             }
             Rule::except_clause => Clause::Except(self.visit_except_clause(p)),
             Rule::summarize_clause => Clause::Summarize(self.visit_summarize_clause(p)),
+            Rule::project_clause => Clause::Project(self.visit_project_clause(p)),
+            Rule::take_clause => Clause::Take(self.visit_take_clause(p)),
             Rule::examples_clause => Clause::Examples(self.visit_examples_clause(p)),
             // clause = _{ from_clause | window_clause | ... | meta }
             r => unreachable!("rule `clause` has no alternative {r:?}"),
@@ -417,6 +420,38 @@ impl Visitor {
         Summarize {
             aggregates,
             by,
+            span: sp,
+        }
+    }
+
+    fn visit_project_clause(&mut self, pair: Pair<'_, Rule>) -> Project {
+        let sp = span(&pair);
+        // project_clause = { kw_project ~ assignment ~ (comma ~ assignment)* }
+        let columns = sig(pair.into_inner())
+            .map(|a| self.visit_assignment(a))
+            .collect();
+        Project { columns, span: sp }
+    }
+
+    fn visit_take_clause(&mut self, pair: Pair<'_, Rule>) -> Take {
+        let sp = span(&pair);
+        // take_clause = { (kw_take | kw_limit) ~ expr }: the keyword is not filtered by `sig`
+        // (it is not in `is_keyword`), so that printing keeps the spelling.
+        let mut it = sig(pair.into_inner());
+        let kw = it
+            .next()
+            .unwrap_or_else(|| unreachable!("take_clause: keyword"));
+        let keyword = Ident {
+            name: kw.as_str().to_string(),
+            span: span(&kw),
+        };
+        let count = self.visit_expr(
+            it.next()
+                .unwrap_or_else(|| unreachable!("take_clause: expr")),
+        );
+        Take {
+            keyword,
+            count: count.expr,
             span: sp,
         }
     }
@@ -792,7 +827,22 @@ impl Visitor {
                 let mut it = sig(p.into_inner());
                 let name =
                     self.visit_name(it.next().unwrap_or_else(|| unreachable!("call: ident")));
-                let (args, depth) = self.visit_items(it);
+                // call = { ident ~ lparen ~ (call_arg ~ (comma ~ call_arg)*)? ~ rparen }, where
+                // a call_arg is an `expr` or a `star`.
+                let mut args = Vec::new();
+                let mut depth = 0;
+                for a in it {
+                    if a.as_rule() == Rule::star {
+                        args.push(Expr {
+                            kind: ExprKind::Star,
+                            span: span(&a),
+                        });
+                    } else {
+                        let e = self.visit_expr(a);
+                        depth = depth.max(e.depth);
+                        args.push(e.expr);
+                    }
+                }
                 self.node(ExprKind::Call { name, args }, sp, depth)
             }
             // primary = _{ typed_null | datetime_lit | ... | call | name }

@@ -24,8 +24,9 @@ fn human(r: Rule) -> &'static str {
         kw_rule | rule_decl => "rule",
         kw_let | let_decl => "`let`",
         kw_from | kw_window | kw_where | kw_extend | kw_except | kw_summarize | kw_having
-        | kw_examples | meta_key | meta | from_clause | window_clause | where_clause
-        | extend_clause | except_clause | summarize_clause | having_clause | examples_clause => {
+        | kw_project | kw_take | kw_limit | kw_examples | meta_key | meta | from_clause
+        | window_clause | where_clause | extend_clause | except_clause | summarize_clause
+        | having_clause | project_clause | take_clause | examples_clause => {
             "clause (from, where, summarize, ...)"
         }
         kw_by | by_list => "`by`",
@@ -51,6 +52,7 @@ fn human(r: Rule) -> &'static str {
         kw_dynamic | dynamic_lit => "dynamic literal",
         dynamic_array => "`[`",
         ident | bracket_name | call => "name",
+        star => "`*`",
         string | string_part => "string literal",
         meta_word | meta_list => "metadata value (string, word or [list])",
         json_object => "JSON object",
@@ -73,7 +75,7 @@ fn human(r: Rule) -> &'static str {
         // Silent and atomic-internal rules: pest never reports them in `positives`.
         WHITESPACE | COMMENT | ident_start | ident_char | clause_kw | name | triple_bt
         | triple_tilde | verbatim_sq | verbatim_dq | sq_string | dq_string | meta_item
-        | meta_value | clause | json_ws | primary | dynamic_item => "input",
+        | meta_value | clause | json_ws | primary | dynamic_item | call_arg => "input",
     }
 }
 
@@ -120,6 +122,13 @@ pub(crate) fn convert(src: &str, err: pest::error::Error<Rule>) -> SyntaxError {
         code = codes::CHAINED_COMPARISON;
         message = format!("comparison operator `{tok}` cannot follow another comparison");
         notes.push("comparisons do not chain in KQL: write `a < b and b < c`".into());
+    }
+    // `*` as an operand: KQL's "every column", which only an aggregate's argument list takes.
+    if code == codes::UNEXPECTED_TOKEN && tok == "*" && expected.iter().any(|e| e == "expression") {
+        notes.push(
+            "`*` (every column of the row) is only an argument, as in `arg_max(Timestamp, *)`"
+                .into(),
+        );
     }
     const RESERVED: &[&str] = &[
         "and",

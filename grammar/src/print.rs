@@ -330,6 +330,7 @@ fn inline(out: &mut String, e: &Expr, d: Dialect) {
             }
         },
         ExprKind::Query(q) => query_inline(out, q, d),
+        ExprKind::Star => out.push('*'),
     }
 }
 
@@ -753,7 +754,7 @@ fn chain(e: &Expr) -> Option<(BinOp, Vec<&Expr>)> {
 pub fn walk<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
     f(e);
     match &e.kind {
-        ExprKind::Literal(_) | ExprKind::Name(_) => {}
+        ExprKind::Literal(_) | ExprKind::Name(_) | ExprKind::Star => {}
         ExprKind::Not(x) | ExprKind::Neg(x) => walk(x, f),
         ExprKind::Binary { lhs, rhs, .. } => {
             walk(lhs, f);
@@ -920,6 +921,25 @@ pub fn summarize(w: &mut Writer<'_>, s: &Summarize, indent: usize, keyword: &str
     }
 }
 
+/// Prints `project Col, Name = expr, ...` starting at the current column; `keyword` is
+/// `project` for scry and `| project` for KQL, which spell the clause the same way.
+pub fn project(w: &mut Writer<'_>, p: &Project, keyword: &str) {
+    w.note(p.span);
+    w.text(keyword);
+    w.text(" ");
+    let cont = w.column();
+    assignments(w, &p.columns, cont);
+}
+
+/// Prints `take N` (or `limit N`, as written); `prefix` is `""` for scry and `"| "` for KQL.
+pub fn take(w: &mut Writer<'_>, t: &Take, prefix: &str) {
+    w.note(t.span);
+    w.text(prefix);
+    w.text(&t.keyword.name);
+    w.text(" ");
+    w.text(&expr(&t.count, w.dialect));
+}
+
 fn rule(w: &mut Writer<'_>, r: &Rule) {
     w.note(r.span);
     w.text("rule ");
@@ -996,6 +1016,8 @@ fn rule(w: &mut Writer<'_>, r: &Rule) {
                 }
             }
             Clause::Summarize(s) => summarize(w, s, 2, "summarize"),
+            Clause::Project(p) => project(w, p, "project"),
+            Clause::Take(t) => take(w, t, ""),
             Clause::Examples(x) => examples(w, x),
         }
     }
@@ -1052,7 +1074,7 @@ mod tests {
     fn clear(e: &mut Expr) {
         e.span = Span::default();
         match &mut e.kind {
-            ExprKind::Literal(_) => {}
+            ExprKind::Literal(_) | ExprKind::Star => {}
             ExprKind::Name(id) => id.span = Span::default(),
             ExprKind::Not(x) | ExprKind::Neg(x) => clear(x),
             ExprKind::Binary {
@@ -1131,6 +1153,8 @@ mod tests {
         "Sha1 in (from DeviceFileCertificateInfo window 5d where Signer has 'x' distinct SHA1)",
         "(x, y)[0]",
         "'a\\u0001b' == x",
+        "arg_max(Timestamp, *)",
+        "arg_min(Timestamp, DeviceName, *) == x",
     ];
 
     #[test]
@@ -1203,8 +1227,10 @@ rule r {
   extend X = tolower(a), Y = 2
   except "fp" { description "why" when a == 'y' }
   except "short" when b == 'z'
-  summarize Count = count(), First = min(Timestamp) by DeviceId, K = tolower(DeviceName)
+  summarize Count = count(), First = min(Timestamp), arg_max(Timestamp, *) by DeviceId, K = tolower(DeviceName)
   having Count > 1
+  project DeviceId, Count, Seen = First
+  limit 10
   examples at datetime(2024-05-15T12:00:00Z) {
     match "m" {"a": "x"}
     suppressed "s" by "fp" in DeviceProcessEvents {"a": "y"}

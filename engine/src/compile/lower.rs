@@ -306,6 +306,11 @@ impl Cx<'_> {
         use ast::ExprKind as K;
         match &e.kind {
             K::Query(_) => self.set_as_value(e.span, "this set"),
+            K::Star => self.err(
+                codes::STAR_MISUSE,
+                e.span,
+                "`*` (every column of the row) is only a returned argument of arg_max or arg_min",
+            ),
             K::Literal(lit) => self.literal(lit, e.span),
             K::Name(id) => self.name(id),
             K::Not(x) => {

@@ -646,7 +646,7 @@ fn block(text: &str) -> String {
 /// Calls `f` on every name (not function names) in `e`, letting it rename.
 fn rewrite_names(e: &mut Expr, f: &mut dyn FnMut(&mut ast::Ident)) {
     match &mut e.kind {
-        ExprKind::Literal(_) | ExprKind::Query(_) => {}
+        ExprKind::Literal(_) | ExprKind::Query(_) | ExprKind::Star => {}
         ExprKind::Name(id) => f(id),
         ExprKind::Not(x) | ExprKind::Neg(x) => rewrite_names(x, f),
         ExprKind::Binary { lhs, rhs, .. } => {

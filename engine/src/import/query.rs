@@ -914,7 +914,7 @@ fn attach_at_op(e: &Expr, op_span: Span, note: &str, notes: &mut Notes) {
 pub fn shift(e: &mut Expr, f: &dyn Fn(Span) -> Span) {
     e.span = f(e.span);
     match &mut e.kind {
-        ExprKind::Literal(_) => {}
+        ExprKind::Literal(_) | ExprKind::Star => {}
         ExprKind::Name(id) => id.span = f(id.span),
         ExprKind::Not(x) | ExprKind::Neg(x) => shift(x, f),
         ExprKind::Binary {

@@ -652,7 +652,8 @@ impl<'a> Translator<'a> {
     /// names under `--fix`. `in_list`: `e` is an element of a list operand.
     fn check(&mut self, e: &mut Expr, scope: &Scope<'_>, in_list: bool) {
         match &mut e.kind {
-            ExprKind::Literal(_) => {}
+            // `*` is checked where it stands (an argument of arg_max / arg_min).
+            ExprKind::Literal(_) | ExprKind::Star => {}
             ExprKind::Name(id) => {
                 if let Some(sub) = self.parsed.subqueries.get(&id.name) {
                     if !in_list {
