@@ -4,7 +4,7 @@
 //! [`Executor::finish`] in a fixed order (rules in load order, groups sorted by key, sets
 //! sorted), so the same input gives the same bytes out.
 
-use crate::compile::{AggKind, Body, Rule, Step};
+use crate::compile::{Agg, AggKind, Body, Rule, Step};
 use crate::eval::{self, Env, Val};
 use crate::ir::{AtomId, ConstList, Expr, SetId};
 use crate::kql;
@@ -269,10 +269,20 @@ enum AggState {
         capped: bool,
     },
     Sum(Option<Value>),
+    /// `arg_max` (`want` is `Greater`) / `arg_min` (`Less`): the ranked value and the
+    /// returned values of the best row so far. Which row is best does not depend on the
+    /// order rows arrive in (see [`arg_rank`]), so partial states merge exactly.
+    ArgExtreme {
+        want: Ordering,
+        best: Option<(Key, Vec<Key>)>,
+        /// How many values are returned (for a group with no row at all).
+        width: usize,
+    },
 }
 
 impl AggState {
-    fn new(kind: AggKind, limit: usize) -> AggState {
+    fn new(a: &Agg) -> AggState {
+        let (kind, limit) = (a.kind, a.limit);
         match kind {
             AggKind::Count | AggKind::CountIf => AggState::Count(0),
             AggKind::DCount => AggState::DCount(HashSet::new()),
@@ -284,18 +294,41 @@ impl AggState {
                 capped: false,
             },
             AggKind::Sum => AggState::Sum(None),
+            AggKind::ArgMax | AggKind::ArgMin => AggState::ArgExtreme {
+                want: if kind == AggKind::ArgMax {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                },
+                best: None,
+                width: a.returned.len(),
+            },
         }
     }
 
-    fn finish(&self) -> Value {
-        match self {
+    /// Appends the aggregate's output values (one, or for `arg_max` / `arg_min` one per
+    /// column) to `out`.
+    fn finish_into(&self, out: &mut Vec<Value>) {
+        let v = match self {
             AggState::Count(n) => Value::Long(*n),
             AggState::DCount(s) => Value::Long(s.len() as i64),
             AggState::Min(v) | AggState::Max(v) | AggState::Sum(v) => {
                 v.clone().unwrap_or(Value::Null)
             }
             AggState::MakeSet { set, .. } => Value::Array(set.iter().map(Key::value).collect()),
-        }
+            AggState::ArgExtreme { best, width, .. } => {
+                match best {
+                    Some((ranked, returned)) => {
+                        out.push(ranked.value());
+                        out.extend(returned.iter().map(Key::value));
+                    }
+                    // No row at all (`summarize arg_max(...)` without `by` over no input).
+                    None => out.extend(std::iter::repeat_n(Value::Null, 1 + width)),
+                }
+                return;
+            }
+        };
+        out.push(v);
     }
 
     /// Adds a value to a `make_set`, keeping the smallest `limit`.
@@ -347,9 +380,58 @@ impl AggState {
                     AggState::set_insert(set, *limit, capped, k);
                 }
             }
-            // Min/Max/Sum of nothing, or (never, by construction) different aggregates.
+            (
+                AggState::ArgExtreme { want, best, .. },
+                AggState::ArgExtreme {
+                    best: Some((ranked, returned)),
+                    ..
+                },
+            ) => arg_offer(best, *want, ranked, || returned),
+            // Min/Max/Sum/arg_max of nothing, or (never, by construction) different aggregates.
             _ => {}
         }
+    }
+}
+
+/// How the ranked value `a` compares with `b` for `arg_max` (`want` = `Greater`: the larger
+/// ranks higher) or `arg_min` (`Less`: the smaller ranks higher), in the total order of [`Key`]
+/// (one type per expression, so values compare as the type does; strings by code point).
+/// A null ranks below every value: rows whose ranked value is null count only when every row's
+/// is, which is Kusto's rule ("when ExprToMaximize is null for all rows in a group, one row in
+/// the group is picked; otherwise rows where it is null are ignored").
+fn arg_rank(want: Ordering, a: &Key, b: &Key) -> Ordering {
+    match (a, b) {
+        (Key::Null, Key::Null) => Ordering::Equal,
+        (Key::Null, _) => Ordering::Less,
+        (_, Key::Null) => Ordering::Greater,
+        _ if want == Ordering::Greater => a.cmp(b),
+        _ => b.cmp(a),
+    }
+}
+
+/// Offers a row (its ranked value, and a way to compute its returned values) to an
+/// `arg_max` / `arg_min` state. Kusto picks any of the rows that tie; scry keeps the one whose
+/// returned values are smallest, column by column in [`Key`] order, so the choice is the same
+/// for any split of the input and any order of arrival. The returned values are computed only
+/// for a row that ties or wins.
+fn arg_offer(
+    best: &mut Option<(Key, Vec<Key>)>,
+    want: Ordering,
+    ranked: Key,
+    returned: impl FnOnce() -> Vec<Key>,
+) {
+    match best {
+        None => *best = Some((ranked, returned())),
+        Some((b, values)) => match arg_rank(want, &ranked, b) {
+            Ordering::Less => {}
+            Ordering::Greater => *best = Some((ranked, returned())),
+            Ordering::Equal => {
+                let r = returned();
+                if r < *values {
+                    *values = r;
+                }
+            }
+        },
     }
 }
 
@@ -1003,12 +1085,10 @@ impl<'p> Executor<'p> {
                     .iter()
                     .map(|k| Key::of(&eval::eval(k, &env).to_value()))
                     .collect();
-                let aggs = state.groups.entry(key).or_insert_with(|| {
-                    body.aggs
-                        .iter()
-                        .map(|a| AggState::new(a.kind, a.limit))
-                        .collect()
-                });
+                let aggs = state
+                    .groups
+                    .entry(key)
+                    .or_insert_with(|| body.aggs.iter().map(AggState::new).collect());
                 for (st, a) in aggs.iter_mut().zip(&body.aggs) {
                     let arg = a.arg.as_ref();
                     match st {
@@ -1046,6 +1126,17 @@ impl<'p> Executor<'p> {
                                         Some(cur) => add(&cur, &v),
                                     });
                                 }
+                            }
+                        }
+                        AggState::ArgExtreme { want, best, .. } => {
+                            if let Some(e) = arg {
+                                let ranked = Key::of(&eval::eval(e, &env).to_value());
+                                arg_offer(best, *want, ranked, || {
+                                    a.returned
+                                        .iter()
+                                        .map(|r| Key::of(&eval::eval(r, &env).to_value()))
+                                        .collect()
+                                });
                             }
                         }
                         AggState::MakeSet { set, limit, capped } => {
@@ -1124,11 +1215,7 @@ impl<'p> Executor<'p> {
                 let mut groups: Vec<(Vec<Key>, Vec<AggState>)> = state.groups.drain().collect();
                 if groups.is_empty() && rule.bodies.first().is_some_and(|b| b.keys.is_empty()) {
                     // `summarize` without `by` gives exactly one row, even for no input.
-                    let aggs = rule.bodies[0]
-                        .aggs
-                        .iter()
-                        .map(|a| AggState::new(a.kind, a.limit))
-                        .collect();
+                    let aggs = rule.bodies[0].aggs.iter().map(AggState::new).collect();
                     groups.push((Vec::new(), aggs));
                 }
                 groups.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1139,7 +1226,9 @@ impl<'p> Executor<'p> {
                     .count() as u64;
                 for (key, aggs) in groups {
                     let mut values: Vec<Value> = key.iter().map(Key::value).collect();
-                    values.extend(aggs.iter().map(AggState::finish));
+                    for a in &aggs {
+                        a.finish_into(&mut values);
+                    }
                     rows.push(values);
                 }
             } else {

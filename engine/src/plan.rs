@@ -301,7 +301,7 @@ impl Plan {
                 b.project.iter().for_each(&mut visit);
                 b.aggs
                     .iter()
-                    .filter_map(|a| a.arg.as_ref())
+                    .flat_map(|a| a.arg.iter().chain(&a.returned))
                     .for_each(&mut visit);
                 if let Some(t) = b.timestamp {
                     used.push(t);
@@ -533,13 +533,28 @@ impl fmt::Display for Plan {
                 }
                 if r.summarize {
                     let mut s = String::new();
-                    let (nk, _) = (b.keys.len(), ());
-                    for (c, a) in r.output[nk..].iter().zip(&b.aggs) {
+                    let nk = b.keys.len();
+                    let mut cols = r.output[nk.min(r.output.len())..].iter();
+                    for a in &b.aggs {
                         if !s.is_empty() {
                             s.push_str(", ");
                         }
                         let arg = a.arg.as_ref().map(|e| e.to_string()).unwrap_or_default();
-                        let _ = write!(s, "{} = {}({arg})", c.name, a.kind.name());
+                        let name = cols.next().map_or("?", |c| c.name.as_str());
+                        let _ = write!(s, "{name} = {}({arg}", a.kind.name());
+                        // arg_max / arg_min: each returned value with the column it fills
+                        // (`*` expanded), after a `;`.
+                        for (i, e) in a.returned.iter().enumerate() {
+                            let col = cols.next().map_or("?", |c| c.name.as_str());
+                            let e = e.to_string();
+                            let sep = if i == 0 { "; " } else { ", " };
+                            if e == col {
+                                let _ = write!(s, "{sep}{e}");
+                            } else {
+                                let _ = write!(s, "{sep}{col} = {e}");
+                            }
+                        }
+                        s.push(')');
                     }
                     let keys: Vec<String> = r.output[..nk]
                         .iter()

@@ -113,7 +113,7 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// The aggregates `summarize` knows (`makeset` is an old spelling of `make_set`).
 pub const AGGREGATES: &[&str] = &[
-    "count", "countif", "dcount", "min", "max", "make_set", "makeset", "sum",
+    "count", "countif", "dcount", "min", "max", "make_set", "makeset", "sum", "arg_max", "arg_min",
 ];
 
 /// Adds a top-level `let` to `lets`.
@@ -1074,12 +1074,12 @@ impl Cx<'_> {
                     ),
                 }
             }
-            "count" | "countif" | "dcount" | "min" | "max" | "make_set" | "sum" | "makeset" => self
-                .err(
-                    codes::BAD_AGGREGATE,
-                    name.span,
-                    format!("{n}() is an aggregate: it can only be used in `summarize`"),
-                ),
+            "count" | "countif" | "dcount" | "min" | "max" | "make_set" | "sum" | "makeset"
+            | "arg_max" | "arg_min" => self.err(
+                codes::BAD_AGGREGATE,
+                name.span,
+                format!("{n}() is an aggregate: it can only be used in `summarize`"),
+            ),
             _ => {
                 let (func, lo, hi, ty) = match n {
                     "isempty" => (Func::IsEmpty, 1, 1, Type::Bool),
@@ -1123,12 +1123,21 @@ impl Cx<'_> {
         }
     }
 
-    fn aggregate(&mut self, a: &ast::Expr) -> Option<(Agg, Type, String)> {
+    /// Lowers one aggregate of `summarize`. Returns it with its output columns as Kusto names
+    /// them when the summarize gives no name (the caller applies `Name = ...`). `by` holds
+    /// the columns the `by` keys read as a whole (an `arg_max(x, *)` leaves them out);
+    /// `several_tables`: the rule reads more than one table (whose rows `*` cannot name).
+    fn aggregate(
+        &mut self,
+        a: &ast::Expr,
+        by: &[String],
+        several_tables: bool,
+    ) -> Option<(Agg, Vec<(String, Type)>)> {
         let ast::ExprKind::Call { name, args } = &a.kind else {
             self.err(
                 codes::BAD_AGGREGATE,
                 a.span,
-                "expected an aggregate such as count(), min(x), max(x), dcount(x), make_set(x)",
+                "expected an aggregate such as count(), min(x), max(x), dcount(x), make_set(x), arg_max(x, y)",
             );
             return None;
         };
@@ -1140,6 +1149,8 @@ impl Cx<'_> {
             "max" => AggKind::Max,
             "make_set" | "makeset" => AggKind::MakeSet,
             "sum" => AggKind::Sum,
+            "arg_max" => AggKind::ArgMax,
+            "arg_min" => AggKind::ArgMin,
             other => {
                 let mut d = Diagnostic::error(
                     codes::BAD_AGGREGATE,
@@ -1157,19 +1168,47 @@ impl Cx<'_> {
         let (lo, hi) = match kind {
             AggKind::Count => (0, 0),
             AggKind::MakeSet => (1, 2),
+            AggKind::ArgMax | AggKind::ArgMin => (1, usize::MAX),
             _ => (1, 1),
         };
         if args.len() < lo || args.len() > hi {
+            let want = match hi {
+                usize::MAX => format!("{lo} or more"),
+                _ if lo == hi => format!("{lo}"),
+                _ => format!("{lo} to {hi}"),
+            };
             self.err(
                 codes::BAD_ARGUMENTS,
                 a.span,
                 format!(
-                    "{}() takes {lo}..={hi} argument(s), {} given",
+                    "{}() takes {want} argument(s), {} given",
                     kind.name(),
                     args.len()
                 ),
             );
             return None;
+        }
+        // `*` only stands for the row in arg_max / arg_min's returned arguments.
+        let star_ok = matches!(kind, AggKind::ArgMax | AggKind::ArgMin);
+        for (i, x) in args.iter().enumerate() {
+            if matches!(x.kind, ast::ExprKind::Star) && !(star_ok && i > 0) {
+                self.err(
+                    codes::STAR_MISUSE,
+                    x.span,
+                    format!(
+                        "`*` (every column of the row) cannot be {}",
+                        if star_ok {
+                            "the value arg_max / arg_min rank rows by"
+                        } else {
+                            "an argument of this aggregate"
+                        }
+                    ),
+                );
+                return None;
+            }
+        }
+        if star_ok {
+            return self.arg_extreme(kind, args, by, several_tables);
         }
         let arg = match kind {
             AggKind::Count => None,
@@ -1218,10 +1257,203 @@ impl Cx<'_> {
                     t
                 }
             }
+            AggKind::ArgMax | AggKind::ArgMin => unreachable!("handled by arg_extreme above"),
         };
         let name = default_agg_name(kind, arg.as_ref());
-        Some((Agg { kind, arg, limit }, ty, name))
+        let agg = Agg {
+            kind,
+            arg,
+            limit,
+            returned: Vec::new(),
+        };
+        Some((agg, vec![(name, ty)]))
     }
+
+    /// `arg_max(x, r1, ...)` / `arg_min`: lowers the ranked value and the returned ones, `*`
+    /// expanded, and names the columns as Kusto does (Kusto.Language's `GetArgMinMaxResult`):
+    /// a column (or a conversion of one to its own type) keeps its name; any other ranked
+    /// value is `max_`, any other returned value `max_<x>_arg<i>`; with `*` among the
+    /// arguments, a returned column already returned, ranked, or read whole by a `by` key is
+    /// left out.
+    fn arg_extreme(
+        &mut self,
+        kind: AggKind,
+        args: &[ast::Expr],
+        by: &[String],
+        several_tables: bool,
+    ) -> Option<(Agg, Vec<(String, Type)>)> {
+        let prefix = if kind == AggKind::ArgMax {
+            "max"
+        } else {
+            "min"
+        };
+        let star = args[1..]
+            .iter()
+            .find(|x| matches!(x.kind, ast::ExprKind::Star));
+        if let (Some(star), true) = (star, several_tables) {
+            self.diags.push(
+                Diagnostic::error(
+                    codes::STAR_MISUSE,
+                    self.file,
+                    star.span,
+                    "`*` in a rule over several tables: their rows have different columns",
+                )
+                .with_label("every column of which table?")
+                .with_note("name the returned columns: `arg_max(Timestamp, DeviceName, ReportId)`"),
+            );
+            return None;
+        }
+        let ranked = self.expr(&args[0]);
+        self.no_sets(&ranked, args[0].span);
+        if Self::is_error(&ranked) {
+            return None;
+        }
+        if ranked.ty == Type::Dynamic {
+            self.err(
+                codes::TYPE_MISMATCH,
+                args[0].span,
+                format!(
+                    "{}() ranks rows by a number, datetime, timespan, string or bool, not a dynamic value; convert it, e.g. with tostring(...)",
+                    kind.name()
+                ),
+            );
+            return None;
+        }
+        let primary = result_name(&args[0], &ranked);
+        let mut columns = vec![(
+            primary.clone().unwrap_or_else(|| format!("{prefix}_")),
+            ranked.ty,
+        )];
+        // Columns `*` must not return again (Kusto's `doNotRepeat`).
+        let mut seen: Vec<String> = column_of(&ranked)
+            .map(|c| vec![c.to_string()])
+            .unwrap_or_default();
+        let mut returned = Vec::new();
+        let mut ok = true;
+        for (i, x) in args.iter().enumerate().skip(1) {
+            if let ast::ExprKind::Star = x.kind {
+                for (col, e) in self.row_columns() {
+                    if seen.contains(&col) || by.contains(&col) {
+                        continue;
+                    }
+                    columns.push((col.clone(), e.ty));
+                    seen.push(col);
+                    returned.push(e);
+                }
+                continue;
+            }
+            let e = self.expr(x);
+            self.no_sets(&e, x.span);
+            if Self::is_error(&e) {
+                ok = false;
+                continue;
+            }
+            if let Some(col) = column_of(&e) {
+                if star.is_some() && (seen.iter().any(|s| s == col) || by.iter().any(|b| b == col))
+                {
+                    continue;
+                }
+                seen.push(col.to_string());
+            }
+            let name = result_name(x, &e)
+                .unwrap_or_else(|| format!("{prefix}_{}_arg{i}", primary.as_deref().unwrap_or("")));
+            columns.push((name, e.ty));
+            returned.push(e);
+        }
+        if !ok {
+            return None;
+        }
+        let agg = Agg {
+            kind,
+            arg: Some(ranked),
+            limit: 0,
+            returned,
+        };
+        Some((agg, columns))
+    }
+
+    /// The columns of the row at this point (for `*`): the table's columns in schema order,
+    /// an `extend`ed column of the same name in its place, then the other `extend`ed columns
+    /// in the order they were first assigned (as Kusto's `extend` adds them).
+    fn row_columns(&mut self) -> Vec<(String, Expr)> {
+        let computed = |cx: &Self, n: &str| cx.computed.iter().rposition(|(c, _)| c == n);
+        let slot = |cx: &Self, i: usize| Expr {
+            kind: ExprKind::Computed {
+                slot: i as u32,
+                name: Arc::from(cx.computed[i].0.as_str()),
+            },
+            ty: cx.computed[i].1,
+        };
+        let mut out = Vec::new();
+        if let Some(t) = self.table {
+            for (n, ty) in &t.columns {
+                let e = match computed(self, n) {
+                    Some(i) => slot(self, i),
+                    None => Expr {
+                        kind: ExprKind::Field {
+                            field: self.fields.intern(n),
+                            name: Arc::from(n.as_str()),
+                        },
+                        ty: *ty,
+                    },
+                };
+                out.push((n.clone(), e));
+            }
+        }
+        for (i, (n, _)) in self.computed.iter().enumerate() {
+            let first = self.computed.iter().position(|(c, _)| c == n) == Some(i);
+            let in_table = self.table.is_some_and(|t| t.column(n).is_some());
+            if first && !in_table {
+                let last = computed(self, n).unwrap_or(i);
+                out.push((n.clone(), slot(self, last)));
+            }
+        }
+        out
+    }
+}
+
+/// The column `e` reads whole: a column (aliases resolved), an `extend`ed column, or a
+/// conversion of one to its own type (`tostring(StringColumn)`), which Kusto names after the
+/// column too.
+fn column_of(e: &Expr) -> Option<&str> {
+    match &e.kind {
+        ExprKind::Field { name, .. } | ExprKind::Computed { name, .. } => Some(name),
+        ExprKind::Call(Func::ToString | Func::ToLong | Func::ToReal | Func::ToDateTime, args)
+            if args.len() == 1 && args[0].ty == e.ty =>
+        {
+            match &args[0].kind {
+                ExprKind::Field { name, .. } | ExprKind::Computed { name, .. } => Some(name),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The name Kusto gives a result column computed by `e` (`lowered` is `e` lowered): the
+/// column it reads whole, else a `let` name it is; `None` for other expressions.
+fn result_name(e: &ast::Expr, lowered: &Expr) -> Option<String> {
+    if let Some(c) = column_of(lowered) {
+        return Some(c.to_string());
+    }
+    match &e.kind {
+        ast::ExprKind::Name(id) => Some(id.name.clone()),
+        _ => None,
+    }
+}
+
+/// `name`, or `name1`, `name2`, ... when an earlier output column has it: Kusto's names for
+/// columns the query does not name itself (`arg_max(Timestamp, DeviceName) by DeviceName`
+/// gives `DeviceName`, `Timestamp`, `DeviceName1`).
+fn unique_name(name: &str, cols: &[OutputColumn]) -> String {
+    let taken = |n: &str| cols.iter().any(|c| c.name == n);
+    if !taken(name) {
+        return name.to_string();
+    }
+    (1u64..)
+        .map(|k| format!("{name}{k}"))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| name.to_string())
 }
 
 fn flatten(vs: Vec<Value>, out: &mut Vec<Value>) {
@@ -1246,6 +1478,10 @@ pub fn default_agg_name(kind: AggKind, arg: Option<&Expr>) -> String {
         AggKind::Count => "count_".into(),
         AggKind::CountIf => "countif_".into(),
         AggKind::MakeSet => format!("set_{col}"),
+        // The ranked value's column keeps its name; `arg_max(x * 2, ...)` gives `max_`.
+        AggKind::ArgMax | AggKind::ArgMin if !col.is_empty() => col,
+        AggKind::ArgMax => "max_".into(),
+        AggKind::ArgMin => "min_".into(),
         k => format!("{}_{col}", k.name()),
     }
 }
@@ -1639,12 +1875,28 @@ pub fn lower_rule(
                 out_cols.push(OutputColumn { name, ty: v.ty });
                 keys.push(v);
             }
+            // The columns the `by` keys read whole: `arg_max(x, *)` does not return them again.
+            let by: Vec<String> = keys
+                .iter()
+                .filter_map(|k| column_of(k).map(str::to_string))
+                .collect();
             for a in &s.aggregates {
-                if let Some((agg, ty, default)) = cx.aggregate(&a.value) {
-                    let name = a.name.as_ref().map_or(default, |n| n.name.clone());
+                let Some((agg, cols)) = cx.aggregate(&a.value, &by, tables.len() > 1) else {
+                    continue;
+                };
+                let tuple = matches!(agg.kind, AggKind::ArgMax | AggKind::ArgMin);
+                for (i, (natural, ty)) in cols.into_iter().enumerate() {
+                    // `Name = arg_max(...)` names the first column only (Kusto: "a single name
+                    // assigned from a tuple assigns the first value"); the columns nobody
+                    // named get a free name, as Kusto renames them.
+                    let name = match (&a.name, i) {
+                        (Some(n), 0) => n.name.clone(),
+                        _ if tuple => unique_name(&natural, &out_cols),
+                        _ => natural,
+                    };
                     out_cols.push(OutputColumn { name, ty });
-                    aggs.push(agg);
                 }
+                aggs.push(agg);
             }
         } else {
             let mut names: Vec<String> = Vec::new();

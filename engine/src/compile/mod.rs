@@ -93,6 +93,10 @@ pub enum AggKind {
     MakeSet,
     /// `sum(x)`
     Sum,
+    /// `arg_max(x, r1, ...)`: the values of `r1, ...` on the row where `x` is largest.
+    ArgMax,
+    /// `arg_min(x, r1, ...)`: the values of `r1, ...` on the row where `x` is smallest.
+    ArgMin,
 }
 
 impl AggKind {
@@ -106,19 +110,35 @@ impl AggKind {
             AggKind::Max => "max",
             AggKind::MakeSet => "make_set",
             AggKind::Sum => "sum",
+            AggKind::ArgMax => "arg_max",
+            AggKind::ArgMin => "arg_min",
         }
     }
 }
 
-/// An aggregate of `summarize`, lowered against one table.
+/// An aggregate of `summarize`, lowered against one table. Every aggregate gives one output
+/// column, except `arg_max` / `arg_min`, which give one for `arg` and one per `returned`.
 #[derive(Debug, Clone)]
 pub struct Agg {
     /// Which function.
     pub kind: AggKind,
-    /// Its argument (none for `count()`).
+    /// Its argument (none for `count()`); for `arg_max` / `arg_min` the value ranked.
     pub arg: Option<Expr>,
     /// `make_set`'s cap.
     pub limit: usize,
+    /// `arg_max` / `arg_min`: the values returned from the chosen row, `*` expanded to the
+    /// row's columns.
+    pub returned: Vec<Expr>,
+}
+
+impl Agg {
+    /// How many output columns the aggregate gives.
+    pub fn width(&self) -> usize {
+        match self.kind {
+            AggKind::ArgMax | AggKind::ArgMin => 1 + self.returned.len(),
+            _ => 1,
+        }
+    }
 }
 
 /// A rule lowered against one of its tables.

@@ -975,9 +975,9 @@ mod tests {
     }
 
     #[test]
-    fn arg_max_and_unknown_functions_are_named() {
+    fn unknown_functions_and_aggregates_are_named() {
         let out = one(
-            "query: |\n  DeviceProcessEvents\n  | where iff(FileName has 'x', true, false)\n  | summarize arg_max(Timestamp, ReportId) by DeviceId\n",
+            "query: |\n  DeviceProcessEvents\n  | where iff(FileName has 'x', true, false)\n  | summarize take_any(ReportId) by DeviceId\n",
             false,
         );
         let codes: Vec<&str> = out.diagnostics.iter().map(|d| d.code).collect();
@@ -987,7 +987,7 @@ mod tests {
         );
         let text = &out.sources.files[0].text;
         assert_eq!(out.diagnostics[0].span.text(text), "iff");
-        assert_eq!(out.diagnostics[1].span.text(text), "arg_max");
+        assert_eq!(out.diagnostics[1].span.text(text), "take_any");
     }
 
     #[test]
