@@ -1163,6 +1163,9 @@ impl<'p> Executor<'p> {
                     .collect();
                 state.rows.push((self.chunk, self.seq, values));
                 self.seq += 1;
+                if let Some(n) = rule.take {
+                    keep_first(&mut state.rows, n);
+                }
             }
             Verdict::Match
         };
@@ -1242,6 +1245,21 @@ impl<'p> Executor<'p> {
                     eval::test(h, &env) == Some(true)
                 });
             }
+            if let Some(exprs) = &rule.reshape {
+                for values in &mut rows {
+                    let env = OutputEnv(values, self.now);
+                    let projected = exprs
+                        .iter()
+                        .map(|e| eval::eval(e, &env).to_value())
+                        .collect();
+                    *values = projected;
+                }
+            }
+            // The first N in the order results come out in, which does not depend on
+            // threads or pieces (Kusto's `take` returns any N; this is one of its answers).
+            if let Some(n) = rule.take {
+                rows.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+            }
             self.stats.rules[ri].results = rows.len() as u64;
             out.extend(
                 rows.into_iter()
@@ -1249,6 +1267,19 @@ impl<'p> Executor<'p> {
             );
         }
         out
+    }
+}
+
+/// The rows of a rule with `take N` and no `summarize`: only the N first in input order can be
+/// results, so once there are many more, keep those. Each executor keeps its own first N, and
+/// the first N of the whole input are among them, so memory stays O(N) per executor however
+/// long the input, and merged executors give the same rows.
+fn keep_first(rows: &mut Vec<(u64, u64, Vec<Value>)>, n: u64) {
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    // Sorting only past twice the bound (and a floor) keeps the cost per row constant.
+    if rows.len() > n.saturating_mul(2).max(64) {
+        rows.sort_by_key(|(chunk, seq, _)| (*chunk, *seq));
+        rows.truncate(n);
     }
 }
 

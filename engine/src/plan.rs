@@ -534,7 +534,7 @@ impl fmt::Display for Plan {
                 if r.summarize {
                     let mut s = String::new();
                     let nk = b.keys.len();
-                    let mut cols = r.output[nk.min(r.output.len())..].iter();
+                    let mut cols = r.grouped[nk.min(r.grouped.len())..].iter();
                     for a in &b.aggs {
                         if !s.is_empty() {
                             s.push_str(", ");
@@ -556,7 +556,7 @@ impl fmt::Display for Plan {
                         }
                         s.push(')');
                     }
-                    let keys: Vec<String> = r.output[..nk]
+                    let keys: Vec<String> = r.grouped[..nk.min(r.grouped.len())]
                         .iter()
                         .zip(&b.keys)
                         .map(|(c, k)| {
@@ -572,12 +572,37 @@ impl fmt::Display for Plan {
                     if let Some(h) = &r.having {
                         writeln!(f, "    having: {h}")?;
                     }
+                    if let Some(exprs) = &r.reshape {
+                        writeln!(f, "    project: {}", projection(&r.output, exprs))?;
+                    }
+                } else if r.projected {
+                    writeln!(f, "    project: {}", projection(&r.output, &b.project))?;
                 } else {
                     let cols: Vec<&str> = r.output.iter().map(|c| c.name.as_str()).collect();
                     writeln!(f, "    output: {}", cols.join(", "))?;
+                }
+                if let Some(n) = r.take {
+                    writeln!(f, "    take: {n}")?;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// `A, B = tolower(C)`: each output column, with the expression that fills it when that is
+/// not just the column of the same name.
+fn projection(cols: &[crate::compile::OutputColumn], exprs: &[Expr]) -> String {
+    cols.iter()
+        .zip(exprs)
+        .map(|(c, e)| {
+            let e = e.to_string();
+            if e == c.name {
+                e
+            } else {
+                format!("{} = {e}", c.name)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

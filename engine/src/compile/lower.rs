@@ -1682,8 +1682,77 @@ pub fn lower_rule(
     let mut having: Option<&ast::Having> = None;
     let mut window: Option<&ast::Window> = None;
     let mut examples: Option<&ast::Examples> = None;
+    let mut projection: Option<&ast::Project> = None;
+    let mut take: Option<&ast::Take> = None;
+    let order = |diags: &mut Vec<Diagnostic>, span: Span, msg: &str| {
+        diags.push(Diagnostic::error(codes::CLAUSE_ORDER, file, span, msg))
+    };
     for c in &r.clauses {
+        // `take` keeps the first N of the rule's results, so everything that decides or
+        // shapes them is written before it (a `where` after it would read as KQL's
+        // `| take N | where`, which filters N arbitrary rows).
+        if let Some(t) = take {
+            let shaping = match c {
+                ast::Clause::Where(x) => Some(("where", x.span)),
+                ast::Clause::Extend(x) => Some(("extend", x.span)),
+                ast::Clause::Summarize(x) => Some(("summarize", x.span)),
+                ast::Clause::Having(x) => Some(("having", x.span)),
+                ast::Clause::Project(x) => Some(("project", x.span)),
+                _ => None,
+            };
+            if let Some((kw, span)) = shaping {
+                diags.push(
+                    Diagnostic::error(
+                        codes::CLAUSE_ORDER,
+                        file,
+                        span,
+                        format!("`{kw}` after `{}`", t.keyword.name),
+                    )
+                    .with_note(format!(
+                        "`{}` keeps the first N of the rule's results: write it last",
+                        t.keyword.name
+                    )),
+                );
+            }
+        }
         match c {
+            ast::Clause::Project(p) => {
+                if projection.is_some() {
+                    order(diags, p.span, "a rule can have only one `project`");
+                }
+                projection = Some(p);
+            }
+            ast::Clause::Take(t) => {
+                if take.is_some() {
+                    order(diags, t.span, "a rule can have only one `take`");
+                }
+                take = Some(t);
+            }
+            ast::Clause::Where(w) if projection.is_some() && summarize.is_none() => order(
+                diags,
+                w.span,
+                "`where` after `project`: `project` chooses the output columns, so it comes after the rule's conditions",
+            ),
+            ast::Clause::Extend(x) if projection.is_some() && summarize.is_none() => order(
+                diags,
+                x.span,
+                "`extend` after `project`: compute the column first, then name it in `project`",
+            ),
+            ast::Clause::Having(h) if projection.is_some() && summarize.is_some() => order(
+                diags,
+                h.span,
+                "`having` after `project`: filter the output of `summarize` first, then project it",
+            ),
+            ast::Clause::Summarize(s) if projection.is_some() && summarize.is_none() => {
+                if let Some(p) = projection {
+                    order(
+                        diags,
+                        p.span,
+                        "`project` before `summarize`: the output of `summarize` is its keys and aggregates; compute values with `extend`, and write `project` after `summarize` to shape its output",
+                    );
+                }
+                summarize = Some(s);
+            }
             ast::Clause::Summarize(s) => {
                 if summarize.is_some() {
                     diags.push(Diagnostic::error(
@@ -1898,6 +1967,19 @@ pub fn lower_rule(
                 }
                 aggs.push(agg);
             }
+        } else if let Some(p) = projection {
+            // The output is exactly the projected columns, read from the row after every
+            // `where` and `extend`.
+            for a in &p.columns {
+                let v = cx.expr(&a.value);
+                cx.no_sets(&v, a.value.span);
+                let name = match &a.name {
+                    Some(n) => n.name.clone(),
+                    None => output_name(&a.value, &v, &out_cols),
+                };
+                out_cols.push(OutputColumn { name, ty: v.ty });
+                project.push(v);
+            }
         } else {
             let mut names: Vec<String> = Vec::new();
             for c in ["Timestamp", "DeviceId", "DeviceName", "ReportId"] {
@@ -1949,7 +2031,11 @@ pub fn lower_rule(
         let mut seen = HashSet::new();
         for c in &out_cols {
             if !seen.insert(c.name.clone()) {
-                let span = summarize.map_or(r.name.span, |s| s.span);
+                let span = match (summarize, projection) {
+                    (Some(s), _) => s.span,
+                    (None, Some(p)) => p.span,
+                    (None, None) => r.name.span,
+                };
                 cx.err(
                     codes::DUPLICATE_NAME,
                     span,
@@ -2045,6 +2131,46 @@ pub fn lower_rule(
         }
         output = Some(union);
     }
+    let output = output.unwrap_or_default();
+
+    // `project` after `summarize` reads its output, as `having` does; the rule's output is
+    // then the projected columns.
+    let (final_output, reshape) = match (summarize, projection) {
+        (Some(_), Some(p)) => {
+            let mut px = Cx {
+                file,
+                table: None,
+                lets: &lets,
+                computed: output.iter().map(|c| (c.name.clone(), c.ty)).collect(),
+                fields,
+                diags,
+                mode: Mode::Row,
+                missing: Vec::new(),
+                sets: None,
+            };
+            let mut cols: Vec<OutputColumn> = Vec::new();
+            let mut exprs = Vec::new();
+            for a in &p.columns {
+                let v = px.expr(&a.value);
+                let name = match &a.name {
+                    Some(n) => n.name.clone(),
+                    None => output_name(&a.value, &v, &cols),
+                };
+                if cols.iter().any(|c| c.name == name) {
+                    px.err(
+                        codes::DUPLICATE_NAME,
+                        a.span,
+                        format!("output column `{name}` is defined twice"),
+                    );
+                }
+                cols.push(OutputColumn { name, ty: v.ty });
+                exprs.push(v);
+            }
+            (cols, Some(exprs))
+        }
+        _ => (output.clone(), None),
+    };
+    let take = take.and_then(|t| lower_take(t, file, &lets, diags));
 
     // The sets the rule tests, and the tables they read (`given` examples may be in those).
     let mut rule_sets: Vec<SetId> = Vec::new();
@@ -2180,12 +2306,80 @@ pub fn lower_rule(
         bodies,
         exclusions,
         summarize: summarize.is_some(),
-        output: output.unwrap_or_default(),
+        output: final_output,
+        grouped: if summarize.is_some() {
+            output
+        } else {
+            Vec::new()
+        },
         having: having_ir,
+        reshape,
+        projected: summarize.is_none() && projection.is_some(),
+        take,
         examples_now,
         examples: cases,
         sets: rule_sets,
     })
+}
+
+/// `take N`: N must be a constant, non-negative whole number (a literal or a `let`).
+fn lower_take(t: &ast::Take, file: usize, lets: &Lets, diags: &mut Vec<Diagnostic>) -> Option<u64> {
+    let mut scratch = Vec::new();
+    let e = lower_standalone(&t.count, None, lets, &mut FieldSet::new(), &mut scratch);
+    let n = match e.as_const() {
+        Some(Value::Long(n)) if scratch.is_empty() => *n,
+        _ => {
+            // A column or an unknown name reads as "not a constant" here, whatever the
+            // expression's own problem was.
+            let what = if scratch.is_empty() {
+                format!("this is {}", a_type(e.ty))
+            } else {
+                "this is not a constant".to_string()
+            };
+            diags.push(
+                Diagnostic::error(
+                    codes::BAD_TAKE,
+                    file,
+                    t.count.span,
+                    format!("`{}` takes a constant whole number of rows", t.keyword.name),
+                )
+                .with_label(what)
+                .with_note("write a number such as `take 10`, or a `let` bound to one"),
+            );
+            return None;
+        }
+    };
+    if n < 0 {
+        diags.push(
+            Diagnostic::error(
+                codes::BAD_TAKE,
+                file,
+                t.count.span,
+                format!("`{}` takes a number of rows, not {n}", t.keyword.name),
+            )
+            .with_label("negative"),
+        );
+        return None;
+    }
+    Some(n as u64)
+}
+
+/// The name of an output column `project` does not name: the column it reads whole (a dotted
+/// alias gives the column it stands for in this table), a `let` name, else Kusto's next free
+/// `Column1`, `Column2`, ...
+fn output_name(e: &ast::Expr, lowered: &Expr, cols: &[OutputColumn]) -> String {
+    if let ast::ExprKind::Name(id) = &e.kind {
+        if !id.name.contains('.') {
+            return id.name.clone();
+        }
+    }
+    if let Some(n) = result_name(e, lowered) {
+        return n;
+    }
+    (1u64..)
+        .map(|k| format!("Column{k}"))
+        .find(|n| !cols.iter().any(|c| &c.name == n))
+        .unwrap_or_else(|| "Column".into())
 }
 
 /// Byte offset of 1-based (line, column) in `text`.

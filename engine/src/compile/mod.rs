@@ -264,10 +264,21 @@ pub struct Rule {
     pub exclusions: Vec<ExclusionInfo>,
     /// True with `summarize`.
     pub summarize: bool,
-    /// The output columns.
+    /// The output columns (after `project`, if any).
     pub output: Vec<OutputColumn>,
-    /// `having`, over the output columns (`Computed { slot }` = output column index).
+    /// With `summarize`: its output columns (keys, then the aggregates' columns), which
+    /// `having` and a `project` after it read.
+    pub grouped: Vec<OutputColumn>,
+    /// `having`, over the `grouped` columns (`Computed { slot }` = `grouped` index).
     pub having: Option<Expr>,
+    /// `project` after `summarize`: one expression per output column over the `grouped`
+    /// columns (as `having`), applied after `having`.
+    pub reshape: Option<Vec<Expr>>,
+    /// Without `summarize`: `project` chose the output columns (each body's `project`).
+    pub projected: bool,
+    /// `take N`: at most N result rows, the first N in the order results come out in (input
+    /// order without `summarize`, groups sorted by key with it).
+    pub take: Option<u64>,
     /// The examples' clock.
     pub examples_now: Option<i64>,
     /// Examples.
