@@ -3,7 +3,9 @@
 //! The map, clause by clause: `from A, B` → `union A, B` (one table → `A`); `window 5d` →
 //! `| where Timestamp between (now(-5d) .. now())`; lets → KQL lets (lists as
 //! `dynamic([...])`, set queries as `T | where ... | distinct C`); `where`, `extend`,
-//! `summarize` in order; `having` → `| where` after the summarize. An exclusion
+//! `summarize` in order; `having` → `| where` after the summarize; `project` and `take` (or
+//! `limit`) last, as written (Kusto's `take` returns any N rows, scry's the first N in its
+//! result order: one of the answers Kusto may give). An exclusion
 //! `except "name" when C` becomes
 //!
 //! ```text
@@ -168,6 +170,8 @@ impl Exporter<'_> {
         let mut window = None;
         let mut summarize = None;
         let mut having = None;
+        let mut project: Option<ast::Project> = None;
+        let mut take: Option<ast::Take> = None;
         for c in &r.clauses {
             match c {
                 Clause::Where(w) => {
@@ -191,6 +195,8 @@ impl Exporter<'_> {
                 Clause::Window(w) => window = Some(w.clone()),
                 Clause::Summarize(s) => summarize = Some(s.clone()),
                 Clause::Having(h) => having = Some(h.clone()),
+                Clause::Project(p) => project = Some(p.clone()),
+                Clause::Take(t) => take = Some(t.clone()),
                 _ => {}
             }
         }
@@ -227,6 +233,14 @@ impl Exporter<'_> {
             }
         }
 
+        // A `project` without `summarize` reads the row, whose aliases resolve per table; after
+        // `summarize` it reads output columns, which are names already.
+        if let (Some(p), None) = (&mut project, &summarize) {
+            for a in &mut p.columns {
+                self.resolve(&mut a.value, &schemas, &let_names, &computed, false);
+            }
+        }
+
         // Lets: the file's lets the rule reads (with what they read), then the rule's own.
         let mut read: Vec<String> = Vec::new();
         let mut collect = |e: &Expr| {
@@ -250,6 +264,12 @@ impl Exporter<'_> {
             s.by.iter()
                 .chain(&s.aggregates)
                 .for_each(|a| collect(&a.value));
+        }
+        if let Some(p) = &project {
+            p.columns.iter().for_each(|a| collect(&a.value));
+        }
+        if let Some(t) = &take {
+            collect(&t.count);
         }
         if let Some(w) = &window {
             match &w.kind {
@@ -416,6 +436,14 @@ impl Exporter<'_> {
             w.newline(0);
             w.text("| where ");
             w.expr(&h.predicate, 2, true);
+        }
+        if let Some(p) = &project {
+            w.newline(0);
+            print::project(&mut w, p, "| project");
+        }
+        if let Some(t) = &take {
+            w.newline(0);
+            print::take(&mut w, t, "| ");
         }
         w.newline(0);
         let (kql, _) = w.finish();
@@ -729,5 +757,32 @@ mod tests {
         );
         assert!(rules.is_empty());
         assert_eq!(diags[0].code, codes::EXPORT_UNSUPPORTED);
+    }
+
+    #[test]
+    fn project_take_and_arg_max_are_printed_last() {
+        let (rules, diags) = export(
+            r#"let N = 5;
+               rule rows { from DeviceProcessEvents where FileName has 'x'
+                 except "svc" when process.parent.name =~ 'services.exe'
+                 project Timestamp, Parent = process.parent.name limit N }
+               rule groups { from DeviceProcessEvents
+                 summarize Last = arg_max(Timestamp, *) by DeviceId
+                 having Last > ago(1d) project DeviceId, Last take 1 }"#,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let rows = &rules[0].kql;
+        assert!(rows.starts_with("let N = 5;\n"), "{rows}");
+        assert!(
+            rows.ends_with("| project Timestamp, Parent = InitiatingProcessFileName\n| limit N\n"),
+            "{rows}"
+        );
+        let groups = &rules[1].kql;
+        assert!(
+            groups.ends_with(
+                "| summarize Last = arg_max(Timestamp, *) by DeviceId\n| where Last > ago(1d)\n| project DeviceId, Last\n| take 1\n"
+            ),
+            "{groups}"
+        );
     }
 }

@@ -1004,4 +1004,87 @@ mod tests {
         assert!(text.contains("summarize by DeviceName"), "{text}");
         assert!(!text.contains("lookback"), "{text}");
     }
+
+    #[test]
+    fn arg_max_project_and_take_are_imported() {
+        let out = one(
+            "query: |\n  DeviceProcessEvents\n  | where FileName =~ 'anydesk.exe'\n  | summarize arg_max(Timestamp, *), Count = count() by DeviceId\n  | where Count > 1 and isnotempty(ProcessCommandLine)\n  | project DeviceId, Last = Timestamp, ProcessCommandLine, Count\n  | take 5\n",
+            false,
+        );
+        assert_eq!(out.refused(), 0, "{:?}", out.diagnostics);
+        let text = &out.files[0].rule.as_ref().unwrap().text;
+        for clause in [
+            "summarize arg_max(Timestamp, *), Count = count() by DeviceId",
+            "having Count > 1\n    and isnotempty(ProcessCommandLine)",
+            "project DeviceId, Last = Timestamp, ProcessCommandLine, Count",
+            "take 5",
+        ] {
+            assert!(text.contains(clause), "{clause}: {text}");
+        }
+        // Rows: `project` then `limit` (the spelling is kept); a `take` before a `project`
+        // is moved after it, which gives the same rows.
+        for (query, expected) in [
+            (
+                "DeviceProcessEvents | where FileName has 'x' | project Timestamp, F = tolower(FileName) | limit 3",
+                "project Timestamp, F = tolower(FileName)\n  limit 3",
+            ),
+            (
+                "DeviceProcessEvents | where FileName has 'x' | take 3 | project FileName",
+                "project FileName\n  take 3",
+            ),
+        ] {
+            let out = one(&format!("query: |\n  {query}\n"), false);
+            assert_eq!(out.refused(), 0, "{query}: {:?}", out.diagnostics);
+            let text = &out.files[0].rule.as_ref().unwrap().text;
+            assert!(text.contains(expected), "{query}: {text}");
+        }
+    }
+
+    #[test]
+    fn what_project_and_take_cannot_express_is_named() {
+        for (query, code, at) in [
+            // scry's `take` keeps the first N results: a filter after it would filter N rows.
+            (
+                "DeviceProcessEvents | take 10 | where FileName has 'x'",
+                codes::UNSUPPORTED_SHAPE,
+                "where",
+            ),
+            (
+                "DeviceProcessEvents | project FileName | where FileName has 'x'",
+                codes::UNSUPPORTED_SHAPE,
+                "where",
+            ),
+            (
+                "DeviceProcessEvents | project FileName | summarize count() by FileName",
+                codes::UNSUPPORTED_SHAPE,
+                "summarize",
+            ),
+            (
+                "DeviceProcessEvents | summarize count() by FileName | project FileName | where FileName has 'x'",
+                codes::UNSUPPORTED_SHAPE,
+                "where",
+            ),
+            (
+                "DeviceProcessEvents | summarize (Last, Name) = arg_max(Timestamp, FileName) by DeviceId",
+                codes::UNSUPPORTED_SHAPE,
+                "(Last, Name) =",
+            ),
+            (
+                "DeviceProcessEvents | project-away FileName",
+                codes::UNSUPPORTED_OPERATOR,
+                "project-away",
+            ),
+            (
+                "DeviceProcessEvents | summarize arg_max(Timestamp, FileNam) by DeviceId",
+                codes::UNKNOWN_NAME,
+                "FileNam",
+            ),
+        ] {
+            let out = one(&format!("query: |\n  {query}\n"), false);
+            assert_eq!(out.refused(), 1, "{query}");
+            let d = &out.diagnostics[0];
+            assert_eq!(d.code, code, "{query}: {d:?}");
+            assert_eq!(d.span.text(&out.sources.files[0].text), at, "{query}");
+        }
+    }
 }

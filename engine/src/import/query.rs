@@ -632,7 +632,7 @@ impl<'a> QueryParser<'a> {
                         format!("the `{op}` operator is not supported by scry import"),
                     )
                     .with_label("unsupported operator")
-                    .with_note("supported: where, extend, summarize, distinct (and project, take, which scry rules cannot express)");
+                    .with_note("supported: where (filter), extend, summarize, distinct, project, take (limit)");
                 self.push(d);
                 StageKind::Unsupported
             }
@@ -734,6 +734,29 @@ impl<'a> QueryParser<'a> {
                 continue;
             }
             let span = self.tspan((a, b));
+            // `(A, B) = arg_max(...)` names several columns at once; scry's `A = arg_max(...)`
+            // names the first only.
+            if self.toks[a].kind == TokKind::Punct(b'(') {
+                let d = self.toks[a].depth;
+                let close = (a + 1..b).find(|&j| {
+                    self.toks[j].depth == d && self.toks[j].kind == TokKind::Punct(b')')
+                });
+                if let Some(j) = close
+                    .filter(|&j| self.toks.get(j + 1).map(|t| t.kind) == Some(TokKind::Punct(b'=')))
+                {
+                    let d = self
+                        .error(
+                            codes::UNSUPPORTED_SHAPE,
+                            self.tspan((a, j + 2)),
+                            "naming several columns at once, `(A, B) = ...`, has no scry equivalent",
+                        )
+                        .with_label("tuple of names")
+                        .with_note("`A = arg_max(x, y)` names the first column; the others keep their names (`y`)");
+                    self.push(d);
+                    ok = false;
+                    continue;
+                }
+            }
             let named = b > a + 2
                 && self.toks[a].kind == TokKind::Word
                 && self.toks[a + 1].kind == TokKind::Punct(b'=');

@@ -128,10 +128,45 @@ impl<'a> Translator<'a> {
         let mut computed: Vec<String> = Vec::new();
         let mut output: Option<Vec<String>> = None;
         let mut having: Vec<Expr> = Vec::new();
+        // `project` after `summarize`, printed after the `having` it must follow.
+        let mut reshape: Option<ast::Project> = None;
+        // The stage that ends the rule's row pipeline (`project` without `summarize`, or
+        // `take`): scry applies both to the rule's results, so only what commutes with them
+        // may follow.
+        let mut last: Option<&Stage> = None;
+        let mut take: Option<ast::Take> = None;
         for st in &stages {
+            if let Some(end) = last {
+                // `project` and `take` commute: one shapes columns, the other counts rows.
+                let commutes = matches!(
+                    (&end.kind, &st.kind),
+                    (StageKind::Take(_), StageKind::Project(_))
+                        | (StageKind::Project(_), StageKind::Take(_))
+                );
+                if !commutes {
+                    self.after_last(st, end);
+                    continue;
+                }
+            }
             match &st.kind {
                 StageKind::Where { predicate, .. } => {
                     let mut p = predicate.clone();
+                    if let (Some(_), Some(r)) = (&output, &reshape) {
+                        // scry filters the output of `summarize` before projecting it.
+                        self.error(
+                            codes::UNSUPPORTED_SHAPE,
+                            st.op.span,
+                            "`where` after `summarize ... | project`: scry's `having` filters the output of `summarize` before `project` shapes it",
+                        )
+                        .label = "after project".into();
+                        let last = self.diags.len() - 1;
+                        self.diags[last].notes.push(
+                            "move the condition before the `project`, over the summarize columns"
+                                .into(),
+                        );
+                        let _ = r;
+                        continue;
+                    }
                     if let Some(cols) = &output {
                         self.check(&mut p, &Scope::Output(cols), false);
                         having.push(p);
@@ -230,26 +265,58 @@ impl<'a> Translator<'a> {
                     body.push(Clause::Summarize(s));
                     output = Some(out);
                 }
-                StageKind::Project(_) => {
-                    self.error(
-                        codes::UNSUPPORTED_OPERATOR,
-                        st.op.span,
-                        "`project` has no scry equivalent",
-                    )
-                    .label = "unsupported operator".into();
-                    let last = self.diags.len() - 1;
-                    self.diags[last].notes.push("a rule's output columns are fixed: the `summarize` keys and aggregates, or without `summarize` Timestamp, DeviceId, DeviceName, ReportId, the columns the rule reads and its `extend`s".into());
+                StageKind::Project(cols) => {
+                    let mut columns = Vec::new();
+                    let mut names: Vec<String> = Vec::new();
+                    for a in cols {
+                        let mut a = a.clone();
+                        match &output {
+                            Some(out) => self.check(&mut a.value, &Scope::Output(out), false),
+                            None => {
+                                let scope = Scope::Rows {
+                                    tables: &schemas,
+                                    computed: &computed,
+                                };
+                                self.check(&mut a.value, &scope, false);
+                            }
+                        }
+                        names.push(match (&a.name, &a.value.kind) {
+                            (Some(n), _) => n.name.clone(),
+                            (None, ExprKind::Name(id)) => id.name.clone(),
+                            _ => (1..)
+                                .map(|k| format!("Column{k}"))
+                                .find(|c| !names.contains(c))
+                                .unwrap_or_default(),
+                        });
+                        columns.push(a);
+                    }
+                    let p = ast::Project {
+                        columns,
+                        span: st.span,
+                    };
+                    let again = body.iter().any(|c| matches!(c, Clause::Project(_)));
+                    if reshape.is_some() || again {
+                        self.after_last(st, st);
+                        continue;
+                    }
+                    if output.is_some() {
+                        output = Some(names);
+                        reshape = Some(p);
+                    } else {
+                        body.push(Clause::Project(p));
+                        last = Some(st);
+                    }
                 }
-                StageKind::Take(_) => {
-                    self.error(
-                        codes::UNSUPPORTED_OPERATOR,
-                        st.op.span,
-                        format!(
-                            "`{}` keeps arbitrary rows; a detection rule has no equivalent",
-                            st.op.name
-                        ),
-                    )
-                    .label = "unsupported operator".into();
+                StageKind::Take(_) if take.is_some() => self.after_last(st, st),
+                StageKind::Take(n) => {
+                    let mut count = n.clone();
+                    self.check(&mut count, &Scope::Constant, false);
+                    take = Some(ast::Take {
+                        keyword: st.op.clone(),
+                        count,
+                        span: st.span,
+                    });
+                    last = Some(st);
                 }
                 StageKind::Unsupported => {}
             }
@@ -259,6 +326,8 @@ impl<'a> Translator<'a> {
             let predicate = and_all(having);
             body.push(Clause::Having(ast::Having { predicate, span }));
         }
+        body.extend(reshape.map(Clause::Project));
+        body.extend(take.map(Clause::Take));
 
         // Lets, in source order: the ones still read, generated lists and sets.
         let mut lets: Vec<Clause> = Vec::new();
@@ -341,6 +410,26 @@ impl<'a> Translator<'a> {
             )
             .with_label("unused"),
         );
+    }
+
+    /// A stage after the one that ends the rule's rows (`project` without `summarize`, or
+    /// `take`), which scry applies to the rule's results.
+    fn after_last(&mut self, st: &Stage, end: &Stage) {
+        self.error(
+            codes::UNSUPPORTED_SHAPE,
+            st.op.span,
+            format!(
+                "`{}` after `{}` has no scry equivalent",
+                st.op.name, end.op.name
+            ),
+        )
+        .label = format!("after {}", end.op.name);
+        let why = match &end.kind {
+            StageKind::Take(_) => "scry's `take` keeps the first N of the rule's results, so it is the rule's last step (only a `project` may follow it)",
+            _ => "`project` chooses the rule's output columns, so it is the last step on rows (a `take` may follow it)",
+        };
+        let last = self.diags.len() - 1;
+        self.diags[last].notes.push(why.into());
     }
 
     fn after_summarize(&mut self, st: &Stage) {
@@ -472,6 +561,24 @@ impl<'a> Translator<'a> {
         for a in aggregates {
             let mut a = a.clone();
             let default = match &mut a.value.kind {
+                ExprKind::Call { name, args }
+                    if matches!(name.name.as_str(), "arg_max" | "arg_min") =>
+                {
+                    for x in args.iter_mut() {
+                        self.check(x, scope, false);
+                    }
+                    // Every column arg_max gives, named as the compiler (and Kusto) names
+                    // them, so that a `where` after the summarize can read them.
+                    let names = arg_extreme_names(&name.name, args, by, scope);
+                    for (i, n) in names.into_iter().enumerate() {
+                        cols.push(match (&a.name, i) {
+                            (Some(d), 0) => d.name.clone(),
+                            _ => unique(&n, &cols),
+                        });
+                    }
+                    aggs.push(a);
+                    continue;
+                }
                 ExprKind::Call { name, args } if AGGREGATES.contains(&name.name.as_str()) => {
                     let n = name.name.clone();
                     for x in args.iter_mut() {
@@ -1215,6 +1322,8 @@ impl<'a> Translator<'a> {
                 Clause::Summarize(s) => {
                     s.aggregates.iter().chain(&s.by).for_each(|a| add(&a.value))
                 }
+                Clause::Project(p) => p.columns.iter().for_each(|a| add(&a.value)),
+                Clause::Take(t) => add(&t.count),
                 Clause::Except(x) => add(&x.condition),
                 _ => {}
             }
@@ -1337,6 +1446,8 @@ fn names_read(
             Clause::Having(w) => add(&w.predicate),
             Clause::Extend(x) => x.assignments.iter().for_each(|a| add(&a.value)),
             Clause::Summarize(s) => s.aggregates.iter().chain(&s.by).for_each(|a| add(&a.value)),
+            Clause::Project(p) => p.columns.iter().for_each(|a| add(&a.value)),
+            Clause::Take(t) => add(&t.count),
             Clause::Except(x) => add(&x.condition),
             Clause::Window(w) => match &w.kind {
                 ast::WindowKind::Lookback(x) => add(x),
@@ -1355,4 +1466,73 @@ fn names_read(
         add(&l.value);
     }
     out
+}
+
+/// The columns `arg_max(args)` / `arg_min(args)` give, named as the compiler names them
+/// (Kusto's rule, see `compile::lower`): a column keeps its name, another ranked value is
+/// `max_`, another returned value `max_<ranked>_arg<i>`; `*` gives the row's columns except
+/// those already returned or read whole by a `by` key.
+fn arg_extreme_names(
+    f: &str,
+    args: &[Expr],
+    by: &[ast::Assignment],
+    scope: &Scope<'_>,
+) -> Vec<String> {
+    let prefix = if f == "arg_max" { "max" } else { "min" };
+    let column = |e: &Expr| match &e.kind {
+        ExprKind::Name(id) => Some(id.name.clone()),
+        _ => None,
+    };
+    let star = args
+        .iter()
+        .skip(1)
+        .any(|x| matches!(x.kind, ExprKind::Star));
+    let by: Vec<String> = by.iter().filter_map(|k| column(&k.value)).collect();
+    let primary = args.first().and_then(column);
+    let mut out = vec![primary.clone().unwrap_or_else(|| format!("{prefix}_"))];
+    let mut seen: Vec<String> = primary.iter().cloned().collect();
+    for (i, x) in args.iter().enumerate().skip(1) {
+        if let ExprKind::Star = x.kind {
+            let row: Vec<String> = match scope {
+                Scope::Rows { tables, computed } => tables
+                    .first()
+                    .map(|t| t.columns.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(computed.iter().cloned())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for c in row {
+                if !seen.contains(&c) && !by.contains(&c) {
+                    seen.push(c.clone());
+                    out.push(c);
+                }
+            }
+            continue;
+        }
+        match column(x) {
+            Some(c) if star && (seen.contains(&c) || by.contains(&c)) => {}
+            Some(c) => {
+                seen.push(c.clone());
+                out.push(c);
+            }
+            None => out.push(format!(
+                "{prefix}_{}_arg{i}",
+                primary.as_deref().unwrap_or("")
+            )),
+        }
+    }
+    out
+}
+
+/// `name`, or the first of `name1`, `name2`, ... no earlier column has.
+fn unique(name: &str, cols: &[String]) -> String {
+    if !cols.iter().any(|c| c == name) {
+        return name.to_string();
+    }
+    (1u64..)
+        .map(|k| format!("{name}{k}"))
+        .find(|n| !cols.contains(n))
+        .unwrap_or_else(|| name.to_string())
 }
