@@ -365,3 +365,22 @@ fn every_pack_rule_round_trips_through_kql_and_its_export_is_pinned() {
         insta::assert_snapshot!(name, kql);
     }
 }
+
+/// `arg_max` / `arg_min` (with `*`), `project` (on rows and after `summarize`) and `take` /
+/// `limit` survive scry → KQL → scry: each rule of the feature pack compiles to the same plan.
+#[test]
+fn project_take_and_arg_max_round_trip_through_kql() {
+    let rel = "tests/data/features/kql_ops.scry";
+    let kql = pack_round_trips(rel);
+    for needle in [
+        "| summarize LastSeen = arg_max(Timestamp, FileName, ReportId),",
+        "| summarize arg_min(ProcessId, FileName, DeviceName) by DeviceName",
+        "| summarize arg_max(Timestamp, *), Count = count() by DeviceName",
+        "| project DeviceName, Timestamp, Command = ProcessCommandLine,",
+        "| take 2",
+        "| take Shown",
+    ] {
+        assert!(kql.contains(needle), "{needle}\n{kql}");
+    }
+    insta::assert_snapshot!("export_features_kql_ops", kql);
+}

@@ -1290,17 +1290,8 @@ impl Cx<'_> {
         let star = args[1..]
             .iter()
             .find(|x| matches!(x.kind, ast::ExprKind::Star));
-        if let (Some(star), true) = (star, several_tables) {
-            self.diags.push(
-                Diagnostic::error(
-                    codes::STAR_MISUSE,
-                    self.file,
-                    star.span,
-                    "`*` in a rule over several tables: their rows have different columns",
-                )
-                .with_label("every column of which table?")
-                .with_note("name the returned columns: `arg_max(Timestamp, DeviceName, ReportId)`"),
-            );
+        if star.is_some() && several_tables {
+            // Reported once for the rule by `star_over_several_tables`.
             return None;
         }
         let ranked = self.expr(&args[0]);
@@ -1834,6 +1825,10 @@ pub fn lower_rule(
         }
     }
 
+    if tables.len() > 1 {
+        star_over_several_tables(summarize, file, diags);
+    }
+
     let mut bodies = Vec::new();
     let mut body_cols: Vec<Vec<OutputColumn>> = Vec::new();
     let mut output: Option<Vec<OutputColumn>> = None;
@@ -2320,6 +2315,44 @@ pub fn lower_rule(
         examples: cases,
         sets: rule_sets,
     })
+}
+
+/// `arg_max(x, *)` in a rule over several tables: `*` would be a different row shape per table
+/// (Kusto's `union` would merge them, renaming clashes by type), so scry asks for the columns.
+/// Checked once per rule, not once per table.
+fn star_over_several_tables(
+    summarize: Option<&ast::Summarize>,
+    file: usize,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(s) = summarize else { return };
+    for a in &s.aggregates {
+        let ast::ExprKind::Call { name, args } = &a.value.kind else {
+            continue;
+        };
+        if !matches!(name.name.as_str(), "arg_max" | "arg_min") {
+            continue;
+        }
+        if let Some(star) = args
+            .iter()
+            .skip(1)
+            .find(|x| matches!(x.kind, ast::ExprKind::Star))
+        {
+            diags.push(
+                Diagnostic::error(
+                    codes::STAR_MISUSE,
+                    file,
+                    star.span,
+                    "`*` in a rule over several tables: their rows have different columns",
+                )
+                .with_label("every column of which table?")
+                .with_note(format!(
+                    "name the returned columns: `{}(Timestamp, DeviceName, ReportId)`",
+                    name.name
+                )),
+            );
+        }
+    }
 }
 
 /// `take N`: N must be a constant, non-negative whole number (a literal or a `let`).
