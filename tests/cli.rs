@@ -315,17 +315,40 @@ fn import_kql_reads_bare_kql_files_and_names_what_it_cannot_express() {
     assert!(text.contains("where Timestamp > ago(1d)"), "{text}");
     assert!(text.contains("summarize by DeviceName"), "{text}");
     assert!(text.contains("// tools"), "{text}");
+    // `project` and `take` import; a filter after `take` cannot (scry's `take` keeps the
+    // first N results, KQL's `| take 10 | where` filters ten arbitrary rows).
+    let shaped = dir.join("Shaped.kql");
+    std::fs::write(
+        &shaped,
+        "DeviceProcessEvents\n| where FileName has 'anydesk'\n| project Timestamp, DeviceName, FileName\n| take 10\n",
+    )
+    .unwrap();
+    let out = util::scry(&["import", "kql", shaped.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let text = util::stdout(&out);
+    assert!(
+        text.contains("  project Timestamp, DeviceName, FileName\n  take 10\n"),
+        "{text}"
+    );
     let bad = dir.join("bad.kql");
-    std::fs::write(&bad, "DeviceProcessEvents\n| project FileName\n| take 10\n").unwrap();
+    std::fs::write(
+        &bad,
+        "DeviceProcessEvents\n| take 10\n| where FileName has 'x'\n| project-away FileName\n",
+    )
+    .unwrap();
     let out = util::scry(&["import", "kql", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = util::stderr(&out);
     assert!(
-        err.contains("error[E0303]: `project` has no scry equivalent"),
+        err.contains("error[E0307]: `where` after `take` has no scry equivalent"),
         "{err}"
     );
-    assert!(err.contains("bad.kql:2:3"), "{err}");
-    assert!(err.contains("`take` keeps arbitrary rows"), "{err}");
+    assert!(err.contains("bad.kql:3:3"), "{err}");
+    assert!(
+        err.contains("error[E0303]: the `project-away` operator is not supported"),
+        "{err}"
+    );
+    assert_eq!(err.matches("error[").count(), 2, "{err}");
 }
 
 #[test]

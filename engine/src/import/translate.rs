@@ -136,6 +136,10 @@ impl<'a> Translator<'a> {
         let mut last: Option<&Stage> = None;
         let mut take: Option<ast::Take> = None;
         for st in &stages {
+            // An operator scry lacks was reported where it was parsed.
+            if let StageKind::Unsupported = st.kind {
+                continue;
+            }
             if let Some(end) = last {
                 // `project` and `take` commute: one shapes columns, the other counts rows.
                 let commutes = matches!(
