@@ -6,14 +6,16 @@
 //! - `diagnostics`: a folder of invalid rule files, each snapshotted with its rendered errors.
 //! - `sets`: rules over several tables through `distinct` sets, in one and two passes.
 //! - `shapes`: the same rows in every input shape give the same results.
-//! - `threads`: any number of threads and any cut into pieces give the same results.
+//! - `threads`: any number of threads and any cut into pieces give the same results (also
+//!   `arg_max` ties and nulls, and `take`, for any order of arrival and merging).
 //! - `cli`: the README commands and exit codes.
 //! - `prefilter`: the same results with and without the prefilter, on adversarial spellings.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
 //! - `generated_examples`: `scry examples` blocks, built from a rule's needles, pass `scry test`.
 //! - `lolrmm`: the LOLRMM pack is what `scry import lolrmm` writes; coverage from compiled rules.
 //! - `import_export`: `scry import kql` / `scry export kql` over the upstream corpus: the known
-//!   defects with their places, `--fix` packs that compile, import → export → import round trips.
+//!   defects with their places, `--fix` packs that compile, import → export → import round trips
+//!   (every pack, and the `project` / `take` / `arg_max` feature pack).
 
 mod cli;
 mod conformance;

@@ -1257,7 +1257,8 @@ impl Cx<'_> {
                     t
                 }
             }
-            AggKind::ArgMax | AggKind::ArgMin => unreachable!("handled by arg_extreme above"),
+            // Lowered by `arg_extreme` above; never reached.
+            AggKind::ArgMax | AggKind::ArgMin => return None,
         };
         let name = default_agg_name(kind, arg.as_ref());
         let agg = Agg {
