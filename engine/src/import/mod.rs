@@ -1070,6 +1070,11 @@ mod tests {
                 "(Last, Name) =",
             ),
             (
+                "union DeviceProcessEvents, DeviceNetworkEvents | summarize arg_max(Timestamp, *) by DeviceId",
+                codes::STAR_MISUSE,
+                "*",
+            ),
+            (
                 "DeviceProcessEvents | project-away FileName",
                 codes::UNSUPPORTED_OPERATOR,
                 "project-away",

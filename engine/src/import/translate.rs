@@ -571,6 +571,24 @@ impl<'a> Translator<'a> {
                     for x in args.iter_mut() {
                         self.check(x, scope, false);
                     }
+                    let union = matches!(scope, Scope::Rows { tables, .. } if tables.len() > 1);
+                    let star = args
+                        .iter()
+                        .skip(1)
+                        .find(|x| matches!(x.kind, ExprKind::Star));
+                    if let (true, Some(star)) = (union, star) {
+                        // The compiler's rule (E0122): a `union`'s rows differ per table.
+                        let sp = star.span;
+                        let d = self.error(
+                            codes::STAR_MISUSE,
+                            sp,
+                            "`*` over a `union`: the tables' rows have different columns",
+                        );
+                        d.label = "every column of which table?".into();
+                        d.notes.push(
+                            "name the returned columns: `arg_max(Timestamp, DeviceName)`".into(),
+                        );
+                    }
                     // Every column arg_max gives, named as the compiler (and Kusto) names
                     // them, so that a `where` after the summarize can read them.
                     let names = arg_extreme_names(&name.name, args, by, scope);
