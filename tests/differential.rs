@@ -210,12 +210,25 @@ proptest! {
                 }
                 let mut ev = ev.clone();
                 ev["Type"] = "DeviceProcessEvents".into();
-                for line in spellings(&ev) {
+                // Line by line, and as one piece whose lines are marked at once: a kept line
+                // must be a candidate and hold a mark.
+                let lines = spellings(&ev);
+                let piece = lines.join("\n");
+                let marks = pre.marks(piece.as_bytes()).unwrap_or_default();
+                let mut start = 0;
+                for line in &lines {
                     prop_assert!(
                         pre.candidate(line.as_bytes()),
                         "`{}` keeps {} but the prefilter ({}) rules it out",
                         p, line, pre
                     );
+                    let end = start + line.len();
+                    prop_assert!(
+                        marks.iter().any(|&m| m >= start && m < end),
+                        "`{}` keeps {} but no mark falls in it ({})",
+                        p, line, pre
+                    );
+                    start = end + 1;
                 }
             }
         }

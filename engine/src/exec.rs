@@ -733,6 +733,23 @@ impl<'p> Executor<'p> {
         false
     }
 
+    /// The marks of a piece of JSON lines ([`Prefilter::marks`]).
+    pub fn marks(&self, piece: &[u8]) -> Option<Vec<usize>> {
+        self.prefilter.marks(piece)
+    }
+
+    /// The first pass's marks: only the sets' anchors.
+    pub fn set_marks(&self, piece: &[u8]) -> Option<Vec<usize>> {
+        self.set_prefilter.marks(piece)
+    }
+
+    /// Counts `n` records the prefilter ruled out from a whole piece.
+    pub fn rule_out(&mut self, n: u64) {
+        self.stats.read += n;
+        self.stats.evaluated += n;
+        self.stats.ruled_out += n;
+    }
+
     /// The first pass's question: can `line` add to a set?
     pub fn set_candidate(&self, line: &[u8]) -> bool {
         self.set_prefilter.candidate(line)

@@ -247,6 +247,47 @@ impl Prefilter {
     }
 }
 
+impl Prefilter {
+    /// The places in `piece` (whole JSON lines) where a line must be parsed: every anchor
+    /// occurrence, `\u` escape, `"records"`, character folding to ASCII and invalid UTF-8
+    /// sequence; sorted. A `{...}` line holding none of them is one [`Prefilter::candidate`]
+    /// would rule out. `None` when the prefilter is off.
+    pub fn marks(&self, piece: &[u8]) -> Option<Vec<usize>> {
+        let Prefilter::On(a) = self else {
+            return None;
+        };
+        let mut marks: Vec<usize> = a.searcher.find_iter(piece).map(|m| m.start()).collect();
+        for p in memchr::memmem::find_iter(piece, b"\\u") {
+            let run = piece[..=p]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if run % 2 == 1 {
+                marks.push(p);
+            }
+        }
+        marks.extend(memchr::memmem::find_iter(piece, b"\"records\""));
+        if !piece.is_ascii() {
+            for t in &a.triggers {
+                marks.extend(t.find_iter(piece));
+            }
+            let mut at = 0;
+            while let Err(e) = std::str::from_utf8(&piece[at..]) {
+                let bad = at + e.valid_up_to();
+                marks.push(bad);
+                at = bad + e.error_len().unwrap_or(piece.len() - bad).max(1);
+                if at >= piece.len() {
+                    break;
+                }
+            }
+        }
+        marks.sort_unstable();
+        marks.dedup();
+        Some(marks)
+    }
+}
+
 /// True when `line` holds a `\u` escape: an odd number of backslashes before a `u`.
 fn has_unicode_escape(line: &[u8]) -> bool {
     let mut i = 0;

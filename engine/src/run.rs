@@ -149,6 +149,17 @@ impl WorkerSink<'_, '_> {
 }
 
 impl RecordSink for WorkerSink<'_, '_> {
+    fn marks(&mut self, piece: &[u8]) -> Option<Vec<usize>> {
+        match self.pass {
+            Pass::Sets => self.exec.set_marks(piece),
+            Pass::Rules => self.exec.marks(piece),
+        }
+    }
+    fn ruled_out(&mut self, n: u64) {
+        if self.pass == Pass::Rules {
+            self.exec.rule_out(n);
+        }
+    }
     fn candidate(&mut self, line: &[u8]) -> bool {
         match self.pass {
             Pass::Sets => self.exec.set_candidate(line),

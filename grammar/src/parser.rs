@@ -146,7 +146,9 @@ fn span(p: &Pair<'_, Rule>) -> Span {
 
 fn tight_end(p: &Pair<'_, Rule>) -> usize {
     let mut p = p.clone();
-    while let Some(last) = p.clone().into_inner().last() {
+    // `next_back`, not `last`: `Pairs` is double-ended, so this is O(1) per level instead of a
+    // walk over every child (which made long example blocks quadratic).
+    while let Some(last) = p.clone().into_inner().next_back() {
         p = last;
     }
     p.as_span().end()

@@ -74,8 +74,9 @@ fn human(r: Rule) -> &'static str {
         reserved => "name",
         // Silent and atomic-internal rules: pest never reports them in `positives`.
         WHITESPACE | COMMENT | ident_start | ident_char | clause_kw | name | triple_bt
-        | triple_tilde | verbatim_sq | verbatim_dq | sq_string | dq_string | meta_item
-        | meta_value | clause | json_ws | primary | dynamic_item | call_arg => "input",
+        | triple_tilde | verbatim_sq | verbatim_dq | sq_string | dq_string | sq_char | dq_char
+        | json_char | meta_item | meta_value | clause | json_ws | primary | dynamic_item
+        | call_arg => "input",
     }
 }
 

@@ -340,6 +340,44 @@ pub fn syntax_diagnostic(file: usize, e: &ast::SyntaxError) -> Diagnostic {
     d
 }
 
+/// Parses every file, on as many threads as there are cores: parsing is most of the time it
+/// takes to compile a large rule set (the example events are long), and files parse
+/// independently. Results come back in file order.
+fn parse_all(sources: &Sources) -> Vec<Result<ast::File, Vec<ast::SyntaxError>>> {
+    let files = &sources.files;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(files.len());
+    if threads <= 1 {
+        return files.iter().map(|f| ast::parse_file(&f.text)).collect();
+    }
+    let mut out: Vec<Option<Result<ast::File, Vec<ast::SyntaxError>>>> =
+        (0..files.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        // Interleaved so that each thread gets a share of the large and the small files.
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..files.len())
+                        .step_by(threads)
+                        .map(|i| (i, ast::parse_file(&files[i].text)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            // A panic in the parser is a bug; surface it as it is.
+            let done = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            for (i, r) in done {
+                out[i] = Some(r);
+            }
+        }
+    });
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| unreachable!("every file index is parsed by one thread")))
+        .collect()
+}
+
 /// Compiles every file of `sources`.
 pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
     let mut diags = Vec::new();
@@ -348,8 +386,9 @@ pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
     let mut seen: HashMap<String, (usize, Span)> = HashMap::new();
     let mut seen_ids: HashMap<String, (usize, Span)> = HashMap::new();
     let mut sets = lower::SetRegistry::new(Arc::clone(&catalog));
-    for (file, src) in sources.files.iter().enumerate() {
-        let parsed = match ast::parse_file(&src.text) {
+    let parsed_files = parse_all(sources);
+    for (file, parsed) in parsed_files.into_iter().enumerate() {
+        let parsed = match parsed {
             Ok(f) => f,
             Err(errs) => {
                 diags.extend(errs.iter().map(|e| syntax_diagnostic(file, e)));

@@ -252,6 +252,15 @@ pub trait RecordSink {
     fn candidate(&mut self, _line: &[u8]) -> bool {
         true
     }
+    /// Asked once per in-memory piece of JSON lines: the sorted byte offsets at which a line
+    /// must be parsed (see [`crate::prefilter::Prefilter::marks`]); a `{...}` line without one
+    /// is ruled out unseen, and counted with [`RecordSink::ruled_out`]. `None`: ask
+    /// [`RecordSink::candidate`] line by line.
+    fn marks(&mut self, _piece: &[u8]) -> Option<Vec<usize>> {
+        None
+    }
+    /// `n` lines were ruled out by [`RecordSink::marks`].
+    fn ruled_out(&mut self, _n: u64) {}
 }
 
 /// How a source was framed, as detected (or as forced by [`ReadOptions::format`]).
@@ -740,7 +749,7 @@ pub fn read_piece(
     };
     let input = &bytes[..];
     match framing {
-        Framing::JsonLines => json::read_lines(&src, input, row, sink, &mut stats)?,
+        Framing::JsonLines => json::read_line_slice(&src, input, row, sink, &mut stats)?,
         Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats)?,
         Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats)?,
     }
