@@ -85,14 +85,23 @@ pub fn string_literal(s: &str) -> String {
     if !control && !s.contains(['\\', '"']) {
         return format!("\"{s}\"");
     }
-    let mut out = String::from("'");
+    quoted(s, '\'')
+}
+
+/// `s` between `quote`s, with `\\`, the quote, `\n`, `\t`, `\r` and other control characters
+/// escaped (`\uXXXX`): valid in both scry and KQL.
+fn quoted(s: &str, quote: char) -> String {
+    let mut out = String::from(quote);
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
             c if c.is_control() => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
@@ -102,7 +111,7 @@ pub fn string_literal(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out.push('\'');
+    out.push(quote);
     out
 }
 
@@ -840,25 +849,7 @@ fn let_decl(w: &mut Writer<'_>, l: &Let, indent: usize) {
 
 /// Metadata strings read best in double quotes (`title "ServerEye"`), the form rule files use.
 fn meta_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    quoted(s, '"')
 }
 
 fn meta_value(v: &MetaValue) -> String {
