@@ -46,6 +46,12 @@ const PREDICATES: &[&str] = &[
     "ProcessId in (1, 2, 3)",
     "Timestamp between (datetime(2024-05-14) .. 1d)",
     "tostring(split(FolderPath, '\\\\')[1]) =~ 'krämer'",
+    // Tests on a value's start: the prefilter anchors them on `"Column":"value`.
+    "FileName startswith 'server'",
+    "FileName startswith_cs 'Serv'",
+    "FileName =~ 'server-eye.de'",
+    "FileName in~ ('SERVER-EYE.DE', 'eye')",
+    "FolderPath startswith 'Eye' and FileName !has 'x'",
 ];
 
 fn text_strategy() -> impl Strategy<Value = String> {
@@ -182,7 +188,10 @@ fn spellings(ev: &serde_json::Value) -> Vec<String> {
     }
     let slashes = plain.replace('/', "\\/");
     let letters = plain.replace('e', "\\u0065").replace('R', "\\u0052");
-    vec![plain, ascii, slashes, letters]
+    // Spacing around the colons: one space (as some encoders write), and more.
+    let spaced = plain.replace("\":", "\": ");
+    let odd = plain.replace("\":", "\" :  ");
+    vec![plain, ascii, slashes, letters, spaced, odd]
 }
 
 proptest! {

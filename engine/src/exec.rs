@@ -847,11 +847,21 @@ impl<'p> Executor<'p> {
         CollectedSets(self.sets.clone())
     }
 
-    /// Second pass: the sets are those of a finished first pass.
+    /// Second pass: the sets are those of a finished first pass. The prefilter learns their
+    /// values, so a rule testing a set needs one of them in a line.
     pub fn use_sets(&mut self, sets: &CollectedSets) {
         self.sets = sets.0.clone();
         self.sets_dirty = true;
         self.sets_sealed = true;
+        self.refresh_set_lists();
+        if let Prefilter::On(_) = self.prefilter {
+            self.prefilter = Prefilter::build_with_sets(
+                self.plan,
+                self.default_table.as_deref(),
+                false,
+                Some(&self.set_lists),
+            );
+        }
     }
 
     /// The number of values in each set so far, by [`SetId`].

@@ -88,8 +88,8 @@ pub struct TablePlan {
     pub atoms: usize,
     /// Human text of each atom, for `explain`.
     pub atom_text: Vec<String>,
-    /// Each atom's predicate and needle (the prefilter derives its anchors from them).
-    pub atom_needles: Vec<(StrPred, String)>,
+    /// Each atom's column, predicate and needle (the prefilter derives its anchors from them).
+    pub atom_needles: Vec<(String, StrPred, String)>,
     /// The fields the table's rules read, in id order.
     pub fields: Vec<FieldId>,
     /// The table's `Timestamp` field, when it has one as a datetime: checked once per record
@@ -120,7 +120,7 @@ type ColumnAtoms = (String, Vec<(AtomId, StrPred, String)>);
 struct AtomTable {
     keys: HashMap<(FieldId, StrPred, String), AtomId>,
     text: Vec<String>,
-    needles: Vec<(StrPred, String)>,
+    needles: Vec<(String, StrPred, String)>,
     // field → (case-insensitive?, pattern text) → index in the per-field pattern list
     per_field: HashMap<FieldId, ColumnAtoms>,
 }
@@ -138,7 +138,8 @@ impl AtomTable {
             serde_json::Value::String(needle.to_string())
         ));
         self.keys.insert(key, id);
-        self.needles.push((pred, needle.to_string()));
+        self.needles
+            .push((name.to_string(), pred, needle.to_string()));
         self.per_field
             .entry(field)
             .or_insert_with(|| (name.to_string(), Vec::new()))

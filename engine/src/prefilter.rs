@@ -36,11 +36,12 @@
 //! line.
 
 use crate::compile::Step;
-use crate::ir::{Expr, ExprKind};
+use crate::ir::{ConstList, Expr, ExprKind, SetOp};
 use crate::kql;
 use crate::plan::{Plan, TablePlan};
 use crate::value::Value;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use scry_grammar::StrOpKind;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -50,7 +51,7 @@ const MIN_ANCHOR: usize = 3;
 
 /// The anchors one body needs: at least one must occur. An empty list needs the impossible
 /// (the body keeps nothing).
-type Need = Option<Vec<String>>;
+type Need = Option<Vec<Anchor>>;
 
 /// A built prefilter, or why there is none.
 #[derive(Debug, Clone)]
@@ -91,65 +92,165 @@ fn folds_to_ascii() -> &'static [String] {
     })
 }
 
-/// The longest run of safe characters in `needle`, if long enough.
-fn anchor_of(needle: &str) -> Option<String> {
-    let mut best: &str = "";
-    for run in needle.split(|c: char| !safe(c)) {
-        if run.len() > best.len() {
-            best = run;
-        }
-    }
-    (best.len() >= MIN_ANCHOR).then(|| best.to_string())
+/// One literal a line must contain. A *weak* one also occurs in text every line of some table
+/// holds (a column name such as `ProcessIntegrityLevel` holds `level`): sound, but it rules
+/// little out, so `and` prefers anything else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Anchor {
+    text: String,
+    weak: bool,
 }
 
-/// What `e` needs to be true, over table plan `tp`'s atoms.
-fn need(e: &Expr, tp: &TablePlan) -> Need {
-    match &e.kind {
-        ExprKind::Atom(id) => {
-            let (pred, needle) = tp.atom_needles.get(id.0 as usize)?;
-            // Every positive operator of the has / contains / starts / ends / =~ families
-            // needs the needle inside the value; `!` forms are `Not(Atom)`.
-            if pred.negated() {
-                return None;
-            }
-            anchor_of(needle).map(|a| vec![a])
+/// Where anchors are chosen: the table's atoms, the text every line holds, and the sets'
+/// contents once a first pass has collected them.
+struct Scope<'a> {
+    tp: &'a TablePlan,
+    /// Column names, table names and the shapes' keys, lower-cased, one per line.
+    structure: &'a str,
+    sets: Option<&'a [ConstList]>,
+}
+
+impl Scope<'_> {
+    fn anchor(&self, text: &str) -> Anchor {
+        let weak = self.structure.contains(&text.to_ascii_lowercase());
+        Anchor {
+            text: text.to_string(),
+            weak,
         }
-        ExprKind::In {
-            negated: false,
-            lhs,
-            list,
-            ..
-        } if matches!(lhs.kind, ExprKind::Field { .. }) && lhs.ty.is_stringish() => {
-            // Membership needs the value to equal an element (case-folded for `in~`).
-            list.values
-                .iter()
-                .map(|v| match v {
-                    Value::Str(s) => anchor_of(s),
+    }
+
+    /// The best run of safe characters in `needle` (strong before weak, then longest).
+    fn anchor_of(&self, needle: &str) -> Option<Anchor> {
+        needle
+            .split(|c: char| !safe(c))
+            .filter(|run| run.len() >= MIN_ANCHOR)
+            .map(|run| self.anchor(run))
+            .min_by(|a, b| a.weak.cmp(&b.weak).then(b.text.len().cmp(&a.text.len())))
+    }
+
+    /// For a test on the start of a value (`startswith`, `==`, `=~`, `in`): the key and the
+    /// value's beginning as JSON writes them, `"FileName":"level` (and with one space after
+    /// the colon). Only for values that start with a letter no JSON literal starts with, so
+    /// that a number, `true`, `null` or an object in a string column cannot be missed; other
+    /// spacing around the colon makes a line a candidate anyway ([`GUARDS`]).
+    fn value_start(&self, column: &str, needle: &str) -> Option<Vec<Anchor>> {
+        let prefix: String = needle.chars().take_while(|&c| safe(c)).collect();
+        let first = prefix.chars().next()?;
+        let lower = prefix.to_ascii_lowercase();
+        let literal = ["true", "false", "null"]
+            .iter()
+            .any(|l| l.starts_with(&lower) || lower.starts_with(l));
+        if !first.is_ascii_alphabetic() || literal || prefix.len() < MIN_ANCHOR {
+            return None;
+        }
+        Some(
+            [
+                format!("\"{column}\":\"{prefix}"),
+                format!("\"{column}\": \"{prefix}"),
+            ]
+            .into_iter()
+            .map(|text| Anchor { text, weak: false })
+            .collect(),
+        )
+    }
+
+    /// What `e` needs to be true.
+    fn need(&self, e: &Expr) -> Need {
+        match &e.kind {
+            ExprKind::Atom(id) => {
+                let (column, pred, needle) = self.tp.atom_needles.get(id.0 as usize)?;
+                // Every positive operator of the has / contains / starts / ends / =~ families
+                // needs the needle inside the value; `!` forms are `Not(Atom)`.
+                if pred.negated() {
+                    return None;
+                }
+                let starts = matches!(pred.kind(), Some(StrOpKind::StartsWith) | None);
+                let at_start = starts.then(|| self.value_start(column, needle)).flatten();
+                at_start.or_else(|| self.anchor_of(needle).map(|a| vec![a]))
+            }
+            ExprKind::In {
+                negated: false,
+                lhs,
+                list,
+                ..
+            } => self.members(lhs, &list.values, true),
+            ExprKind::InSet { op, lhs, set, .. } => {
+                let values = &self.sets?.get(set.0 as usize)?.values;
+                match op {
+                    SetOp::In { negated: false, .. } => self.members(lhs, values, true),
+                    SetOp::HasAny => self.members(lhs, values, false),
                     _ => None,
-                })
-                .collect()
-        }
-        ExprKind::Const(Value::Bool(false)) => Some(Vec::new()),
-        ExprKind::And(v) => v.iter().filter_map(|x| need(x, tp)).min_by(|a, b| {
-            // Prefer the fewest alternatives, then the longest shortest anchor.
-            let shortest = |n: &Vec<String>| n.iter().map(String::len).min().unwrap_or(usize::MAX);
-            a.len().cmp(&b.len()).then(shortest(b).cmp(&shortest(a)))
-        }),
-        ExprKind::Or(v) => {
-            let mut all = Vec::new();
-            for x in v {
-                all.extend(need(x, tp)?);
+                }
             }
-            Some(all)
+            ExprKind::Const(Value::Bool(false)) => Some(Vec::new()),
+            ExprKind::And(v) => v.iter().filter_map(|x| self.need(x)).min_by(|a, b| {
+                // Prefer strong anchors, then the fewest alternatives, then the longest
+                // shortest anchor.
+                let weak = |n: &Vec<Anchor>| n.iter().any(|a| a.weak);
+                let shortest =
+                    |n: &Vec<Anchor>| n.iter().map(|a| a.text.len()).min().unwrap_or(usize::MAX);
+                weak(a)
+                    .cmp(&weak(b))
+                    .then(a.len().cmp(&b.len()))
+                    .then(shortest(b).cmp(&shortest(a)))
+            }),
+            ExprKind::Or(v) => {
+                let mut all = Vec::new();
+                for x in v {
+                    all.extend(self.need(x)?);
+                }
+                Some(all)
+            }
+            _ => None,
         }
-        _ => None,
+    }
+
+    /// `x in (values)` (`whole`: the value equals one) or `x has_any (values)`, on a string
+    /// column.
+    fn members(&self, lhs: &Expr, values: &[Value], whole: bool) -> Need {
+        let ExprKind::Field { name, .. } = &lhs.kind else {
+            return None;
+        };
+        if !lhs.ty.is_stringish() {
+            return None;
+        }
+        let mut out = Vec::new();
+        for v in values {
+            let Value::Str(s) = v else { return None };
+            let at_start = whole.then(|| self.value_start(name, s)).flatten();
+            match at_start {
+                Some(a) => out.extend(a),
+                None => out.push(self.anchor_of(s)?),
+            }
+        }
+        Some(out)
+    }
+
+    /// What a body with these `where` predicates needs.
+    fn need_all<'e>(&self, preds: impl Iterator<Item = &'e Expr>) -> Need {
+        let preds: Vec<Expr> = preds.cloned().collect();
+        self.need(&Expr::and(preds))
     }
 }
 
-/// What a body with these `where` predicates needs.
-fn need_all<'e>(preds: impl Iterator<Item = &'e Expr>, tp: &TablePlan) -> Need {
-    let preds: Vec<Expr> = preds.cloned().collect();
-    need(&Expr::and(preds), tp)
+/// Spacing around a key's colon other than `":"` and `": "`: a line holding any is a
+/// candidate, so value-start anchors need not foresee it.
+const GUARDS: &[&str] = &["\" :", "\"\t:", "\":\t", "\":  ", "\": \t", "\":\r"];
+
+/// Column names of every table and the keys of the input shapes, lower-cased.
+fn structure(plan: &Plan) -> String {
+    let mut out = String::from(
+        "advancedhunting-\nproperties\ncategory\nrecords\ntenantid\noperationname\ntype\n",
+    );
+    for t in plan.catalog.tables() {
+        out.push_str(&t.name.to_ascii_lowercase());
+        out.push('\n');
+        for (c, _) in &t.columns {
+            out.push_str(&c.to_ascii_lowercase());
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn wheres(steps: &[Step]) -> impl Iterator<Item = &Expr> {
@@ -163,29 +264,51 @@ impl Prefilter {
     /// The prefilter for `plan`'s rules and sets (`sets_only`: for the first pass of a run with
     /// `distinct` sets, which reads nothing else). `table` is `--table`, if given.
     pub fn build(plan: &Plan, table: Option<&str>, sets_only: bool) -> Prefilter {
+        Prefilter::build_with_sets(plan, table, sets_only, None)
+    }
+
+    /// As [`Prefilter::build`], for a second pass: the sets' contents are known, so a rule
+    /// testing one needs one of its values.
+    pub fn build_with_sets(
+        plan: &Plan,
+        table: Option<&str>,
+        sets_only: bool,
+        sets: Option<&[ConstList]>,
+    ) -> Prefilter {
+        let structure = structure(plan);
         let mut anchors: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut value_starts = false;
         for tp in &plan.tables {
             if table.is_some_and(|t| t != tp.name) {
                 continue;
             }
+            let scope = Scope {
+                tp,
+                structure: &structure,
+                sets,
+            };
             let mut bodies: Vec<(String, Need)> = Vec::new();
             for &(si, bi) in &tp.sets {
                 let set = &plan.sets[si];
-                let n = need_all(set.bodies[bi].filters.iter(), tp);
+                let n = scope.need_all(set.bodies[bi].filters.iter());
                 bodies.push((format!("set {}", set.name), n));
             }
             if !sets_only {
                 for &(ri, bi) in &tp.rules {
                     let r = &plan.rules[ri];
                     let b = &r.bodies[bi];
-                    let n = need_all(wheres(b.relaxed.as_deref().unwrap_or(&b.steps)), tp);
+                    let steps = match (&b.relaxed, sets) {
+                        (Some(relaxed), None) => relaxed,
+                        _ => &b.steps,
+                    };
+                    let n = scope.need_all(wheres(steps));
                     bodies.push((format!("rule {}", r.name), n));
                 }
             }
             for (who, n) in bodies {
                 let n = match (n, table) {
                     (Some(n), _) => n,
-                    (None, None) => vec![tp.name.clone()],
+                    (None, None) => vec![scope.anchor(&tp.name)],
                     (None, Some(_)) => {
                         return Prefilter::Off(format!(
                             "{who} needs no literal this prefilter can prove (and --table names the table)"
@@ -193,7 +316,8 @@ impl Prefilter {
                     }
                 };
                 for a in n {
-                    anchors.entry(a).or_default().push(who.clone());
+                    value_starts |= a.text.starts_with('"');
+                    anchors.entry(a.text).or_default().push(who.clone());
                 }
             }
         }
@@ -212,7 +336,12 @@ impl Prefilter {
         let searcher = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .build(anchors.iter().map(|(a, _)| a.as_bytes()));
+            .build(
+                anchors
+                    .iter()
+                    .map(|(a, _)| a.as_str())
+                    .chain(GUARDS.iter().copied().filter(|_| value_starts)),
+            );
         match searcher {
             Ok(searcher) => Prefilter::On(Anchors {
                 searcher,
@@ -345,6 +474,26 @@ impl fmt::Display for Prefilter {
 mod tests {
     use super::*;
 
+    fn anchor_of(needle: &str) -> Option<String> {
+        let tp = TablePlan {
+            name: String::new(),
+            rules: vec![],
+            sets: vec![],
+            matchers: vec![],
+            atoms: 0,
+            atom_text: vec![],
+            atom_needles: vec![],
+            fields: vec![],
+            timestamp: None,
+        };
+        let scope = Scope {
+            tp: &tp,
+            structure: "processintegritylevel\n",
+            sets: None,
+        };
+        scope.anchor_of(needle).map(|a| a.text)
+    }
+
     #[test]
     fn anchors_avoid_escapes_non_ascii_and_fold_targets() {
         assert_eq!(
@@ -357,6 +506,8 @@ mod tests {
         assert_eq!(anchor_of(r#"ab"cdef"#).as_deref(), Some("cdef"));
         assert_eq!(anchor_of("ÄÖ"), None);
         assert_eq!(anchor_of("ab"), None);
+        // A run every process event holds (inside a column name) loses to a shorter one.
+        assert_eq!(anchor_of("Level/Agentx").as_deref(), Some("Agentx"));
     }
 
     #[test]
