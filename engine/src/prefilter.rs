@@ -40,7 +40,7 @@ use crate::ir::{ConstList, Expr, ExprKind, SetOp};
 use crate::kql;
 use crate::plan::{Plan, TablePlan};
 use crate::value::Value;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use scry_grammar::StrOpKind;
 use std::fmt;
 use std::sync::OnceLock;
@@ -333,9 +333,17 @@ impl Prefilter {
             .iter()
             .map(|c| memchr::memmem::Finder::new(c.as_bytes()).into_owned())
             .collect();
+        // Many anchors: a full DFA. With that many, the automaton's SIMD prefilters do not
+        // apply, and the DFA scans twice as fast as the default NFA (measured: 0.65 vs 0.35
+        // GB/s for the 278 anchors of rules/rmm). Few anchors: the default, whose prefilter
+        // (memchr on rare bytes) the DFA would lose (3.4 vs 1.5 GB/s for one anchor). The
+        // DFA's table grows with the anchors' total length, hence the upper bound.
+        let total: usize = anchors.iter().map(|(a, _)| a.len()).sum();
+        let kind = (anchors.len() > 16 && total <= 64 * 1024).then_some(AhoCorasickKind::DFA);
         let searcher = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(kind)
             .build(
                 anchors
                     .iter()
