@@ -292,13 +292,15 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--work", type=Path, default=Path("/tmp/scry-speed"))
     ap.add_argument("--no-duckdb", action="store_true")
+    ap.add_argument("--check-only", action="store_true",
+                    help="only check that scry and duckdb-kql agree on every lane (CI smoke)")
     ap.add_argument("--duck-run", nargs=3, metavar=("DATA", "QUERIES", "OUT"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
     if a.duck_run:
         duck_run(*map(Path, a.duck_run))
         return 0
-    if not shutil.which("hyperfine"):
+    if not shutil.which("hyperfine") and not a.check_only:
         sys.exit("speed: install hyperfine (apt-get install hyperfine)")
     build()
     a.work.mkdir(parents=True, exist_ok=True)
@@ -316,7 +318,10 @@ def main(argv=None) -> int:
         "heavy": (REPO / "rules" / "rmm", 0.20, everything),
     }
     table = []
+    failed = False
     for lane in [x for x in a.lanes.split(",") if x in lanes or x == "rules"]:
+        if lane == "rules" and a.check_only:
+            continue
         rules, rate, pick = lanes["rmm" if lane == "rules" else lane]
         data = a.work / f"{'rmm' if lane == 'rules' else lane}-{a.size_mb}mb.jsonl"
         t0 = time.time()
@@ -356,10 +361,17 @@ def main(argv=None) -> int:
             sh(duck)
             check = agree(rules, data, queries, dout, a.work)
             print(f"[{lane}] {check}", flush=True)
+            if check.startswith("DISAGREE"):
+                failed = True
+            if a.check_only:
+                continue
             cmds["duckdb-kql"] = duck
         t = hyperfine(cmds, a.runs, a.work)
         rss = peak_rss_mb(scry_cmd(rules, data, cores))
         table.append((lane, size, t, f"{check}; scry peak RSS {rss:.0f} MB"))
+    if a.check_only:
+        print("speed: every lane agrees" if not failed else "speed: lanes DISAGREE")
+        return 1 if failed else 0
     print()
     print("| lane | size | what | median s | GB/s | vs wc -l | vs duckdb-kql |")
     print("|---|---|---|---|---|---|---|")
@@ -372,7 +384,7 @@ def main(argv=None) -> int:
             r_dk = f"{dk / secs:.1f}x" if dk and name.startswith("scry") else ""
             print(f"| {lane} | {size / 1e9:.2f} GB | {name} | {secs:.3f} | {gbs:.2f} | {r_wc} | {r_dk} |")
         print(f"| {lane} | | {note} | | | | |")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
