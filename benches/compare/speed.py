@@ -323,7 +323,9 @@ def main(argv=None) -> int:
         if lane == "rules" and a.check_only:
             continue
         rules, rate, pick = lanes["rmm" if lane == "rules" else lane]
-        data = a.work / f"{'rmm' if lane == 'rules' else lane}-{a.size_mb}mb.jsonl"
+        # A check on a few MB needs enough needle rows to compare: at least 5 %.
+        rate = max(rate, 0.05) if a.check_only else rate
+        data = a.work / f"{'rmm' if lane == 'rules' else lane}-{a.size_mb}mb-{rate}.jsonl"
         t0 = time.time()
         make_lane_file(data, a.size_mb, rate, signal_rows(pick, a.seed), a.seed)
         size = data.stat().st_size
