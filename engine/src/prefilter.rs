@@ -71,6 +71,9 @@ pub struct Anchors {
     triggers: Vec<memchr::memmem::Finder<'static>>,
     /// Each anchor with what asked for it (`rule name` / `set name`), sorted.
     pub anchors: Vec<(String, Vec<String>)>,
+    /// Per table, what each rule body and set needs (for `scry explain`): the anchors, and
+    /// whether they are the table's name because nothing else could be proven.
+    pub per_table: Vec<(String, Vec<(String, Vec<String>, bool)>)>,
 }
 
 /// An ASCII character that may appear in an anchor: printable and not a JSON escape target
@@ -277,6 +280,7 @@ impl Prefilter {
     ) -> Prefilter {
         let structure = structure(plan);
         let mut anchors: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut per_table = Vec::new();
         let mut value_starts = false;
         for tp in &plan.tables {
             if table.is_some_and(|t| t != tp.name) {
@@ -305,7 +309,9 @@ impl Prefilter {
                     bodies.push((format!("rule {}", r.name), n));
                 }
             }
+            let mut listed = Vec::new();
             for (who, n) in bodies {
+                let fallback = n.is_none();
                 let n = match (n, table) {
                     (Some(n), _) => n,
                     (None, None) => vec![scope.anchor(&tp.name)],
@@ -315,11 +321,17 @@ impl Prefilter {
                         ))
                     }
                 };
+                listed.push((
+                    who.clone(),
+                    n.iter().map(|a| a.text.clone()).collect(),
+                    fallback,
+                ));
                 for a in n {
                     value_starts |= a.text.starts_with('"');
                     anchors.entry(a.text).or_default().push(who.clone());
                 }
             }
+            per_table.push((tp.name.clone(), listed));
         }
         let anchors: Vec<(String, Vec<String>)> = anchors
             .into_iter()
@@ -355,6 +367,7 @@ impl Prefilter {
                 searcher,
                 triggers,
                 anchors,
+                per_table,
             }),
             Err(e) => Prefilter::Off(format!("anchors too many for the searcher: {e}")),
         }
@@ -464,13 +477,25 @@ impl fmt::Display for Prefilter {
                     "  always parsed: lines with a \\u escape, an Event Hub batch, a JSON array, or {} (fold to ASCII)",
                     triggers.join(" ")
                 )?;
-                for (anchor, who) in &a.anchors {
-                    writeln!(
-                        f,
-                        "  {} <- {}",
-                        serde_json::Value::String(anchor.clone()),
-                        who.join(", ")
-                    )?;
+                for (table, bodies) in &a.per_table {
+                    writeln!(f, "  table {table}:")?;
+                    for (who, needs, fallback) in bodies {
+                        let needs: Vec<String> = needs
+                            .iter()
+                            .map(|n| serde_json::Value::String(n.clone()).to_string())
+                            .collect();
+                        let any = if needs.is_empty() {
+                            "nothing can pass".to_string()
+                        } else {
+                            needs.join(" | ")
+                        };
+                        let note = if *fallback {
+                            " (no literal to prove: the table's name)"
+                        } else {
+                            ""
+                        };
+                        writeln!(f, "    {who}: {any}{note}")?;
+                    }
                 }
                 Ok(())
             }
