@@ -71,9 +71,19 @@ pub struct Anchors {
     triggers: Vec<memchr::memmem::Finder<'static>>,
     /// Each anchor with what asked for it (`rule name` / `set name`), sorted.
     pub anchors: Vec<(String, Vec<String>)>,
-    /// Per table, what each rule body and set needs (for `scry explain`): the anchors, and
-    /// whether they are the table's name because nothing else could be proven.
-    pub per_table: Vec<(String, Vec<(String, Vec<String>, bool)>)>,
+    /// Per table, what each rule body and set needs (for `scry explain`).
+    pub per_table: Vec<(String, Vec<BodyNeed>)>,
+}
+
+/// What one rule body or set needs, for `scry explain`.
+#[derive(Debug, Clone)]
+pub struct BodyNeed {
+    /// `rule name` or `set name`.
+    pub who: String,
+    /// The anchors, one of which a line must hold.
+    pub anchors: Vec<String>,
+    /// True when they are the table's name because nothing else could be proven.
+    pub fallback: bool,
 }
 
 /// An ASCII character that may appear in an anchor: printable and not a JSON escape target
@@ -321,11 +331,11 @@ impl Prefilter {
                         ))
                     }
                 };
-                listed.push((
-                    who.clone(),
-                    n.iter().map(|a| a.text.clone()).collect(),
+                listed.push(BodyNeed {
+                    who: who.clone(),
+                    anchors: n.iter().map(|a| a.text.clone()).collect(),
                     fallback,
-                ));
+                });
                 for a in n {
                     value_starts |= a.text.starts_with('"');
                     anchors.entry(a.text).or_default().push(who.clone());
@@ -479,7 +489,12 @@ impl fmt::Display for Prefilter {
                 )?;
                 for (table, bodies) in &a.per_table {
                     writeln!(f, "  table {table}:")?;
-                    for (who, needs, fallback) in bodies {
+                    for BodyNeed {
+                        who,
+                        anchors: needs,
+                        fallback,
+                    } in bodies
+                    {
                         let needs: Vec<String> = needs
                             .iter()
                             .map(|n| serde_json::Value::String(n.clone()).to_string())
