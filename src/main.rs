@@ -52,6 +52,17 @@ enum Command {
     Import(import::ImportArgs),
     /// Print rules as queries for other tools.
     Export(export::ExportArgs),
+    /// Print a shell completion script: `scry completions bash > /etc/bash_completion.d/scry`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or with `--dir` write one page per command there.
+    Man {
+        /// Write scry.1 and scry-<command>.1 into this folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -165,6 +176,12 @@ fn main() -> ExitCode {
         Command::Examples(a) => examples_cmd::cmd_examples(a),
         Command::Import(a) => import::cmd_import(a),
         Command::Export(a) => export::cmd_export(a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(shell, &mut Cli::command(), "scry", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir } => cmd_man(dir.as_deref()),
     };
     match res {
         Ok(code) => code,
@@ -344,6 +361,33 @@ fn cmd_eval(args: EvalArgs) -> Result<ExitCode, String> {
     }
     let v = scry_engine::exec::eval_on_row(&expr, &row, now);
     println!("{}", value_to_json(&v));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `scry man`: the man page from the CLI definition; with a folder, one page per command.
+fn cmd_man(dir: Option<&Path>) -> Result<ExitCode, String> {
+    use clap::CommandFactory as _;
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(cmd)
+            .render(&mut std::io::stdout())
+            .map_err(|e| format!("writing the man page: {e}"))?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut pages = vec![("scry".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        pages.push((format!("scry-{}", sub.get_name()), sub.clone()));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut out = Vec::new();
+        clap_mangen::Man::new(page)
+            .title(name.to_uppercase())
+            .render(&mut out)
+            .map_err(|e| format!("rendering {name}: {e}"))?;
+        std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -433,3 +433,28 @@ fn every_pack_runs_in_one_pass_over_mixed_inputs() {
         "{text}"
     );
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_cli_definition() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = util::scry(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let text = util::stdout(&out);
+        assert!(
+            text.contains("scry") && text.contains("rules"),
+            "{shell}: {text}"
+        );
+    }
+    let man = util::scry(&["man"]);
+    let text = util::stdout(&man);
+    assert!(
+        text.contains(".TH scry 1") && text.contains("run"),
+        "{text}"
+    );
+    let dir = std::env::temp_dir().join(format!("scry-man-{}", std::process::id()));
+    let out = util::scry(&["man", "--dir", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let run_page = std::fs::read_to_string(dir.join("scry-run.1")).unwrap();
+    assert!(run_page.contains("no\\-prefilter"), "{run_page}");
+    std::fs::remove_dir_all(&dir).ok();
+}
