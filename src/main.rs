@@ -122,6 +122,9 @@ struct RunArgs {
     /// record (no prefilter), so malformed lines are always found.
     #[arg(long)]
     strict: bool,
+    /// No progress bar (it is shown only on a terminal anyway).
+    #[arg(long)]
+    no_progress: bool,
     /// Print where the time went: per rule (rows, hits, time) and the prefilter's candidate
     /// rate.
     #[arg(long)]
@@ -364,6 +367,44 @@ fn cmd_eval(args: EvalArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `work` while a thread draws a progress bar from `p` on stderr (a terminal): bytes
+/// and records per second, ETA from the inputs' sizes, which pass of two.
+fn with_progress_bar<T>(p: &Arc<run::Progress>, work: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg}{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            while !done.load(Relaxed) {
+                bar.set_length(p.total.load(Relaxed));
+                bar.set_position(p.bytes.load(Relaxed));
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                let pass = match p.pass.load(Relaxed) {
+                    1 => "sets (pass 1/2) ",
+                    2 => "rules (pass 2/2) ",
+                    _ => "",
+                };
+                bar.set_message(format!(
+                    "{pass}{:.0} records/s ",
+                    p.records.load(Relaxed) as f64 / secs
+                ));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        let out = work();
+        done.store(true, Relaxed);
+        out
+    })
+}
+
 /// `scry man`: the man page from the CLI definition; with a folder, one page per command.
 fn cmd_man(dir: Option<&Path>) -> Result<ExitCode, String> {
     use clap::CommandFactory as _;
@@ -480,7 +521,16 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         profile: args.profile,
         ..RunOptions::default()
     };
-    let outcome = run::run(&plan, &inputs, &opts);
+    let progress = (!args.no_progress && std::io::stderr().is_terminal())
+        .then(|| Arc::new(run::Progress::default()));
+    let opts = RunOptions {
+        progress: progress.clone(),
+        ..opts
+    };
+    let outcome = match &progress {
+        Some(p) => with_progress_bar(p, || run::run(&plan, &inputs, &opts)),
+        None => run::run(&plan, &inputs, &opts),
+    };
     for r in &outcome.reports {
         eprintln!(
             "scry: skipped {}:{}: {}",

@@ -44,6 +44,38 @@ pub struct RunOptions {
     pub chunk_bytes: usize,
     /// Measure time per rule.
     pub profile: bool,
+    /// Counters a progress display can read while the run goes on.
+    pub progress: Option<std::sync::Arc<Progress>>,
+}
+
+/// Live counters of a run, for a progress display (read from another thread).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes of the inputs read so far (as stored: compressed bytes for gzip).
+    pub bytes: std::sync::atomic::AtomicU64,
+    /// Total bytes of the inputs that are files (standard input is not counted).
+    pub total: std::sync::atomic::AtomicU64,
+    /// Which pass: 1 of 2 while the sets fill, then 2 of 2 (0 for a single pass).
+    pub pass: std::sync::atomic::AtomicU64,
+    /// Records read so far in this pass.
+    pub records: std::sync::atomic::AtomicU64,
+}
+
+/// Counts the bytes read through it into [`Progress::bytes`].
+struct Counted<R> {
+    inner: R,
+    progress: Option<std::sync::Arc<Progress>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = &self.progress {
+            p.bytes
+                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(n)
+    }
 }
 
 impl Default for RunOptions {
@@ -59,6 +91,7 @@ impl Default for RunOptions {
             max_reports: 20,
             chunk_bytes: 2 << 20,
             profile: false,
+            progress: None,
         }
     }
 }
@@ -269,6 +302,10 @@ fn one_pass<'p>(
                         );
                         sink_reports = sink.reports;
                         reported = sink.reported;
+                        if let (Some(p), Ok(st)) = (&opts.progress, &res) {
+                            p.records
+                                .fetch_add(st.records, std::sync::atomic::Ordering::Relaxed);
+                        }
                         match res {
                             Ok(st) => per_input.push((job.input, st, None)),
                             Err(e) => per_input.push((
@@ -295,6 +332,17 @@ fn one_pass<'p>(
                 .unwrap_or_else(|_| Vec::with_capacity(chunk_bytes + (64 << 10)))
         };
         let mut piece_index = 0u64;
+        if let Some(p) = &opts.progress {
+            use std::sync::atomic::Ordering::Relaxed;
+            p.bytes.store(0, Relaxed);
+            p.records.store(0, Relaxed);
+            let total: u64 = inputs
+                .iter()
+                .filter_map(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum();
+            p.total.store(total, Relaxed);
+        }
         for (i, path) in inputs.iter().enumerate() {
             let mut emit = |piece: Piece| {
                 // A send fails only if every worker is gone (they panicked): nothing to do.
@@ -306,9 +354,13 @@ fn one_pass<'p>(
                 piece_index += 1;
             };
             let res: Result<io::PieceStats, InputError> = if path.as_os_str() == "-" {
+                let stdin = Counted {
+                    inner: std::io::stdin().lock(),
+                    progress: opts.progress.clone(),
+                };
                 io::read_pieces(
                     "<stdin>",
-                    std::io::stdin().lock(),
+                    stdin,
                     &opts.read,
                     chunk_bytes,
                     &mut spare,
@@ -318,7 +370,10 @@ fn one_pass<'p>(
                 match std::fs::File::open(path) {
                     Ok(f) => io::read_pieces(
                         &names[i],
-                        f,
+                        Counted {
+                            inner: f,
+                            progress: opts.progress.clone(),
+                        },
                         &opts.read,
                         chunk_bytes,
                         &mut spare,
