@@ -122,6 +122,13 @@ struct RunArgs {
     /// record (no prefilter), so malformed lines are always found.
     #[arg(long)]
     strict: bool,
+    /// In directories, read only files matching this glob (below the directory; repeatable):
+    /// `--include '*.jsonl.gz'`.
+    #[arg(long)]
+    include: Vec<String>,
+    /// In directories, skip files matching this glob (repeatable): `--exclude '**/old/*'`.
+    #[arg(long)]
+    exclude: Vec<String>,
     /// No progress bar (it is shown only on a terminal anyway).
     #[arg(long)]
     no_progress: bool,
@@ -489,7 +496,8 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         }
     }
     let plan = Plan::new(compiled.rules);
-    let inputs = io::expand_inputs(&args.inputs).map_err(|e| e.to_string())?;
+    let filter = io::InputFilter::new(&args.include, &args.exclude)?;
+    let inputs = io::expand_inputs_filtered(&args.inputs, &filter).map_err(|e| e.to_string())?;
     let threads = match args.threads {
         Some(0) => return Err("--threads must be at least 1".into()),
         Some(n) => n,

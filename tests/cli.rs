@@ -458,3 +458,44 @@ fn completions_and_man_pages_come_from_the_cli_definition() {
     assert!(run_page.contains("no\\-prefilter"), "{run_page}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn directories_are_filtered_by_include_and_exclude_globs() {
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--now",
+        NOW,
+        "--include",
+        "*.jsonl*",
+        "--exclude",
+        "*eventhub*",
+        "--format",
+        "ndjson",
+        "tests/data/sample",
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let err = util::stderr(&out);
+    // flat, storage, storage.gz and storage.zst: not make.py, not the Event Hub file.
+    assert!(err.contains("scry: 4 input(s)"), "{err}");
+    assert!(
+        err.contains("defender-storage.jsonl.zst: json lines (storage account), zstd"),
+        "{err}"
+    );
+    assert!(!err.contains("eventhub"), "{err}");
+    let bad = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--include",
+        "[",
+        "tests/data/sample",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        util::stderr(&bad).contains("glob `[`"),
+        "{}",
+        util::stderr(&bad)
+    );
+}

@@ -25,6 +25,7 @@ fn the_same_rows_in_every_shape_give_the_same_results() {
     assert_eq!(run("tests/data/sample/defender-storage.jsonl"), flat);
     assert_eq!(run("tests/data/sample/defender-eventhub.jsonl"), flat);
     assert_eq!(run("tests/data/sample/defender-storage.jsonl.gz"), flat);
+    assert_eq!(run("tests/data/sample/defender-storage.jsonl.zst"), flat);
     let csv = util::scry(&[
         "run",
         "--rules",

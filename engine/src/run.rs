@@ -392,6 +392,7 @@ fn one_pass<'p>(
                     r.stats.decoded_bytes = ps.decoded_bytes;
                     r.stats.format.framing = ps.framing;
                     r.stats.format.gzip = ps.gzip;
+                    r.stats.format.zstd = ps.zstd;
                 }
                 Err(e) => r.error = Some(e.to_string()),
             }

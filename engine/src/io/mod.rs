@@ -100,7 +100,7 @@ use std::path::{Path, PathBuf};
 
 use crate::row::{FieldSet, Row};
 
-pub use expand::expand_inputs;
+pub use expand::{expand_inputs, expand_inputs_filtered, InputFilter};
 
 /// The size of the read buffer: large enough that the per-call overhead of `read` (and of the
 /// gzip decoder) vanishes, small enough to not matter per input.
@@ -312,6 +312,8 @@ pub struct DetectedFormat {
     pub shapes: Shapes,
     /// Whether the source was gzip-compressed.
     pub gzip: bool,
+    /// Whether the source was zstd-compressed.
+    pub zstd: bool,
 }
 
 impl fmt::Display for DetectedFormat {
@@ -338,7 +340,9 @@ impl fmt::Display for DetectedFormat {
         if !first {
             f.write_str(")")?;
         }
-        if self.gzip {
+        if self.zstd {
+            f.write_str(", zstd")?;
+        } else if self.gzip {
             f.write_str(", gzip")?;
         }
         Ok(())
@@ -479,6 +483,7 @@ pub fn read_reader(
     let Opened {
         head,
         gzip,
+        zstd,
         framing,
         raw_count,
         decoded_count,
@@ -487,6 +492,7 @@ pub fn read_reader(
         format: DetectedFormat {
             framing,
             gzip,
+            zstd,
             ..DetectedFormat::default()
         },
         ..InputStats::default()
@@ -495,7 +501,8 @@ pub fn read_reader(
         name,
         fields,
         limit: opts.max_record_bytes,
-        gzip,
+        // A cut-off stream of either compression is reported as such.
+        gzip: gzip || zstd,
         first_line: 1,
     };
     let input = head.into_reader();
@@ -513,6 +520,7 @@ pub fn read_reader(
 struct Opened<'a> {
     head: lines::Head<'a>,
     gzip: bool,
+    zstd: bool,
     framing: Framing,
     /// Bytes read as stored.
     raw_count: lines::Counter,
@@ -531,10 +539,11 @@ fn open<'a>(
     let decoded_count = lines::Counter::default();
     let mut input = raw_count.wrap(input);
     // Peek by reading, not by `fill_buf`: a pipe may deliver the two magic bytes separately.
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 4];
     let got = lines::read_up_to(&mut input, &mut magic)
         .map_err(|e| InputError::from_read(name, false, e))?;
-    let gzip = magic[..got] == [0x1f, 0x8b];
+    let gzip = magic[..got.min(2)] == [0x1f, 0x8b];
+    let zstd = magic[..got] == [0x28, 0xb5, 0x2f, 0xfd];
     let raw = BufReader::with_capacity(
         BUFFER_BYTES,
         std::io::Cursor::new(magic[..got].to_vec()).chain(input),
@@ -544,9 +553,18 @@ fn open<'a>(
             BUFFER_BYTES,
             decoded_count.wrap(flate2::bufread::MultiGzDecoder::new(raw)),
         ))
+    } else if zstd {
+        // Concatenated frames decode as one stream, as `zstd -d` does.
+        let decoder = zstd::stream::read::Decoder::with_buffer(raw)
+            .map_err(|e| InputError::from_read(name, true, e))?;
+        Box::new(BufReader::with_capacity(
+            BUFFER_BYTES,
+            decoded_count.wrap(decoder),
+        ))
     } else {
         Box::new(decoded_count.wrap_buffered(raw))
     };
+
     let head = lines::Head::read(decoded, opts.max_record_bytes)
         .map_err(|e| InputError::from_read(name, gzip, e))?;
     let framing = match opts.format {
@@ -559,6 +577,7 @@ fn open<'a>(
     Ok(Opened {
         head,
         gzip,
+        zstd,
         framing,
         raw_count,
         decoded_count,
@@ -602,6 +621,8 @@ pub struct PieceStats {
     pub framing: Framing,
     /// gzip?
     pub gzip: bool,
+    /// zstd?
+    pub zstd: bool,
     /// Bytes read as stored.
     pub bytes: u64,
     /// Bytes after decompression.
@@ -626,10 +647,12 @@ pub fn read_pieces(
     let Opened {
         head,
         gzip,
+        zstd,
         framing,
         raw_count,
         decoded_count,
     } = open(name, input, opts)?;
+    let compressed = gzip || zstd;
     let mut input = head.into_reader();
     let mut result = Ok(());
     if framing == Framing::JsonLines {
@@ -676,7 +699,7 @@ pub fn read_pieces(
                 first_line += lines;
             }
             if let Some(e) = err {
-                result = Err(InputError::from_read(name, gzip, e));
+                result = Err(InputError::from_read(name, compressed, e));
                 break;
             }
             if at_end {
@@ -689,12 +712,13 @@ pub fn read_pieces(
         let read = input.read_to_end(&mut bytes);
         emit(Piece::Whole { framing, bytes });
         if let Err(e) = read {
-            result = Err(InputError::from_read(name, gzip, e));
+            result = Err(InputError::from_read(name, compressed, e));
         }
     }
     let stats = PieceStats {
         framing,
         gzip,
+        zstd,
         bytes: raw_count.get(),
         decoded_bytes: decoded_count.get(),
     };
