@@ -499,3 +499,34 @@ fn directories_are_filtered_by_include_and_exclude_globs() {
         util::stderr(&bad)
     );
 }
+
+#[test]
+fn zip_members_are_inputs_of_their_own() {
+    let run = |args: &[&str]| {
+        let mut all = vec![
+            "run",
+            "--rules",
+            "rules/rmm",
+            "--now",
+            NOW,
+            "--format",
+            "ndjson",
+        ];
+        all.extend_from_slice(args);
+        let out = util::scry(&all);
+        assert!(out.status.success(), "{}", util::stderr(&out));
+        (util::stdout(&out), util::stderr(&out))
+    };
+    let (zipped, err) = run(&["--include", "*.jsonl*", "tests/data/sample/defender.zip"]);
+    assert!(err.contains("defender.zip!/defender-storage.jsonl.gz: json lines (storage account), gzip (17 records)"), "{err}");
+    assert!(
+        err.contains("defender.zip!/flat/defender-flat.jsonl: json lines (flat) (17 records)"),
+        "{err}"
+    );
+    assert!(!err.contains("readme.txt"), "{err}");
+    let (plain, _) = run(&[
+        "tests/data/sample/defender-storage.jsonl.gz",
+        "tests/data/sample/defender-flat.jsonl",
+    ]);
+    assert_eq!(zipped, plain);
+}

@@ -367,7 +367,7 @@ fn one_pass<'p>(
                     &mut emit,
                 )
             } else {
-                match std::fs::File::open(path) {
+                match io::open_input(path) {
                     Ok(f) => io::read_pieces(
                         &names[i],
                         Counted {
