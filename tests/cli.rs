@@ -530,3 +530,19 @@ fn zip_members_are_inputs_of_their_own() {
     ]);
     assert_eq!(zipped, plain);
 }
+
+#[test]
+fn union_exports_type_suffixed_columns_are_read() {
+    // A `union` export keeps one copy of a column per type (`ReportId_long`, `ReportId_string`):
+    // the non-null one is the value.
+    let out = util::scry(&[
+        "eval",
+        "--table",
+        "DeviceProcessEvents",
+        "--event",
+        r#"{"ReportId_string": null, "ReportId_long": 5, "FileName_string": "x.exe", "FileName_dynamic": null}"#,
+        "strcat(tostring(ReportId), ' ', FileName)",
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert_eq!(util::stdout(&out).trim(), r#""5 x.exe""#);
+}

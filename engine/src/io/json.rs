@@ -482,8 +482,12 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
             first = false;
             let flat = |id: Option<FieldId>| id.filter(|_| mode == Mode::Flat);
             match key {
-                TopKey::Field(id) if mode == Mode::Flat => {
-                    map.next_value_seed(FieldSeed { ctx: &mut *ctx, id })?
+                TopKey::Field(id, suffixed) if mode == Mode::Flat => {
+                    map.next_value_seed(FieldSeed {
+                        ctx: &mut *ctx,
+                        id,
+                        suffixed,
+                    })?
                 }
                 TopKey::Category(id) => map.next_value_seed(CategorySeed {
                     ctx: &mut *ctx,
@@ -581,7 +585,8 @@ enum ShapeKey {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TopKey {
-    Field(FieldId),
+    /// A wanted field (and whether the key named it with a type suffix).
+    Field(FieldId, bool),
     Category(Option<FieldId>),
     /// A wrapper key; the id if the name is also a wanted field of a flat record.
     Shape(ShapeKey, Option<FieldId>),
@@ -623,31 +628,63 @@ impl<'de> Visitor<'de> for TopKeySeed<'_, '_> {
             "properties" => TopKey::Shape(ShapeKey::Properties, id),
             "records" if self.top => TopKey::Shape(ShapeKey::Records, id),
             "Results" if self.top => TopKey::Shape(ShapeKey::Results, id),
-            _ => id.map_or(TopKey::Other, TopKey::Field),
+            _ => {
+                field_of(self.ctx.fields, key).map_or(TopKey::Other, |(id, s)| TopKey::Field(id, s))
+            }
         })
     }
 }
 
-/// A key inside `properties`: just a field lookup.
+/// The type suffixes of "union" exports (`ReportId_long`, `AdditionalFields_string`): a union
+/// over tables whose columns differ in type keeps one column per type.
+const TYPE_SUFFIXES: &[&str] = &[
+    "_string",
+    "_long",
+    "_int",
+    "_real",
+    "_double",
+    "_bool",
+    "_boolean",
+    "_datetime",
+    "_timespan",
+    "_dynamic",
+    "_guid",
+    "_decimal",
+];
+
+/// The wanted field a key names: itself, or (`true`) the column a type-suffixed key stands
+/// for; a suffixed key only ever fills its field with a non-null value (see [`FieldSeed`]).
+fn field_of(fields: &FieldSet, key: &str) -> Option<(FieldId, bool)> {
+    if let Some(id) = fields.get(key) {
+        return Some((id, false));
+    }
+    TYPE_SUFFIXES
+        .iter()
+        .find_map(|s| key.strip_suffix(s))
+        .and_then(|base| fields.get(base))
+        .map(|id| (id, true))
+}
+
+/// A key inside `properties`: a field lookup.
 struct FieldKeySeed<'f>(&'f FieldSet);
 
 impl<'de> DeserializeSeed<'de> for FieldKeySeed<'_> {
-    type Value = Option<FieldId>;
+    type Value = Option<(FieldId, bool)>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<FieldId>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
 impl<'de> Visitor<'de> for FieldKeySeed<'_> {
-    type Value = Option<FieldId>;
+    type Value = Option<(FieldId, bool)>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
     }
 
-    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Option<FieldId>, E> {
-        Ok(self.0.get(key))
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(field_of(self.0, key))
     }
 }
 
@@ -656,6 +693,9 @@ impl<'de> Visitor<'de> for FieldKeySeed<'_> {
 struct FieldSeed<'c, 's> {
     ctx: &'c mut Ctx<'s>,
     id: FieldId,
+    /// The key was type-suffixed: of the column's typed copies only the non-null one holds
+    /// the value, so a null must not overwrite it.
+    suffixed: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for FieldSeed<'_, '_> {
@@ -663,7 +703,9 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_, '_> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         let raw = <&'de RawValue as serde::Deserialize<'de>>::deserialize(d)?;
-        self.ctx.store(self.id, raw.get());
+        if !(self.suffixed && raw.get() == "null") {
+            self.ctx.store(self.id, raw.get());
+        }
         Ok(())
     }
 }
@@ -758,7 +800,11 @@ impl<'de> Visitor<'de> for ShapeSeed<'_, '_> {
         ctx.row.clear();
         while let Some(key) = map.next_key_seed(FieldKeySeed(ctx.fields))? {
             match key {
-                Some(id) => map.next_value_seed(FieldSeed { ctx: &mut *ctx, id })?,
+                Some((id, suffixed)) => map.next_value_seed(FieldSeed {
+                    ctx: &mut *ctx,
+                    id,
+                    suffixed,
+                })?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
