@@ -25,7 +25,69 @@ const TICKS_PER_DAY: i64 = 24 * TICKS_PER_HOUR;
 /// whitespace is ignored. Also RFC 2822 (`Sat, 8 Nov 2014 15:05:02 GMT`). `None` if invalid.
 pub fn parse_datetime(s: &str) -> Option<i64> {
     let s = s.trim();
-    parse_iso(s.as_bytes()).or_else(|| parse_rfc2822(s))
+    parse_iso(s.as_bytes())
+        .or_else(|| parse_rfc2822(s))
+        .or_else(|| parse_us_12h(s))
+}
+
+/// The US 12-hour forms that portal and spreadsheet CSV exports write, in UTC:
+/// `5/14/2024 8:00:00 AM`, `5/14/2024, 8:00:00.123 PM`, `May 14, 2024 8:00:00 AM`. The
+/// `AM`/`PM` marker is what makes month-first certain; without it `5/6/2024` is ambiguous and
+/// is not accepted.
+fn parse_us_12h(s: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let words: Vec<&str> = s.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    let (date, rest) = match words.as_slice() {
+        [d, rest @ ..] if d.contains('/') => {
+            let mut it = d.split('/');
+            let m: i8 = it.next()?.parse().ok()?;
+            let day: i8 = it.next()?.parse().ok()?;
+            let y: i16 = it.next()?.parse().ok()?;
+            (jiff::civil::Date::new(y, m, day).ok()?, rest)
+        }
+        [mon, day, year, rest @ ..] => {
+            let lower = mon.to_ascii_lowercase();
+            let m = MONTHS.iter().position(|p| lower.starts_with(p))? as i8 + 1;
+            let day: i8 = day.parse().ok()?;
+            let y: i16 = year.parse().ok()?;
+            (jiff::civil::Date::new(y, m, day).ok()?, rest)
+        }
+        _ => return None,
+    };
+    let [clock, marker] = rest else { return None };
+    let pm = match marker.to_ascii_uppercase().as_str() {
+        "AM" => false,
+        "PM" => true,
+        _ => return None,
+    };
+    let mut parts = clock.split(':');
+    let h: i64 = parts.next()?.parse().ok()?;
+    let min: i64 = parts.next()?.parse().ok()?;
+    let (sec, frac) = match parts.next() {
+        None => (0, 0),
+        Some(sf) => {
+            let (sec, frac) = sf.split_once('.').unwrap_or((sf, ""));
+            if frac.len() > 7 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let ticks: i64 = format!("{frac:0<7}").parse().ok()?;
+            (sec.parse::<i64>().ok()?, ticks)
+        }
+    };
+    if parts.next().is_some() || !(1..=12).contains(&h) || min > 59 || sec > 59 {
+        return None;
+    }
+    let h24 = (h % 12) + if pm { 12 } else { 0 };
+    // `Date::new` validated the day of the month (no 2/30).
+    let day_start = date
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()?
+        .timestamp()
+        .as_second();
+    let secs = day_start + h24 * 3600 + min * 60 + sec;
+    secs.checked_mul(10_000_000)?.checked_add(frac)
 }
 
 fn parse_rfc2822(s: &str) -> Option<i64> {
@@ -365,6 +427,36 @@ pub fn format_timespan(ticks: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn us_twelve_hour_exports_parse_and_nonsense_does_not() {
+        let iso = |s: &str| parse_datetime(s).map(format_datetime);
+        assert_eq!(
+            iso("5/14/2024 8:00:00 AM").as_deref(),
+            Some("2024-05-14T08:00:00.0000000Z")
+        );
+        assert_eq!(
+            iso("5/14/2024, 8:00:00.123 PM").as_deref(),
+            Some("2024-05-14T20:00:00.1230000Z")
+        );
+        assert_eq!(
+            iso("May 14, 2024 12:05:01 AM").as_deref(),
+            Some("2024-05-14T00:05:01.0000000Z")
+        );
+        assert_eq!(
+            iso("12/31/2024 12:00 PM").as_deref(),
+            Some("2024-12-31T12:00:00.0000000Z")
+        );
+        for bad in [
+            "2/30/2024 8:00:00 AM",
+            "5/14/2024 13:00:00 PM",
+            "5/14/2024 8:00:00",
+            "99/99/99999 1:00 AM",
+            "Foo 1, 2024 1:00 AM",
+        ] {
+            assert_eq!(parse_datetime(bad), None, "{bad}");
+        }
+    }
 
     const T0: i64 = 17_157_744_000_000_000; // 2024-05-15T12:00:00Z
 
