@@ -9,7 +9,8 @@
 //! Damage is contained the way the crate contains it: a chunk whose header or checksums are
 //! wrong is one skipped record ([`SkipReason::CorruptEvtx`] with the chunk number; its
 //! records cannot be counted), a record that does not decode is one skipped record with its
-//! record number, and reading goes on with the next chunk or record. Only a file whose own
+//! record number, a last chunk cut short by the end of the file is one skipped record, and
+//! reading goes on with the next chunk or record. Only a file whose own
 //! header is unreadable is an [`InputError::Evtx`].
 
 use std::io::{Cursor, Read};
@@ -23,6 +24,10 @@ use crate::row::Row;
 
 /// The first eight bytes of every EVTX file.
 pub(super) const MAGIC: &[u8] = b"ElfFile\0";
+/// The file header's size: chunks start after it.
+const FILE_HEADER_BYTES: usize = 4096;
+/// Every chunk's size.
+const CHUNK_BYTES: usize = 65536;
 
 /// Reads all of `input`, then its records.
 pub(super) fn read_evtx(
@@ -81,6 +86,25 @@ pub(super) fn read_evtx_bytes(
             Err(e) => corrupt(&e),
         };
         skipped += 1;
+        sink.skipped(&loc, &reason);
+    }
+    // The crate passes over a last chunk that the file's end cuts short (a copy taken while
+    // the log was written, a truncated download): say so, or those records vanish unnoticed.
+    let tail = bytes.len().saturating_sub(FILE_HEADER_BYTES) % CHUNK_BYTES;
+    if bytes.len() > FILE_HEADER_BYTES && tail != 0 {
+        records += 1;
+        skipped += 1;
+        let chunk = ((bytes.len() - FILE_HEADER_BYTES) / CHUNK_BYTES) as u64;
+        let loc = Location {
+            source: src.name,
+            line: 0,
+            record: records,
+        };
+        let reason = SkipReason::CorruptEvtx {
+            chunk: Some(chunk),
+            record: None,
+            message: format!("the file ends {tail} bytes into this chunk of {CHUNK_BYTES} (truncated file); its records are lost"),
+        };
         sink.skipped(&loc, &reason);
     }
     stats.records += records;

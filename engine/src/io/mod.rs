@@ -150,7 +150,8 @@ impl Default for ReadOptions {
 pub struct Location<'a> {
     /// The file path, or `<stdin>` (whatever name was given to [`read_reader`]).
     pub source: &'a str,
-    /// The 1-based line where the record starts (for a skip: where the problem is, if known).
+    /// The 1-based line where the record starts (for a skip: where the problem is, if known);
+    /// 0 in a binary input (EVTX), where the skip reason says where.
     pub line: u64,
     /// The 1-based index of the record within the source, counting skipped records too.
     pub record: u64,
