@@ -187,7 +187,7 @@ fn rmm_tools_planted_in_sysmon_json_are_found_by_the_unchanged_packs() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("mapped Sysmon EID 1 → DeviceProcessEvents ×2, Sysmon EID 7 → DeviceFileCertificateInfo ×1 (sysmon-mapping.json)"),
+        stderr.contains("mapped Sysmon EID 1 → DeviceProcessEvents ×3, Sysmon EID 3 → DeviceNetworkEvents ×1, Sysmon EID 7 → DeviceFileCertificateInfo ×1 (sysmon-mapping.json)"),
         "{stderr}"
     );
     assert_eq!(counts(&stderr), (6, 6, 0), "{stderr}");
@@ -263,4 +263,34 @@ fn corrupt_evtx_chunks_are_reported_with_their_place_and_counted() {
     );
     let _ = std::fs::remove_file(corrupt);
     let _ = std::fs::remove_file(truncated);
+}
+
+#[test]
+fn rules_without_needles_see_mapped_sysmon_json_rows_despite_the_prefilter() {
+    // No needle to anchor on: the prefilter would fall back to the table's name, which a
+    // Sysmon line never spells. Windows event lines are parsed, so the row is found.
+    let dir = std::env::temp_dir().join(format!("scry-windows-rule-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let rule = dir.join("signed.scry");
+    std::fs::write(
+        &rule,
+        "rule signed_loads {\n  id \"11111111-2222-3333-4444-555555555555\"\n  title \"signed image loads\"\n  from DeviceFileCertificateInfo\n  where IsSigned == true\n}\n",
+    )
+    .expect("write rule");
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        &rule.to_string_lossy(),
+        "--now",
+        NOW,
+        PLANTED,
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert_eq!(
+        util::stdout(&out).lines().count(),
+        1,
+        "{}",
+        util::stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
