@@ -138,7 +138,7 @@ pub(super) fn read_document(
                     line += memchr::memchr_iter(b'\n', &text.as_bytes()[start..start + used])
                         .count() as u64;
                     offset = start + used;
-                    if is_blank(text[offset..].as_bytes()) {
+                    if is_blank(&text.as_bytes()[offset..]) {
                         break None;
                     }
                 }
