@@ -86,22 +86,22 @@ fn evtx_summary_names_the_mapping_applied() {
 }
 
 /// Collects rows as `name=value` lines for the fields asked for.
-struct Collect<'f>(&'f FieldSet, Vec<String>, Vec<String>);
+struct Collect<'f>(&'f FieldSet, usize, Vec<String>, Vec<String>);
 
 impl RecordSink for Collect<'_> {
     fn record(&mut self, row: &Row, _: &Location<'_>) {
         let mut parts = vec![format!("table={}", row.table_hint().unwrap_or("?"))];
-        for (id, name) in self.0.names() {
+        for (id, name) in self.0.names().take(self.1) {
             match row.get(id) {
                 Cell::Str(s) | Cell::Num(s) => parts.push(format!("{name}={s}")),
                 Cell::Bool(b) => parts.push(format!("{name}={b}")),
                 _ => {}
             }
         }
-        self.1.push(parts.join(" | "));
+        self.2.push(parts.join(" | "));
     }
     fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason) {
-        self.2.push(format!("{loc}: {reason}"));
+        self.3.push(format!("{loc}: {reason}"));
     }
 }
 
@@ -110,10 +110,14 @@ fn read_fields(path: &Path, names: &[&str]) -> (Vec<String>, Vec<String>) {
     for n in names {
         fields.intern(n);
     }
+    // What the executor adds so that JSON exports of Windows events are recognised.
+    for n in scry_engine::io::windows::source_fields() {
+        fields.intern(n);
+    }
     let mut row = Row::new(&fields);
-    let mut sink = Collect(&fields, Vec::new(), Vec::new());
+    let mut sink = Collect(&fields, names.len(), Vec::new(), Vec::new());
     read_path(path, &fields, &ReadOptions::default(), &mut row, &mut sink).expect("readable");
-    (sink.1, sink.2)
+    (sink.2, sink.3)
 }
 
 #[test]
@@ -293,4 +297,35 @@ fn rules_without_needles_see_mapped_sysmon_json_rows_despite_the_prefilter() {
         util::stderr(&out)
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn evtx_files_and_their_evtx_dump_json_twins_give_the_same_rows() {
+    let names = [
+        "EventID",
+        "Channel",
+        "Computer",
+        "EventRecordID",
+        "Image",
+        "TargetFilename",
+        "CommandLine",
+        "FileName",
+        "Signer",
+        "IsSigned",
+        "SHA1",
+        "TargetUserName",
+    ];
+    for stem in [
+        "file_event_win_anydesk_artefact",
+        "image_load_win_werfaultsecure_dbgcore_dbghelp_load",
+        "proc_creation_win_amsi_registry_tampering",
+        "win_security_explicit_credential_local_logon",
+    ] {
+        let dir = util::path("tests/data/windows");
+        let (evtx, s1) = read_fields(&dir.join(format!("{stem}.evtx")), &names);
+        let (json, s2) = read_fields(&dir.join(format!("{stem}.json")), &names);
+        assert!(s1.is_empty() && s2.is_empty(), "{s1:?} {s2:?}");
+        assert!(!evtx.is_empty());
+        assert_eq!(evtx, json, "{stem}");
+    }
 }

@@ -32,8 +32,10 @@
 //! Per source, in this order:
 //! 1. **gzip** if the first two bytes are `1f 8b` (never by extension); decoded with
 //!    `MultiGzDecoder`, so concatenated members work. A UTF-8 BOM is then skipped.
-//! 2. With [`Format::Auto`]: **CSV** if the name ends in `.csv` or `.csv.gz` (any case).
-//! 3. Otherwise the first non-blank line decides:
+//! 2. With [`Format::Auto`]: **EVTX** if the (decoded) input starts with `ElfFile\0`; it is
+//!    read whole (see the `evtx` module), each record a Windows event (see [`windows`]).
+//! 3. With [`Format::Auto`]: **CSV** if the name ends in `.csv` or `.csv.gz` (any case).
+//! 4. Otherwise the first non-blank line decides:
 //!    * starts with `[` → **JSON document** (a JSON array, possibly pretty-printed);
 //!    * starts with `{` and parses alone → **JSON lines**; a malformed `{` line (other than
 //!      truncated) is also JSON lines, so it is reported and the rest still read;
@@ -49,6 +51,11 @@
 //!   record**: fields come from `properties`; `category` (minus `AdvancedHunting-`) becomes the
 //!   row's table hint; other top-level keys are ignored.
 //! * else the object is a **flat row**. A `Type` key is an ordinary field.
+//! * A row without a table of its own (no `Type`, no `category`) that is a Windows event in
+//!   one of the JSON layouts of [`windows`] is normalized and mapped there.
+//!
+//! A JSON document may hold several values one after another (`evtx_dump` output); each is
+//! read as if it were the whole document.
 //!
 //! Values: string → [`Cell::Str`](crate::row::Cell) (escapes decoded), number →
 //! `Cell::Num` with its exact source text, `true`/`false` → `Cell::Bool`, `null` →
