@@ -540,10 +540,13 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         None => run::run(&plan, &inputs, &opts),
     };
     for r in &outcome.reports {
-        eprintln!(
-            "scry: skipped {}:{}: {}",
-            outcome.inputs[r.input].name, r.line, r.message
-        );
+        let name = &outcome.inputs[r.input].name;
+        // Line 0: a binary input (EVTX), whose message says where (chunk, record).
+        if r.line == 0 {
+            eprintln!("scry: skipped {name}: {}", r.message);
+        } else {
+            eprintln!("scry: skipped {name}:{}: {}", r.line, r.message);
+        }
     }
     if outcome.reported > outcome.reports.len() as u64 {
         eprintln!(

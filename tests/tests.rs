@@ -16,6 +16,8 @@
 //! - `import_export`: `scry import kql` / `scry export kql` over the upstream corpus: the known
 //!   defects with their places, `--fix` packs that compile, import → export → import round trips
 //!   (every pack, and the `project` / `take` / `arg_max` feature pack).
+//! - `windows`: EVTX and Sysmon JSON inputs: real files load cleanly, planted RMM tools are
+//!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
 mod cli;
 mod conformance;
@@ -30,3 +32,4 @@ mod sets;
 mod shapes;
 mod threads;
 mod util;
+mod windows;

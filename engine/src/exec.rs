@@ -655,6 +655,10 @@ impl<'p> Executor<'p> {
     pub fn new(plan: &'p Plan, now: i64, table: Option<String>) -> Executor<'p> {
         let mut fields = plan.fields.clone();
         let type_field = Some(fields.intern("Type"));
+        // Windows events exported as JSON are recognised and mapped from these keys.
+        for name in crate::io::windows::source_fields() {
+            fields.intern(name);
+        }
         Executor {
             plan,
             now,

@@ -150,6 +150,7 @@ struct AliasFile {
 
 const BUILTIN_TABLES: &str = include_str!("../schemas/defender.json");
 const BUILTIN_ALIASES: &str = include_str!("../schemas/aliases.json");
+const BUILTIN_WINDOWS: &str = include_str!("../schemas/windows.json");
 
 impl Catalog {
     /// The built-in Defender XDR tables and aliases.
@@ -158,6 +159,8 @@ impl Catalog {
         // The built-in files are part of the build and tested; failing here is a packaging bug.
         c.add_tables("<builtin defender.json>", BUILTIN_TABLES)
             .expect("built-in schema is valid");
+        c.add_tables("<builtin windows.json>", BUILTIN_WINDOWS)
+            .expect("built-in Windows schema is valid");
         c.add_aliases("<builtin aliases.json>", BUILTIN_ALIASES)
             .expect("built-in aliases are valid");
         c

@@ -126,18 +126,34 @@ pub(super) fn read_document(
     };
     let mut ctx = Ctx::new(src, row, sink, Some(text));
     if !is_blank(text.as_bytes()) {
-        let start = text.len() - text.trim_start().len();
-        let line = 1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..start]).count() as u64;
-        let error = ctx.parse(text, line).err();
+        // Usually one value; several in a row (`evtx_dump` writes one pretty-printed object
+        // per record) are read one after another.
+        let (mut offset, mut line) = (0, 1);
+        let error = loop {
+            let rest = &text[offset..];
+            let start = offset + (rest.len() - rest.trim_start().len());
+            line += memchr::memchr_iter(b'\n', &text.as_bytes()[offset..start]).count() as u64;
+            match ctx.parse_prefix(&text[start..], line) {
+                Ok(used) => {
+                    line += memchr::memchr_iter(b'\n', &text.as_bytes()[start..start + used])
+                        .count() as u64;
+                    offset = start + used;
+                    if is_blank(&text.as_bytes()[offset..]) {
+                        break None;
+                    }
+                }
+                Err(e) => break Some(e),
+            }
+        };
         // A value cut short by the end of the readable text is reported as the cause that
         // cut it, not as malformed JSON.
         match (error, bad_utf8) {
-            (Some(e), _) if !e.is_eof() => ctx.malformed(1, &e),
+            (Some(e), _) if !e.is_eof() => ctx.malformed(line, &e),
             (_, Some(valid)) => {
                 let (line, column) = position(text.as_bytes(), valid);
                 ctx.skip(line, SkipReason::InvalidUtf8 { line, column });
             }
-            (Some(e), None) if read.is_ok() => ctx.malformed(1, &e),
+            (Some(e), None) if read.is_ok() => ctx.malformed(line, &e),
             _ => {}
         }
     } else if let Some(valid) = bad_utf8 {
@@ -275,6 +291,21 @@ impl<'s> Ctx<'s> {
         }
         self.conclude(outcome);
         Ok(())
+    }
+
+    /// Like [`Ctx::parse`] for the first value of `text`, which may be followed by more:
+    /// returns the bytes it used. The value's end is found by a skipping parse first (the
+    /// record seed works on a whole `Deserializer`, which does not say where it stopped).
+    fn parse_prefix(&mut self, text: &str, line: u64) -> Result<usize, serde_json::Error> {
+        let mut values =
+            serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+        let end = match values.next() {
+            Some(Ok(_)) => values.byte_offset(),
+            // Let the real parse find and place the error.
+            _ => text.len(),
+        };
+        self.parse(&text[..end], line)?;
+        Ok(end)
     }
 
     /// Delivers or skips the record just decoded.

@@ -248,6 +248,11 @@ impl<'a> Head<'a> {
         }
     }
 
+    /// Whether the input starts with `magic` (a binary format's signature).
+    pub(super) fn starts_with(&self, magic: &[u8]) -> bool {
+        self.bytes.starts_with(magic)
+    }
+
     /// The whole input again, from its first byte (after a BOM).
     pub(super) fn into_reader(self) -> HeadReader<'a> {
         Cursor::new(self.bytes).chain(self.rest)

@@ -32,8 +32,10 @@
 //! Per source, in this order:
 //! 1. **gzip** if the first two bytes are `1f 8b` (never by extension); decoded with
 //!    `MultiGzDecoder`, so concatenated members work. A UTF-8 BOM is then skipped.
-//! 2. With [`Format::Auto`]: **CSV** if the name ends in `.csv` or `.csv.gz` (any case).
-//! 3. Otherwise the first non-blank line decides:
+//! 2. With [`Format::Auto`]: **EVTX** if the (decoded) input starts with `ElfFile\0`; it is
+//!    read whole (see the `evtx` module), each record a Windows event (see [`windows`]).
+//! 3. With [`Format::Auto`]: **CSV** if the name ends in `.csv` or `.csv.gz` (any case).
+//! 4. Otherwise the first non-blank line decides:
 //!    * starts with `[` → **JSON document** (a JSON array, possibly pretty-printed);
 //!    * starts with `{` and parses alone → **JSON lines**; a malformed `{` line (other than
 //!      truncated) is also JSON lines, so it is reported and the rest still read;
@@ -49,6 +51,11 @@
 //!   record**: fields come from `properties`; `category` (minus `AdvancedHunting-`) becomes the
 //!   row's table hint; other top-level keys are ignored.
 //! * else the object is a **flat row**. A `Type` key is an ordinary field.
+//! * A row without a table of its own (no `Type`, no `category`) that is a Windows event in
+//!   one of the JSON layouts of [`windows`] is normalized and mapped there.
+//!
+//! A JSON document may hold several values one after another (`evtx_dump` output); each is
+//! read as if it were the whole document.
 //!
 //! Values: string → [`Cell::Str`](crate::row::Cell) (escapes decoded), number →
 //! `Cell::Num` with its exact source text, `true`/`false` → `Cell::Bool`, `null` →
@@ -89,9 +96,11 @@
 //! ```
 
 mod csv;
+mod evtx;
 mod expand;
 mod json;
 mod lines;
+pub mod windows;
 
 use std::fmt;
 use std::fs::File;
@@ -148,7 +157,8 @@ impl Default for ReadOptions {
 pub struct Location<'a> {
     /// The file path, or `<stdin>` (whatever name was given to [`read_reader`]).
     pub source: &'a str,
-    /// The 1-based line where the record starts (for a skip: where the problem is, if known).
+    /// The 1-based line where the record starts (for a skip: where the problem is, if known);
+    /// 0 in a binary input (EVTX), where the skip reason says where.
     pub line: u64,
     /// The 1-based index of the record within the source, counting skipped records too.
     pub record: u64,
@@ -200,6 +210,17 @@ pub enum SkipReason {
     /// A JSON object whose shape keys have unusable values: `{"properties": [1, 2]}`,
     /// `{"records": {"a": 1}}`.
     UnknownShape(String),
+    /// A damaged part of an EVTX file: a chunk whose header or checksum is wrong (one skip
+    /// for the whole chunk, whose records cannot be counted), or a record that does not
+    /// decode. Reading goes on with the next chunk or record.
+    CorruptEvtx {
+        /// The 0-based chunk number, when known.
+        chunk: Option<u64>,
+        /// The record's EventRecordID, when known.
+        record: Option<u64>,
+        /// The `evtx` crate's description, with its causes.
+        message: String,
+    },
 }
 
 impl SkipReason {
@@ -212,6 +233,7 @@ impl SkipReason {
             SkipReason::NotAnObject => "not a JSON object",
             SkipReason::CsvError { .. } => "CSV error",
             SkipReason::UnknownShape(_) => "unknown record shape",
+            SkipReason::CorruptEvtx { .. } => "corrupt EVTX chunk or record",
         }
     }
 }
@@ -236,6 +258,20 @@ impl fmt::Display for SkipReason {
             SkipReason::NotAnObject => f.write_str("record is not a JSON object"),
             SkipReason::CsvError { line, message } => write!(f, "CSV line {line}: {message}"),
             SkipReason::UnknownShape(why) => write!(f, "unknown record shape: {why}"),
+            SkipReason::CorruptEvtx {
+                chunk,
+                record,
+                message,
+            } => {
+                f.write_str("corrupt EVTX")?;
+                if let Some(c) = chunk {
+                    write!(f, " chunk {c}")?;
+                }
+                if let Some(r) = record {
+                    write!(f, " record {r}")?;
+                }
+                write!(f, ": {message}")
+            }
         }
     }
 }
@@ -274,6 +310,8 @@ pub enum Framing {
     JsonDocument,
     /// CSV with a header row.
     Csv,
+    /// A Windows EVTX file (detected by its `ElfFile\0` magic), read whole.
+    Evtx,
 }
 
 /// Which JSON record shapes were seen in a source (several if the source mixes them).
@@ -289,6 +327,8 @@ pub struct Shapes {
     pub hunting_results: bool,
     /// Top-level JSON arrays of records.
     pub array: bool,
+    /// Windows events (EVTX records, or JSON exports of them), and which were mapped.
+    pub windows: windows::WinCounts,
 }
 
 impl Shapes {
@@ -299,6 +339,7 @@ impl Shapes {
         self.event_hub |= other.event_hub;
         self.hunting_results |= other.hunting_results;
         self.array |= other.array;
+        self.windows.merge(&other.windows);
     }
 }
 
@@ -322,6 +363,7 @@ impl fmt::Display for DetectedFormat {
             Framing::JsonLines => "json lines",
             Framing::JsonDocument => "json document",
             Framing::Csv => "csv",
+            Framing::Evtx => "evtx",
         })?;
         let s = &self.shapes;
         let names = [
@@ -330,6 +372,7 @@ impl fmt::Display for DetectedFormat {
             (s.event_hub, "event hub"),
             (s.hunting_results, "advanced hunting results"),
             (s.array, "json array"),
+            (s.windows.events > 0, "windows events"),
         ];
         let mut first = true;
         for (_, name) in names.iter().filter(|(seen, _)| *seen) {
@@ -344,6 +387,9 @@ impl fmt::Display for DetectedFormat {
             f.write_str(", zstd")?;
         } else if self.gzip {
             f.write_str(", gzip")?;
+        }
+        if let Some(mapped) = self.shapes.windows.describe() {
+            write!(f, "; {mapped}")?;
         }
         Ok(())
     }
@@ -392,6 +438,13 @@ pub enum InputError {
         /// The decoder's error.
         source: std::io::Error,
     },
+    /// An EVTX file whose file header cannot be read: `ElfFile\0` followed by garbage.
+    Evtx {
+        /// The path (or stdin's name).
+        path: PathBuf,
+        /// The `evtx` crate's description.
+        message: String,
+    },
     /// A directory given to [`expand_inputs`] cannot be listed.
     Walk {
         /// The directory or entry.
@@ -420,6 +473,13 @@ impl fmt::Display for InputError {
             InputError::Walk { path, source } => {
                 write!(f, "{}: cannot list directory: {source}", path.display())
             }
+            InputError::Evtx { path, message } => {
+                write!(
+                    f,
+                    "{}: unreadable EVTX file header: {message}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -431,6 +491,7 @@ impl std::error::Error for InputError {
             | InputError::Read { source, .. }
             | InputError::Gzip { source, .. }
             | InputError::Walk { source, .. } => Some(source),
+            InputError::Evtx { .. } => None,
         }
     }
 }
@@ -506,11 +567,15 @@ pub fn read_reader(
         first_line: 1,
     };
     let input = head.into_reader();
+    let mut win = windows::WindowsSink::new(fields, sink);
+    let sink: &mut dyn RecordSink = &mut win;
     let result = match framing {
         Framing::JsonLines => json::read_lines(&src, input, row, sink, &mut stats),
         Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats),
         Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats),
+        Framing::Evtx => evtx::read_evtx(&src, input, row, sink, &mut stats),
     };
+    stats.format.shapes.windows.merge(&win.counts());
     stats.bytes = raw_count.get();
     stats.decoded_bytes = decoded_count.get();
     result.map(|()| stats)
@@ -571,6 +636,7 @@ fn open<'a>(
         Format::JsonLines => Framing::JsonLines,
         Format::JsonDocument => Framing::JsonDocument,
         Format::Csv => Framing::Csv,
+        Format::Auto if head.starts_with(evtx::MAGIC) => Framing::Evtx,
         Format::Auto if has_csv_extension(name) => Framing::Csv,
         Format::Auto => head.detect(),
     };
@@ -605,7 +671,7 @@ pub enum Piece {
         /// The bytes.
         bytes: Vec<u8>,
     },
-    /// An input that is not JSON lines (a JSON document or CSV), decoded, whole.
+    /// An input that is not JSON lines (a JSON document, CSV or EVTX), decoded, whole.
     Whole {
         /// Its framing.
         framing: Framing,
@@ -772,11 +838,15 @@ pub fn read_piece(
         first_line,
     };
     let input = &bytes[..];
+    let mut win = windows::WindowsSink::new(fields, sink);
+    let sink: &mut dyn RecordSink = &mut win;
     match framing {
         Framing::JsonLines => json::read_line_slice(&src, input, row, sink, &mut stats)?,
         Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats)?,
         Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats)?,
+        Framing::Evtx => evtx::read_evtx_bytes(&src, input, row, sink, &mut stats)?,
     }
+    stats.format.shapes.windows.merge(&win.counts());
     Ok(stats)
 }
 
