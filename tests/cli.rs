@@ -546,3 +546,37 @@ fn union_exports_type_suffixed_columns_are_read() {
     assert!(out.status.success(), "{}", util::stderr(&out));
     assert_eq!(util::stdout(&out).trim(), r#""5 x.exe""#);
 }
+
+#[test]
+fn files_that_are_not_event_files_are_named_and_not_read() {
+    let dir = std::env::temp_dir().join(format!("scry-notes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("README.md"),
+        "Exported by the SOC (see ticket 42), do not share.\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        util::path("tests/data/sample/defender-flat.jsonl"),
+        dir.join("rows.jsonl"),
+    )
+    .unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm",
+        "--now",
+        NOW,
+        "--format",
+        "ndjson",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let err = util::stderr(&out);
+    assert!(err.contains("README.md: not an event file"), "{err}");
+    assert!(
+        err.contains("17 record(s) read: 17 evaluated, 0 skipped"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

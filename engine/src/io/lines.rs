@@ -158,6 +158,27 @@ pub(super) fn next_line(
     }
 }
 
+/// A CSV header: at least two cells, each (quotes aside) a plausible column name (letters,
+/// digits, `_ .-` and spaces, at most 128 bytes). Prose (`Real EVTX files (each with ...`)
+/// is not.
+fn looks_like_csv_header(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    let cells: Vec<&[u8]> = line.split(|&b| b == b',').collect();
+    cells.len() >= 2
+        && cells.iter().all(|c| {
+            let c = c.trim_ascii();
+            let c = c
+                .strip_prefix(b"\"")
+                .and_then(|c| c.strip_suffix(b"\""))
+                .unwrap_or(c);
+            !c.is_empty()
+                && c.len() <= 128
+                && c.iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b" _.-".contains(&b))
+        })
+}
+
 /// True if `line` holds only JSON/ASCII whitespace.
 pub(super) fn is_blank(line: &[u8]) -> bool {
     line.iter()
@@ -244,7 +265,8 @@ impl<'a> Head<'a> {
                 Err(e) if e.is_eof() => Framing::JsonDocument,
                 _ => Framing::JsonLines,
             },
-            _ => Framing::Csv,
+            _ if looks_like_csv_header(line) => Framing::Csv,
+            _ => Framing::Unrecognized,
         }
     }
 

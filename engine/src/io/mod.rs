@@ -312,6 +312,10 @@ pub enum Framing {
     Csv,
     /// A Windows EVTX file (detected by its `ElfFile\0` magic), read whole.
     Evtx,
+    /// Not an event file: its first line is neither JSON nor a CSV header (a README in an
+    /// evidence folder). Nothing is read from it; the run says so. Naming a format with
+    /// `--input-format`, or a `.csv` name, reads it anyway.
+    Unrecognized,
 }
 
 /// Which JSON record shapes were seen in a source (several if the source mixes them).
@@ -364,6 +368,9 @@ impl fmt::Display for DetectedFormat {
             Framing::JsonDocument => "json document",
             Framing::Csv => "csv",
             Framing::Evtx => "evtx",
+            Framing::Unrecognized => {
+                "not an event file (its first line is neither JSON nor a CSV header): not read"
+            }
         })?;
         let s = &self.shapes;
         let names = [
@@ -574,6 +581,7 @@ pub fn read_reader(
         Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats),
         Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats),
         Framing::Evtx => evtx::read_evtx(&src, input, row, sink, &mut stats),
+        Framing::Unrecognized => Ok(()),
     };
     stats.format.shapes.windows.merge(&win.counts());
     stats.bytes = raw_count.get();
@@ -772,7 +780,7 @@ pub fn read_pieces(
                 break;
             }
         }
-    } else {
+    } else if framing != Framing::Unrecognized {
         let mut bytes = Vec::new();
         // On error `read_to_end` keeps what it read: deliver that, then report the error.
         let read = input.read_to_end(&mut bytes);
@@ -845,6 +853,7 @@ pub fn read_piece(
         Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats)?,
         Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats)?,
         Framing::Evtx => evtx::read_evtx_bytes(&src, input, row, sink, &mut stats)?,
+        Framing::Unrecognized => {}
     }
     stats.format.shapes.windows.merge(&win.counts());
     Ok(stats)
