@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub chunk_bytes: usize,
     /// Measure time per rule.
     pub profile: bool,
+    /// The `summarize` group budget over all rules (see [`Executor::with_max_groups`]).
+    pub max_groups: usize,
 }
 
 impl Default for RunOptions {
@@ -59,6 +61,7 @@ impl Default for RunOptions {
             max_reports: 20,
             chunk_bytes: 2 << 20,
             profile: false,
+            max_groups: crate::exec::DEFAULT_MAX_GROUPS,
         }
     }
 }
@@ -194,8 +197,9 @@ struct PassOutcome<'p> {
 }
 
 fn new_executor<'p>(plan: &'p Plan, opts: &RunOptions) -> Executor<'p> {
-    let mut exec =
-        Executor::new(plan, opts.now, opts.table.clone()).with_time_range(opts.since, opts.until);
+    let mut exec = Executor::new(plan, opts.now, opts.table.clone())
+        .with_time_range(opts.since, opts.until)
+        .with_max_groups(opts.max_groups);
     if opts.profile {
         exec = exec.with_profile();
     }
