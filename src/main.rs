@@ -513,10 +513,20 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         threads
     );
     for i in &outcome.inputs {
-        eprintln!(
-            "  input {}: {} ({} records)",
-            i.name, i.stats.format, i.stats.records
-        );
+        match &i.error {
+            // An input that could not be opened has no format to speak of.
+            Some(_) if i.stats.bytes == 0 && i.stats.records == 0 => {
+                eprintln!("  input {}: unreadable (0 records)", i.name)
+            }
+            Some(_) => eprintln!(
+                "  input {}: {} ({} records, then unreadable)",
+                i.name, i.stats.format, i.stats.records
+            ),
+            None => eprintln!(
+                "  input {}: {} ({} records)",
+                i.name, i.stats.format, i.stats.records
+            ),
+        }
     }
     if st.ruled_out > 0 {
         eprintln!(
