@@ -155,6 +155,13 @@ struct RunArgs {
     /// How many skipped records to report individually before only counting them.
     #[arg(long, default_value_t = 20)]
     max_skip_reports: u64,
+    /// The most `summarize` groups held over all rules; rows needing a new group beyond it are
+    /// left out, counted and named per rule (the run still finishes).
+    #[arg(long, default_value_t = scry_engine::exec::DEFAULT_MAX_GROUPS)]
+    max_groups: usize,
+    /// The longest JSON line or CSV record, in bytes; longer ones are skipped and counted.
+    #[arg(long, default_value_t = ReadOptions::default().max_record_bytes)]
+    max_record_bytes: usize,
 }
 
 #[derive(Args)]
@@ -523,10 +530,11 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
                 InputFormat::Json => io::Format::JsonDocument,
                 InputFormat::Csv => io::Format::Csv,
             },
-            ..ReadOptions::default()
+            max_record_bytes: args.max_record_bytes,
         },
         max_reports: args.max_skip_reports as usize,
         profile: args.profile,
+        max_groups: args.max_groups,
         ..RunOptions::default()
     };
     let progress = (!args.no_progress && std::io::stderr().is_terminal())
@@ -610,10 +618,20 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         threads
     );
     for i in &outcome.inputs {
-        eprintln!(
-            "  input {}: {} ({} records)",
-            i.name, i.stats.format, i.stats.records
-        );
+        match &i.error {
+            // An input that could not be opened has no format to speak of.
+            Some(_) if i.stats.bytes == 0 && i.stats.records == 0 => {
+                eprintln!("  input {}: unreadable (0 records)", i.name)
+            }
+            Some(_) => eprintln!(
+                "  input {}: {} ({} records, then unreadable)",
+                i.name, i.stats.format, i.stats.records
+            ),
+            None => eprintln!(
+                "  input {}: {} ({} records)",
+                i.name, i.stats.format, i.stats.records
+            ),
+        }
     }
     if st.ruled_out > 0 {
         eprintln!(
@@ -656,6 +674,20 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
             eprintln!(
                 "    make_set reached its cap in {} group(s): the smallest values were kept",
                 rs.capped_sets
+            );
+        }
+        if rs.over_budget > 0 {
+            eprintln!(
+                "    group budget (--max-groups {}) spent: {} row(s) needing a new group left out; results incomplete",
+                args.max_groups, rs.over_budget
+            );
+        }
+    }
+    for (ri, rs) in st.rules.iter().enumerate() {
+        if rs.over_budget > 0 {
+            eprintln!(
+                "scry: warning: rule {}: the group budget (--max-groups {}) was spent; {} row(s) needing a new group were left out, its results are incomplete",
+                plan.rules[ri].name, args.max_groups, rs.over_budget
             );
         }
     }

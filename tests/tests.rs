@@ -9,6 +9,9 @@
 //! - `threads`: any number of threads and any cut into pieces give the same results (also
 //!   `arg_max` ties and nulls, and `take`, for any order of arrival and merging).
 //! - `cli`: the README commands and exit codes.
+//! - `robustness`: corrupt and hostile input (malformed JSON, ragged CSV, truncated gzip,
+//!   missing and vanishing files, deep nesting, record size, group budget): golden stdout and
+//!   stderr with reconciled summaries; the README's first two commands as written.
 //! - `prefilter`: the same results with and without the prefilter, on adversarial spellings.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
 //! - `generated_examples`: `scry examples` blocks, built from a rule's needles, pass `scry test`.
@@ -27,6 +30,7 @@ mod generated_examples;
 mod import_export;
 mod lolrmm;
 mod prefilter;
+mod robustness;
 mod rule_packs;
 mod sets;
 mod shapes;

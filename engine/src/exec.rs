@@ -462,6 +462,9 @@ pub struct RuleProfile {
     pub nanos: u64,
 }
 
+/// The default of [`Executor::with_max_groups`]: ten million groups, a few GB at most.
+pub const DEFAULT_MAX_GROUPS: usize = 10_000_000;
+
 /// Counters of one rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleStats {
@@ -473,6 +476,9 @@ pub struct RuleStats {
     pub results: u64,
     /// `make_set` caps hit.
     pub capped_sets: u64,
+    /// Rows that needed a new group when the group budget ([`Executor::with_max_groups`]) was
+    /// spent, plus groups left out when executors merged: the rule's results are incomplete.
+    pub over_budget: u64,
 }
 
 /// Counters of a run.
@@ -516,6 +522,7 @@ impl RunStats {
             for (a, b) in mine.suppressed.iter_mut().zip(theirs.suppressed) {
                 *a += b;
             }
+            mine.over_budget += theirs.over_budget;
         }
         self.held += other.held;
         self.ruled_out += other.ruled_out;
@@ -602,6 +609,10 @@ pub struct Executor<'p> {
     fields: FieldSet,
     type_field: Option<FieldId>,
     default_table: Option<String>,
+    /// The most `summarize` groups this executor holds, over all rules.
+    max_groups: usize,
+    /// The groups it holds.
+    groups: usize,
     state: Vec<RuleState>,
     /// Counters.
     pub stats: RunStats,
@@ -699,6 +710,8 @@ impl<'p> Executor<'p> {
             prefilter: Prefilter::build(plan, table.as_deref(), false),
             set_prefilter: Prefilter::build(plan, table.as_deref(), true),
             default_table: table,
+            max_groups: DEFAULT_MAX_GROUPS,
+            groups: 0,
         }
     }
 
@@ -818,7 +831,7 @@ impl<'p> Executor<'p> {
                 a.nanos += b.nanos;
             }
         }
-        for (mine, theirs) in self.state.iter_mut().zip(state) {
+        for (ri, (mine, theirs)) in self.state.iter_mut().zip(state).enumerate() {
             for (key, aggs) in theirs.groups {
                 match mine.groups.entry(key) {
                     hashbrown::hash_map::Entry::Occupied(mut e) => {
@@ -826,8 +839,14 @@ impl<'p> Executor<'p> {
                             a.merge(b);
                         }
                     }
+                    // The merged state keeps the budget too; which groups win depends on the
+                    // split, but the run then says its results are incomplete.
+                    hashbrown::hash_map::Entry::Vacant(_) if self.groups >= self.max_groups => {
+                        self.stats.rules[ri].over_budget += 1;
+                    }
                     hashbrown::hash_map::Entry::Vacant(e) => {
                         e.insert(aggs);
+                        self.groups += 1;
                     }
                 }
             }
@@ -942,6 +961,15 @@ impl<'p> Executor<'p> {
     pub fn with_time_range(mut self, since: Option<i64>, until: Option<i64>) -> Self {
         self.since = since;
         self.until = until;
+        self
+    }
+
+    /// Caps the `summarize` groups held over all rules (default [`DEFAULT_MAX_GROUPS`]): a row
+    /// that needs a new group once `max` are held is left out and counted in
+    /// [`RuleStats::over_budget`] of its rule, so hostile input (a unique key per record) ends
+    /// in a named, counted warning instead of exhausting memory.
+    pub fn with_max_groups(mut self, max: usize) -> Self {
+        self.max_groups = max;
         self
     }
 
@@ -1116,10 +1144,17 @@ impl<'p> Executor<'p> {
                     .iter()
                     .map(|k| Key::of(&eval::eval(k, &env).to_value()))
                     .collect();
-                let aggs = state
-                    .groups
-                    .entry(key)
-                    .or_insert_with(|| body.aggs.iter().map(AggState::new).collect());
+                let aggs = match state.groups.entry(key) {
+                    hashbrown::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    hashbrown::hash_map::Entry::Vacant(_) if self.groups >= self.max_groups => {
+                        self.stats.rules[ri].over_budget += 1;
+                        break 'eval Verdict::Match;
+                    }
+                    hashbrown::hash_map::Entry::Vacant(e) => {
+                        self.groups += 1;
+                        e.insert(body.aggs.iter().map(AggState::new).collect())
+                    }
+                };
                 for (st, a) in aggs.iter_mut().zip(&body.aggs) {
                     let arg = a.arg.as_ref();
                     match st {

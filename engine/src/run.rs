@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub profile: bool,
     /// Counters a progress display can read while the run goes on.
     pub progress: Option<std::sync::Arc<Progress>>,
+    /// The `summarize` group budget over all rules (see [`Executor::with_max_groups`]).
+    pub max_groups: usize,
 }
 
 /// Live counters of a run, for a progress display (read from another thread).
@@ -92,6 +94,7 @@ impl Default for RunOptions {
             chunk_bytes: 2 << 20,
             profile: false,
             progress: None,
+            max_groups: crate::exec::DEFAULT_MAX_GROUPS,
         }
     }
 }
@@ -227,8 +230,9 @@ struct PassOutcome<'p> {
 }
 
 fn new_executor<'p>(plan: &'p Plan, opts: &RunOptions) -> Executor<'p> {
-    let mut exec =
-        Executor::new(plan, opts.now, opts.table.clone()).with_time_range(opts.since, opts.until);
+    let mut exec = Executor::new(plan, opts.now, opts.table.clone())
+        .with_time_range(opts.since, opts.until)
+        .with_max_groups(opts.max_groups);
     if opts.profile {
         exec = exec.with_profile();
     }

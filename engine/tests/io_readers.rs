@@ -527,8 +527,21 @@ fn directories_expand_sorted_without_hidden_entries() {
         data("rows.csv"),
     ];
     assert_eq!(got, want);
-    let err = expand_inputs(&[data("nope")]).unwrap_err();
-    assert!(err.to_string().contains("nope"));
+    // A missing path passes through: reading it fails for that input alone.
+    assert_eq!(expand_inputs(&[data("nope")]).unwrap(), [data("nope")]);
+    let mut fields = FieldSet::new();
+    fields.intern("a");
+    let mut row = Row::new(&fields);
+    let mut sink = Collect::default();
+    let err = read_path(
+        &data("nope"),
+        &fields,
+        &ReadOptions::default(),
+        &mut row,
+        &mut sink,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("nope: cannot open"), "{err}");
 }
 
 #[test]

@@ -10,7 +10,10 @@ use super::InputError;
 /// or `-` (stdin) is passed through as given, even if hidden, since it was named explicitly.
 ///
 /// Symbolic links to files are followed; links to directories inside a walk are not, which
-/// rules out cycles. A path that does not exist is an [`InputError::Open`].
+/// rules out cycles. A path that cannot be looked at (it does not exist, or vanished) is
+/// passed through as a file: reading it then fails with [`InputError::Open`] for that input
+/// alone, so one bad path among several does not stop the others from being read. A
+/// directory that cannot be listed is an [`InputError::Walk`].
 pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     expand_inputs_filtered(paths, &InputFilter::default())
 }
@@ -60,10 +63,10 @@ pub fn expand_inputs_filtered(
             out.push(path.clone());
             continue;
         }
-        let meta = fs::metadata(path).map_err(|source| InputError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let Ok(meta) = fs::metadata(path) else {
+            out.push(path.clone());
+            continue;
+        };
         if meta.is_dir() {
             let start = out.len();
             walk(path, &mut out)?;
