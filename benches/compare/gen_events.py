@@ -378,7 +378,7 @@ def generate(rules, seed: int, noise: int, now: str = NOW, repeat: int = 1) -> G
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus/rmm-kql"))
+    ap.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parent.parent.parent / "tests" / "data" / "rmm-kql")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--noise", type=int, default=5000, help="background rows (default 5000)")
     ap.add_argument("--now", default=NOW)

@@ -11,7 +11,7 @@ It does so twice: over all events, and over the *faithful subset* (the events no
 duckdb-kql deviation of deviations.py can touch). Disagreements over all events are listed
 with the generator's labels of the events behind them and the deviations those events hit.
 
-    ./benches/compare/kql_diff.py --packs rules/rmm --corpus /work/shared/corpus/rmm-kql
+    ./benches/compare/kql_diff.py --packs rules/rmm --corpus tests/data/rmm-kql
 
 (with benches/compare/.venv from setup.sh; the script re-executes itself with it).
 """
@@ -185,7 +185,7 @@ def attribute(rule_result, diff, trace_results, line_info):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packs", action="append", type=Path, help="scry rule files or folders (default rules/rmm)")
-    ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus/rmm-kql"))
+    ap.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parent.parent.parent / "tests" / "data" / "rmm-kql")
     ap.add_argument("--map", type=Path, help="JSON {upstream id or file name: scry rule id} for ids that differ")
     ap.add_argument("--events", type=Path, action="append",
                     help="use these JSON-lines files (flat rows, streaming-API records or Event Hub "

@@ -298,7 +298,7 @@ def main(argv) -> int:
 
     import kqlsrc
 
-    root = Path(argv[1]) if len(argv) > 1 else Path("/work/shared/corpus/rmm-kql")
+    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent.parent / "tests" / "data" / "rmm-kql"
     bad = 0
     for rule in kqlsrc.load_corpus(root):
         try:
