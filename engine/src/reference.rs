@@ -49,6 +49,41 @@ pub struct RefEnv<'a> {
     pub lets: &'a dyn Fn(&str) -> Option<Value>,
 }
 
+/// Whether `pred` holds on one JSON event of `table`, the event's values typed by the schema
+/// (a string column missing or null reads as `""`, like the engine's; a number that is not a
+/// long, or a text that is not a datetime, reads as null). `false` also when the reference
+/// evaluator rejects the predicate. The adapter the differential tests and the fuzz target
+/// share.
+pub fn holds_on_json(
+    pred: &Expr,
+    table: &crate::schema::TableSchema,
+    event: &serde_json::Value,
+    now: i64,
+) -> bool {
+    let columns = |name: &str| -> Option<(Value, Type)> {
+        let ty = table.column(name)?;
+        let v = match (ty, event.get(name)) {
+            (Type::String, Some(serde_json::Value::String(s))) => Value::Str(s.clone()),
+            (Type::String, _) => Value::Str(String::new()),
+            (Type::Long, Some(serde_json::Value::Number(n))) => {
+                n.as_i64().map_or(Value::Null, Value::Long)
+            }
+            (Type::DateTime, Some(serde_json::Value::String(s))) => {
+                kql::time::parse_datetime(s).map_or(Value::Null, Value::DateTime)
+            }
+            _ => Value::Null,
+        };
+        Some((v, ty))
+    };
+    let lets = |_: &str| None;
+    let env = RefEnv {
+        now,
+        columns: &columns,
+        lets: &lets,
+    };
+    matches!(eval(pred, &env), Ok(Value::Bool(true)))
+}
+
 /// Why an expression could not be evaluated (Kusto would reject the query).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
