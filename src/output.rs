@@ -31,24 +31,8 @@ pub struct NdJson<W: Write>(pub W);
 
 impl<W: Write> Sink for NdJson<W> {
     fn row(&mut self, plan: &Plan, row: &ResultRow) -> io::Result<()> {
-        let rule = &plan.rules[row.rule];
-        // Written by hand so that keys keep the rule's column order.
-        let mut s = String::from("{\"rule\":");
-        s.push_str(&serde_json::Value::String(rule.id().to_string()).to_string());
-        s.push_str(",\"title\":");
-        s.push_str(
-            &serde_json::Value::String(
-                rule.meta.title.clone().unwrap_or_else(|| rule.name.clone()),
-            )
-            .to_string(),
-        );
-        for (c, v) in rule.output.iter().zip(&row.values) {
-            s.push(',');
-            s.push_str(&serde_json::Value::String(c.name.clone()).to_string());
-            s.push(':');
-            s.push_str(&value_to_json(v).to_string());
-        }
-        s.push_str("}\n");
+        let mut s = row.to_json_line(plan);
+        s.push('\n');
         self.0.write_all(s.as_bytes())
     }
     fn finish(&mut self, _: &Plan) -> io::Result<()> {

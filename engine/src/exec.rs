@@ -13,13 +13,14 @@ use crate::prefilter::Prefilter;
 use crate::row::{Cell, FieldId, FieldSet, Row};
 use crate::value::{Type, Value};
 use hashbrown::{HashMap, HashSet};
+use serde::{Deserialize, Serialize};
 use std::cell::Cell as StdCell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A hashable, totally ordered form of a [`Value`], for group keys and sets.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Key {
     /// null (sorts first)
     Null,
@@ -256,7 +257,7 @@ impl Env for RowEnv<'_> {
 }
 
 #[derive(Debug, Clone)]
-enum AggState {
+pub(crate) enum AggState {
     Count(i64),
     DCount(HashSet<Key>),
     Min(Option<Value>),
@@ -281,7 +282,7 @@ enum AggState {
 }
 
 impl AggState {
-    fn new(a: &Agg) -> AggState {
+    pub(crate) fn new(a: &Agg) -> AggState {
         let (kind, limit) = (a.kind, a.limit);
         match kind {
             AggKind::Count | AggKind::CountIf => AggState::Count(0),
@@ -355,7 +356,7 @@ impl AggState {
     /// Combines another partial state of the same aggregate into this one. Associative and
     /// commutative (up to the last bits of a real `sum`), so partial states from threads or
     /// machines merge in any order.
-    fn merge(&mut self, other: AggState) {
+    pub(crate) fn merge(&mut self, other: AggState) {
         match (self, other) {
             (AggState::Count(a), AggState::Count(b)) => *a += b,
             (AggState::DCount(a), AggState::DCount(b)) => a.extend(b),
@@ -466,7 +467,7 @@ pub struct RuleProfile {
 pub const DEFAULT_MAX_GROUPS: usize = 10_000_000;
 
 /// Counters of one rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleStats {
     /// Rows that passed the window and every `where`.
     pub passed: u64,
@@ -482,7 +483,7 @@ pub struct RuleStats {
 }
 
 /// Counters of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunStats {
     /// Records read from inputs (evaluated + skipped).
     pub read: u64,
@@ -582,11 +583,23 @@ pub enum Verdict {
     Match,
 }
 
-struct RuleState {
-    groups: HashMap<Vec<Key>, Vec<AggState>>,
+#[derive(Debug, Default)]
+pub(crate) struct RuleState {
+    pub(crate) groups: HashMap<Vec<Key>, Vec<AggState>>,
     /// Without `summarize`: the rows, each tagged with its (chunk, sequence) so that rows
     /// merged from several threads come out in input order.
-    rows: Vec<(u64, u64, Vec<Value>)>,
+    pub(crate) rows: Vec<(u64, u64, Vec<Value>)>,
+}
+
+/// An executor's partial results without the executor: what [`Executor::merge`] combines,
+/// and what [`crate::state`] turns into portable entries for other processes and machines.
+#[derive(Debug)]
+pub struct Partial {
+    /// Per rule, in plan order.
+    pub(crate) rules: Vec<RuleState>,
+    /// The `distinct` sets, by [`SetId`].
+    pub(crate) sets: Vec<SetAcc>,
+    pub(crate) stats: RunStats,
 }
 
 /// The `distinct` sets of a finished first pass.
@@ -600,6 +613,28 @@ pub struct ResultRow {
     pub rule: usize,
     /// Values, one per output column.
     pub values: Vec<Value>,
+}
+
+impl ResultRow {
+    /// The row as one JSON object: `{"rule": id, "title": ..., <columns in output order>}`,
+    /// the line `scry run --format ndjson` prints (without the newline).
+    pub fn to_json_line(&self, plan: &Plan) -> String {
+        let rule = &plan.rules[self.rule];
+        let string = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        // Written by hand so that keys keep the rule's column order.
+        let mut s = String::from("{\"rule\":");
+        s.push_str(&string(rule.id()));
+        s.push_str(",\"title\":");
+        s.push_str(&string(rule.meta.title.as_deref().unwrap_or(&rule.name)));
+        for (c, v) in rule.output.iter().zip(&self.values) {
+            s.push(',');
+            s.push_str(&string(&c.name));
+            s.push(':');
+            s.push_str(&value_to_json(v).to_string());
+        }
+        s.push('}');
+        s
+    }
 }
 
 /// Runs a plan over rows.
@@ -654,16 +689,38 @@ struct Pending {
 }
 
 /// One `distinct` set being collected: its values in first-seen order.
+impl Partial {
+    /// Takes the `distinct` sets out (leaving them empty): for a second pass, or to keep a
+    /// state from repeating sets every task already has.
+    pub fn take_sets(&mut self) -> CollectedSets {
+        CollectedSets(self.sets.iter_mut().map(std::mem::take).collect())
+    }
+
+    /// The run's counters.
+    pub fn stats(&self) -> &RunStats {
+        &self.stats
+    }
+}
+
 #[derive(Debug, Default, Clone)]
-struct SetAcc {
-    seen: HashSet<Key>,
-    values: Vec<Value>,
+pub(crate) struct SetAcc {
+    pub(crate) seen: HashSet<Key>,
+    pub(crate) values: Vec<Value>,
 }
 
 impl<'p> Executor<'p> {
     /// An executor at clock `now` (ticks). `table` is the table of records that do not name
     /// one (`--table`); it also overrides what records name.
     pub fn new(plan: &'p Plan, now: i64, table: Option<String>) -> Executor<'p> {
+        let mut ex = Executor::columnar(plan, now, table);
+        ex.prefilter = Prefilter::build(plan, ex.default_table.as_deref(), false);
+        ex.set_prefilter = Prefilter::build(plan, ex.default_table.as_deref(), true);
+        ex
+    }
+
+    /// An executor for rows that come from columns (Arrow, Parquet) rather than text lines:
+    /// there is no raw line for a prefilter to look at, so none is built.
+    pub fn columnar(plan: &'p Plan, now: i64, table: Option<String>) -> Executor<'p> {
         let mut fields = plan.fields.clone();
         let type_field = Some(fields.intern("Type"));
         // Windows events exported as JSON are recognised and mapped from these keys.
@@ -707,8 +764,8 @@ impl<'p> Executor<'p> {
             chunk: 0,
             seq: 0,
             profile: None,
-            prefilter: Prefilter::build(plan, table.as_deref(), false),
-            set_prefilter: Prefilter::build(plan, table.as_deref(), true),
+            prefilter: Prefilter::Off("columnar input".into()),
+            set_prefilter: Prefilter::Off("columnar input".into()),
             default_table: table,
             max_groups: DEFAULT_MAX_GROUPS,
             groups: 0,
@@ -817,40 +874,52 @@ impl<'p> Executor<'p> {
     /// and clock) into this one. Any split of the input, merged in any order, gives the
     /// results of one executor over the whole input.
     pub fn merge(&mut self, other: Executor<'p>) {
-        let Executor {
-            state,
-            stats,
-            sets,
-            pending,
-            profile,
-            ..
-        } = other;
-        if let (Some(mine), Some(theirs)) = (&mut self.profile, profile) {
+        if let (Some(mine), Some(theirs)) = (&mut self.profile, &other.profile) {
             for (a, b) in mine.iter_mut().zip(theirs) {
                 a.rows += b.rows;
                 a.nanos += b.nanos;
             }
         }
-        for (ri, (mine, theirs)) in self.state.iter_mut().zip(state).enumerate() {
-            for (key, aggs) in theirs.groups {
-                match mine.groups.entry(key) {
-                    hashbrown::hash_map::Entry::Occupied(mut e) => {
-                        for (a, b) in e.get_mut().iter_mut().zip(aggs) {
-                            a.merge(b);
+        let (partial, pending) = other.into_parts();
+        self.pending.extend(pending);
+        self.absorb(partial);
+    }
+
+    /// Adds partial results (of the same plan and clock, over other records) into this
+    /// executor, as [`Executor::merge`] does.
+    pub fn absorb(&mut self, other: Partial) {
+        let Partial { rules, sets, stats } = other;
+        for (ri, (mine, theirs)) in self.state.iter_mut().zip(rules).enumerate() {
+            if mine.groups.is_empty()
+                && theirs.groups.len() <= self.max_groups.saturating_sub(self.groups)
+            {
+                // Nothing to combine with: take the map as it is.
+                self.groups += theirs.groups.len();
+                mine.groups = theirs.groups;
+            } else {
+                for (key, aggs) in theirs.groups {
+                    match mine.groups.entry(key) {
+                        hashbrown::hash_map::Entry::Occupied(mut e) => {
+                            for (a, b) in e.get_mut().iter_mut().zip(aggs) {
+                                a.merge(b);
+                            }
                         }
-                    }
-                    // The merged state keeps the budget too; which groups win depends on the
-                    // split, but the run then says its results are incomplete.
-                    hashbrown::hash_map::Entry::Vacant(_) if self.groups >= self.max_groups => {
-                        self.stats.rules[ri].over_budget += 1;
-                    }
-                    hashbrown::hash_map::Entry::Vacant(e) => {
-                        e.insert(aggs);
-                        self.groups += 1;
+                        // The merged state keeps the budget too; which groups win depends on
+                        // the split, but the run then says its results are incomplete.
+                        hashbrown::hash_map::Entry::Vacant(_) if self.groups >= self.max_groups => {
+                            self.stats.rules[ri].over_budget += 1;
+                        }
+                        hashbrown::hash_map::Entry::Vacant(e) => {
+                            e.insert(aggs);
+                            self.groups += 1;
+                        }
                     }
                 }
             }
             mine.rows.extend(theirs.rows);
+            if let Some(n) = self.plan.rules[ri].take {
+                keep_first(&mut mine.rows, n);
+            }
         }
         for (mine, theirs) in self.sets.iter_mut().zip(sets) {
             for v in theirs.values {
@@ -860,8 +929,40 @@ impl<'p> Executor<'p> {
                 }
             }
         }
-        self.pending.extend(pending);
         self.stats.merge(stats);
+    }
+
+    /// The executor's partial results, and the rows it holds until the sets are complete.
+    fn into_parts(self) -> (Partial, Vec<Pending>) {
+        let Executor {
+            state,
+            stats,
+            sets,
+            pending,
+            ..
+        } = self;
+        (
+            Partial {
+                rules: state,
+                sets,
+                stats,
+            },
+            pending,
+        )
+    }
+
+    /// The executor's partial results, to merge elsewhere. `Err` when rows are still held
+    /// for sets that were never completed ([`Executor::use_sets`] or
+    /// [`Executor::seal_sets`] first): such rows cannot be decided by a merge.
+    pub fn into_partial(self) -> Result<Partial, String> {
+        let (partial, pending) = self.into_parts();
+        if !pending.is_empty() {
+            return Err(format!(
+                "{} row(s) are held until the `distinct` sets are complete; collect the sets first",
+                pending.len()
+            ));
+        }
+        Ok(partial)
     }
 
     /// The sets collected so far, to give to the executors of a second pass

@@ -33,6 +33,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod compile;
 pub mod diag;
 pub mod eval;
@@ -49,5 +51,6 @@ pub mod reference;
 pub mod row;
 pub mod run;
 pub mod schema;
+pub mod state;
 pub mod testing;
 pub mod value;
