@@ -965,6 +965,44 @@ impl<'p> Executor<'p> {
         Ok(partial)
     }
 
+    /// The partial results so far, leaving this executor empty (same plan, clock and
+    /// prefilter) to evaluate more rows: a long-running consumer hands its state on after each
+    /// message without rebuilding the executor. `Err` as [`Executor::into_partial`].
+    pub fn take_partial(&mut self) -> Result<Partial, String> {
+        if !self.pending.is_empty() {
+            return Err(format!(
+                "{} row(s) are held until the `distinct` sets are complete; collect the sets first",
+                self.pending.len()
+            ));
+        }
+        let rules = self.state.iter_mut().map(std::mem::take).collect();
+        let sets = self.sets.iter_mut().map(std::mem::take).collect();
+        self.sets_dirty = true;
+        let zero = RunStats {
+            rules: self
+                .plan
+                .rules
+                .iter()
+                .map(|r| RuleStats {
+                    suppressed: vec![0; r.exclusions.len()],
+                    ..RuleStats::default()
+                })
+                .collect(),
+            ..RunStats::default()
+        };
+        let stats = std::mem::replace(&mut self.stats, zero);
+        self.groups = 0;
+        Ok(Partial { rules, sets, stats })
+    }
+
+    /// The record's `Timestamp` as [`Executor::process`] reads it for its table: `None` when
+    /// the table is unknown or has no timestamp, or the record has none or a malformed one
+    /// (which `process` then reports).
+    pub fn record_time(&self, row: &Row) -> Option<i64> {
+        let table = table_of(&self.default_table, self.type_field, row).ok()?;
+        record_timestamp(self.plan.table(table)?, row).ok()?
+    }
+
     /// The sets collected so far, to give to the executors of a second pass
     /// ([`Executor::use_sets`]).
     pub fn collected_sets(&self) -> CollectedSets {
