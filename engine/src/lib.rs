@@ -52,5 +52,6 @@ pub mod row;
 pub mod run;
 pub mod schema;
 pub mod state;
+pub mod stream;
 pub mod testing;
 pub mod value;
