@@ -6,6 +6,8 @@ mod import;
 mod lolrmm;
 mod output;
 mod render;
+#[cfg(feature = "kafka")]
+mod stream;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use output::Sink;
@@ -52,6 +54,9 @@ enum Command {
     Import(import::ImportArgs),
     /// Print rules as queries for other tools.
     Export(export::ExportArgs),
+    /// Run the rules over Kafka / Event Hubs topics as a consumer group (feature `kafka`).
+    #[cfg(feature = "kafka")]
+    Stream(stream::StreamArgs),
     /// Print a shell completion script: `scry completions bash > /etc/bash_completion.d/scry`.
     Completions {
         /// The shell.
@@ -193,6 +198,8 @@ fn main() -> ExitCode {
         Command::Examples(a) => examples_cmd::cmd_examples(a),
         Command::Import(a) => import::cmd_import(a),
         Command::Export(a) => export::cmd_export(a),
+        #[cfg(feature = "kafka")]
+        Command::Stream(a) => cmd_stream(a),
         Command::Completions { shell } => {
             use clap::CommandFactory as _;
             clap_complete::generate(shell, &mut Cli::command(), "scry", &mut std::io::stdout());
@@ -207,6 +214,28 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+#[cfg(feature = "kafka")]
+fn cmd_stream(args: stream::StreamArgs) -> Result<ExitCode, String> {
+    let (_, compiled) = load(&args.rules)?;
+    if let Some(t) = args.table() {
+        if compiled.rules.catalog.table(t).is_none() {
+            return Err(format!("--table {t}: unknown table"));
+        }
+    }
+    let mut set = compiled.rules;
+    if args.skip_unstreamable() {
+        let refused;
+        (set, refused) = scry_engine::stream::streamable(set);
+        for r in &refused {
+            eprintln!(
+                "scry: warning: rule {} left out (--skip-unstreamable): {}",
+                r.rule, r.reason
+            );
+        }
+    }
+    stream::cmd_stream(args, Plan::new(set))
 }
 
 fn parse_now(s: Option<&str>) -> Result<i64, String> {

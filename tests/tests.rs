@@ -19,6 +19,8 @@
 //! - `import_export`: `scry import kql` / `scry export kql` over the upstream corpus: the known
 //!   defects with their places, `--fix` packs that compile, import → export → import round trips
 //!   (every pack, and the `project` / `take` / `arg_max` feature pack).
+//! - `stream` (feature `kafka`): `scry stream` on librdkafka's mock cluster, three instances,
+//!   one killed mid-run: the latest alerts equal `scry run` over the same events.
 //! - `windows`: EVTX and Sysmon JSON inputs: real files load cleanly, planted RMM tools are
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
@@ -34,6 +36,8 @@ mod robustness;
 mod rule_packs;
 mod sets;
 mod shapes;
+#[cfg(feature = "kafka")]
+mod stream;
 mod threads;
 mod util;
 mod windows;

@@ -399,6 +399,20 @@ impl<'p> Evaluator<'p> {
             Err(e) => Some(e.to_string()),
             Ok(_) => failed,
         };
+        if out.records == 0 && out.error.is_none() {
+            // Text that is neither JSON lines nor a JSON document (or nothing at all) holds no
+            // record a reader recognises: it is one bad record, not silence.
+            self.exec.skip("no record in the message".into());
+            out.records = 1;
+            out.skipped.push(MessageSkip {
+                line: 1,
+                reason: if bytes.iter().all(u8::is_ascii_whitespace) {
+                    "empty message".into()
+                } else {
+                    "no record in the message: neither JSON lines nor a JSON document".into()
+                },
+            });
+        }
         out
     }
 }

@@ -327,3 +327,16 @@ fn a_malformed_message_is_reported_and_the_next_one_evaluated() {
     assert!(good.skipped.is_empty());
     assert_eq!(good.filed.len(), 3);
 }
+
+#[test]
+fn a_message_with_no_record_is_reported() {
+    let plan = plan_of(&[("s.scry", RULES.to_string())]);
+    let sp = StreamPlan::new(&plan).unwrap();
+    let mut ev = Evaluator::new(&sp, None, 0);
+    for (text, why) in [("not json at all", "neither JSON"), ("", "empty")] {
+        let out = ev.message("m", 1, text.as_bytes());
+        assert_eq!(out.records, 1);
+        assert_eq!(out.skipped.len(), 1, "{out:?}");
+        assert!(out.skipped[0].reason.contains(why), "{out:?}");
+    }
+}
