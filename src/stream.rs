@@ -105,10 +105,11 @@ struct Wire {
     blob: Box<serde_json::value::RawValue>,
 }
 
-/// Partitions revoked by the group since the loop last looked.
+/// Partitions revoked by the group since the loop last looked, and the last assignment.
 #[derive(Default)]
 struct Ctx {
     revoked: Mutex<Vec<(String, i32)>>,
+    assigned: Mutex<Option<Vec<(String, i32)>>>,
 }
 
 impl ClientContext for Ctx {}
@@ -126,9 +127,33 @@ impl ConsumerContext for Ctx {
             }
         }
     }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            if let Ok(mut a) = self.assigned.lock() {
+                *a = Some(
+                    tpl.elements()
+                        .iter()
+                        .map(|e| (e.topic().to_string(), e.partition()))
+                        .collect(),
+                );
+            }
+        }
+    }
 }
 
 impl Ctx {
+    /// The assignment received since the last call, as `topic/partition, ...`.
+    fn take_assigned(&self) -> Option<String> {
+        let a = self.assigned.lock().ok()?.take()?;
+        let names: Vec<String> = a.iter().map(|(t, p)| format!("{t}/{p}")).collect();
+        Some(if names.is_empty() {
+            "nothing".into()
+        } else {
+            names.join(", ")
+        })
+    }
+
     fn take_revoked(&self) -> Vec<(String, i32)> {
         self.revoked
             .lock()
@@ -336,6 +361,10 @@ pub fn cmd_stream(args: StreamArgs, plan: Plan) -> Result<ExitCode, String> {
         Ok(())
     };
 
+    let crash_before_commit: Option<u64> = std::env::var("SCRY_STREAM_TEST_CRASH")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let messages_seen = std::cell::Cell::new(0u64);
     let commit = |pending: &mut BTreeMap<(String, i32), i64>| -> Result<(), String> {
         if pending.is_empty() {
             return Ok(());
@@ -357,6 +386,12 @@ pub fn cmd_stream(args: StreamArgs, plan: Plan) -> Result<ExitCode, String> {
             return Err(format!(
                 "{failed} partial state(s) were not delivered ({why}); stopping without committing them"
             ));
+        }
+        if crash_before_commit.is_some_and(|n| n <= messages_seen.get()) {
+            // Test hook (SCRY_STREAM_TEST_CRASH): die the worst way, with states delivered and
+            // their offsets not committed, so that the next owner must replay them.
+            eprintln!("scry: stream: test crash before commit");
+            std::process::abort();
         }
         let mut tpl = TopicPartitionList::new();
         for ((t, p), o) in pending.iter() {
@@ -454,6 +489,7 @@ pub fn cmd_stream(args: StreamArgs, plan: Plan) -> Result<ExitCode, String> {
             // Not ours any more: its next owner reads from the last commit.
             pending.remove(&tp);
         }
+        messages_seen.set(n.messages);
         commit(&mut pending)?;
         producer.poll(Duration::ZERO);
 
@@ -528,6 +564,12 @@ pub fn cmd_stream(args: StreamArgs, plan: Plan) -> Result<ExitCode, String> {
             parts.remove(&p);
         }
 
+        if let Some(a) = source.context().take_assigned() {
+            eprintln!("scry: stream: events assigned: {a}");
+        }
+        if let Some(a) = merger.context().take_assigned() {
+            eprintln!("scry: stream: partials assigned: {a}");
+        }
         if Instant::now() >= next_emit {
             emit(&mut parts, &mut out, &mut n)?;
             next_emit = Instant::now() + emit_every;
@@ -562,8 +604,8 @@ pub fn cmd_stream(args: StreamArgs, plan: Plan) -> Result<ExitCode, String> {
     source.unsubscribe();
     merger.unsubscribe();
     eprintln!(
-        "scry: stream: stopped after {} msgs, {} records, {} alerts",
-        n.messages, n.records, n.alerts
+        "scry: stream: stopped after {} msgs, {} records, {} alerts, {} replayed states skipped",
+        n.messages, n.records, n.alerts, n.replayed
     );
     Ok(ExitCode::SUCCESS)
 }

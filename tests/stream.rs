@@ -115,8 +115,17 @@ struct Instance {
     stderr: Arc<Mutex<String>>,
 }
 
-fn start(brokers: &str, rules: &str, alerts: &Arc<Mutex<Vec<String>>>) -> Instance {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+fn start(
+    brokers: &str,
+    rules: &str,
+    alerts: &Arc<Mutex<Vec<String>>>,
+    crash_after: Option<u64>,
+) -> Instance {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scry"));
+    if let Some(n) = crash_after {
+        cmd.env("SCRY_STREAM_TEST_CRASH", n.to_string());
+    }
+    let mut child = cmd
         .args([
             "stream",
             "--brokers",
@@ -241,7 +250,11 @@ fn three_instances_one_killed_give_the_batch_results() {
         .unwrap();
 
     let alerts = Arc::new(Mutex::new(Vec::new()));
-    let mut instances: Vec<Instance> = (0..3).map(|_| start(&brokers, &rules, &alerts)).collect();
+    // The first instance dies by itself once it has sent the states of 40 messages without
+    // committing them (the worst moment); the second is killed from outside mid-run.
+    let mut instances: Vec<Instance> = (0..3)
+        .map(|i| start(&brokers, &rules, &alerts, (i == 0).then_some(40)))
+        .collect();
     let started = Instant::now();
     let half = msgs.len() / 2;
     produce(&producer, &msgs[..half], 0);
@@ -250,10 +263,18 @@ fn three_instances_one_killed_give_the_batch_results() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(2));
+    let mut crashed = instances.remove(0);
     let mut killed = instances.remove(0);
     killed.child.kill().unwrap();
     killed.child.wait().unwrap();
     produce(&producer, &msgs[half..], half);
+    let st = crashed.child.wait().unwrap();
+    assert!(!st.success(), "the crash hook did not fire");
+    let killed_log = format!(
+        "{}\n{}",
+        crashed.stderr.lock().unwrap(),
+        killed.stderr.lock().unwrap()
+    );
 
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut got = Vec::new();
@@ -275,7 +296,7 @@ fn three_instances_one_killed_give_the_batch_results() {
         let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).collect();
         panic!(
             "the stream's latest results differ from scry run\nmissing {missing:#?}\nextra {extra:#?}\nlogs:\n{}\n{}",
-            killed.stderr.lock().unwrap(),
+            killed_log,
             logs(&instances)
         );
     }
@@ -295,7 +316,36 @@ fn three_instances_one_killed_give_the_batch_results() {
         let st = i.child.wait().unwrap();
         assert!(st.success(), "{st:?}\n{}", logs(&instances));
     }
-    let all = format!("{}\n{}", killed.stderr.lock().unwrap(), logs(&instances));
+    // The rebalance happened: after the kill, the survivors' last assignments cover every
+    // partition of both topics between them.
+    let last = |log: &str, what: &str| -> Vec<String> {
+        log.lines()
+            .filter_map(|l| l.strip_prefix(&format!("scry: stream: {what} assigned: ")))
+            .last()
+            .map(|a| a.split(", ").map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    for (what, count) in [("events", 6), ("partials", 4)] {
+        let mut covered: Vec<String> = instances
+            .iter()
+            .flat_map(|i| last(&i.stderr.lock().unwrap(), what))
+            .collect();
+        covered.sort();
+        assert_eq!(
+            covered.len(),
+            count,
+            "{what}: {covered:?}\n{}",
+            logs(&instances)
+        );
+    }
+    let all = format!("{killed_log}\n{}", logs(&instances));
+    // The crashed instance's delivered, uncommitted states were read again and recognised.
+    let replays: u64 = all
+        .lines()
+        .filter_map(|l| l.strip_prefix("scry: stream: stopped after "))
+        .filter_map(|l| l.split(", ").nth(3)?.split(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(replays > 0, "{all}");
     assert!(all.contains("scry: stream: stopped after"), "{all}");
     // Broken messages are named by topic, partition and offset, and dead-lettered.
     assert!(all.contains("scry: skipped events/"), "{all}");
