@@ -320,8 +320,8 @@ fn three_instances_one_killed_give_the_batch_results() {
     // partition of both topics between them.
     let last = |log: &str, what: &str| -> Vec<String> {
         log.lines()
-            .filter_map(|l| l.strip_prefix(&format!("scry: stream: {what} assigned: ")))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix(&format!("scry: stream: {what} assigned: ")))
             .map(|a| a.split(", ").map(str::to_string).collect())
             .unwrap_or_default()
     };
