@@ -276,6 +276,7 @@ pub struct MessageOutcome {
 pub struct Evaluator<'p> {
     sp: &'p StreamPlan,
     exec: Executor<'p>,
+    fields: crate::row::FieldSet,
     row: Row,
     origin: i64,
     read: ReadOptions,
@@ -365,10 +366,12 @@ impl<'p> Evaluator<'p> {
     /// cuts at `origin + k·B`.
     pub fn new(sp: &'p StreamPlan, table: Option<String>, origin: i64) -> Evaluator<'p> {
         let exec = Executor::new(&sp.free, 0, table);
-        let row = Row::new(exec.fields());
+        let fields = exec.fields().clone();
+        let row = Row::new(&fields);
         Evaluator {
             sp,
             exec,
+            fields,
             row,
             origin,
             read: ReadOptions::default(),
@@ -382,7 +385,8 @@ impl<'p> Evaluator<'p> {
     pub fn message(&mut self, name: &str, tag: u64, bytes: &[u8]) -> MessageOutcome {
         let mut out = MessageOutcome::default();
         self.exec.begin_chunk(tag);
-        let fields = self.exec.fields().clone();
+        // Taken out for the call (the sink borrows the evaluator), put back after.
+        let fields = std::mem::take(&mut self.fields);
         let mut row = std::mem::replace(&mut self.row, Row::new(&fields));
         let read = self.read.clone();
         let mut sink = MessageSink {
@@ -395,6 +399,7 @@ impl<'p> Evaluator<'p> {
         sink.flush();
         let failed = sink.failed.take();
         self.row = row;
+        self.fields = fields;
         out.error = match res {
             Err(e) => Some(e.to_string()),
             Ok(_) => failed,
