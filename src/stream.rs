@@ -321,6 +321,7 @@ pub fn cmd_stream(args: StreamArgs, plan: Plan) -> Result<ExitCode, String> {
     let mut n = Counters::default();
     let mut last_n = (0u64, 0u64);
     let started = Instant::now();
+    let mut last_log = started;
     let emit_every = Duration::from_secs_f64(args.emit_every.max(0.01));
     let log_every = Duration::from_secs_f64(args.log_every.max(0.01));
     let (mut next_emit, mut next_log) = (Instant::now() + emit_every, Instant::now() + log_every);
@@ -575,7 +576,9 @@ pub fn cmd_stream(args: StreamArgs, plan: Plan) -> Result<ExitCode, String> {
             next_emit = Instant::now() + emit_every;
         }
         if Instant::now() >= next_log {
-            let secs = log_every.as_secs_f64();
+            // Rates over the time since the last line (a slow batch can delay a line).
+            let secs = last_log.elapsed().as_secs_f64().max(1e-3);
+            last_log = Instant::now();
             let lag = lag(&source);
             eprintln!(
                 "scry: stream: {:.0} s: {} msgs ({:.0}/s), {} records ({:.0}/s), {} bad msgs ({} records), {} partials sent, {} merged, {} replays skipped, {} groups, {} alerts, lag {}",
@@ -610,7 +613,8 @@ pub fn cmd_stream(args: StreamArgs, plan: Plan) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Messages behind the end of each assigned partition, summed: `N (topic/p: n, ...)`.
+/// Messages behind the end of each assigned partition, summed: `N (topic/p: n, ...)`. Asks
+/// the brokers (a round trip per partition), so only at log time.
 fn lag(c: &BaseConsumer<Ctx>) -> String {
     let Ok(pos) = c.position() else {
         return "unknown".into();
@@ -618,7 +622,8 @@ fn lag(c: &BaseConsumer<Ctx>) -> String {
     let mut total = 0i64;
     let mut each = Vec::new();
     for e in pos.elements() {
-        let Ok((_, high)) = c.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(1))
+        let Ok((_, high)) =
+            c.fetch_watermarks(e.topic(), e.partition(), Duration::from_millis(500))
         else {
             each.push(format!("{}/{}: ?", e.topic(), e.partition()));
             continue;
