@@ -17,8 +17,8 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r python/requirements-ci.txt
 
 # The CLI the results are compared with. .ci/run has built it already (cargo test builds the
-# binary for the integration tests), so this is a no-op there.
-cargo build --locked --quiet --bin scry
+# binary for the integration tests, with the test profile), so this is a no-op there.
+cargo build --locked --quiet --profile test --bin scry
 export SCRY_BIN="$target/debug/scry"
 
 # The wheel, as a user gets it: release, abi3. `--compatibility linux`: a wheel for this

@@ -14,9 +14,11 @@ How (docs/spark.md has the why and the costs):
    values in every task (`mapInArrow`), the driver merges them and broadcasts the merged
    state as Arrow IPC bytes.
 2. `mapInArrow`: each task feeds all its batches to one `Evaluator` and emits one partial
-   state: a few rows per summarize group it saw, not per event.
-3. `groupBy("kind", "rule", "key").applyInArrow(merge)`: the shuffle moves only the state
-   rows, and each group merges with the engine's `Rules.merge` (associative, commutative).
+   state: one row per summarize group it saw, not per event.
+3. `groupBy(bucket).applyInArrow(merge)`, the bucket a hash of (kind, rule, key): the
+   shuffle moves only the state rows, and each bucket merges with the engine's
+   `Rules.merge` (associative, commutative, per key). `buckets=None` groups by
+   (kind, rule, key) itself: the same result, one Python call per group.
 4. One task finalizes all merged states into the result lines, in the CLI's order.
 
 Rules travel as text (a broadcast variable) and compile once per Python worker process:

@@ -24,6 +24,14 @@ import eventdata  # noqa: E402
 REPO = eventdata.REPO
 NOW = eventdata.NOW
 RULES = REPO / "rules" / "rmm"
+# A rule without summarize: its results are rows in input order, not groups.
+ROWS_RULE = """rule network_rows {
+  id "spark-rows-1"
+  from DeviceNetworkEvents
+  window 5d
+  where RemoteUrl has_any ('anydesk', 'server-eye')
+}
+"""
 MASTERS = os.environ.get("SCRY_SPARK_MASTERS", "local[2] local-cluster[2,1,1024]").split()
 
 

@@ -12,7 +12,7 @@ its row is dropped), and both files are written from those fitted rows: the JSON
 the Parquet files hold the same events by construction. A null is written to JSON as a
 missing key (Arrow cannot tell the two apart).
 
-    python eventdata.py OUT_DIR [--files 4] [--seed 7] [--noise 5000] [--repeat 1]
+    python eventdata.py OUT_DIR [--files 4] [--seed 7] [--noise 5000] [--repeat 1] [--even]
 """
 
 from __future__ import annotations
@@ -84,15 +84,20 @@ def fit_rows(rows: list[dict]) -> tuple[list[dict], pa.Schema, int]:
     return fitted, schema, dropped
 
 
-def write_dataset(out: Path, rows: list[dict], schema: pa.Schema, files: int, seed: int) -> dict:
-    """Shuffles `rows` into `files` files, each as `part-N.jsonl` and `part-N.parquet`."""
+def write_dataset(out: Path, rows: list[dict], schema: pa.Schema, files: int, seed: int,
+                  even: bool = False) -> dict:
+    """Shuffles `rows` into `files` files, each as `part-N.jsonl` and `part-N.parquet`;
+    of random sizes unless `even`."""
     rng = random.Random(seed)
     rows = rows[:]
     rng.shuffle(rows)
     (out / "jsonl").mkdir(parents=True, exist_ok=True)
     (out / "parquet").mkdir(parents=True, exist_ok=True)
     # Uneven file sizes, so that Spark's splits and the CLI's file boundaries differ.
-    cuts = sorted(rng.sample(range(1, len(rows)), files - 1)) if files > 1 else []
+    if even:
+        cuts = [len(rows) * i // files for i in range(1, files)]
+    else:
+        cuts = sorted(rng.sample(range(1, len(rows)), files - 1)) if files > 1 else []
     bounds = list(zip([0] + cuts, cuts + [len(rows)]))
     for i, (a, b) in enumerate(bounds):
         part = rows[a:b]
@@ -105,9 +110,33 @@ def write_dataset(out: Path, rows: list[dict], schema: pa.Schema, files: int, se
     return dict(rows=len(rows), files=files, sizes=[b - a for a, b in bounds])
 
 
-def make(out: Path, files: int = 4, seed: int = 7, noise: int = 5000, repeat: int = 1) -> dict:
-    rows, schema, dropped = fit_rows(generated_rows(seed, noise, repeat))
-    info = write_dataset(out, rows, schema, files, seed)
+def noisy_device(count: int) -> list[dict]:
+    """`count` ServerEye process events of one device, each with its own ReportId, spread
+    over the last four days: one summarize group whose make_set(ReportId) grows with every
+    event (the skew case of docs/spark.md)."""
+    base = 1_715_774_400 - 4 * 86_400  # NOW - 4 days, in seconds
+    return [
+        {"Type": "DeviceProcessEvents",
+         "Timestamp": _iso(base + i * (4 * 86_400 - 1) // max(count, 1), i),
+         "DeviceId": "ffffffffffffffffffffffffffffffffffffffff", "DeviceName": "noisy-001",
+         "AccountUpn": "system", "ReportId": 10_000_000 + i, "FileName": "ServerEye.exe",
+         "ProcessVersionInfoCompanyName": "Krämer IT Solutions GmbH",
+         "ProcessVersionInfoProductName": "ServerEye"}
+        for i in range(count)
+    ]
+
+
+def _iso(seconds: int, i: int) -> str:
+    from datetime import datetime, timezone
+
+    t = datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{t}.{i % 10_000_000:07d}Z"
+
+
+def make(out: Path, files: int = 4, seed: int = 7, noise: int = 5000, repeat: int = 1,
+         even: bool = False, extra: list[dict] | None = None) -> dict:
+    rows, schema, dropped = fit_rows(generated_rows(seed, noise, repeat) + (extra or []))
+    info = write_dataset(out, rows, schema, files, seed, even)
     info["dropped"] = dropped
     return info
 
@@ -119,8 +148,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--noise", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--even", action="store_true", help="files of equal row counts")
     a = ap.parse_args(argv)
-    print(json.dumps(make(a.out, a.files, a.seed, a.noise, a.repeat)))
+    print(json.dumps(make(a.out, a.files, a.seed, a.noise, a.repeat, a.even)))
     return 0
 
 

@@ -184,3 +184,23 @@ def test_timestamp_column_may_be_arrow_timestamp(rules, sets, dataset):
     a = results(rules.finalize([evaluate(rules, t.to_batches(), sets)]))
     b = results(rules.finalize([evaluate(rules, t2.to_batches(), sets)]))
     assert a and a == b
+
+
+def test_rows_keep_input_order_across_evaluators(dataset, tmp_path):
+    # Rules without summarize output rows in input order: evaluators of consecutive parts,
+    # numbered from distinct chunk ranges, finalize to the CLI's order.
+    from conftest import cli_results
+    from conftest import ROWS_RULE
+
+    f = tmp_path / "rows.scry"
+    f.write_text(ROWS_RULE, encoding="utf-8")
+    rules = scry.compile([("rows.scry", ROWS_RULE)], now=NOW)
+    want = cli_results(f, sorted((dataset / "jsonl").glob("*.jsonl")))
+    states = []
+    for i, p in enumerate(sorted((dataset / "parquet").glob("*.parquet"))):
+        ev = rules.evaluator(chunk=i << 32)
+        for b in pq.ParquetFile(p).iter_batches(batch_size=500):
+            ev.update(b)
+        states.append(ev.state())
+    states.reverse()  # merge order does not matter, only the chunk numbers
+    assert len(want) > 10 and results(rules.finalize(states)) == want

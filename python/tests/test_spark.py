@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 import scry
-from conftest import NOW, RULES
+from conftest import NOW, ROWS_RULE, RULES
 from scry.spark import detect
 
 
@@ -59,3 +59,16 @@ def test_compile_error_is_raised_on_the_driver(spark, events):
     with pytest.raises(scry.ScryError):
         detect(events, "rule broken {\n  from DeviceProcessEvents\n  where Nope has 'x'\n}\n",
                now=NOW)
+
+
+def test_rule_without_summarize_gives_the_cli_rows(spark, events, dataset, tmp_path):
+    # Result rows, not groups: every matching event is a line. Their order follows Spark's
+    # partitions, which need not follow the CLI's file order (docs/spark.md), so this
+    # compares the multiset.
+    from conftest import cli_results
+
+    f = tmp_path / "rows.scry"
+    f.write_text(ROWS_RULE, encoding="utf-8")
+    want = cli_results(f, sorted((dataset / "jsonl").glob("*.jsonl")))
+    lines, _ = run(events, [("rows.scry", ROWS_RULE)])
+    assert len(want) > 10 and Counter(lines) == Counter(want)
