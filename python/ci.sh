@@ -16,10 +16,15 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r python/requirements-ci.txt
 
-# The CLI the results are compared with. .ci/run has built it already (cargo test builds the
-# binary for the integration tests, with the test profile), so this is a no-op there.
-cargo build --locked --quiet --profile test --bin scry
-export SCRY_BIN="$target/debug/scry"
+# The CLI the results are compared with. In CI, the binary `cargo test --workspace` built for
+# the integration tests (a `cargo build` here would select other features and rebuild part of
+# the graph); elsewhere, built now.
+if [ -z "${SCRY_BIN:-}" ]; then
+  if [ "${CI:-}" != true ] || [ ! -x "$target/debug/scry" ]; then
+    cargo build --locked --quiet --bin scry
+  fi
+  export SCRY_BIN="$target/debug/scry"
+fi
 
 # The wheel, as a user gets it: release, abi3. `--compatibility linux`: a wheel for this
 # machine only (the manylinux tag needs an old glibc or zig; docs/spark.md says how).
