@@ -318,7 +318,40 @@ fn cmd_explain(args: RulesArgs) -> Result<ExitCode, String> {
         "{}",
         scry_engine::prefilter::Prefilter::build(&plan, None, false)
     );
+    println!();
+    explain_columnar(&plan);
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a Parquet or Arrow IPC input costs these rules: the columns decoded, and which row
+/// groups are skipped unread.
+fn explain_columnar(plan: &Plan) {
+    let mut names: Vec<&str> = plan.fields.names().map(|(_, n)| n).collect();
+    if !names.contains(&"Type") {
+        names.push("Type");
+    }
+    names.sort_unstable();
+    println!(
+        "columnar inputs (Parquet, Arrow IPC): {} column(s) decoded, others never read: {}",
+        names.len(),
+        names.join(", ")
+    );
+    // Windows are relative to the clock: show the span at now = 0 as offsets from now.
+    let rel = |t: i64| match t {
+        0 => "now".to_string(),
+        t if t < 0 => format!("now - {}", kql::time::format_timespan(-t)),
+        t => format!("now + {}", kql::time::format_timespan(t)),
+    };
+    match scry_engine::exec::time_span(plan, 0, None, None) {
+        (None, None) => println!(
+            "  Parquet row groups: all read (a rule or set without a window can keep any time)"
+        ),
+        (lo, hi) => println!(
+            "  Parquet row groups skipped when their Timestamp statistics lie wholly outside [{}, {}] (and --since/--until)",
+            lo.map_or("any time".to_string(), rel),
+            hi.map_or("any time".to_string(), rel)
+        ),
+    }
 }
 
 fn cmd_test(args: RulesArgs) -> Result<ExitCode, String> {

@@ -19,10 +19,13 @@
 //! - `import_export`: `scry import kql` / `scry export kql` over the upstream corpus: the known
 //!   defects with their places, `--fix` packs that compile, import → export → import round trips
 //!   (every pack, and the `project` / `take` / `arg_max` feature pack).
+//! - `columnar`: Parquet and Arrow IPC inputs give the rows JSON lines give; projection and
+//!   row-group skipping are reported; unreadable files and column types are named.
 //! - `windows`: EVTX and Sysmon JSON inputs: real files load cleanly, planted RMM tools are
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
 mod cli;
+mod columnar;
 mod conformance;
 mod diagnostics;
 mod differential;

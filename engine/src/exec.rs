@@ -1574,3 +1574,56 @@ pub fn eval_on_row(e: &crate::ir::Expr, row: &Row, now: i64) -> Value {
     };
     eval::eval(e, &env).to_value()
 }
+
+/// The span of time any rule (or `distinct` set) can look at, at clock `now` and within
+/// `--since` / `--until`: (earliest, latest) in ticks, `None` on a side that is open (some body
+/// has no window, or a bound is not a constant datetime). Readers that know the time range of
+/// a block of records (Parquet statistics) skip blocks outside it: no rule can keep their
+/// records. Only the tables' `Timestamp` columns are windowed, so the span is about them.
+pub fn time_span(
+    plan: &Plan,
+    now: i64,
+    since: Option<i64>,
+    until: Option<i64>,
+) -> (Option<i64>, Option<i64>) {
+    let env = OutputEnv(&[], now);
+    let bound = |e: &Expr| match eval::eval(e, &env) {
+        Val::DateTime(t) => Some(t),
+        _ => None,
+    };
+    let windows = plan
+        .rules
+        .iter()
+        .flat_map(|r| r.bodies.iter().map(|b| b.window.as_ref()))
+        .chain(
+            plan.sets
+                .iter()
+                .flat_map(|s| s.bodies.iter().map(|b| b.window.as_ref())),
+        );
+    let (mut lo, mut hi): (Option<i64>, Option<i64>) = (None, None);
+    let mut open = (false, false);
+    let mut any = false;
+    for w in windows {
+        any = true;
+        let (a, b) = w.map_or((None, None), |(a, b)| (bound(a), bound(b)));
+        match a {
+            Some(a) => lo = Some(lo.map_or(a, |x| x.min(a))),
+            None => open.0 = true,
+        }
+        match b {
+            Some(b) => hi = Some(hi.map_or(b, |x| x.max(b))),
+            None => open.1 = true,
+        }
+    }
+    if !any || open.0 {
+        lo = None;
+    }
+    if !any || open.1 {
+        hi = None;
+    }
+    let tighter = |x: Option<i64>, y: Option<i64>, f: fn(i64, i64) -> i64| match (x, y) {
+        (Some(a), Some(b)) => Some(f(a, b)),
+        (a, b) => a.or(b),
+    };
+    (tighter(lo, since, i64::max), tighter(hi, until, i64::min))
+}

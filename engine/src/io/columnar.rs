@@ -1,0 +1,412 @@
+//! Parquet and Arrow IPC inputs (with the `arrow` feature).
+//!
+//! Columnar files are read column-wise: only the columns the plan needs (and `Type`) are
+//! decoded, and a Parquet row group whose `Timestamp` statistics lie wholly outside the span
+//! every rule's window covers ([`crate::exec::time_span`]) is not read at all: its records are
+//! counted as evaluated without being decoded, as the prefilter counts lines it rules out.
+//! Records then go through the same [`RecordSink`] as JSON records, one [`Row`] at a time
+//! ([`crate::arrow::BatchRows`]), so a rule sees the same cells either way.
+//!
+//! A Parquet file named on the command line is cut into one piece per row group, read by the
+//! worker threads from the file itself; one that arrives as a stream (standard input, a zip
+//! member) is held in memory and read whole.
+
+use super::{Framing, InputError, InputStats, Location, RecordSink};
+use crate::row::{FieldSet, Row};
+use std::path::Path;
+
+/// The first bytes of a Parquet file.
+pub const PARQUET_MAGIC: &[u8] = b"PAR1";
+/// The first bytes of an Arrow IPC file (Feather v2).
+pub const ARROW_FILE_MAGIC: &[u8] = b"ARROW1";
+/// The first bytes of an Arrow IPC stream: the continuation marker of its first message.
+pub const ARROW_STREAM_MAGIC: &[u8] = &[0xff, 0xff, 0xff, 0xff];
+
+/// What reading a columnar source skipped, for the run's summary and `--profile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ColumnarStats {
+    /// Row groups in the file (Parquet), or record batches (Arrow IPC).
+    pub row_groups: u64,
+    /// Row groups not read: their Timestamp statistics lie outside every rule's window.
+    pub row_groups_skipped: u64,
+    /// Columns decoded.
+    pub columns_read: u64,
+    /// Columns in the file.
+    pub columns_total: u64,
+}
+
+impl ColumnarStats {
+    /// Adds another piece's counts (the column counts are the file's, not summed).
+    pub fn merge(&mut self, other: ColumnarStats) {
+        self.row_groups += other.row_groups;
+        self.row_groups_skipped += other.row_groups_skipped;
+        self.columns_read = self.columns_read.max(other.columns_read);
+        self.columns_total = self.columns_total.max(other.columns_total);
+    }
+}
+
+fn format_error(name: &str, what: &str, e: impl std::fmt::Display) -> InputError {
+    InputError::Format {
+        path: name.into(),
+        message: format!("unreadable {what}: {e}"),
+    }
+}
+
+#[cfg(feature = "arrow")]
+mod imp {
+    use super::*;
+    use crate::arrow::BatchRows;
+    use arrow_array::cast::AsArray;
+    use arrow_array::{Array, RecordBatch};
+    use arrow_schema::{DataType, Schema, TimeUnit};
+    use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
+    use parquet::file::reader::ChunkReader;
+
+    /// The row groups of a Parquet file to read, each with the index of its first record.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ParquetPlan {
+        /// (row group, first record's 0-based index in the file).
+        pub groups: Vec<(usize, u64)>,
+        /// Records in the row groups skipped.
+        pub skipped_records: u64,
+        /// What was skipped.
+        pub stats: ColumnarStats,
+    }
+
+    /// Which root columns of `schema` the plan reads.
+    fn projection(schema: &Schema, fields: &FieldSet) -> Vec<usize> {
+        (0..schema.fields().len())
+            .filter(|&i| fields.get(schema.field(i).name()).is_some())
+            .collect()
+    }
+
+    /// Ticks of a timestamp statistic, by unit.
+    fn ticks(unit: TimeUnit, v: i64) -> Option<i64> {
+        match unit {
+            TimeUnit::Second => v.checked_mul(10_000_000),
+            TimeUnit::Millisecond => v.checked_mul(10_000),
+            TimeUnit::Microsecond => v.checked_mul(10),
+            TimeUnit::Nanosecond => Some(v.div_euclid(100)),
+        }
+    }
+
+    /// Decides which row groups of the Parquet file `src` to read, given the span of time any
+    /// rule looks at: a group is skipped only when its `Timestamp` column is an Arrow
+    /// timestamp whose statistics put every value outside the span (string timestamps, or
+    /// missing statistics, are always read).
+    pub fn plan_parquet<R: ChunkReader + 'static>(
+        name: &str,
+        src: R,
+        fields: &FieldSet,
+        span: (Option<i64>, Option<i64>),
+    ) -> Result<ParquetPlan, InputError> {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(src)
+            .map_err(|e| format_error(name, "Parquet file", e))?;
+        let meta = builder.metadata().clone();
+        let schema = builder.schema().clone();
+        let groups = meta.row_groups();
+        let mut keep = vec![true; groups.len()];
+        let unit = schema
+            .field_with_name("Timestamp")
+            .ok()
+            .and_then(|f| match f.data_type() {
+                DataType::Timestamp(u, _) => Some(*u),
+                _ => None,
+            });
+        if let (Some(unit), true) = (unit, span.0.is_some() || span.1.is_some()) {
+            if let Ok(conv) =
+                StatisticsConverter::try_new("Timestamp", &schema, builder.parquet_schema())
+            {
+                let mins = conv.row_group_mins(groups.iter());
+                let maxs = conv.row_group_maxes(groups.iter());
+                if let (Ok(mins), Ok(maxs)) = (mins, maxs) {
+                    let value = |a: &dyn Array, i: usize| -> Option<i64> {
+                        if a.is_null(i) {
+                            return None;
+                        }
+                        let v = match unit {
+                            TimeUnit::Second => a
+                                .as_primitive_opt::<arrow_array::types::TimestampSecondType>()?
+                                .value(i),
+                            TimeUnit::Millisecond => a
+                                .as_primitive_opt::<arrow_array::types::TimestampMillisecondType>()?
+                                .value(i),
+                            TimeUnit::Microsecond => a
+                                .as_primitive_opt::<arrow_array::types::TimestampMicrosecondType>()?
+                                .value(i),
+                            TimeUnit::Nanosecond => a
+                                .as_primitive_opt::<arrow_array::types::TimestampNanosecondType>()?
+                                .value(i),
+                        };
+                        ticks(unit, v)
+                    };
+                    for (g, k) in keep.iter_mut().enumerate() {
+                        let (Some(min), Some(max)) = (value(&mins, g), value(&maxs, g)) else {
+                            continue;
+                        };
+                        let before = span.0.is_some_and(|lo| max < lo);
+                        let after = span.1.is_some_and(|hi| min > hi);
+                        *k = !(before || after);
+                    }
+                }
+            }
+        }
+        let mut first = 0u64;
+        let mut plan = ParquetPlan {
+            groups: Vec::new(),
+            skipped_records: 0,
+            stats: ColumnarStats {
+                row_groups: groups.len() as u64,
+                row_groups_skipped: 0,
+                columns_read: projection(&schema, fields).len() as u64,
+                columns_total: schema.fields().len() as u64,
+            },
+        };
+        for (g, rg) in groups.iter().enumerate() {
+            let n = u64::try_from(rg.num_rows()).unwrap_or(0);
+            if keep[g] {
+                plan.groups.push((g, first));
+            } else {
+                plan.stats.row_groups_skipped += 1;
+                plan.skipped_records += n;
+            }
+            first += n;
+        }
+        Ok(plan)
+    }
+
+    /// Reads the Parquet file `src`, only the columns `fields` names: all of it, or the row
+    /// groups `groups` names, the first of which holds the file's record `.1` (0-based).
+    pub fn read_parquet<R: ChunkReader + 'static>(
+        name: &str,
+        src: R,
+        groups: Option<(Vec<usize>, u64)>,
+        fields: &FieldSet,
+        row: &mut Row,
+        sink: &mut dyn RecordSink,
+        stats: &mut InputStats,
+    ) -> Result<(), InputError> {
+        let err = |e: &dyn std::fmt::Display| format_error(name, "Parquet file", e);
+        let builder = ParquetRecordBatchReaderBuilder::try_new(src).map_err(|e| err(&e))?;
+        let roots = projection(builder.schema(), fields);
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let mut builder = builder.with_projection(mask).with_batch_size(8192);
+        let mut record = 0;
+        if let Some((g, first)) = groups {
+            builder = builder.with_row_groups(g);
+            record = first;
+        }
+        let reader = builder.build().map_err(|e| err(&e))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| err(&e))?;
+            deliver(name, &batch, &mut record, fields, row, sink, stats)?;
+        }
+        Ok(())
+    }
+
+    /// Reads an Arrow IPC file or stream held in memory.
+    pub fn read_ipc(
+        name: &str,
+        bytes: &[u8],
+        fields: &FieldSet,
+        row: &mut Row,
+        sink: &mut dyn RecordSink,
+        stats: &mut InputStats,
+    ) -> Result<(), InputError> {
+        let err = |e: &dyn std::fmt::Display| format_error(name, "Arrow IPC data", e);
+        let mut record = 0u64;
+        if bytes.starts_with(ARROW_FILE_MAGIC) {
+            let probe = arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
+                .map_err(|e| err(&e))?;
+            let roots = projection(&probe.schema(), fields);
+            let reader = arrow_ipc::reader::FileReader::try_new(
+                std::io::Cursor::new(bytes),
+                Some(roots.clone()),
+            )
+            .map_err(|e| err(&e))?;
+            stats.format.columnar.columns_read = roots.len() as u64;
+            stats.format.columnar.columns_total = probe.schema().fields().len() as u64;
+            stats.format.columnar.row_groups = reader.num_batches() as u64;
+            for batch in reader {
+                let batch = batch.map_err(|e| err(&e))?;
+                deliver(name, &batch, &mut record, fields, row, sink, stats)?;
+            }
+        } else {
+            let probe = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
+                .map_err(|e| err(&e))?;
+            let roots = projection(&probe.schema(), fields);
+            let reader = arrow_ipc::reader::StreamReader::try_new(
+                std::io::Cursor::new(bytes),
+                Some(roots.clone()),
+            )
+            .map_err(|e| err(&e))?;
+            stats.format.columnar.columns_read = roots.len() as u64;
+            stats.format.columnar.columns_total = probe.schema().fields().len() as u64;
+            for batch in reader {
+                let batch = batch.map_err(|e| err(&e))?;
+                stats.format.columnar.row_groups += 1;
+                deliver(name, &batch, &mut record, fields, row, sink, stats)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands every record of `batch` to `sink`.
+    fn deliver(
+        name: &str,
+        batch: &RecordBatch,
+        record: &mut u64,
+        fields: &FieldSet,
+        row: &mut Row,
+        sink: &mut dyn RecordSink,
+        stats: &mut InputStats,
+    ) -> Result<(), InputError> {
+        let mut rows = BatchRows::new(batch, fields).map_err(|e| InputError::Format {
+            path: name.into(),
+            message: e,
+        })?;
+        for i in 0..rows.len() {
+            *record += 1;
+            rows.fill(i, row);
+            stats.records += 1;
+            // The record's index is its "line": columnar files have no lines.
+            let loc = Location {
+                source: name,
+                line: *record,
+                record: *record,
+            };
+            sink.record(row, &loc);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "arrow")]
+pub use imp::{plan_parquet, read_ipc, read_parquet, ParquetPlan};
+
+/// Reads a columnar source held in memory (standard input, a zip member).
+pub(super) fn read_bytes(
+    name: &str,
+    framing: Framing,
+    bytes: &[u8],
+    fields: &FieldSet,
+    row: &mut Row,
+    sink: &mut dyn RecordSink,
+    stats: &mut InputStats,
+) -> Result<(), InputError> {
+    #[cfg(feature = "arrow")]
+    {
+        match framing {
+            Framing::Parquet => {
+                let b = bytes::Bytes::copy_from_slice(bytes);
+                let plan = plan_parquet(name, b.clone(), fields, (None, None))?;
+                stats.format.columnar.merge(plan.stats);
+                read_parquet(name, b, None, fields, row, sink, stats)
+            }
+            _ => read_ipc(name, bytes, fields, row, sink, stats),
+        }
+    }
+    #[cfg(not(feature = "arrow"))]
+    {
+        let _ = (bytes, fields, row, sink, stats);
+        Err(InputError::Format {
+            path: name.into(),
+            message: format!(
+                "a {} file: this scry was built without the `arrow` feature",
+                match framing {
+                    Framing::Parquet => "Parquet",
+                    _ => "Arrow IPC",
+                }
+            ),
+        })
+    }
+}
+
+/// Reads row groups of the Parquet file at `path` (a piece cut by the run's reader).
+pub(super) fn read_path_groups(
+    name: &str,
+    path: &Path,
+    groups: &[(usize, u64)],
+    fields: &FieldSet,
+    row: &mut Row,
+    sink: &mut dyn RecordSink,
+    stats: &mut InputStats,
+) -> Result<(), InputError> {
+    #[cfg(feature = "arrow")]
+    {
+        let file = std::fs::File::open(path).map_err(|source| InputError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let first = groups.first().map_or(0, |g| g.1);
+        let ids = groups.iter().map(|g| g.0).collect();
+        read_parquet(name, file, Some((ids, first)), fields, row, sink, stats)
+    }
+    #[cfg(not(feature = "arrow"))]
+    {
+        let _ = (path, groups, fields, row, sink, stats);
+        Err(InputError::Format {
+            path: name.into(),
+            message: "a Parquet file: this scry was built without the `arrow` feature".into(),
+        })
+    }
+}
+
+/// A Parquet file on disk, cut for the worker threads.
+#[derive(Debug)]
+pub struct ParquetPieces {
+    /// One piece per row group to read, plus one counting the records of those skipped.
+    pub pieces: Vec<super::Piece>,
+    /// What is read and skipped.
+    pub stats: ColumnarStats,
+    /// The file's size.
+    pub size: u64,
+}
+
+/// When `path` is a Parquet file on disk: its pieces. `None` when it is not a Parquet file
+/// (or cannot be opened: the usual path reports that).
+pub fn parquet_pieces(
+    path: &Path,
+    fields: &FieldSet,
+    span: (Option<i64>, Option<i64>),
+) -> Option<Result<ParquetPieces, InputError>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut magic = [0u8; 4];
+    if file.read_exact(&mut magic).is_err() || magic != PARQUET_MAGIC {
+        return None;
+    }
+    #[cfg(feature = "arrow")]
+    {
+        let size = file.metadata().map_or(0, |m| m.len());
+        let name = path.to_string_lossy();
+        Some(plan_parquet(&name, file, fields, span).map(|plan| {
+            let mut pieces: Vec<super::Piece> = plan
+                .groups
+                .iter()
+                .map(|&g| super::Piece::RowGroups {
+                    path: path.to_path_buf(),
+                    groups: vec![g],
+                })
+                .collect();
+            if plan.skipped_records > 0 {
+                pieces.push(super::Piece::RuledOut {
+                    records: plan.skipped_records,
+                });
+            }
+            ParquetPieces {
+                pieces,
+                stats: plan.stats,
+                size,
+            }
+        }))
+    }
+    #[cfg(not(feature = "arrow"))]
+    {
+        // Read whole by the usual path, which says this build cannot read it.
+        let _ = (fields, span);
+        None
+    }
+}
