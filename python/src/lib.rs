@@ -183,8 +183,10 @@ fn sources(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     obj.try_iter()?
         .map(|item| item?.extract::<(String, String)>())
         .collect::<PyResult<_>>()
-        .map_err(|_| {
-            PyTypeError::new_err("sources: a str (one rule file's text) or a list of (name, text)")
+        .map_err(|e| {
+            PyTypeError::new_err(format!(
+                "sources: a str (one rule file's text) or a list of (name, text): {e}"
+            ))
         })
 }
 

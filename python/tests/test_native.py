@@ -204,3 +204,11 @@ def test_rows_keep_input_order_across_evaluators(dataset, tmp_path):
         states.append(ev.state())
     states.reverse()  # merge order does not matter, only the chunk numbers
     assert len(want) > 10 and results(rules.finalize(states)) == want
+
+
+def test_cli_reads_the_parquet_files_alike(dataset, cli_lines):
+    # The CLI over the Parquet copy gives its results over the JSON lines: the two inputs of
+    # the Spark comparison hold the same events.
+    from conftest import RULES, cli_results
+
+    assert cli_results(RULES, sorted((dataset / "parquet").glob("*.parquet"))) == cli_lines
