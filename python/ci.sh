@@ -11,6 +11,9 @@ target="${CARGO_TARGET_DIR:-$repo/target}"
 venv="${SCRY_PY_VENV:-$repo/python/.venv}"
 started=$SECONDS
 
+# The root workspace's `cargo fmt --all` does not reach python/ (its own workspace).
+cargo fmt --manifest-path python/Cargo.toml --check
+
 if [ ! -x "$venv/bin/python" ]; then
   "${PYTHON:-python3}" -m venv "$venv"
 fi
