@@ -212,3 +212,16 @@ def test_cli_reads_the_parquet_files_alike(dataset, cli_lines):
     from conftest import RULES, cli_results
 
     assert cli_results(RULES, sorted((dataset / "parquet").glob("*.parquet"))) == cli_lines
+
+
+def test_summary_counts_every_record(rules, batches, sets):
+    # The "stats" rows merge like the rest: counters of any split add up to the whole run's.
+    import json
+
+    half = len(batches) // 2
+    states = [evaluate(rules, batches[:half], sets), evaluate(rules, batches[half:], sets)]
+    s = json.loads(rules.summary(states))
+    total = sum(b.num_rows for b in batches)
+    assert s["read"] == total
+    assert s["read"] == s["evaluated"] + sum(s["skipped"].values())
+    assert s == json.loads(rules.summary([evaluate(rules, batches, sets)]))
