@@ -497,9 +497,15 @@ pub fn to_ipc(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
 
 /// Batches from Arrow IPC stream bytes.
 pub fn from_ipc(bytes: &[u8]) -> Result<Vec<RecordBatch>, String> {
-    let r = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
-        .map_err(|e| format!("not an Arrow IPC stream: {e}"))?;
-    r.map(|b| b.map_err(|e| e.to_string())).collect()
+    // The IPC decoder can panic on damaged bytes: guarded, it is an error like any other.
+    crate::io::columnar::guarded(
+        || {
+            let r = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
+                .map_err(|e| format!("not an Arrow IPC stream: {e}"))?;
+            r.map(|b| b.map_err(|e| e.to_string())).collect()
+        },
+        |why| format!("not an Arrow IPC stream: the decoder failed: {why}"),
+    )
 }
 
 /// 1-based line and column (in characters) of byte `at` in `text`.

@@ -45,6 +45,48 @@ impl ColumnarStats {
     }
 }
 
+/// Runs a decoder over untrusted bytes. The Parquet and Arrow decoders are meant to return
+/// errors on corrupt input, but a panic deep inside one must not take the run down with it:
+/// it becomes this input's error, and the other inputs are still read.
+///
+/// arrow-ipc 59 does panic on some damaged streams (slice bounds in `arrow-buffer`, found by
+/// `tests/columnar.rs`), so this is not hypothetical.
+#[cfg(feature = "arrow")]
+pub(crate) fn guarded<T, E>(
+    f: impl FnOnce() -> Result<T, E>,
+    err: impl FnOnce(String) -> E,
+) -> Result<T, E> {
+    IN_DECODER.with(|d| d.set(d.get() + 1));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_DECODER.with(|d| d.set(d.get() - 1));
+    r.unwrap_or_else(|p| {
+        let why = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(err(why))
+    })
+}
+
+thread_local! {
+    static IN_DECODER: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// True while this thread runs a guarded decoder: a panic hook may stay quiet, since the
+/// panic becomes an input error that the run reports.
+pub fn in_guarded_decoder() -> bool {
+    IN_DECODER.with(|d| d.get() > 0)
+}
+
+#[cfg(feature = "arrow")]
+fn corrupt(name: &str) -> impl FnOnce(String) -> InputError + '_ {
+    move |why| InputError::Format {
+        path: name.into(),
+        message: format!("corrupt columnar data (the decoder failed: {why})"),
+    }
+}
+
 fn format_error(name: &str, what: &str, e: impl std::fmt::Display) -> InputError {
     InputError::Format {
         path: name.into(),
@@ -298,15 +340,18 @@ pub(super) fn read_bytes(
 ) -> Result<(), InputError> {
     #[cfg(feature = "arrow")]
     {
-        match framing {
-            Framing::Parquet => {
-                let b = bytes::Bytes::copy_from_slice(bytes);
-                let plan = plan_parquet(name, b.clone(), fields, (None, None))?;
-                stats.format.columnar.merge(plan.stats);
-                read_parquet(name, b, None, fields, row, sink, stats)
-            }
-            _ => read_ipc(name, bytes, fields, row, sink, stats),
-        }
+        guarded(
+            || match framing {
+                Framing::Parquet => {
+                    let b = bytes::Bytes::copy_from_slice(bytes);
+                    let plan = plan_parquet(name, b.clone(), fields, (None, None))?;
+                    stats.format.columnar.merge(plan.stats);
+                    read_parquet(name, b, None, fields, row, sink, stats)
+                }
+                _ => read_ipc(name, bytes, fields, row, sink, stats),
+            },
+            corrupt(name),
+        )
     }
     #[cfg(not(feature = "arrow"))]
     {
@@ -342,7 +387,10 @@ pub(super) fn read_path_groups(
         })?;
         let first = groups.first().map_or(0, |g| g.1);
         let ids = groups.iter().map(|g| g.0).collect();
-        read_parquet(name, file, Some((ids, first)), fields, row, sink, stats)
+        guarded(
+            || read_parquet(name, file, Some((ids, first)), fields, row, sink, stats),
+            corrupt(name),
+        )
     }
     #[cfg(not(feature = "arrow"))]
     {
@@ -382,26 +430,28 @@ pub fn parquet_pieces(
     {
         let size = file.metadata().map_or(0, |m| m.len());
         let name = path.to_string_lossy();
-        Some(plan_parquet(&name, file, fields, span).map(|plan| {
-            let mut pieces: Vec<super::Piece> = plan
-                .groups
-                .iter()
-                .map(|&g| super::Piece::RowGroups {
-                    path: path.to_path_buf(),
-                    groups: vec![g],
-                })
-                .collect();
-            if plan.skipped_records > 0 {
-                pieces.push(super::Piece::RuledOut {
-                    records: plan.skipped_records,
-                });
-            }
-            ParquetPieces {
-                pieces,
-                stats: plan.stats,
-                size,
-            }
-        }))
+        Some(
+            guarded(|| plan_parquet(&name, file, fields, span), corrupt(&name)).map(|plan| {
+                let mut pieces: Vec<super::Piece> = plan
+                    .groups
+                    .iter()
+                    .map(|&g| super::Piece::RowGroups {
+                        path: path.to_path_buf(),
+                        groups: vec![g],
+                    })
+                    .collect();
+                if plan.skipped_records > 0 {
+                    pieces.push(super::Piece::RuledOut {
+                        records: plan.skipped_records,
+                    });
+                }
+                ParquetPieces {
+                    pieces,
+                    stats: plan.stats,
+                    size,
+                }
+            }),
+        )
     }
     #[cfg(not(feature = "arrow"))]
     {
