@@ -217,10 +217,16 @@ impl Rules {
     }
 
     /// The counters of merged states, as JSON: records read, evaluated, skipped by reason,
-    /// per table, per rule (read = evaluated + skipped).
+    /// per table, and per rule (rows passed, suppressed per exclusion, results, `make_set`
+    /// caps hit, rows left out over the group budget). read = evaluated + skipped.
     pub fn summary(&self, states: &[RecordBatch]) -> Result<String, String> {
         let p = self.partial_of(states)?;
-        serde_json::to_string(p.stats()).map_err(|e| e.to_string())
+        let mut ex = self.executor();
+        ex.seal_sets();
+        ex.absorb(p);
+        // Finishing fills the per-rule result and cap counts.
+        ex.finish();
+        serde_json::to_string(&ex.stats).map_err(|e| e.to_string())
     }
 
     /// For engines that aggregate natively: one boolean column per rule (named by its id),
