@@ -100,6 +100,18 @@ fn run(rules: &str, input: &Path, extra: &[&str]) -> std::process::Output {
     util::scry(&args)
 }
 
+/// `run` with the file on standard input (`-`).
+fn run_stdin(rules: &str, input: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args([
+            "run", "--rules", rules, "--now", NOW, "--format", "ndjson", "-",
+        ])
+        .current_dir(util::root())
+        .stdin(std::fs::File::open(input).unwrap())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn parquet_and_arrow_give_the_rows_json_lines_give() {
     let dir = tempdir();
@@ -157,21 +169,7 @@ fn parquet_and_arrow_give_the_rows_json_lines_give() {
             util::stderr(&out)
         );
     }
-    let piped = std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args([
-            "run",
-            "--rules",
-            "rules/rmm",
-            "--now",
-            NOW,
-            "--format",
-            "ndjson",
-            "-",
-        ])
-        .current_dir(util::root())
-        .stdin(std::fs::File::open(dir.join("events-4.parquet")).unwrap())
-        .output()
-        .unwrap();
+    let piped = run_stdin("rules/rmm", &dir.join("events-4.parquet"));
     assert_eq!(util::stdout(&piped), want, "{}", util::stderr(&piped));
 }
 

@@ -20,7 +20,7 @@
 
 mod rows;
 
-pub use rows::BatchRows;
+pub use rows::{ticks, BatchRows};
 
 use crate::compile::{self, Sources};
 use crate::exec::{CollectedSets, Executor, Partial, ResultRow, Verdict};

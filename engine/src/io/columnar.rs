@@ -97,7 +97,7 @@ fn format_error(name: &str, what: &str, e: impl std::fmt::Display) -> InputError
 #[cfg(feature = "arrow")]
 mod imp {
     use super::*;
-    use crate::arrow::BatchRows;
+    use crate::arrow::{ticks, BatchRows};
     use arrow_array::cast::AsArray;
     use arrow_array::{Array, RecordBatch};
     use arrow_schema::{DataType, Schema, TimeUnit};
@@ -122,16 +122,6 @@ mod imp {
         (0..schema.fields().len())
             .filter(|&i| fields.get(schema.field(i).name()).is_some())
             .collect()
-    }
-
-    /// Ticks of a timestamp statistic, by unit.
-    fn ticks(unit: TimeUnit, v: i64) -> Option<i64> {
-        match unit {
-            TimeUnit::Second => v.checked_mul(10_000_000),
-            TimeUnit::Millisecond => v.checked_mul(10_000),
-            TimeUnit::Microsecond => v.checked_mul(10),
-            TimeUnit::Nanosecond => Some(v.div_euclid(100)),
-        }
     }
 
     /// Decides which row groups of the Parquet file `src` to read, given the span of time any
@@ -257,40 +247,31 @@ mod imp {
         sink: &mut dyn RecordSink,
         stats: &mut InputStats,
     ) -> Result<(), InputError> {
+        use arrow_ipc::reader::{FileReader, StreamReader};
         let err = |e: &dyn std::fmt::Display| format_error(name, "Arrow IPC data", e);
-        let mut record = 0u64;
-        if bytes.starts_with(ARROW_FILE_MAGIC) {
-            let probe = arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
-                .map_err(|e| err(&e))?;
-            let roots = projection(&probe.schema(), fields);
-            let reader = arrow_ipc::reader::FileReader::try_new(
-                std::io::Cursor::new(bytes),
-                Some(roots.clone()),
-            )
-            .map_err(|e| err(&e))?;
-            stats.format.columnar.columns_read = roots.len() as u64;
-            stats.format.columnar.columns_total = probe.schema().fields().len() as u64;
-            stats.format.columnar.row_groups = reader.num_batches() as u64;
-            for batch in reader {
-                let batch = batch.map_err(|e| err(&e))?;
-                deliver(name, &batch, &mut record, fields, row, sink, stats)?;
-            }
+        let cursor = || std::io::Cursor::new(bytes);
+        // The schema first, to know which columns to project.
+        let file = bytes.starts_with(ARROW_FILE_MAGIC);
+        let schema = if file {
+            FileReader::try_new(cursor(), None).map(|r| r.schema())
         } else {
-            let probe = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
-                .map_err(|e| err(&e))?;
-            let roots = projection(&probe.schema(), fields);
-            let reader = arrow_ipc::reader::StreamReader::try_new(
-                std::io::Cursor::new(bytes),
-                Some(roots.clone()),
-            )
-            .map_err(|e| err(&e))?;
-            stats.format.columnar.columns_read = roots.len() as u64;
-            stats.format.columnar.columns_total = probe.schema().fields().len() as u64;
-            for batch in reader {
-                let batch = batch.map_err(|e| err(&e))?;
-                stats.format.columnar.row_groups += 1;
-                deliver(name, &batch, &mut record, fields, row, sink, stats)?;
-            }
+            StreamReader::try_new(cursor(), None).map(|r| r.schema())
+        }
+        .map_err(|e| err(&e))?;
+        let roots = projection(&schema, fields);
+        stats.format.columnar.columns_read = roots.len() as u64;
+        stats.format.columnar.columns_total = schema.fields().len() as u64;
+        let batches: Box<dyn Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>>> =
+            if file {
+                Box::new(FileReader::try_new(cursor(), Some(roots)).map_err(|e| err(&e))?)
+            } else {
+                Box::new(StreamReader::try_new(cursor(), Some(roots)).map_err(|e| err(&e))?)
+            };
+        let mut record = 0u64;
+        for batch in batches {
+            let batch = batch.map_err(|e| err(&e))?;
+            stats.format.columnar.row_groups += 1;
+            deliver(name, &batch, &mut record, fields, row, sink, stats)?;
         }
         Ok(())
     }
