@@ -183,6 +183,14 @@ struct EvalArgs {
 }
 
 fn main() -> ExitCode {
+    // A decoder panic on a damaged Parquet or Arrow file becomes that input's error (see
+    // `io::in_guarded_decoder`); its backtrace noise would only hide the report.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !scry_engine::io::in_guarded_decoder() {
+            default_hook(info);
+        }
+    }));
     let cli = Cli::parse();
     let res = match cli.command {
         Command::Run(a) => cmd_run(a),

@@ -71,8 +71,8 @@ impl<'a> BatchRows<'a> {
     }
 }
 
-/// Ticks (100 ns) per unit.
-fn ticks(unit: TimeUnit, v: i64) -> Option<i64> {
+/// A time in `unit` since the epoch, in ticks (100 ns); `None` past the range of ticks.
+pub fn ticks(unit: TimeUnit, v: i64) -> Option<i64> {
     match unit {
         TimeUnit::Second => v.checked_mul(10_000_000),
         TimeUnit::Millisecond => v.checked_mul(10_000),

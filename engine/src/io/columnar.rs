@@ -45,6 +45,48 @@ impl ColumnarStats {
     }
 }
 
+/// Runs a decoder over untrusted bytes. The Parquet and Arrow decoders are meant to return
+/// errors on corrupt input, but a panic deep inside one must not take the run down with it:
+/// it becomes this input's error, and the other inputs are still read.
+///
+/// arrow-ipc 59 does panic on some damaged streams (slice bounds in `arrow-buffer`, found by
+/// `tests/columnar.rs`), so this is not hypothetical.
+#[cfg(feature = "arrow")]
+pub(crate) fn guarded<T, E>(
+    f: impl FnOnce() -> Result<T, E>,
+    err: impl FnOnce(String) -> E,
+) -> Result<T, E> {
+    IN_DECODER.with(|d| d.set(d.get() + 1));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_DECODER.with(|d| d.set(d.get() - 1));
+    r.unwrap_or_else(|p| {
+        let why = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(err(why))
+    })
+}
+
+thread_local! {
+    static IN_DECODER: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// True while this thread runs a guarded decoder: a panic hook may stay quiet, since the
+/// panic becomes an input error that the run reports.
+pub fn in_guarded_decoder() -> bool {
+    IN_DECODER.with(|d| d.get() > 0)
+}
+
+#[cfg(feature = "arrow")]
+fn corrupt(name: &str) -> impl FnOnce(String) -> InputError + '_ {
+    move |why| InputError::Format {
+        path: name.into(),
+        message: format!("corrupt columnar data (the decoder failed: {why})"),
+    }
+}
+
 fn format_error(name: &str, what: &str, e: impl std::fmt::Display) -> InputError {
     InputError::Format {
         path: name.into(),
@@ -55,7 +97,7 @@ fn format_error(name: &str, what: &str, e: impl std::fmt::Display) -> InputError
 #[cfg(feature = "arrow")]
 mod imp {
     use super::*;
-    use crate::arrow::BatchRows;
+    use crate::arrow::{ticks, BatchRows};
     use arrow_array::cast::AsArray;
     use arrow_array::{Array, RecordBatch};
     use arrow_schema::{DataType, Schema, TimeUnit};
@@ -80,16 +122,6 @@ mod imp {
         (0..schema.fields().len())
             .filter(|&i| fields.get(schema.field(i).name()).is_some())
             .collect()
-    }
-
-    /// Ticks of a timestamp statistic, by unit.
-    fn ticks(unit: TimeUnit, v: i64) -> Option<i64> {
-        match unit {
-            TimeUnit::Second => v.checked_mul(10_000_000),
-            TimeUnit::Millisecond => v.checked_mul(10_000),
-            TimeUnit::Microsecond => v.checked_mul(10),
-            TimeUnit::Nanosecond => Some(v.div_euclid(100)),
-        }
     }
 
     /// Decides which row groups of the Parquet file `src` to read, given the span of time any
@@ -215,40 +247,31 @@ mod imp {
         sink: &mut dyn RecordSink,
         stats: &mut InputStats,
     ) -> Result<(), InputError> {
+        use arrow_ipc::reader::{FileReader, StreamReader};
         let err = |e: &dyn std::fmt::Display| format_error(name, "Arrow IPC data", e);
-        let mut record = 0u64;
-        if bytes.starts_with(ARROW_FILE_MAGIC) {
-            let probe = arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
-                .map_err(|e| err(&e))?;
-            let roots = projection(&probe.schema(), fields);
-            let reader = arrow_ipc::reader::FileReader::try_new(
-                std::io::Cursor::new(bytes),
-                Some(roots.clone()),
-            )
-            .map_err(|e| err(&e))?;
-            stats.format.columnar.columns_read = roots.len() as u64;
-            stats.format.columnar.columns_total = probe.schema().fields().len() as u64;
-            stats.format.columnar.row_groups = reader.num_batches() as u64;
-            for batch in reader {
-                let batch = batch.map_err(|e| err(&e))?;
-                deliver(name, &batch, &mut record, fields, row, sink, stats)?;
-            }
+        let cursor = || std::io::Cursor::new(bytes);
+        // The schema first, to know which columns to project.
+        let file = bytes.starts_with(ARROW_FILE_MAGIC);
+        let schema = if file {
+            FileReader::try_new(cursor(), None).map(|r| r.schema())
         } else {
-            let probe = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
-                .map_err(|e| err(&e))?;
-            let roots = projection(&probe.schema(), fields);
-            let reader = arrow_ipc::reader::StreamReader::try_new(
-                std::io::Cursor::new(bytes),
-                Some(roots.clone()),
-            )
-            .map_err(|e| err(&e))?;
-            stats.format.columnar.columns_read = roots.len() as u64;
-            stats.format.columnar.columns_total = probe.schema().fields().len() as u64;
-            for batch in reader {
-                let batch = batch.map_err(|e| err(&e))?;
-                stats.format.columnar.row_groups += 1;
-                deliver(name, &batch, &mut record, fields, row, sink, stats)?;
-            }
+            StreamReader::try_new(cursor(), None).map(|r| r.schema())
+        }
+        .map_err(|e| err(&e))?;
+        let roots = projection(&schema, fields);
+        stats.format.columnar.columns_read = roots.len() as u64;
+        stats.format.columnar.columns_total = schema.fields().len() as u64;
+        let batches: Box<dyn Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>>> =
+            if file {
+                Box::new(FileReader::try_new(cursor(), Some(roots)).map_err(|e| err(&e))?)
+            } else {
+                Box::new(StreamReader::try_new(cursor(), Some(roots)).map_err(|e| err(&e))?)
+            };
+        let mut record = 0u64;
+        for batch in batches {
+            let batch = batch.map_err(|e| err(&e))?;
+            stats.format.columnar.row_groups += 1;
+            deliver(name, &batch, &mut record, fields, row, sink, stats)?;
         }
         Ok(())
     }
@@ -298,15 +321,18 @@ pub(super) fn read_bytes(
 ) -> Result<(), InputError> {
     #[cfg(feature = "arrow")]
     {
-        match framing {
-            Framing::Parquet => {
-                let b = bytes::Bytes::copy_from_slice(bytes);
-                let plan = plan_parquet(name, b.clone(), fields, (None, None))?;
-                stats.format.columnar.merge(plan.stats);
-                read_parquet(name, b, None, fields, row, sink, stats)
-            }
-            _ => read_ipc(name, bytes, fields, row, sink, stats),
-        }
+        guarded(
+            || match framing {
+                Framing::Parquet => {
+                    let b = bytes::Bytes::copy_from_slice(bytes);
+                    let plan = plan_parquet(name, b.clone(), fields, (None, None))?;
+                    stats.format.columnar.merge(plan.stats);
+                    read_parquet(name, b, None, fields, row, sink, stats)
+                }
+                _ => read_ipc(name, bytes, fields, row, sink, stats),
+            },
+            corrupt(name),
+        )
     }
     #[cfg(not(feature = "arrow"))]
     {
@@ -342,7 +368,10 @@ pub(super) fn read_path_groups(
         })?;
         let first = groups.first().map_or(0, |g| g.1);
         let ids = groups.iter().map(|g| g.0).collect();
-        read_parquet(name, file, Some((ids, first)), fields, row, sink, stats)
+        guarded(
+            || read_parquet(name, file, Some((ids, first)), fields, row, sink, stats),
+            corrupt(name),
+        )
     }
     #[cfg(not(feature = "arrow"))]
     {
@@ -382,26 +411,28 @@ pub fn parquet_pieces(
     {
         let size = file.metadata().map_or(0, |m| m.len());
         let name = path.to_string_lossy();
-        Some(plan_parquet(&name, file, fields, span).map(|plan| {
-            let mut pieces: Vec<super::Piece> = plan
-                .groups
-                .iter()
-                .map(|&g| super::Piece::RowGroups {
-                    path: path.to_path_buf(),
-                    groups: vec![g],
-                })
-                .collect();
-            if plan.skipped_records > 0 {
-                pieces.push(super::Piece::RuledOut {
-                    records: plan.skipped_records,
-                });
-            }
-            ParquetPieces {
-                pieces,
-                stats: plan.stats,
-                size,
-            }
-        }))
+        Some(
+            guarded(|| plan_parquet(&name, file, fields, span), corrupt(&name)).map(|plan| {
+                let mut pieces: Vec<super::Piece> = plan
+                    .groups
+                    .iter()
+                    .map(|&g| super::Piece::RowGroups {
+                        path: path.to_path_buf(),
+                        groups: vec![g],
+                    })
+                    .collect();
+                if plan.skipped_records > 0 {
+                    pieces.push(super::Piece::RuledOut {
+                        records: plan.skipped_records,
+                    });
+                }
+                ParquetPieces {
+                    pieces,
+                    stats: plan.stats,
+                    size,
+                }
+            }),
+        )
     }
     #[cfg(not(feature = "arrow"))]
     {

@@ -95,10 +95,10 @@
 //! assert_eq!(stats.format.to_string(), "json lines (flat, storage account)");
 //! ```
 
-mod columnar;
+pub(crate) mod columnar;
 mod csv;
 mod evtx;
-pub use columnar::{parquet_pieces, ColumnarStats, ParquetPieces};
+pub use columnar::{in_guarded_decoder, parquet_pieces, ColumnarStats, ParquetPieces};
 #[cfg(feature = "arrow")]
 pub use columnar::{plan_parquet, read_ipc, read_parquet, ParquetPlan};
 mod expand;
