@@ -72,3 +72,21 @@ def test_rule_without_summarize_gives_the_cli_rows(spark, events, dataset, tmp_p
     want = cli_results(f, sorted((dataset / "jsonl").glob("*.jsonl")))
     lines, _ = run(events, [("rows.scry", ROWS_RULE)])
     assert len(want) > 10 and Counter(lines) == Counter(want)
+
+
+def test_timestamp_typed_column_in_any_session_time_zone(spark, events):
+    # Exports read into Spark often have Timestamp as a TIMESTAMP, which Spark hands to Arrow
+    # labelled with the session time zone. Rows whose ISO string is exact to the microsecond
+    # give the same results either way, whatever that zone is.
+    from pyspark.sql import functions as F
+
+    exact = events.where(F.col("Timestamp").rlike(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}0Z$"))
+    as_string, _ = run(exact, RULES)
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        typed = exact.withColumn("Timestamp", F.col("Timestamp").cast("timestamp"))
+        as_timestamp, _ = run(typed, RULES)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
+    assert len(as_string) > 100 and as_timestamp == as_string
