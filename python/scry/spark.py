@@ -56,6 +56,8 @@ RESULT_DDL = "rule string, result string"
 # Python workers across tasks (spark.python.worker.reuse, on by default), so a pack compiles
 # once per worker, not once per task or batch.
 _RULES: dict[str, scry.Rules] = {}
+# How often this process compiled each key: 1 unless the cache failed (tests read it).
+_COMPILES: dict[str, int] = {}
 # The merged sets of phase 1, decoded once per worker: (rules key, sets key) -> batch.
 _SETS: dict[tuple[str, str], pa.RecordBatch] = {}
 
@@ -89,6 +91,7 @@ def _compiled(key: str, spec) -> scry.Rules:
         sources, now, table = spec.value
         rules = scry.compile(sources, now=now, table=table)
         _RULES[key] = rules
+        _COMPILES[key] = _COMPILES.get(key, 0) + 1
     return rules
 
 

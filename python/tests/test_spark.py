@@ -90,3 +90,25 @@ def test_timestamp_typed_column_in_any_session_time_zone(spark, events):
     finally:
         spark.conf.set("spark.sql.session.timeZone", before)
     assert len(as_string) > 100 and as_timestamp == as_string
+
+
+def test_rules_compile_once_per_python_worker(spark, events, rule_sources):
+    # Many tasks (the set pass, the evaluation, the merge buckets, finalize) run in a few
+    # reused Python workers; each compiles the rules on its first task only.
+    import os
+
+    import pyarrow as pa
+
+    import scry.spark as ss
+
+    detect(events.repartition(6), rule_sources, now=NOW).collect()
+
+    def report(batches):
+        for _ in batches:
+            pass
+        yield pa.RecordBatch.from_pydict(
+            {"pid": [os.getpid()], "most": [max(ss._COMPILES.values(), default=0)]})
+
+    seen = spark.range(0, 64, numPartitions=16).mapInArrow(report, "pid long, most long").collect()
+    assert seen and all(r["most"] <= 1 for r in seen)
+    assert any(r["most"] == 1 for r in seen)  # the workers that ran detect's tasks kept them
