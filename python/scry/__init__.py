@@ -4,11 +4,17 @@ The native module (Rust, `scry._native`) does the work; this package re-exports 
 the Spark helper in `scry.spark` (imported on demand: pyspark is optional).
 
     import pyarrow as pa, scry
-    rules = scry.compile(open("servereye.scry").read(), now="2024-05-15T12:00:00Z")
-    ev = rules.evaluator()
-    ev.update(pa.RecordBatch.from_pylist(events))
-    for rule, line in rules.finalize([ev.state()]).to_pylist():
-        ...
+    rules = scry.compile(scry.load_sources("rules/rmm"), now="2024-05-15T12:00:00Z")
+    batch = pa.RecordBatch.from_pylist(events)     # one column per event field, plus Type
+    sets = None
+    if rules.has_sets:                             # a rule tests a `distinct` set: collect
+        collector = rules.set_collector()          # it over all the events first
+        collector.update(batch)
+        sets = rules.merge([collector.state()])
+    ev = rules.evaluator(sets)
+    ev.update(batch)
+    for row in rules.finalize([ev.state()]).to_pylist():
+        print(row["result"])                       # the line `scry run --format ndjson` prints
 
 States are plain Arrow batches (`state_schema()`): partial states from any split of the
 events merge (`Rules.merge`, associative and commutative) into the state of all of them, and
