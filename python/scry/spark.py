@@ -54,8 +54,10 @@ RESULT_DDL = "rule string, result string"
 
 # Compiled rules per (hash of sources and options), per Python worker process. Spark reuses
 # Python workers across tasks (spark.python.worker.reuse, on by default), so a pack compiles
-# once per worker, not once per task or batch.
+# once per worker, not once per task or batch. Bounded: each `detect` without `now` is a new
+# key, and a long-lived worker must not keep every one of them.
 _RULES: dict[str, scry.Rules] = {}
+_RULES_KEPT = 8
 # How often this process compiled each key: 1 unless the cache failed (tests read it).
 _COMPILES: dict[str, int] = {}
 # The merged sets of phase 1, decoded once per worker: (rules key, sets key) -> batch.
@@ -90,6 +92,11 @@ def _compiled(key: str, spec) -> scry.Rules:
     if rules is None:
         sources, now, table = spec.value
         rules = scry.compile(sources, now=now, table=table)
+        while len(_RULES) >= _RULES_KEPT:
+            oldest = next(iter(_RULES))
+            del _RULES[oldest]
+            for k in [k for k in _SETS if k[0] == oldest]:
+                del _SETS[k]
         _RULES[key] = rules
         _COMPILES[key] = _COMPILES.get(key, 0) + 1
     return rules

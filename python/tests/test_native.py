@@ -225,3 +225,19 @@ def test_summary_counts_every_record(rules, batches, sets):
     assert s["read"] == total
     assert s["read"] == s["evaluated"] + sum(s["skipped"].values())
     assert s == json.loads(rules.summary([evaluate(rules, batches, sets)]))
+
+
+def test_worker_cache_keeps_the_latest_rules_only():
+    # A long-lived Spark worker sees a new key per `detect` without `now`; the cache of
+    # compiled rules stays bounded and keeps the newest.
+    from types import SimpleNamespace
+
+    import scry.spark as ss
+
+    text = "rule r {\n  from DeviceProcessEvents\n  where FileName has 'x'\n}\n"
+    keys = [f"test-key-{i}" for i in range(ss._RULES_KEPT + 3)]
+    for i, k in enumerate(keys):
+        spec = SimpleNamespace(value=([("r.scry", text)], f"2024-05-{i + 1:02d}T00:00:00Z", None))
+        ss._compiled(k, spec)
+        assert ss._compiled(k, spec) is ss._RULES[k]
+    assert len(ss._RULES) <= ss._RULES_KEPT and keys[-1] in ss._RULES and keys[0] not in ss._RULES
