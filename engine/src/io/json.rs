@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use super::lines::{is_blank, next_line, Line};
 use super::{InputError, InputStats, Location, RecordSink, Shapes, SkipReason, Source};
 use crate::row::{FieldId, FieldSet, Row};
+use crate::schema::TYPE_SUFFIXES;
 
 const TABLE_PREFIX: &str = "AdvancedHunting-";
 
@@ -665,23 +666,6 @@ impl<'de> Visitor<'de> for TopKeySeed<'_, '_> {
         })
     }
 }
-
-/// The type suffixes of "union" exports (`ReportId_long`, `AdditionalFields_string`): a union
-/// over tables whose columns differ in type keeps one column per type.
-const TYPE_SUFFIXES: &[&str] = &[
-    "_string",
-    "_long",
-    "_int",
-    "_real",
-    "_double",
-    "_bool",
-    "_boolean",
-    "_datetime",
-    "_timespan",
-    "_dynamic",
-    "_guid",
-    "_decimal",
-];
 
 /// The wanted field a key names: itself, or (`true`) the column a type-suffixed key stands
 /// for; a suffixed key only ever fills its field with a non-null value (see [`FieldSeed`]).
