@@ -23,8 +23,15 @@
 //!   `distinct` sets uses its relaxed steps, and each set's own filters count as a body.
 //! - **Tables.** A body that needs nothing provable still needs its table: without
 //!   `--table`, a record names its table in its text (`"category": "AdvancedHunting-T"` or
-//!   `"Type": "T"`), so the table name is that body's anchor. With `--table`, such a body turns
-//!   the prefilter off.
+//!   `"Type": "T"`), so the table name is one of that body's anchors. A record that names no
+//!   table is given one from its columns only when exactly one table has them all
+//!   ([`crate::schema::Catalog::fit`]), so for any other table it holds a column that table
+//!   lacks: each key of [`crate::schema::Catalog::distinguishing`], as `"Column`, is an anchor
+//!   too (a type-suffixed `"Column_long` contains it). With `--table`, such a body turns the
+//!   prefilter off.
+//! - **Union exports.** A type-suffixed key (`"FileName_string":"x"`) is read as its column,
+//!   so a value-start anchor `"FileName":"x` would miss it: a line holding a suffix followed
+//!   by `"` is a candidate whenever there are value-start anchors.
 //! - **Shapes.** Only lines that hold one record are ruled out: a line with `"records"` (an
 //!   Event Hub batch) or not of the form `{...}` is always parsed, so the count of records
 //!   stays exact.
@@ -39,6 +46,7 @@ use crate::compile::Step;
 use crate::ir::{ConstList, Expr, ExprKind, SetOp};
 use crate::kql;
 use crate::plan::{Plan, TablePlan};
+use crate::schema::TYPE_SUFFIXES;
 use crate::value::Value;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use scry_grammar::StrOpKind;
@@ -324,7 +332,18 @@ impl Prefilter {
                 let fallback = n.is_none();
                 let n = match (n, table) {
                     (Some(n), _) => n,
-                    (None, None) => vec![scope.anchor(&tp.name)],
+                    (None, None) => {
+                        // A record that names no table may be given this one from its columns
+                        // (`Catalog::fit`): then it holds a key this table has and some other
+                        // lacks, spelled `"Column` (or `"Column_type` in a union export).
+                        let keys = plan.catalog.distinguishing(&tp.name);
+                        std::iter::once(scope.anchor(&tp.name))
+                            .chain(keys.into_iter().map(|c| Anchor {
+                                text: format!("\"{c}"),
+                                weak: true,
+                            }))
+                            .collect()
+                    }
                     (None, Some(_)) => {
                         return Prefilter::Off(format!(
                             "{who} needs no literal this prefilter can prove (and --table names the table)"
@@ -337,7 +356,7 @@ impl Prefilter {
                     fallback,
                 });
                 for a in n {
-                    value_starts |= a.text.starts_with('"');
+                    value_starts |= !fallback && a.text.starts_with('"');
                     anchors.entry(a.text).or_default().push(who.clone());
                 }
             }
@@ -360,6 +379,11 @@ impl Prefilter {
         // GB/s for the 278 anchors of rules/rmm). Few anchors: the default, whose prefilter
         // (memchr on rare bytes) the DFA would lose (3.4 vs 1.5 GB/s for one anchor). The
         // DFA's table grows with the anchors' total length, hence the upper bound.
+        let suffix_guards: Vec<String> = if value_starts {
+            TYPE_SUFFIXES.iter().map(|s| format!("{s}\"")).collect()
+        } else {
+            Vec::new()
+        };
         let total: usize = anchors.iter().map(|(a, _)| a.len()).sum();
         let kind = (anchors.len() > 16 && total <= 64 * 1024).then_some(AhoCorasickKind::DFA);
         let searcher = AhoCorasickBuilder::new()
@@ -370,7 +394,8 @@ impl Prefilter {
                 anchors
                     .iter()
                     .map(|(a, _)| a.as_str())
-                    .chain(GUARDS.iter().copied().filter(|_| value_starts)),
+                    .chain(GUARDS.iter().copied().filter(|_| value_starts))
+                    .chain(suffix_guards.iter().map(String::as_str)),
             );
         match searcher {
             Ok(searcher) => Prefilter::On(Anchors {
@@ -505,7 +530,7 @@ impl fmt::Display for Prefilter {
                             needs.join(" | ")
                         };
                         let note = if *fallback {
-                            " (no literal to prove: the table's name)"
+                            " (no literal to prove: the table's name, or a key only this table has, for records naming no table)"
                         } else {
                             ""
                         };
