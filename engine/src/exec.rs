@@ -11,6 +11,7 @@ use crate::kql;
 use crate::plan::{cell_text, Bits, Plan, TablePlan};
 use crate::prefilter::Prefilter;
 use crate::row::{Cell, FieldId, FieldSet, Row};
+use crate::schema::{Catalog, Fit};
 use crate::value::{Type, Value};
 use hashbrown::{HashMap, HashSet};
 use std::cell::Cell as StdCell;
@@ -502,6 +503,8 @@ pub struct RunStats {
     pub held: u64,
     /// Records ruled out by the prefilter without being parsed (counted in `evaluated`).
     pub ruled_out: u64,
+    /// Records that named no table, per table inferred from their columns.
+    pub inferred: BTreeMap<String, u64>,
 }
 
 impl RunStats {
@@ -526,6 +529,9 @@ impl RunStats {
         }
         self.held += other.held;
         self.ruled_out += other.ruled_out;
+        for (k, n) in other.inferred {
+            *self.inferred.entry(k).or_insert(0) += n;
+        }
     }
 
     /// Total skipped.
@@ -540,8 +546,19 @@ impl RunStats {
 pub enum Skip {
     /// The record's table is not in the catalog.
     UnknownTable(String),
-    /// Nothing says which table the record belongs to.
+    /// Nothing says which table the record belongs to (and its columns were not looked at,
+    /// or it has none holding a value).
     NoTable,
+    /// No table named, and the columns holding a value fit several tables: these, in
+    /// catalog order. `{"FileName": "x.exe", "Timestamp": "..."}` fits both
+    /// DeviceProcessEvents and DeviceNetworkEvents.
+    AmbiguousTable(Vec<String>),
+    /// No table named, and no one table has all the columns holding a value; `unknown` is
+    /// one that no table has, if any: `{"DestinationDeviceName": "dc1"}`.
+    NoFittingTable {
+        /// A column no table of the catalog has.
+        unknown: Option<String>,
+    },
     /// The Timestamp is present but not a datetime.
     BadTimestamp(String),
 }
@@ -552,6 +569,12 @@ impl Skip {
         match self {
             Skip::UnknownTable(t) => format!("unknown table {t}"),
             Skip::NoTable => "no table (give --table, or a Type/category field)".into(),
+            Skip::AmbiguousTable(t) => {
+                format!("no Type column; columns fit {}; use --table", and_list(t))
+            }
+            Skip::NoFittingTable { .. } => {
+                "no Type column; columns fit no known table (give --table, or --schema)".into()
+            }
             Skip::BadTimestamp(_) => "bad Timestamp".into(),
         }
     }
@@ -567,7 +590,28 @@ impl std::fmt::Display for Skip {
             Skip::BadTimestamp(t) => {
                 write!(f, "Timestamp {t:?} is not a datetime (expected ISO 8601)")
             }
+            Skip::AmbiguousTable(t) => write!(
+                f,
+                "no Type column, and the record's columns fit {}: give --table",
+                and_list(t)
+            ),
+            Skip::NoFittingTable { unknown: Some(c) } => write!(
+                f,
+                "no Type column, and no known table has column `{c}`: give --table, or --schema"
+            ),
+            Skip::NoFittingTable { unknown: None } => f.write_str(
+                "no Type column, and no known table has all the record's columns: give --table, or --schema",
+            ),
         }
+    }
+}
+
+/// `A`, `A and B`, `A, B and C`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
@@ -785,7 +829,7 @@ impl<'p> Executor<'p> {
     /// does); an `Err` is a record the second pass will report as skipped.
     pub fn collect_sets(&mut self, row: &Row) -> Result<(), Skip> {
         let plan = self.plan;
-        let table = table_of(&self.default_table, self.type_field, row)?;
+        let (table, _) = table_of(&self.default_table, self.type_field, &plan.catalog, row)?;
         let Some(tp) = plan.table(table) else {
             return Ok(());
         };
@@ -1006,8 +1050,12 @@ impl<'p> Executor<'p> {
 
     fn process_inner(&mut self, row: &Row, only: Option<usize>) -> Result<Option<Verdict>, Skip> {
         let plan = self.plan;
-        // Borrowed from the row or the options: nothing is allocated per record here.
-        let table = table_of(&self.default_table, self.type_field, row)?;
+        // Borrowed from the row, the options or the catalog: nothing is allocated per record
+        // here, but for records whose table is inferred.
+        let (table, inferred) = table_of(&self.default_table, self.type_field, &plan.catalog, row)?;
+        if inferred {
+            bump(&mut self.stats.inferred, table);
+        }
         let Some(tp) = plan.table(table) else {
             if plan.catalog.table(table).is_none() {
                 return Err(Skip::UnknownTable(table.to_string()));
@@ -1375,24 +1423,39 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 }
 
 /// The record's table: `--table` if given, else what the input's shape names (a
-/// storage-account `category`), else a non-empty `Type` column.
+/// storage-account `category`), else a non-empty `Type` column, else the one table of the
+/// catalog that has every column the record holds a value in (when the reader collected
+/// them, see [`crate::io::ReadOptions::columns`]); `true` when inferred so.
 fn table_of<'r>(
     default: &'r Option<String>,
     type_field: Option<FieldId>,
+    catalog: &'r Catalog,
     row: &'r Row,
-) -> Result<&'r str, Skip> {
+) -> Result<(&'r str, bool), Skip> {
     if let Some(t) = default {
-        return Ok(t);
+        return Ok((t, false));
     }
     if let Some(t) = row.table_hint() {
-        return Ok(t);
+        return Ok((t, false));
     }
     if let Some(Cell::Str(t)) = type_field.map(|f| row.get(f)) {
         if !t.is_empty() {
-            return Ok(t);
+            return Ok((t, false));
         }
     }
-    Err(Skip::NoTable)
+    let Some(mut columns) = row.columns() else {
+        return Err(Skip::NoTable);
+    };
+    let Some(first) = columns.next() else {
+        return Err(Skip::NoTable);
+    };
+    match catalog.fit(std::iter::once(first).chain(columns)) {
+        Fit::One(t) => Ok((t, true)),
+        Fit::Several(ts) => Err(Skip::AmbiguousTable(
+            ts.into_iter().map(str::to_string).collect(),
+        )),
+        Fit::None { unknown } => Err(Skip::NoFittingTable { unknown }),
+    }
 }
 
 fn add(a: &Value, b: &Value) -> Value {

@@ -250,6 +250,12 @@ fn one_pass<'p>(
     sets: Option<&CollectedSets>,
 ) -> PassOutcome<'p> {
     let threads = opts.threads.max(1);
+    // Without --table, a record that names no table gets one from its columns.
+    let read = ReadOptions {
+        columns: opts.table.is_none(),
+        ..opts.read.clone()
+    };
+    let read = &read;
     // A few pieces in flight per worker: enough to keep them busy, little memory.
     let (tx, rx) = mpsc::sync_channel::<Job>(threads * 2);
     let rx = Mutex::new(rx);
@@ -300,7 +306,7 @@ fn one_pass<'p>(
                             &names[job.input],
                             &job.piece,
                             &fields,
-                            &opts.read,
+                            read,
                             &mut row,
                             &mut sink,
                         );

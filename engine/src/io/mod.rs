@@ -141,6 +141,10 @@ pub struct ReadOptions {
     /// as it streams past, never buffered. It does not apply to the elements of a JSON
     /// document, which is held in memory whole anyway.
     pub max_record_bytes: usize,
+    /// Collect the names of the keys (CSV: header columns) that hold a value, for each record
+    /// that names no table (no table hint, no non-empty `Type`), into [`Row::columns`]: what a
+    /// table is inferred from. Records that name their table cost nothing more. Default off.
+    pub columns: bool,
 }
 
 impl Default for ReadOptions {
@@ -148,6 +152,7 @@ impl Default for ReadOptions {
         ReadOptions {
             format: Format::Auto,
             max_record_bytes: 16 * 1024 * 1024,
+            columns: false,
         }
     }
 }
@@ -569,6 +574,7 @@ pub fn read_reader(
         name,
         fields,
         limit: opts.max_record_bytes,
+        columns: opts.columns,
         // A cut-off stream of either compression is reported as such.
         gzip: gzip || zstd,
         first_line: 1,
@@ -663,6 +669,8 @@ struct Source<'a> {
     name: &'a str,
     fields: &'a FieldSet,
     limit: usize,
+    /// [`ReadOptions::columns`].
+    columns: bool,
     gzip: bool,
     /// The line number of the first line read (1, or where a chunk starts).
     first_line: u64,
@@ -842,6 +850,7 @@ pub fn read_piece(
         name,
         fields,
         limit: opts.max_record_bytes,
+        columns: opts.columns,
         gzip: false,
         first_line,
     };
