@@ -782,6 +782,11 @@ impl<'p> Executor<'p> {
         &self.prefilter
     }
 
+    /// The first pass's prefilter (only the sets' anchors).
+    pub fn set_prefilter(&self) -> &Prefilter {
+        &self.set_prefilter
+    }
+
     /// Asks the prefilter about one raw input line holding a record: `false` means no rule can
     /// keep it, and it is counted as read and evaluated without being parsed.
     pub fn candidate(&mut self, line: &[u8]) -> bool {

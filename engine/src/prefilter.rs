@@ -81,6 +81,9 @@ pub struct Anchors {
     pub anchors: Vec<(String, Vec<String>)>,
     /// Per table, what each rule body and set needs (for `scry explain`).
     pub per_table: Vec<(String, Vec<BodyNeed>)>,
+    /// Every anchor also holds on the line of a Windows event whose row a rule keeps, so such
+    /// lines need no search of their own (see [`Prefilter::covers_windows`]).
+    pub windows: bool,
 }
 
 /// What one rule body or set needs, for `scry explain`.
@@ -120,6 +123,9 @@ fn folds_to_ascii() -> &'static [String] {
 struct Anchor {
     text: String,
     weak: bool,
+    /// It also holds for a Windows event's row, whose columns may come from other keys
+    /// ([`crate::io::windows`]): a substring of a value that the event's text holds too.
+    windows: bool,
 }
 
 /// Where anchors are chosen: the table's atoms, the text every line holds, and the sets'
@@ -129,6 +135,8 @@ struct Scope<'a> {
     /// Column names, table names and the shapes' keys, lower-cased, one per line.
     structure: &'a str,
     sets: Option<&'a [ConstList]>,
+    /// Columns the Sysmon mapping fills with a constant or a boolean.
+    synthesized: &'a [&'static str],
 }
 
 impl Scope<'_> {
@@ -137,6 +145,7 @@ impl Scope<'_> {
         Anchor {
             text: text.to_string(),
             weak,
+            windows: true,
         }
     }
 
@@ -170,7 +179,12 @@ impl Scope<'_> {
                 format!("\"{column}\": \"{prefix}"),
             ]
             .into_iter()
-            .map(|text| Anchor { text, weak: false })
+            // A Windows event spells the mapped column's source key, not `"Column"`.
+            .map(|text| Anchor {
+                text,
+                weak: false,
+                windows: false,
+            })
             .collect(),
         )
     }
@@ -187,7 +201,8 @@ impl Scope<'_> {
                 }
                 let starts = matches!(pred.kind(), Some(StrOpKind::StartsWith) | None);
                 let at_start = starts.then(|| self.value_start(column, needle)).flatten();
-                at_start.or_else(|| self.anchor_of(needle).map(|a| vec![a]))
+                let n = at_start.or_else(|| self.anchor_of(needle).map(|a| vec![a]));
+                n.map(|n| self.on_column(column, n))
             }
             ExprKind::In {
                 negated: false,
@@ -244,7 +259,16 @@ impl Scope<'_> {
                 None => out.push(self.anchor_of(s)?),
             }
         }
-        Some(out)
+        Some(self.on_column(name, out))
+    }
+
+    /// Anchors of a test on `column`: they cannot vouch for Windows event rows when the
+    /// Sysmon mapping fills the column with text the event does not hold.
+    fn on_column(&self, column: &str, mut n: Vec<Anchor>) -> Vec<Anchor> {
+        if self.synthesized.contains(&column) {
+            n.iter_mut().for_each(|a| a.windows = false);
+        }
+        n
     }
 
     /// What a body with these `where` predicates needs.
@@ -297,6 +321,8 @@ impl Prefilter {
         sets: Option<&[ConstList]>,
     ) -> Prefilter {
         let structure = structure(plan);
+        let synthesized = crate::io::windows::synthesized_columns();
+        let mut windows = true;
         let mut anchors: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         let mut per_table = Vec::new();
         let mut value_starts = false;
@@ -308,6 +334,7 @@ impl Prefilter {
                 tp,
                 structure: &structure,
                 sets,
+                synthesized: &synthesized,
             };
             let mut bodies: Vec<(String, Need)> = Vec::new();
             for &(si, bi) in &tp.sets {
@@ -341,6 +368,7 @@ impl Prefilter {
                             .chain(keys.into_iter().map(|c| Anchor {
                                 text: format!("\"{c}"),
                                 weak: true,
+                                windows: false,
                             }))
                             .collect()
                     }
@@ -357,6 +385,8 @@ impl Prefilter {
                 });
                 for a in n {
                     value_starts |= !fallback && a.text.starts_with('"');
+                    // A mapped row's table name is not in its line either.
+                    windows &= !fallback && a.windows && holds_in_source(&a.text);
                     anchors.entry(a.text).or_default().push(who.clone());
                 }
             }
@@ -403,6 +433,7 @@ impl Prefilter {
                 triggers,
                 anchors,
                 per_table,
+                windows,
             }),
             Err(e) => Prefilter::Off(format!("anchors too many for the searcher: {e}")),
         }
@@ -433,6 +464,17 @@ impl Prefilter {
 }
 
 impl Prefilter {
+    /// True when lines that may be Windows events need no search of their own: every anchor
+    /// is a substring of a value that holds on the mapped row as in the event's text (no
+    /// table-name fallback, no `"Column":"value` start, no column the Sysmon mapping fills
+    /// with a constant or a boolean). Off, it never rules anything out anyway.
+    pub fn covers_windows(&self) -> bool {
+        match self {
+            Prefilter::Off(_) => true,
+            Prefilter::On(a) => a.windows,
+        }
+    }
+
     /// The places in `piece` (whole JSON lines) where a line must be parsed: every anchor
     /// occurrence, `\u` escape, `"records"`, character folding to ASCII and invalid UTF-8
     /// sequence; sorted. A `{...}` line holding none of them is one [`Prefilter::candidate`]
@@ -473,6 +515,19 @@ impl Prefilter {
     }
 }
 
+/// True when `anchor`, found in a value of a Windows event as the reader rebuilt it, is also
+/// in the event's raw text. Values the reader rebuilt from parsed JSON (`serde_json::Value`)
+/// are re-serialized: nested JSON loses its spacing, a number its spelling (`1E3` becomes
+/// `1000.0`). An anchor with no JSON punctuation lies inside one token, and if it is not all
+/// number characters, inside a string, whose characters are the source's (escapes aside:
+/// anchors have none, and a line with `\u` is always a candidate).
+fn holds_in_source(anchor: &str) -> bool {
+    !anchor.contains([',', ':', '[', ']', '{', '}'])
+        && !anchor
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+}
+
 /// True when `line` holds a `\u` escape: an odd number of backslashes before a `u`.
 fn has_unicode_escape(line: &[u8]) -> bool {
     let mut i = 0;
@@ -509,8 +564,13 @@ impl fmt::Display for Prefilter {
                     .collect();
                 writeln!(
                     f,
-                    "  always parsed: lines with a \\u escape, an Event Hub batch, a JSON array, or {} (fold to ASCII)",
-                    triggers.join(" ")
+                    "  always parsed: lines with a \\u escape, an Event Hub batch, a JSON array, or {} (fold to ASCII){}",
+                    triggers.join(" "),
+                    if a.windows {
+                        ""
+                    } else {
+                        ", and lines that may be Windows events (some anchor may not hold on their mapped rows)"
+                    }
                 )?;
                 for (table, bodies) in &a.per_table {
                     writeln!(f, "  table {table}:")?;
@@ -563,6 +623,7 @@ mod tests {
             tp: &tp,
             structure: "processintegritylevel\n",
             sets: None,
+            synthesized: &[],
         };
         scope.anchor_of(needle).map(|a| a.text)
     }

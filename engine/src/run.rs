@@ -196,6 +196,12 @@ impl RecordSink for WorkerSink<'_, '_> {
             self.exec.rule_out(n);
         }
     }
+    fn covers_windows(&mut self) -> bool {
+        match self.pass {
+            Pass::Sets => self.exec.set_prefilter().covers_windows(),
+            Pass::Rules => self.exec.prefilter().covers_windows(),
+        }
+    }
     fn candidate(&mut self, line: &[u8]) -> bool {
         match self.pass {
             Pass::Sets => self.exec.set_candidate(line),

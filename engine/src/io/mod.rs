@@ -302,6 +302,12 @@ pub trait RecordSink {
     }
     /// `n` lines were ruled out by [`RecordSink::marks`].
     fn ruled_out(&mut self, _n: u64) {}
+    /// True when what [`RecordSink::candidate`] and [`RecordSink::marks`] rule out is sound
+    /// for Windows events too (see [`crate::prefilter::Prefilter::covers_windows`]); if not,
+    /// the reader parses every line that may be one.
+    fn covers_windows(&mut self) -> bool {
+        false
+    }
 }
 
 /// How a source was framed, as detected (or as forced by [`ReadOptions::format`]).
