@@ -157,7 +157,23 @@ struct StepCx<'a> {
     ts_cache: &'a StdCell<Option<Option<i64>>>,
 }
 
-impl StepCx<'_> {
+impl<'a> StepCx<'a> {
+    fn new(
+        row: &'a Row,
+        bits: &'a Bits,
+        now: i64,
+        sets: &'a [ConstList],
+        ts_cache: &'a StdCell<Option<Option<i64>>>,
+    ) -> StepCx<'a> {
+        StepCx {
+            row,
+            bits,
+            now,
+            sets,
+            ts_cache,
+        }
+    }
+
     fn env<'e>(&'e self, computed: &'e [Value], timestamp: Option<FieldId>) -> RowEnv<'e> {
         RowEnv {
             row: self.row,
@@ -945,13 +961,7 @@ impl<'p> Executor<'p> {
         let ts_cache = StdCell::new(Some(ts));
         for &(si, bi) in &tp.sets {
             let body = &self.plan.sets[si].bodies[bi];
-            let ctx = StepCx {
-                row,
-                bits: &self.bits,
-                now: self.now,
-                sets: &[],
-                ts_cache: &ts_cache,
-            };
+            let ctx = StepCx::new(row, &self.bits, self.now, &[], &ts_cache);
             let (mut windowed, mut in_window) = (false, false);
             if !ctx.in_window(&body.window, body.timestamp, &mut windowed, &mut in_window) {
                 continue;
@@ -1094,13 +1104,7 @@ impl<'p> Executor<'p> {
             if let (Some(relaxed), false, None) = (&body.relaxed, self.sets_sealed, only) {
                 // Single pass: the sets are not complete yet. Keep the row if it can still
                 // pass once they are; `finish` decides.
-                let ctx = StepCx {
-                    row,
-                    bits: &self.bits,
-                    now: self.now,
-                    sets: &[],
-                    ts_cache: &ts_cache,
-                };
+                let ctx = StepCx::new(row, &self.bits, self.now, &[], &ts_cache);
                 self.computed.clear();
                 self.computed.resize(body.computed, Value::Null);
                 if ctx.passes(
@@ -1163,25 +1167,11 @@ impl<'p> Executor<'p> {
         self.computed.resize(body.computed, Value::Null);
         let mut computed = std::mem::take(&mut self.computed);
         let verdict = 'eval: {
-            let ctx = StepCx {
-                row,
-                bits: &self.bits,
-                now: self.now,
-                sets: &self.set_lists,
-                ts_cache,
-            };
+            let ctx = StepCx::new(row, &self.bits, self.now, &self.set_lists, ts_cache);
             if !ctx.passes(body, &body.steps, &mut computed, windowed, in_window) {
                 break 'eval Verdict::NoMatch;
             }
-            let env = RowEnv {
-                row,
-                bits: &self.bits,
-                computed: &computed,
-                now: self.now,
-                timestamp: body.timestamp,
-                ts_cache,
-                sets: &self.set_lists,
-            };
+            let env = ctx.env(&computed, body.timestamp);
             for (i, x) in body.exclusions.iter().enumerate() {
                 if let Some(x) = x {
                     if eval::test(x, &env) == Some(true) {
