@@ -567,35 +567,29 @@ pub fn read_reader(
         raw_count,
         decoded_count,
     } = open(name, input, opts)?;
-    let mut stats = InputStats {
-        format: DetectedFormat {
-            framing,
-            gzip,
-            zstd,
-            ..DetectedFormat::default()
-        },
-        ..InputStats::default()
-    };
-    let src = Source {
-        name,
-        fields,
-        limit: opts.max_record_bytes,
-        columns: opts.columns,
-        // A cut-off stream of either compression is reported as such.
-        gzip: gzip || zstd,
-        first_line: 1,
+    let format = DetectedFormat {
+        framing,
+        gzip,
+        zstd,
+        ..DetectedFormat::default()
     };
     let input = head.into_reader();
-    let mut win = windows::WindowsSink::new(fields, sink);
-    let sink: &mut dyn RecordSink = &mut win;
-    let result = match framing {
-        Framing::JsonLines => json::read_lines(&src, input, row, sink, &mut stats),
-        Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats),
-        Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats),
-        Framing::Evtx => evtx::read_evtx(&src, input, row, sink, &mut stats),
-        Framing::Unrecognized => Ok(()),
-    };
-    stats.format.shapes.windows.merge(&win.counts());
+    let (result, mut stats) =
+        read_source(
+            name,
+            fields,
+            opts,
+            format,
+            1,
+            sink,
+            |src, sink, st| match framing {
+                Framing::JsonLines => json::read_lines(src, input, row, sink, st),
+                Framing::JsonDocument => json::read_document(src, input, row, sink, st),
+                Framing::Csv => csv::read_csv(src, input, row, sink, st),
+                Framing::Evtx => evtx::read_evtx(src, input, row, sink, st),
+                Framing::Unrecognized => Ok(()),
+            },
+        );
     stats.bytes = raw_count.get();
     stats.decoded_bytes = decoded_count.get();
     result.map(|()| stats)
@@ -845,11 +839,43 @@ pub fn read_piece(
         Piece::Lines { first_line, bytes } => (Framing::JsonLines, *first_line, bytes),
         Piece::Whole { framing, bytes } => (*framing, 1, bytes),
     };
-    let mut stats = InputStats {
-        format: DetectedFormat {
-            framing,
-            ..DetectedFormat::default()
+    let format = DetectedFormat {
+        framing,
+        ..DetectedFormat::default()
+    };
+    let input = &bytes[..];
+    let (result, stats) = read_source(
+        name,
+        fields,
+        opts,
+        format,
+        first_line,
+        sink,
+        |src, sink, st| match framing {
+            Framing::JsonLines => json::read_line_slice(src, input, row, sink, st),
+            Framing::JsonDocument => json::read_document(src, input, row, sink, st),
+            Framing::Csv => csv::read_csv(src, input, row, sink, st),
+            Framing::Evtx => evtx::read_evtx_bytes(src, input, row, sink, st),
+            Framing::Unrecognized => Ok(()),
         },
+    );
+    result.map(|()| stats)
+}
+
+/// What every read of a source does around its framing's reader: the [`Source`] and the
+/// stats of the format found, and the Windows event wrapper around `sink`, whose counts end
+/// up in the stats.
+fn read_source<T>(
+    name: &str,
+    fields: &FieldSet,
+    opts: &ReadOptions,
+    format: DetectedFormat,
+    first_line: u64,
+    sink: &mut dyn RecordSink,
+    read: impl FnOnce(&Source<'_>, &mut dyn RecordSink, &mut InputStats) -> T,
+) -> (T, InputStats) {
+    let mut stats = InputStats {
+        format,
         ..InputStats::default()
     };
     let src = Source {
@@ -857,21 +883,14 @@ pub fn read_piece(
         fields,
         limit: opts.max_record_bytes,
         columns: opts.columns,
-        gzip: false,
+        // A cut-off stream of either compression is reported as such.
+        gzip: format.gzip || format.zstd,
         first_line,
     };
-    let input = &bytes[..];
     let mut win = windows::WindowsSink::new(fields, sink);
-    let sink: &mut dyn RecordSink = &mut win;
-    match framing {
-        Framing::JsonLines => json::read_line_slice(&src, input, row, sink, &mut stats)?,
-        Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats)?,
-        Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats)?,
-        Framing::Evtx => evtx::read_evtx_bytes(&src, input, row, sink, &mut stats)?,
-        Framing::Unrecognized => {}
-    }
+    let result = read(&src, &mut win, &mut stats);
     stats.format.shapes.windows.merge(&win.counts());
-    Ok(stats)
+    (result, stats)
 }
 
 impl Source<'_> {
