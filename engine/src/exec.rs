@@ -700,6 +700,8 @@ pub struct Executor<'p> {
     seq: u64,
     /// The first pass's prefilter: only the sets' anchors.
     set_prefilter: Prefilter,
+    /// Tables inferred so far, by column set.
+    fit_cache: FitCache<'p>,
 }
 
 /// A row held until the sets are complete: where it came from in the input, and for which
@@ -772,6 +774,7 @@ impl<'p> Executor<'p> {
             default_table: table,
             max_groups: DEFAULT_MAX_GROUPS,
             groups: 0,
+            fit_cache: FitCache::default(),
         }
     }
 
@@ -850,7 +853,13 @@ impl<'p> Executor<'p> {
     /// does); an `Err` is a record the second pass will report as skipped.
     pub fn collect_sets(&mut self, row: &Row) -> Result<(), Skip> {
         let plan = self.plan;
-        let (table, _) = table_of(&self.default_table, self.type_field, &plan.catalog, row)?;
+        let (table, _) = table_of(
+            &self.default_table,
+            self.type_field,
+            &plan.catalog,
+            &mut self.fit_cache,
+            row,
+        )?;
         let Some(tp) = plan.table(table) else {
             return Ok(());
         };
@@ -1067,7 +1076,13 @@ impl<'p> Executor<'p> {
         let plan = self.plan;
         // Borrowed from the row, the options or the catalog: nothing is allocated per record
         // here, but for records whose table is inferred.
-        let (table, inferred) = table_of(&self.default_table, self.type_field, &plan.catalog, row)?;
+        let (table, inferred) = table_of(
+            &self.default_table,
+            self.type_field,
+            &plan.catalog,
+            &mut self.fit_cache,
+            row,
+        )?;
         if inferred {
             bump(&mut self.stats.inferred, table);
         }
@@ -1421,10 +1436,11 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 /// storage-account `category`), else a non-empty `Type` column, else the one table of the
 /// catalog that has every column the record holds a value in (when the reader collected
 /// them, see [`crate::io::ReadOptions::columns`]); `true` when inferred so.
-fn table_of<'r>(
+fn table_of<'r, 'c: 'r>(
     default: &'r Option<String>,
     type_field: Option<FieldId>,
-    catalog: &'r Catalog,
+    catalog: &'c Catalog,
+    cache: &mut FitCache<'c>,
     row: &'r Row,
 ) -> Result<(&'r str, bool), Skip> {
     if let Some(t) = default {
@@ -1438,19 +1454,55 @@ fn table_of<'r>(
             return Ok((t, false));
         }
     }
-    let Some(mut columns) = row.columns() else {
+    let Some(columns) = row.columns() else {
         return Err(Skip::NoTable);
     };
-    let Some(first) = columns.next() else {
+    cache.key.clear();
+    let mut cacheable = true;
+    for c in columns {
+        cacheable &= !c.contains('\n');
+        cache.key.push_str(c);
+        cache.key.push('\n');
+    }
+    if cache.key.is_empty() {
         return Err(Skip::NoTable);
-    };
-    match catalog.fit(std::iter::once(first).chain(columns)) {
-        Fit::One(t) => Ok((t, true)),
+    }
+    let fit = |columns: &mut dyn Iterator<Item = &str>| match catalog.fit(columns) {
+        Fit::One(t) => Ok(t),
         Fit::Several(ts) => Err(Skip::AmbiguousTable(
             ts.into_iter().map(str::to_string).collect(),
         )),
         Fit::None { unknown } => Err(Skip::NoFittingTable { unknown }),
-    }
+    };
+    let found = match cache.fits.get(cache.key.as_str()) {
+        Some(f) => f.clone(),
+        // A key holding the separator would read as other columns: not cached.
+        None if !cacheable => row
+            .columns()
+            .map_or(Err(Skip::NoTable), |mut c| fit(&mut c)),
+        None => {
+            let f = fit(&mut cache.key.lines());
+            if cache.fits.len() < MAX_SHAPES {
+                cache.fits.insert(cache.key.clone(), f.clone());
+            }
+            f
+        }
+    };
+    found.map(|t| (t, true))
+}
+
+/// The most column sets [`FitCache`] remembers: exports have a few shapes per table, and
+/// hostile input a new one per record, which must not grow memory.
+const MAX_SHAPES: usize = 4096;
+
+/// The table each set of columns seen fits, so that the records of one export, which share
+/// a few shapes, are looked up in the catalog once per shape (the lookup is most of what an
+/// inferred record costs beyond reading it).
+#[derive(Debug, Default)]
+struct FitCache<'c> {
+    /// The current record's columns, one per line.
+    key: String,
+    fits: HashMap<String, Result<&'c str, Skip>>,
 }
 
 fn add(a: &Value, b: &Value) -> Value {
