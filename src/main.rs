@@ -572,6 +572,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
                 InputFormat::Csv => io::Format::Csv,
             },
             max_record_bytes: args.max_record_bytes,
+            ..ReadOptions::default()
         },
         max_reports: args.max_skip_reports as usize,
         profile: args.profile,
@@ -695,6 +696,9 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         for (set, n) in plan.sets.iter().zip(&outcome.set_sizes) {
             eprintln!("    {}: {n} value(s)", set.name);
         }
+    }
+    for (t, n) in &st.inferred {
+        eprintln!("  table {t} inferred from columns for {n} record(s) (no Type column)");
     }
     for (t, n) in &st.per_table {
         eprintln!("  table {t}: {n} record(s)");

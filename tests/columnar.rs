@@ -354,3 +354,38 @@ fn damaged_parquet_and_arrow_bytes_are_errors_never_panics() {
     }
     assert!(errors > 50, "most damage is detected: {errors}");
 }
+
+#[test]
+fn untyped_columnar_rows_get_their_table_from_their_columns_as_json_rows_do() {
+    // No `Type` column: every column is read, and each record's table is inferred from the
+    // columns holding a value, exactly as for the same rows as JSON lines.
+    let dir = tempdir();
+    let src = "tests/data/tables/untyped.jsonl";
+    let batch = to_batch(&events(src));
+    // One row has a `Type`: the column exists, null elsewhere.
+    assert!(batch.schema().field_with_name("Type").is_ok());
+    let p = dir.join("untyped.parquet");
+    write_parquet(&p, &batch, 7);
+    let json = run("rules/rmm", &util::path(src), &[]);
+    let out = run("rules/rmm", &p, &[]);
+    assert_eq!(util::stdout(&out), util::stdout(&json));
+    assert!(!util::stdout(&out).is_empty());
+    // JSON lines through the prefilter skip parsing lines no rule can keep, and so infer fewer
+    // tables; parsed in full, the counts must be the same.
+    let full = run("rules/rmm", &util::path(src), &["--no-prefilter"]);
+    assert_eq!(util::stdout(&full), util::stdout(&json));
+    let (je, pe) = (util::stderr(&full), util::stderr(&out));
+    let inferred = |e: &str| -> Vec<String> {
+        e.lines()
+            .filter(|l| {
+                l.contains("inferred from columns") || l.trim_start().starts_with("skipped ")
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(inferred(&pe), inferred(&je), "{pe}");
+    assert!(pe.contains(&format!(
+        "{n} of {n} column(s) read",
+        n = batch.num_columns()
+    )));
+}

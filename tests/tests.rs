@@ -6,6 +6,8 @@
 //! - `diagnostics`: a folder of invalid rule files, each snapshotted with its rendered errors.
 //! - `sets`: rules over several tables through `distinct` sets, in one and two passes.
 //! - `shapes`: the same rows in every input shape give the same results.
+//! - `tables`: rows without a table column get the one table their columns fit, or are skipped
+//!   with the candidates named.
 //! - `threads`: any number of threads and any cut into pieces give the same results (also
 //!   `arg_max` ties and nulls, and `take`, for any order of arrival and merging).
 //! - `cli`: the README commands and exit codes.
@@ -37,6 +39,7 @@ mod robustness;
 mod rule_packs;
 mod sets;
 mod shapes;
+mod tables;
 mod threads;
 mod util;
 mod windows;

@@ -196,6 +196,12 @@ impl RecordSink for WorkerSink<'_, '_> {
             self.exec.rule_out(n);
         }
     }
+    fn covers_windows(&mut self) -> bool {
+        match self.pass {
+            Pass::Sets => self.exec.set_prefilter().covers_windows(),
+            Pass::Rules => self.exec.prefilter().covers_windows(),
+        }
+    }
     fn candidate(&mut self, line: &[u8]) -> bool {
         match self.pass {
             Pass::Sets => self.exec.set_candidate(line),
@@ -250,6 +256,12 @@ fn one_pass<'p>(
     sets: Option<&CollectedSets>,
 ) -> PassOutcome<'p> {
     let threads = opts.threads.max(1);
+    // Without --table, a record that names no table gets one from its columns.
+    let read = ReadOptions {
+        columns: opts.table.is_none(),
+        ..opts.read.clone()
+    };
+    let read = &read;
     // A few pieces in flight per worker: enough to keep them busy, little memory.
     let (tx, rx) = mpsc::sync_channel::<Job>(threads * 2);
     let rx = Mutex::new(rx);
@@ -300,7 +312,7 @@ fn one_pass<'p>(
                             &names[job.input],
                             &job.piece,
                             &fields,
-                            &opts.read,
+                            read,
                             &mut row,
                             &mut sink,
                         );
@@ -362,7 +374,11 @@ fn one_pass<'p>(
                 });
                 piece_index += 1;
             };
-            if let Some(res) = io::parquet_pieces(path, &fields, span) {
+            let want = io::Wanted {
+                fields: &fields,
+                infer: opts.table.is_none(),
+            };
+            if let Some(res) = io::parquet_pieces(path, want, span) {
                 let r = &mut reports_in[i];
                 r.stats.format.framing = io::Framing::Parquet;
                 match res {

@@ -244,7 +244,7 @@ impl Rules {
         }
         ex.seal_sets();
         let fields = ex.fields().clone();
-        let mut rows = BatchRows::new(batch, &fields)?;
+        let mut rows = BatchRows::new(batch, &fields)?.inferring_tables(self.0.table.is_none());
         let mut row = Row::new(&fields);
         let n = self.0.plan.rules.len();
         let mut masks: Vec<Vec<bool>> = vec![Vec::with_capacity(rows.len()); n];
@@ -313,7 +313,7 @@ impl Evaluator {
         ex.begin_chunk(self.chunk);
         self.chunk += 1;
         let fields = ex.fields().clone();
-        let mut rows = BatchRows::new(batch, &fields)?;
+        let mut rows = BatchRows::new(batch, &fields)?.inferring_tables(rules.0.table.is_none());
         let mut row = Row::new(&fields);
         for i in 0..rows.len() {
             rows.fill(i, &mut row);

@@ -22,6 +22,16 @@ pub const ARROW_FILE_MAGIC: &[u8] = b"ARROW1";
 /// The first bytes of an Arrow IPC stream: the continuation marker of its first message.
 pub const ARROW_STREAM_MAGIC: &[u8] = &[0xff, 0xff, 0xff, 0xff];
 
+/// The columns a columnar reader is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    /// The fields the plan reads (and `Type`).
+    pub fields: &'a FieldSet,
+    /// Records may name no table (no `--table`): without a `Type` column, every column is
+    /// read and a record's columns holding a value are collected for table inference.
+    pub infer: bool,
+}
+
 /// What reading a columnar source skipped, for the run's summary and `--profile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ColumnarStats {
@@ -109,6 +119,8 @@ mod imp {
     /// The row groups of a Parquet file to read, each with the index of its first record.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct ParquetPlan {
+        /// Whether tables may have to be inferred (all columns read).
+        pub infer: bool,
         /// (row group, first record's 0-based index in the file).
         pub groups: Vec<(usize, u64)>,
         /// Records in the row groups skipped.
@@ -117,11 +129,45 @@ mod imp {
         pub stats: ColumnarStats,
     }
 
-    /// Which root columns of `schema` the plan reads.
-    fn projection(schema: &Schema, fields: &FieldSet) -> Vec<usize> {
+    /// Which root columns of `schema` to decode: those the plan reads, or all of them when a
+    /// record's table may have to be inferred from its columns ([`Wanted::infer`]), so that
+    /// inference sees what it sees in any other format.
+    fn projection(schema: &Schema, want: Wanted<'_>) -> Vec<usize> {
         (0..schema.fields().len())
-            .filter(|&i| fields.get(schema.field(i).name()).is_some())
+            .filter(|&i| {
+                want.infer || crate::io::field_of(want.fields, schema.field(i).name()).is_some()
+            })
             .collect()
+    }
+
+    /// True when the statistics prove that every record of the file names its table: a `Type`
+    /// column without nulls whose smallest value is not `""`. Then no table is inferred and
+    /// only the needed columns are read.
+    fn every_row_typed(
+        schema: &Schema,
+        parquet: &parquet::schema::types::SchemaDescriptor,
+        groups: &[parquet::file::metadata::RowGroupMetaData],
+    ) -> bool {
+        let Ok(conv) = StatisticsConverter::try_new("Type", schema, parquet) else {
+            return false;
+        };
+        let (Ok(nulls), Ok(mins)) = (
+            conv.row_group_null_counts(groups.iter()),
+            conv.row_group_mins(groups.iter()),
+        ) else {
+            return false;
+        };
+        let no_nulls = (0..nulls.len()).all(|i| nulls.is_valid(i) && nulls.value(i) == 0);
+        let non_empty = (0..mins.len()).all(|i| {
+            !mins.is_null(i)
+                && match mins.data_type() {
+                    DataType::Utf8 => !mins.as_string::<i32>().value(i).is_empty(),
+                    DataType::LargeUtf8 => !mins.as_string::<i64>().value(i).is_empty(),
+                    DataType::Utf8View => !mins.as_string_view().value(i).is_empty(),
+                    _ => false,
+                }
+        });
+        no_nulls && non_empty
     }
 
     /// Decides which row groups of the Parquet file `src` to read, given the span of time any
@@ -131,7 +177,7 @@ mod imp {
     pub fn plan_parquet<R: ChunkReader + 'static>(
         name: &str,
         src: R,
-        fields: &FieldSet,
+        want: Wanted<'_>,
         span: (Option<i64>, Option<i64>),
     ) -> Result<ParquetPlan, InputError> {
         let builder = ParquetRecordBatchReaderBuilder::try_new(src)
@@ -139,6 +185,10 @@ mod imp {
         let meta = builder.metadata().clone();
         let schema = builder.schema().clone();
         let groups = meta.row_groups();
+        let want = Wanted {
+            infer: want.infer && !every_row_typed(&schema, builder.parquet_schema(), groups),
+            ..want
+        };
         let mut keep = vec![true; groups.len()];
         let unit = schema
             .field_with_name("Timestamp")
@@ -187,12 +237,13 @@ mod imp {
         }
         let mut first = 0u64;
         let mut plan = ParquetPlan {
+            infer: want.infer,
             groups: Vec::new(),
             skipped_records: 0,
             stats: ColumnarStats {
                 row_groups: groups.len() as u64,
                 row_groups_skipped: 0,
-                columns_read: projection(&schema, fields).len() as u64,
+                columns_read: projection(&schema, want).len() as u64,
                 columns_total: schema.fields().len() as u64,
             },
         };
@@ -215,14 +266,14 @@ mod imp {
         name: &str,
         src: R,
         groups: Option<(Vec<usize>, u64)>,
-        fields: &FieldSet,
+        want: Wanted<'_>,
         row: &mut Row,
         sink: &mut dyn RecordSink,
         stats: &mut InputStats,
     ) -> Result<(), InputError> {
         let err = |e: &dyn std::fmt::Display| format_error(name, "Parquet file", e);
         let builder = ParquetRecordBatchReaderBuilder::try_new(src).map_err(|e| err(&e))?;
-        let roots = projection(builder.schema(), fields);
+        let roots = projection(builder.schema(), want);
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
         let mut builder = builder.with_projection(mask).with_batch_size(8192);
         let mut record = 0;
@@ -233,7 +284,7 @@ mod imp {
         let reader = builder.build().map_err(|e| err(&e))?;
         for batch in reader {
             let batch = batch.map_err(|e| err(&e))?;
-            deliver(name, &batch, &mut record, fields, row, sink, stats)?;
+            deliver(name, &batch, &mut record, want, row, sink, stats)?;
         }
         Ok(())
     }
@@ -242,7 +293,7 @@ mod imp {
     pub fn read_ipc(
         name: &str,
         bytes: &[u8],
-        fields: &FieldSet,
+        want: Wanted<'_>,
         row: &mut Row,
         sink: &mut dyn RecordSink,
         stats: &mut InputStats,
@@ -258,7 +309,7 @@ mod imp {
             StreamReader::try_new(cursor(), None).map(|r| r.schema())
         }
         .map_err(|e| err(&e))?;
-        let roots = projection(&schema, fields);
+        let roots = projection(&schema, want);
         stats.format.columnar.columns_read = roots.len() as u64;
         stats.format.columnar.columns_total = schema.fields().len() as u64;
         let batches: Box<dyn Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>>> =
@@ -271,7 +322,7 @@ mod imp {
         for batch in batches {
             let batch = batch.map_err(|e| err(&e))?;
             stats.format.columnar.row_groups += 1;
-            deliver(name, &batch, &mut record, fields, row, sink, stats)?;
+            deliver(name, &batch, &mut record, want, row, sink, stats)?;
         }
         Ok(())
     }
@@ -281,15 +332,17 @@ mod imp {
         name: &str,
         batch: &RecordBatch,
         record: &mut u64,
-        fields: &FieldSet,
+        want: Wanted<'_>,
         row: &mut Row,
         sink: &mut dyn RecordSink,
         stats: &mut InputStats,
     ) -> Result<(), InputError> {
-        let mut rows = BatchRows::new(batch, fields).map_err(|e| InputError::Format {
-            path: name.into(),
-            message: e,
-        })?;
+        let mut rows = BatchRows::new(batch, want.fields)
+            .map_err(|e| InputError::Format {
+                path: name.into(),
+                message: e,
+            })?
+            .inferring_tables(want.infer);
         for i in 0..rows.len() {
             *record += 1;
             rows.fill(i, row);
@@ -314,7 +367,7 @@ pub(super) fn read_bytes(
     name: &str,
     framing: Framing,
     bytes: &[u8],
-    fields: &FieldSet,
+    want: Wanted<'_>,
     row: &mut Row,
     sink: &mut dyn RecordSink,
     stats: &mut InputStats,
@@ -325,18 +378,18 @@ pub(super) fn read_bytes(
             || match framing {
                 Framing::Parquet => {
                     let b = bytes::Bytes::copy_from_slice(bytes);
-                    let plan = plan_parquet(name, b.clone(), fields, (None, None))?;
+                    let plan = plan_parquet(name, b.clone(), want, (None, None))?;
                     stats.format.columnar.merge(plan.stats);
-                    read_parquet(name, b, None, fields, row, sink, stats)
+                    read_parquet(name, b, None, want, row, sink, stats)
                 }
-                _ => read_ipc(name, bytes, fields, row, sink, stats),
+                _ => read_ipc(name, bytes, want, row, sink, stats),
             },
             corrupt(name),
         )
     }
     #[cfg(not(feature = "arrow"))]
     {
-        let _ = (bytes, fields, row, sink, stats);
+        let _ = (bytes, want, row, sink, stats);
         Err(InputError::Format {
             path: name.into(),
             message: format!(
@@ -355,7 +408,7 @@ pub(super) fn read_path_groups(
     name: &str,
     path: &Path,
     groups: &[(usize, u64)],
-    fields: &FieldSet,
+    want: Wanted<'_>,
     row: &mut Row,
     sink: &mut dyn RecordSink,
     stats: &mut InputStats,
@@ -369,13 +422,13 @@ pub(super) fn read_path_groups(
         let first = groups.first().map_or(0, |g| g.1);
         let ids = groups.iter().map(|g| g.0).collect();
         guarded(
-            || read_parquet(name, file, Some((ids, first)), fields, row, sink, stats),
+            || read_parquet(name, file, Some((ids, first)), want, row, sink, stats),
             corrupt(name),
         )
     }
     #[cfg(not(feature = "arrow"))]
     {
-        let _ = (path, groups, fields, row, sink, stats);
+        let _ = (path, groups, want, row, sink, stats);
         Err(InputError::Format {
             path: name.into(),
             message: "a Parquet file: this scry was built without the `arrow` feature".into(),
@@ -398,7 +451,7 @@ pub struct ParquetPieces {
 /// (or cannot be opened: the usual path reports that).
 pub fn parquet_pieces(
     path: &Path,
-    fields: &FieldSet,
+    want: Wanted<'_>,
     span: (Option<i64>, Option<i64>),
 ) -> Option<Result<ParquetPieces, InputError>> {
     use std::io::Read;
@@ -412,13 +465,14 @@ pub fn parquet_pieces(
         let size = file.metadata().map_or(0, |m| m.len());
         let name = path.to_string_lossy();
         Some(
-            guarded(|| plan_parquet(&name, file, fields, span), corrupt(&name)).map(|plan| {
+            guarded(|| plan_parquet(&name, file, want, span), corrupt(&name)).map(|plan| {
                 let mut pieces: Vec<super::Piece> = plan
                     .groups
                     .iter()
                     .map(|&g| super::Piece::RowGroups {
                         path: path.to_path_buf(),
                         groups: vec![g],
+                        infer: plan.infer,
                     })
                     .collect();
                 if plan.skipped_records > 0 {
@@ -437,7 +491,7 @@ pub fn parquet_pieces(
     #[cfg(not(feature = "arrow"))]
     {
         // Read whole by the usual path, which says this build cannot read it.
-        let _ = (fields, span);
+        let _ = (want, span);
         None
     }
 }

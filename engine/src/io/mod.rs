@@ -96,9 +96,10 @@
 //! ```
 
 pub(crate) mod columnar;
+pub(crate) use json::field_of;
 mod csv;
 mod evtx;
-pub use columnar::{in_guarded_decoder, parquet_pieces, ColumnarStats, ParquetPieces};
+pub use columnar::{in_guarded_decoder, parquet_pieces, ColumnarStats, ParquetPieces, Wanted};
 #[cfg(feature = "arrow")]
 pub use columnar::{plan_parquet, read_ipc, read_parquet, ParquetPlan};
 mod expand;
@@ -145,6 +146,10 @@ pub struct ReadOptions {
     /// as it streams past, never buffered. It does not apply to the elements of a JSON
     /// document, which is held in memory whole anyway.
     pub max_record_bytes: usize,
+    /// Collect the names of the keys (CSV: header columns) that hold a value, for each record
+    /// that names no table (no table hint, no non-empty `Type`), into [`Row::columns`]: what a
+    /// table is inferred from. Records that name their table cost nothing more. Default off.
+    pub columns: bool,
 }
 
 impl Default for ReadOptions {
@@ -152,6 +157,7 @@ impl Default for ReadOptions {
         ReadOptions {
             format: Format::Auto,
             max_record_bytes: 16 * 1024 * 1024,
+            columns: false,
         }
     }
 }
@@ -301,6 +307,12 @@ pub trait RecordSink {
     }
     /// `n` lines were ruled out by [`RecordSink::marks`].
     fn ruled_out(&mut self, _n: u64) {}
+    /// True when what [`RecordSink::candidate`] and [`RecordSink::marks`] rule out is sound
+    /// for Windows events too (see [`crate::prefilter::Prefilter::covers_windows`]); if not,
+    /// the reader parses every line that may be one.
+    fn covers_windows(&mut self) -> bool {
+        false
+    }
 }
 
 /// How a source was framed, as detected (or as forced by [`ReadOptions::format`]).
@@ -592,43 +604,40 @@ pub fn read_reader(
         raw_count,
         decoded_count,
     } = open(name, input, opts)?;
-    let mut stats = InputStats {
-        format: DetectedFormat {
-            framing,
-            gzip,
-            zstd,
-            ..DetectedFormat::default()
-        },
-        ..InputStats::default()
-    };
-    let src = Source {
-        name,
-        fields,
-        limit: opts.max_record_bytes,
-        // A cut-off stream of either compression is reported as such.
-        gzip: gzip || zstd,
-        first_line: 1,
+    let format = DetectedFormat {
+        framing,
+        gzip,
+        zstd,
+        ..DetectedFormat::default()
     };
     let input = head.into_reader();
-    let mut win = windows::WindowsSink::new(fields, sink);
-    let sink: &mut dyn RecordSink = &mut win;
-    let result = match framing {
-        Framing::JsonLines => json::read_lines(&src, input, row, sink, &mut stats),
-        Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats),
-        Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats),
-        Framing::Evtx => evtx::read_evtx(&src, input, row, sink, &mut stats),
-        Framing::Parquet | Framing::ArrowIpc => {
-            // Both need to seek (Parquet's footer is at the end): read the source whole.
-            let mut bytes = Vec::new();
-            let mut input = input;
-            match input.read_to_end(&mut bytes) {
-                Ok(_) => columnar::read_bytes(name, framing, &bytes, fields, row, sink, &mut stats),
-                Err(e) => Err(src.read_error(e)),
-            }
-        }
-        Framing::Unrecognized => Ok(()),
-    };
-    stats.format.shapes.windows.merge(&win.counts());
+    let (result, mut stats) =
+        read_source(
+            name,
+            fields,
+            opts,
+            format,
+            1,
+            sink,
+            |src, sink, st| match framing {
+                Framing::JsonLines => json::read_lines(src, input, row, sink, st),
+                Framing::JsonDocument => json::read_document(src, input, row, sink, st),
+                Framing::Csv => csv::read_csv(src, input, row, sink, st),
+                Framing::Evtx => evtx::read_evtx(src, input, row, sink, st),
+                Framing::Parquet | Framing::ArrowIpc => {
+                    // Both need to seek (Parquet's footer is at the end): read it whole.
+                    let mut bytes = Vec::new();
+                    let mut input = input;
+                    match input.read_to_end(&mut bytes) {
+                        Ok(_) => {
+                            columnar::read_bytes(name, framing, &bytes, src.wanted(), row, sink, st)
+                        }
+                        Err(e) => Err(src.read_error(e)),
+                    }
+                }
+                Framing::Unrecognized => Ok(()),
+            },
+        );
     stats.bytes = raw_count.get();
     stats.decoded_bytes = decoded_count.get();
     result.map(|()| stats)
@@ -715,6 +724,8 @@ struct Source<'a> {
     name: &'a str,
     fields: &'a FieldSet,
     limit: usize,
+    /// [`ReadOptions::columns`].
+    columns: bool,
     gzip: bool,
     /// The line number of the first line read (1, or where a chunk starts).
     first_line: u64,
@@ -745,6 +756,9 @@ pub enum Piece {
         path: PathBuf,
         /// The row groups.
         groups: Vec<(usize, u64)>,
+        /// Whether some record may name no table (all columns are read, see
+        /// [`Wanted::infer`]).
+        infer: bool,
     },
     /// Records no rule can keep, known without reading them (Parquet row groups outside every
     /// window): counted as evaluated.
@@ -896,12 +910,20 @@ pub fn read_piece(
     let (framing, first_line, bytes) = match piece {
         Piece::Lines { first_line, bytes } => (Framing::JsonLines, *first_line, bytes),
         Piece::Whole { framing, bytes } => (*framing, 1, bytes),
-        Piece::RowGroups { path, groups } => {
+        Piece::RowGroups {
+            path,
+            groups,
+            infer,
+        } => {
             let mut stats = InputStats::default();
             stats.format.framing = Framing::Parquet;
             // Windows events in Parquet are mapped as in any other format.
             let mut win = windows::WindowsSink::new(fields, sink);
-            columnar::read_path_groups(name, path, groups, fields, row, &mut win, &mut stats)?;
+            let want = columnar::Wanted {
+                fields,
+                infer: *infer && opts.columns,
+            };
+            columnar::read_path_groups(name, path, groups, want, row, &mut win, &mut stats)?;
             stats.format.shapes.windows.merge(&win.counts());
             return Ok(stats);
         }
@@ -914,38 +936,71 @@ pub fn read_piece(
             });
         }
     };
-    let mut stats = InputStats {
-        format: DetectedFormat {
-            framing,
-            ..DetectedFormat::default()
+    let format = DetectedFormat {
+        framing,
+        ..DetectedFormat::default()
+    };
+    let input = &bytes[..];
+    let (result, stats) = read_source(
+        name,
+        fields,
+        opts,
+        format,
+        first_line,
+        sink,
+        |src, sink, st| match framing {
+            Framing::JsonLines => json::read_line_slice(src, input, row, sink, st),
+            Framing::JsonDocument => json::read_document(src, input, row, sink, st),
+            Framing::Csv => csv::read_csv(src, input, row, sink, st),
+            Framing::Evtx => evtx::read_evtx_bytes(src, input, row, sink, st),
+            Framing::Parquet | Framing::ArrowIpc => {
+                columnar::read_bytes(name, framing, input, src.wanted(), row, sink, st)
+            }
+            Framing::Unrecognized => Ok(()),
         },
+    );
+    result.map(|()| stats)
+}
+
+/// What every read of a source does around its framing's reader: the [`Source`] and the
+/// stats of the format found, and the Windows event wrapper around `sink`, whose counts end
+/// up in the stats.
+fn read_source<T>(
+    name: &str,
+    fields: &FieldSet,
+    opts: &ReadOptions,
+    format: DetectedFormat,
+    first_line: u64,
+    sink: &mut dyn RecordSink,
+    read: impl FnOnce(&Source<'_>, &mut dyn RecordSink, &mut InputStats) -> T,
+) -> (T, InputStats) {
+    let mut stats = InputStats {
+        format,
         ..InputStats::default()
     };
     let src = Source {
         name,
         fields,
         limit: opts.max_record_bytes,
-        gzip: false,
+        columns: opts.columns,
+        // A cut-off stream of either compression is reported as such.
+        gzip: format.gzip || format.zstd,
         first_line,
     };
-    let input = &bytes[..];
     let mut win = windows::WindowsSink::new(fields, sink);
-    let sink: &mut dyn RecordSink = &mut win;
-    match framing {
-        Framing::JsonLines => json::read_line_slice(&src, input, row, sink, &mut stats)?,
-        Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats)?,
-        Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats)?,
-        Framing::Evtx => evtx::read_evtx_bytes(&src, input, row, sink, &mut stats)?,
-        Framing::Parquet | Framing::ArrowIpc => {
-            columnar::read_bytes(name, framing, input, fields, row, sink, &mut stats)?
-        }
-        Framing::Unrecognized => {}
-    }
+    let result = read(&src, &mut win, &mut stats);
     stats.format.shapes.windows.merge(&win.counts());
-    Ok(stats)
+    (result, stats)
 }
 
 impl Source<'_> {
+    fn wanted(&self) -> columnar::Wanted<'_> {
+        columnar::Wanted {
+            fields: self.fields,
+            infer: self.columns,
+        }
+    }
+
     fn read_error(&self, e: std::io::Error) -> InputError {
         InputError::from_read(self.name, self.gzip, e)
     }
