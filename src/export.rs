@@ -55,9 +55,8 @@ fn cmd_export_kql(args: KqlExportArgs) -> Result<ExitCode, String> {
     let mut count = 0;
     for f in &files {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let name = f.display().to_string();
-        let idx = sources.add(name.clone(), text.clone());
-        let (rules, d) = export::kql(&name, &text, idx, &catalog);
+        let idx = sources.add(f.display().to_string(), text.clone());
+        let (rules, d) = export::kql(&text, idx, &catalog);
         diags.extend(d);
         for r in rules {
             if args.yaml {

@@ -188,6 +188,14 @@ struct EvalArgs {
 }
 
 fn main() -> ExitCode {
+    // A decoder panic on a damaged Parquet or Arrow file becomes that input's error (see
+    // `io::in_guarded_decoder`); its backtrace noise would only hide the report.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !scry_engine::io::in_guarded_decoder() {
+            default_hook(info);
+        }
+    }));
     let cli = Cli::parse();
     let res = match cli.command {
         Command::Run(a) => cmd_run(a),
@@ -347,7 +355,40 @@ fn cmd_explain(args: RulesArgs) -> Result<ExitCode, String> {
         "{}",
         scry_engine::prefilter::Prefilter::build(&plan, None, false)
     );
+    println!();
+    explain_columnar(&plan);
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a Parquet or Arrow IPC input costs these rules: the columns decoded, and which row
+/// groups are skipped unread.
+fn explain_columnar(plan: &Plan) {
+    let mut names: Vec<&str> = plan.fields.names().map(|(_, n)| n).collect();
+    if !names.contains(&"Type") {
+        names.push("Type");
+    }
+    names.sort_unstable();
+    println!(
+        "columnar inputs (Parquet, Arrow IPC): {} column(s) decoded, others never read: {}",
+        names.len(),
+        names.join(", ")
+    );
+    // Windows are relative to the clock: show the span at now = 0 as offsets from now.
+    let rel = |t: i64| match t {
+        0 => "now".to_string(),
+        t if t < 0 => format!("now - {}", kql::time::format_timespan(-t)),
+        t => format!("now + {}", kql::time::format_timespan(t)),
+    };
+    match scry_engine::exec::time_span(plan, 0, None, None) {
+        (None, None) => println!(
+            "  Parquet row groups: all read (a rule or set without a window can keep any time)"
+        ),
+        (lo, hi) => println!(
+            "  Parquet row groups skipped when their Timestamp statistics lie wholly outside [{}, {}] (and --since/--until)",
+            lo.map_or("any time".to_string(), rel),
+            hi.map_or("any time".to_string(), rel)
+        ),
+    }
 }
 
 fn cmd_test(args: RulesArgs) -> Result<ExitCode, String> {
@@ -560,6 +601,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
                 InputFormat::Csv => io::Format::Csv,
             },
             max_record_bytes: args.max_record_bytes,
+            ..ReadOptions::default()
         },
         max_reports: args.max_skip_reports as usize,
         profile: args.profile,
@@ -683,6 +725,9 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         for (set, n) in plan.sets.iter().zip(&outcome.set_sizes) {
             eprintln!("    {}: {n} value(s)", set.name);
         }
+    }
+    for (t, n) in &st.inferred {
+        eprintln!("  table {t} inferred from columns for {n} record(s) (no Type column)");
     }
     for (t, n) in &st.per_table {
         eprintln!("  table {t}: {n} record(s)");

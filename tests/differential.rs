@@ -10,7 +10,7 @@ use scry_engine::plan::Plan;
 use scry_engine::prefilter::Prefilter;
 use scry_engine::reference;
 use scry_engine::row::Row;
-use scry_engine::schema::Catalog;
+use scry_engine::schema::{Catalog, Fit};
 use std::sync::Arc;
 
 /// Predicates over DeviceProcessEvents covering every operator family.
@@ -170,7 +170,11 @@ fn spellings(ev: &serde_json::Value) -> Vec<String> {
     // Spacing around the colons: one space (as some encoders write), and more.
     let spaced = plain.replace("\":", "\": ");
     let odd = plain.replace("\":", "\" :  ");
-    vec![plain, ascii, slashes, letters, spaced, odd]
+    // A union export's type-suffixed columns, read as their column.
+    let union = plain
+        .replace("\"FileName\":", "\"FileName_string\":")
+        .replace("\"FolderPath\":", "\"FolderPath_string\":");
+    vec![plain, ascii, slashes, letters, spaced, odd, union]
 }
 
 proptest! {
@@ -198,9 +202,26 @@ proptest! {
                 }
                 let mut ev = ev.clone();
                 ev["Type"] = "DeviceProcessEvents".into();
+                // The same row without a Type, with a column only DeviceProcessEvents has: its
+                // table is inferred from its columns, so it must get through too (a body with
+                // no literal cannot count on the table's name being in the line).
+                let mut untyped = ev.clone();
+                if let Some(m) = untyped.as_object_mut() {
+                    m.remove("Type");
+                    m.insert("ProcessIntegrityLevel".into(), "High".into());
+                }
+                let columns: Vec<String> = untyped
+                    .as_object()
+                    .map(|m| m.iter().filter(|(_, v)| !v.is_null() && v.as_str() != Some("")).map(|(k, _)| k.clone()).collect())
+                    .unwrap_or_default();
+                prop_assert_eq!(
+                    cat.fit(columns.iter().map(String::as_str)),
+                    Fit::One("DeviceProcessEvents")
+                );
                 // Line by line, and as one piece whose lines are marked at once: a kept line
                 // must be a candidate and hold a mark.
-                let lines = spellings(&ev);
+                let mut lines = spellings(&ev);
+                lines.extend(spellings(&untyped));
                 let piece = lines.join("\n");
                 let marks = pre.marks(piece.as_bytes()).unwrap_or_default();
                 let mut start = 0;

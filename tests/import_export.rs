@@ -43,7 +43,7 @@ fn compiled_form(name: &str, text: &str) -> String {
 
 /// Exports `text` (one imported rule) to Sentinel YAML and imports it again.
 fn round_trip(name: &str, text: &str) -> String {
-    let (exported, diags) = export::kql(name, text, 0, &Catalog::builtin());
+    let (exported, diags) = export::kql(text, 0, &Catalog::builtin());
     assert!(diags.is_empty(), "{name}: {diags:#?}");
     assert_eq!(exported.len(), 1);
     let yaml = &exported[0].yaml;
@@ -244,7 +244,7 @@ fn exported_kql_of_a_few_rules_is_pinned() {
             .filter_map(|f| f.rule.as_ref())
             .find(|r| r.name == name)
             .unwrap();
-        let (exported, diags) = export::kql(name, &rule.text, 0, &Catalog::builtin());
+        let (exported, diags) = export::kql(&rule.text, 0, &Catalog::builtin());
         assert!(diags.is_empty());
         snap.push_str(&format!("// ---- {name}\n{}", exported[0].kql));
     }
@@ -289,7 +289,7 @@ fn exclusions_survive_the_round_trip() {
 /// its file's `let`s. Returns the exported KQL, for the snapshot.
 fn pack_round_trips(rel: &str) -> String {
     let text = std::fs::read_to_string(util::path(rel)).unwrap();
-    let (exported, diags) = export::kql(rel, &text, 0, &Catalog::builtin());
+    let (exported, diags) = export::kql(&text, 0, &Catalog::builtin());
     assert!(diags.is_empty(), "{rel}: {diags:#?}");
     // Each rule alone (with the file's lets): plans list fields in the order a set names them.
     let file = scry_grammar::parse_file(&text).unwrap();

@@ -6,6 +6,8 @@
 //! - `diagnostics`: a folder of invalid rule files, each snapshotted with its rendered errors.
 //! - `sets`: rules over several tables through `distinct` sets, in one and two passes.
 //! - `shapes`: the same rows in every input shape give the same results.
+//! - `tables`: rows without a table column get the one table their columns fit, or are skipped
+//!   with the candidates named.
 //! - `threads`: any number of threads and any cut into pieces give the same results (also
 //!   `arg_max` ties and nulls, and `take`, for any order of arrival and merging).
 //! - `cli`: the README commands and exit codes.
@@ -21,10 +23,13 @@
 //!   (every pack, and the `project` / `take` / `arg_max` feature pack).
 //! - `stream` (feature `kafka`): `scry stream` on librdkafka's mock cluster, three instances,
 //!   one killed mid-run: the latest alerts equal `scry run` over the same events.
+//! - `columnar`: Parquet and Arrow IPC inputs give the rows JSON lines give; projection and
+//!   row-group skipping are reported; unreadable files and column types are named.
 //! - `windows`: EVTX and Sysmon JSON inputs: real files load cleanly, planted RMM tools are
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
 mod cli;
+mod columnar;
 mod conformance;
 mod diagnostics;
 mod differential;
@@ -38,6 +43,7 @@ mod sets;
 mod shapes;
 #[cfg(feature = "kafka")]
 mod stream;
+mod tables;
 mod threads;
 mod util;
 mod windows;

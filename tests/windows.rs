@@ -329,3 +329,48 @@ fn evtx_files_and_their_evtx_dump_json_twins_give_the_same_rows() {
         assert_eq!(evtx, json, "{stem}");
     }
 }
+
+#[test]
+fn anchors_that_hold_on_mapped_rows_search_windows_lines_like_any_other() {
+    // Substring needles on columns the mapping copies or cuts from the event's own fields
+    // (FileName is the basename of Image, the company is Company): the prefilter needs no
+    // separate search for Windows layout keys, and still finds the planted tools, in the flat
+    // and the Winlogbeat layouts.
+    let dir = std::env::temp_dir().join(format!("scry-windows-anchors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let rule = dir.join("tools.scry");
+    std::fs::write(
+        &rule,
+        "rule tools {\n  id \"11111111-2222-3333-4444-666666666666\"\n  title \"tools\"\n  from DeviceProcessEvents\n  where FileName has_any ('AnyDesk', 'ServerEye') or ProcessVersionInfoCompanyName has 'Kr\u{e4}mer'\n  summarize Count = count() by FileName\n}\n",
+    )
+    .expect("write rule");
+    let rule = rule.to_string_lossy().into_owned();
+    let explain = util::scry(&["explain", "--rules", &rule]);
+    assert!(
+        !util::stdout(&explain).contains("Windows events"),
+        "{}",
+        util::stdout(&explain)
+    );
+    // The packs test values' starts (`"FileName":"x`), which a Sysmon line does not spell.
+    let packs = util::scry(&["explain", "--rules", "rules/rmm"]);
+    assert!(
+        util::stdout(&packs).contains("and lines that may be Windows events"),
+        "{}",
+        util::stdout(&packs)
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--rules", &rule, "--now", NOW, "--format", "ndjson"];
+        args.extend_from_slice(extra);
+        args.push(PLANTED);
+        let out = util::scry(&args);
+        assert!(out.status.success(), "{}", util::stderr(&out));
+        util::stdout(&out)
+    };
+    let with = run(&[]);
+    assert_eq!(with, run(&["--no-prefilter"]));
+    assert!(
+        with.contains("AnyDesk.exe") && with.contains("ServerEye"),
+        "{with}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

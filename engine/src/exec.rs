@@ -11,6 +11,7 @@ use crate::kql;
 use crate::plan::{cell_text, Bits, Plan, TablePlan};
 use crate::prefilter::Prefilter;
 use crate::row::{Cell, FieldId, FieldSet, Row};
+use crate::schema::{Catalog, Fit};
 use crate::value::{Type, Value};
 use hashbrown::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
@@ -157,7 +158,23 @@ struct StepCx<'a> {
     ts_cache: &'a StdCell<Option<Option<i64>>>,
 }
 
-impl StepCx<'_> {
+impl<'a> StepCx<'a> {
+    fn new(
+        row: &'a Row,
+        bits: &'a Bits,
+        now: i64,
+        sets: &'a [ConstList],
+        ts_cache: &'a StdCell<Option<Option<i64>>>,
+    ) -> StepCx<'a> {
+        StepCx {
+            row,
+            bits,
+            now,
+            sets,
+            ts_cache,
+        }
+    }
+
     fn env<'e>(&'e self, computed: &'e [Value], timestamp: Option<FieldId>) -> RowEnv<'e> {
         RowEnv {
             row: self.row,
@@ -503,6 +520,8 @@ pub struct RunStats {
     pub held: u64,
     /// Records ruled out by the prefilter without being parsed (counted in `evaluated`).
     pub ruled_out: u64,
+    /// Records that named no table, per table inferred from their columns.
+    pub inferred: BTreeMap<String, u64>,
 }
 
 impl RunStats {
@@ -527,6 +546,9 @@ impl RunStats {
         }
         self.held += other.held;
         self.ruled_out += other.ruled_out;
+        for (k, n) in other.inferred {
+            *self.inferred.entry(k).or_insert(0) += n;
+        }
     }
 
     /// Total skipped.
@@ -541,8 +563,19 @@ impl RunStats {
 pub enum Skip {
     /// The record's table is not in the catalog.
     UnknownTable(String),
-    /// Nothing says which table the record belongs to.
+    /// Nothing says which table the record belongs to (and its columns were not looked at,
+    /// or it has none holding a value).
     NoTable,
+    /// No table named, and the columns holding a value fit several tables: these, in
+    /// catalog order. `{"FileName": "x.exe", "Timestamp": "..."}` fits both
+    /// DeviceProcessEvents and DeviceNetworkEvents.
+    AmbiguousTable(Vec<String>),
+    /// No table named, and no one table has all the columns holding a value; `unknown` is
+    /// one that no table has, if any: `{"DestinationDeviceName": "dc1"}`.
+    NoFittingTable {
+        /// A column no table of the catalog has.
+        unknown: Option<String>,
+    },
     /// The Timestamp is present but not a datetime.
     BadTimestamp(String),
 }
@@ -553,6 +586,12 @@ impl Skip {
         match self {
             Skip::UnknownTable(t) => format!("unknown table {t}"),
             Skip::NoTable => "no table (give --table, or a Type/category field)".into(),
+            Skip::AmbiguousTable(t) => {
+                format!("no Type column; columns fit {}; use --table", and_list(t))
+            }
+            Skip::NoFittingTable { .. } => {
+                "no Type column; columns fit no known table (give --table, or --schema)".into()
+            }
             Skip::BadTimestamp(_) => "bad Timestamp".into(),
         }
     }
@@ -568,7 +607,28 @@ impl std::fmt::Display for Skip {
             Skip::BadTimestamp(t) => {
                 write!(f, "Timestamp {t:?} is not a datetime (expected ISO 8601)")
             }
+            Skip::AmbiguousTable(t) => write!(
+                f,
+                "no Type column, and the record's columns fit {}: give --table",
+                and_list(t)
+            ),
+            Skip::NoFittingTable { unknown: Some(c) } => write!(
+                f,
+                "no Type column, and no known table has column `{c}`: give --table, or --schema"
+            ),
+            Skip::NoFittingTable { unknown: None } => f.write_str(
+                "no Type column, and no known table has all the record's columns: give --table, or --schema",
+            ),
         }
+    }
+}
+
+/// `A`, `A and B`, `A, B and C`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
@@ -675,6 +735,8 @@ pub struct Executor<'p> {
     seq: u64,
     /// The first pass's prefilter: only the sets' anchors.
     set_prefilter: Prefilter,
+    /// Tables inferred so far, by column set.
+    fit_cache: FitCache<'p>,
 }
 
 /// A row held until the sets are complete: where it came from in the input, and for which
@@ -769,6 +831,7 @@ impl<'p> Executor<'p> {
             default_table: table,
             max_groups: DEFAULT_MAX_GROUPS,
             groups: 0,
+            fit_cache: FitCache::default(),
         }
     }
 
@@ -793,6 +856,11 @@ impl<'p> Executor<'p> {
     /// The prefilter of this run.
     pub fn prefilter(&self) -> &Prefilter {
         &self.prefilter
+    }
+
+    /// The first pass's prefilter (only the sets' anchors).
+    pub fn set_prefilter(&self) -> &Prefilter {
+        &self.set_prefilter
     }
 
     /// Asks the prefilter about one raw input line holding a record: `false` means no rule can
@@ -842,7 +910,13 @@ impl<'p> Executor<'p> {
     /// does); an `Err` is a record the second pass will report as skipped.
     pub fn collect_sets(&mut self, row: &Row) -> Result<(), Skip> {
         let plan = self.plan;
-        let table = table_of(&self.default_table, self.type_field, row)?;
+        let (table, _) = table_of(
+            &self.default_table,
+            self.type_field,
+            &plan.catalog,
+            &mut self.fit_cache,
+            row,
+        )?;
         let Some(tp) = plan.table(table) else {
             return Ok(());
         };
@@ -998,9 +1072,17 @@ impl<'p> Executor<'p> {
     /// The record's `Timestamp` as [`Executor::process`] reads it for its table: `None` when
     /// the table is unknown or has no timestamp, or the record has none or a malformed one
     /// (which `process` then reports).
-    pub fn record_time(&self, row: &Row) -> Option<i64> {
-        let table = table_of(&self.default_table, self.type_field, row).ok()?;
-        record_timestamp(self.plan.table(table)?, row).ok()?
+    pub fn record_time(&mut self, row: &Row) -> Option<i64> {
+        let plan = self.plan;
+        let (table, _) = table_of(
+            &self.default_table,
+            self.type_field,
+            &plan.catalog,
+            &mut self.fit_cache,
+            row,
+        )
+        .ok()?;
+        record_timestamp(plan.table(table)?, row).ok()?
     }
 
     /// The sets collected so far, to give to the executors of a second pass
@@ -1035,13 +1117,7 @@ impl<'p> Executor<'p> {
         let ts_cache = StdCell::new(Some(ts));
         for &(si, bi) in &tp.sets {
             let body = &self.plan.sets[si].bodies[bi];
-            let ctx = StepCx {
-                row,
-                bits: &self.bits,
-                now: self.now,
-                sets: &[],
-                ts_cache: &ts_cache,
-            };
+            let ctx = StepCx::new(row, &self.bits, self.now, &[], &ts_cache);
             let (mut windowed, mut in_window) = (false, false);
             if !ctx.in_window(&body.window, body.timestamp, &mut windowed, &mut in_window) {
                 continue;
@@ -1145,8 +1221,18 @@ impl<'p> Executor<'p> {
 
     fn process_inner(&mut self, row: &Row, only: Option<usize>) -> Result<Option<Verdict>, Skip> {
         let plan = self.plan;
-        // Borrowed from the row or the options: nothing is allocated per record here.
-        let table = table_of(&self.default_table, self.type_field, row)?;
+        // Borrowed from the row, the options or the catalog: nothing is allocated per record
+        // here, but for records whose table is inferred.
+        let (table, inferred) = table_of(
+            &self.default_table,
+            self.type_field,
+            &plan.catalog,
+            &mut self.fit_cache,
+            row,
+        )?;
+        if inferred {
+            bump(&mut self.stats.inferred, table);
+        }
         let Some(tp) = plan.table(table) else {
             if plan.catalog.table(table).is_none() {
                 return Err(Skip::UnknownTable(table.to_string()));
@@ -1180,13 +1266,7 @@ impl<'p> Executor<'p> {
             if let (Some(relaxed), false, None) = (&body.relaxed, self.sets_sealed, only) {
                 // Single pass: the sets are not complete yet. Keep the row if it can still
                 // pass once they are; `finish` decides.
-                let ctx = StepCx {
-                    row,
-                    bits: &self.bits,
-                    now: self.now,
-                    sets: &[],
-                    ts_cache: &ts_cache,
-                };
+                let ctx = StepCx::new(row, &self.bits, self.now, &[], &ts_cache);
                 self.computed.clear();
                 self.computed.resize(body.computed, Value::Null);
                 if ctx.passes(
@@ -1249,25 +1329,11 @@ impl<'p> Executor<'p> {
         self.computed.resize(body.computed, Value::Null);
         let mut computed = std::mem::take(&mut self.computed);
         let verdict = 'eval: {
-            let ctx = StepCx {
-                row,
-                bits: &self.bits,
-                now: self.now,
-                sets: &self.set_lists,
-                ts_cache,
-            };
+            let ctx = StepCx::new(row, &self.bits, self.now, &self.set_lists, ts_cache);
             if !ctx.passes(body, &body.steps, &mut computed, windowed, in_window) {
                 break 'eval Verdict::NoMatch;
             }
-            let env = RowEnv {
-                row,
-                bits: &self.bits,
-                computed: &computed,
-                now: self.now,
-                timestamp: body.timestamp,
-                ts_cache,
-                sets: &self.set_lists,
-            };
+            let env = ctx.env(&computed, body.timestamp);
             for (i, x) in body.exclusions.iter().enumerate() {
                 if let Some(x) = x {
                     if eval::test(x, &env) == Some(true) {
@@ -1514,24 +1580,76 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 }
 
 /// The record's table: `--table` if given, else what the input's shape names (a
-/// storage-account `category`), else a non-empty `Type` column.
-fn table_of<'r>(
+/// storage-account `category`), else a non-empty `Type` column, else the one table of the
+/// catalog that has every column the record holds a value in (when the reader collected
+/// them, see [`crate::io::ReadOptions::columns`]); `true` when inferred so.
+fn table_of<'r, 'c: 'r>(
     default: &'r Option<String>,
     type_field: Option<FieldId>,
+    catalog: &'c Catalog,
+    cache: &mut FitCache<'c>,
     row: &'r Row,
-) -> Result<&'r str, Skip> {
+) -> Result<(&'r str, bool), Skip> {
     if let Some(t) = default {
-        return Ok(t);
+        return Ok((t, false));
     }
     if let Some(t) = row.table_hint() {
-        return Ok(t);
+        return Ok((t, false));
     }
     if let Some(Cell::Str(t)) = type_field.map(|f| row.get(f)) {
         if !t.is_empty() {
-            return Ok(t);
+            return Ok((t, false));
         }
     }
-    Err(Skip::NoTable)
+    let Some(columns) = row.columns() else {
+        return Err(Skip::NoTable);
+    };
+    cache.key.clear();
+    let mut cacheable = true;
+    for c in columns {
+        cacheable &= !c.contains('\n');
+        cache.key.push_str(c);
+        cache.key.push('\n');
+    }
+    if cache.key.is_empty() {
+        return Err(Skip::NoTable);
+    }
+    let fit = |columns: &mut dyn Iterator<Item = &str>| match catalog.fit(columns) {
+        Fit::One(t) => Ok(t),
+        Fit::Several(ts) => Err(Skip::AmbiguousTable(
+            ts.into_iter().map(str::to_string).collect(),
+        )),
+        Fit::None { unknown } => Err(Skip::NoFittingTable { unknown }),
+    };
+    let found = match cache.fits.get(cache.key.as_str()) {
+        Some(f) => f.clone(),
+        // A key holding the separator would read as other columns: not cached.
+        None if !cacheable => row
+            .columns()
+            .map_or(Err(Skip::NoTable), |mut c| fit(&mut c)),
+        None => {
+            let f = fit(&mut cache.key.lines());
+            if cache.fits.len() < MAX_SHAPES {
+                cache.fits.insert(cache.key.clone(), f.clone());
+            }
+            f
+        }
+    };
+    found.map(|t| (t, true))
+}
+
+/// The most column sets [`FitCache`] remembers: exports have a few shapes per table, and
+/// hostile input a new one per record, which must not grow memory.
+const MAX_SHAPES: usize = 4096;
+
+/// The table each set of columns seen fits, so that the records of one export, which share
+/// a few shapes, are looked up in the catalog once per shape (the lookup is most of what an
+/// inferred record costs beyond reading it).
+#[derive(Debug, Default)]
+struct FitCache<'c> {
+    /// The current record's columns, one per line.
+    key: String,
+    fits: HashMap<String, Result<&'c str, Skip>>,
 }
 
 fn add(a: &Value, b: &Value) -> Value {
@@ -1611,4 +1729,57 @@ pub fn eval_on_row(e: &crate::ir::Expr, row: &Row, now: i64) -> Value {
         sets: &[],
     };
     eval::eval(e, &env).to_value()
+}
+
+/// The span of time any rule (or `distinct` set) can look at, at clock `now` and within
+/// `--since` / `--until`: (earliest, latest) in ticks, `None` on a side that is open (some body
+/// has no window, or a bound is not a constant datetime). Readers that know the time range of
+/// a block of records (Parquet statistics) skip blocks outside it: no rule can keep their
+/// records. Only the tables' `Timestamp` columns are windowed, so the span is about them.
+pub fn time_span(
+    plan: &Plan,
+    now: i64,
+    since: Option<i64>,
+    until: Option<i64>,
+) -> (Option<i64>, Option<i64>) {
+    let env = OutputEnv(&[], now);
+    let bound = |e: &Expr| match eval::eval(e, &env) {
+        Val::DateTime(t) => Some(t),
+        _ => None,
+    };
+    let windows = plan
+        .rules
+        .iter()
+        .flat_map(|r| r.bodies.iter().map(|b| b.window.as_ref()))
+        .chain(
+            plan.sets
+                .iter()
+                .flat_map(|s| s.bodies.iter().map(|b| b.window.as_ref())),
+        );
+    let (mut lo, mut hi): (Option<i64>, Option<i64>) = (None, None);
+    let mut open = (false, false);
+    let mut any = false;
+    for w in windows {
+        any = true;
+        let (a, b) = w.map_or((None, None), |(a, b)| (bound(a), bound(b)));
+        match a {
+            Some(a) => lo = Some(lo.map_or(a, |x| x.min(a))),
+            None => open.0 = true,
+        }
+        match b {
+            Some(b) => hi = Some(hi.map_or(b, |x| x.max(b))),
+            None => open.1 = true,
+        }
+    }
+    if !any || open.0 {
+        lo = None;
+    }
+    if !any || open.1 {
+        hi = None;
+    }
+    let tighter = |x: Option<i64>, y: Option<i64>, f: fn(i64, i64) -> i64| match (x, y) {
+        (Some(a), Some(b)) => Some(f(a, b)),
+        (a, b) => a.or(b),
+    };
+    (tighter(lo, since, i64::max), tighter(hi, until, i64::min))
 }

@@ -23,8 +23,15 @@
 //!   `distinct` sets uses its relaxed steps, and each set's own filters count as a body.
 //! - **Tables.** A body that needs nothing provable still needs its table: without
 //!   `--table`, a record names its table in its text (`"category": "AdvancedHunting-T"` or
-//!   `"Type": "T"`), so the table name is that body's anchor. With `--table`, such a body turns
-//!   the prefilter off.
+//!   `"Type": "T"`), so the table name is one of that body's anchors. A record that names no
+//!   table is given one from its columns only when exactly one table has them all
+//!   ([`crate::schema::Catalog::fit`]), so for any other table it holds a column that table
+//!   lacks: each key of [`crate::schema::Catalog::distinguishing`], as `"Column`, is an anchor
+//!   too (a type-suffixed `"Column_long` contains it). With `--table`, such a body turns the
+//!   prefilter off.
+//! - **Union exports.** A type-suffixed key (`"FileName_string":"x"`) is read as its column,
+//!   so a value-start anchor `"FileName":"x` would miss it: a line holding a suffix followed
+//!   by `"` is a candidate whenever there are value-start anchors.
 //! - **Shapes.** Only lines that hold one record are ruled out: a line with `"records"` (an
 //!   Event Hub batch) or not of the form `{...}` is always parsed, so the count of records
 //!   stays exact.
@@ -39,6 +46,7 @@ use crate::compile::Step;
 use crate::ir::{ConstList, Expr, ExprKind, SetOp};
 use crate::kql;
 use crate::plan::{Plan, TablePlan};
+use crate::schema::TYPE_SUFFIXES;
 use crate::value::Value;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use scry_grammar::StrOpKind;
@@ -73,6 +81,9 @@ pub struct Anchors {
     pub anchors: Vec<(String, Vec<String>)>,
     /// Per table, what each rule body and set needs (for `scry explain`).
     pub per_table: Vec<(String, Vec<BodyNeed>)>,
+    /// Every anchor also holds on the line of a Windows event whose row a rule keeps, so such
+    /// lines need no search of their own (see [`Prefilter::covers_windows`]).
+    pub windows: bool,
 }
 
 /// What one rule body or set needs, for `scry explain`.
@@ -112,6 +123,9 @@ fn folds_to_ascii() -> &'static [String] {
 struct Anchor {
     text: String,
     weak: bool,
+    /// It also holds for a Windows event's row, whose columns may come from other keys
+    /// ([`crate::io::windows`]): a substring of a value that the event's text holds too.
+    windows: bool,
 }
 
 /// Where anchors are chosen: the table's atoms, the text every line holds, and the sets'
@@ -121,6 +135,8 @@ struct Scope<'a> {
     /// Column names, table names and the shapes' keys, lower-cased, one per line.
     structure: &'a str,
     sets: Option<&'a [ConstList]>,
+    /// Columns the Sysmon mapping fills with a constant or a boolean.
+    synthesized: &'a [&'static str],
 }
 
 impl Scope<'_> {
@@ -129,6 +145,7 @@ impl Scope<'_> {
         Anchor {
             text: text.to_string(),
             weak,
+            windows: true,
         }
     }
 
@@ -162,7 +179,12 @@ impl Scope<'_> {
                 format!("\"{column}\": \"{prefix}"),
             ]
             .into_iter()
-            .map(|text| Anchor { text, weak: false })
+            // A Windows event spells the mapped column's source key, not `"Column"`.
+            .map(|text| Anchor {
+                text,
+                weak: false,
+                windows: false,
+            })
             .collect(),
         )
     }
@@ -179,7 +201,8 @@ impl Scope<'_> {
                 }
                 let starts = matches!(pred.kind(), Some(StrOpKind::StartsWith) | None);
                 let at_start = starts.then(|| self.value_start(column, needle)).flatten();
-                at_start.or_else(|| self.anchor_of(needle).map(|a| vec![a]))
+                let n = at_start.or_else(|| self.anchor_of(needle).map(|a| vec![a]));
+                n.map(|n| self.on_column(column, n))
             }
             ExprKind::In {
                 negated: false,
@@ -236,7 +259,16 @@ impl Scope<'_> {
                 None => out.push(self.anchor_of(s)?),
             }
         }
-        Some(out)
+        Some(self.on_column(name, out))
+    }
+
+    /// Anchors of a test on `column`: they cannot vouch for Windows event rows when the
+    /// Sysmon mapping fills the column with text the event does not hold.
+    fn on_column(&self, column: &str, mut n: Vec<Anchor>) -> Vec<Anchor> {
+        if self.synthesized.contains(&column) {
+            n.iter_mut().for_each(|a| a.windows = false);
+        }
+        n
     }
 
     /// What a body with these `where` predicates needs.
@@ -289,6 +321,8 @@ impl Prefilter {
         sets: Option<&[ConstList]>,
     ) -> Prefilter {
         let structure = structure(plan);
+        let synthesized = crate::io::windows::synthesized_columns();
+        let mut windows = true;
         let mut anchors: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         let mut per_table = Vec::new();
         let mut value_starts = false;
@@ -300,6 +334,7 @@ impl Prefilter {
                 tp,
                 structure: &structure,
                 sets,
+                synthesized: &synthesized,
             };
             let mut bodies: Vec<(String, Need)> = Vec::new();
             for &(si, bi) in &tp.sets {
@@ -324,7 +359,19 @@ impl Prefilter {
                 let fallback = n.is_none();
                 let n = match (n, table) {
                     (Some(n), _) => n,
-                    (None, None) => vec![scope.anchor(&tp.name)],
+                    (None, None) => {
+                        // A record that names no table may be given this one from its columns
+                        // (`Catalog::fit`): then it holds a key this table has and some other
+                        // lacks, spelled `"Column` (or `"Column_type` in a union export).
+                        let keys = plan.catalog.distinguishing(&tp.name);
+                        std::iter::once(scope.anchor(&tp.name))
+                            .chain(keys.into_iter().map(|c| Anchor {
+                                text: format!("\"{c}"),
+                                weak: true,
+                                windows: false,
+                            }))
+                            .collect()
+                    }
                     (None, Some(_)) => {
                         return Prefilter::Off(format!(
                             "{who} needs no literal this prefilter can prove (and --table names the table)"
@@ -337,7 +384,9 @@ impl Prefilter {
                     fallback,
                 });
                 for a in n {
-                    value_starts |= a.text.starts_with('"');
+                    value_starts |= !fallback && a.text.starts_with('"');
+                    // A mapped row's table name is not in its line either.
+                    windows &= !fallback && a.windows && holds_in_source(&a.text);
                     anchors.entry(a.text).or_default().push(who.clone());
                 }
             }
@@ -360,6 +409,11 @@ impl Prefilter {
         // GB/s for the 278 anchors of rules/rmm). Few anchors: the default, whose prefilter
         // (memchr on rare bytes) the DFA would lose (3.4 vs 1.5 GB/s for one anchor). The
         // DFA's table grows with the anchors' total length, hence the upper bound.
+        let suffix_guards: Vec<String> = if value_starts {
+            TYPE_SUFFIXES.iter().map(|s| format!("{s}\"")).collect()
+        } else {
+            Vec::new()
+        };
         let total: usize = anchors.iter().map(|(a, _)| a.len()).sum();
         let kind = (anchors.len() > 16 && total <= 64 * 1024).then_some(AhoCorasickKind::DFA);
         let searcher = AhoCorasickBuilder::new()
@@ -370,7 +424,8 @@ impl Prefilter {
                 anchors
                     .iter()
                     .map(|(a, _)| a.as_str())
-                    .chain(GUARDS.iter().copied().filter(|_| value_starts)),
+                    .chain(GUARDS.iter().copied().filter(|_| value_starts))
+                    .chain(suffix_guards.iter().map(String::as_str)),
             );
         match searcher {
             Ok(searcher) => Prefilter::On(Anchors {
@@ -378,6 +433,7 @@ impl Prefilter {
                 triggers,
                 anchors,
                 per_table,
+                windows,
             }),
             Err(e) => Prefilter::Off(format!("anchors too many for the searcher: {e}")),
         }
@@ -408,6 +464,17 @@ impl Prefilter {
 }
 
 impl Prefilter {
+    /// True when lines that may be Windows events need no search of their own: every anchor
+    /// is a substring of a value that holds on the mapped row as in the event's text (no
+    /// table-name fallback, no `"Column":"value` start, no column the Sysmon mapping fills
+    /// with a constant or a boolean). Off, it never rules anything out anyway.
+    pub fn covers_windows(&self) -> bool {
+        match self {
+            Prefilter::Off(_) => true,
+            Prefilter::On(a) => a.windows,
+        }
+    }
+
     /// The places in `piece` (whole JSON lines) where a line must be parsed: every anchor
     /// occurrence, `\u` escape, `"records"`, character folding to ASCII and invalid UTF-8
     /// sequence; sorted. A `{...}` line holding none of them is one [`Prefilter::candidate`]
@@ -448,6 +515,19 @@ impl Prefilter {
     }
 }
 
+/// True when `anchor`, found in a value of a Windows event as the reader rebuilt it, is also
+/// in the event's raw text. Values the reader rebuilt from parsed JSON (`serde_json::Value`)
+/// are re-serialized: nested JSON loses its spacing, a number its spelling (`1E3` becomes
+/// `1000.0`). An anchor with no JSON punctuation lies inside one token, and if it is not all
+/// number characters, inside a string, whose characters are the source's (escapes aside:
+/// anchors have none, and a line with `\u` is always a candidate).
+fn holds_in_source(anchor: &str) -> bool {
+    !anchor.contains([',', ':', '[', ']', '{', '}'])
+        && !anchor
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+}
+
 /// True when `line` holds a `\u` escape: an odd number of backslashes before a `u`.
 fn has_unicode_escape(line: &[u8]) -> bool {
     let mut i = 0;
@@ -484,8 +564,13 @@ impl fmt::Display for Prefilter {
                     .collect();
                 writeln!(
                     f,
-                    "  always parsed: lines with a \\u escape, an Event Hub batch, a JSON array, or {} (fold to ASCII)",
-                    triggers.join(" ")
+                    "  always parsed: lines with a \\u escape, an Event Hub batch, a JSON array, or {} (fold to ASCII){}",
+                    triggers.join(" "),
+                    if a.windows {
+                        ""
+                    } else {
+                        ", and lines that may be Windows events (some anchor may not hold on their mapped rows)"
+                    }
                 )?;
                 for (table, bodies) in &a.per_table {
                     writeln!(f, "  table {table}:")?;
@@ -505,7 +590,7 @@ impl fmt::Display for Prefilter {
                             needs.join(" | ")
                         };
                         let note = if *fallback {
-                            " (no literal to prove: the table's name)"
+                            " (no literal to prove: the table's name, or a key only this table has, for records naming no table)"
                         } else {
                             ""
                         };
@@ -538,6 +623,7 @@ mod tests {
             tp: &tp,
             structure: "processintegritylevel\n",
             sets: None,
+            synthesized: &[],
         };
         scope.anchor_of(needle).map(|a| a.text)
     }

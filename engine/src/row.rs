@@ -101,6 +101,12 @@ pub struct Row {
     slots: Vec<Slot>,
     scratch: String,
     table: Option<(u32, u32)>,
+    /// The names of the record's keys holding a value (not null, not empty), when the reader
+    /// was asked for them ([`crate::io::ReadOptions::columns`]) and the record names no table:
+    /// what the engine infers the table from.
+    columns: Vec<(u32, u32)>,
+    /// Whether `columns` was collected for this record.
+    columns_collected: bool,
 }
 
 impl Row {
@@ -110,6 +116,8 @@ impl Row {
             slots: vec![Slot::Missing; fields.len()],
             scratch: String::new(),
             table: None,
+            columns: Vec::new(),
+            columns_collected: false,
         }
     }
 
@@ -123,6 +131,8 @@ impl Row {
         self.slots.iter_mut().for_each(|s| *s = Slot::Missing);
         self.scratch.clear();
         self.table = None;
+        self.columns.clear();
+        self.columns_collected = false;
     }
 
     /// The cell of `field`.
@@ -187,6 +197,36 @@ impl Row {
     /// Records the table named by the input's shape.
     pub fn set_table_hint(&mut self, table: &str) {
         self.table = Some(self.push(table));
+    }
+
+    /// True when the record names its table: a table hint, or a non-empty string in the
+    /// field `type_field` (the `Type` column).
+    pub fn names_table(&self, type_field: Option<FieldId>) -> bool {
+        self.table.is_some()
+            || matches!(type_field.map(|f| self.get(f)), Some(Cell::Str(t)) if !t.is_empty())
+    }
+
+    /// Starts collecting the record's column names (see [`Row::columns`]).
+    pub fn begin_columns(&mut self) {
+        self.columns.clear();
+        self.columns_collected = true;
+    }
+
+    /// Adds a key of the record that holds a value, as the input spells it (a type-suffixed
+    /// key such as `ReportId_long` stays so: the engine knows the suffixes' meaning).
+    pub fn add_column(&mut self, name: &str) {
+        let span = self.push(name);
+        self.columns.push(span);
+    }
+
+    /// The keys of the record that hold a value, when the reader collected them: only for a
+    /// record that names no table, and only when asked to.
+    pub fn columns(&self) -> Option<impl Iterator<Item = &str>> {
+        self.columns_collected.then(|| {
+            self.columns
+                .iter()
+                .map(|&(a, b)| &self.scratch[a as usize..b as usize])
+        })
     }
 }
 

@@ -151,6 +151,7 @@ struct AliasFile {
 const BUILTIN_TABLES: &str = include_str!("../schemas/defender.json");
 const BUILTIN_ALIASES: &str = include_str!("../schemas/aliases.json");
 const BUILTIN_WINDOWS: &str = include_str!("../schemas/windows.json");
+const BUILTIN_DEVICE: &str = include_str!("../schemas/defender-device.json");
 
 impl Catalog {
     /// The built-in Defender XDR tables and aliases.
@@ -159,6 +160,8 @@ impl Catalog {
         // The built-in files are part of the build and tested; failing here is a packaging bug.
         c.add_tables("<builtin defender.json>", BUILTIN_TABLES)
             .expect("built-in schema is valid");
+        c.add_tables("<builtin defender-device.json>", BUILTIN_DEVICE)
+            .expect("built-in device schema is valid");
         c.add_tables("<builtin windows.json>", BUILTIN_WINDOWS)
             .expect("built-in Windows schema is valid");
         c.add_aliases("<builtin aliases.json>", BUILTIN_ALIASES)
@@ -265,6 +268,109 @@ impl Catalog {
     pub fn tables(&self) -> &[TableSchema] {
         &self.tables
     }
+
+    /// The tables whose schema has every one of `columns`, the names of a record's keys that
+    /// hold a value (a type-suffixed name such as `ReportId_long` counts as its column). A row
+    /// of a table holds values only in that table's columns, so its own table is always among
+    /// them if the catalog knows it; the answer is deterministic (catalog order), and a table
+    /// is only named alone when no other table fits.
+    pub fn fit<'a>(&self, columns: impl Iterator<Item = &'a str>) -> Fit<'_> {
+        // Log Analytics adds its bookkeeping columns to every table: they tell none apart.
+        let columns: Vec<&str> = columns
+            .filter(|c| !c.starts_with('_') && !LOG_ANALYTICS_COLUMNS.contains(c))
+            .collect();
+        let has = |t: &TableSchema, c: &str| {
+            t.column(c).is_some()
+                || TYPE_SUFFIXES
+                    .iter()
+                    .filter_map(|s| c.strip_suffix(s))
+                    .any(|base| t.column(base).is_some())
+        };
+        let fits: Vec<&str> = self
+            .tables
+            .iter()
+            .filter(|t| columns.iter().all(|c| has(t, c)))
+            .map(|t| t.name.as_str())
+            .collect();
+        match fits.as_slice() {
+            [one] => Fit::One(one),
+            [] => Fit::None {
+                unknown: columns
+                    .iter()
+                    .find(|c| !self.tables.iter().any(|t| has(t, c)))
+                    .map(|c| c.to_string()),
+            },
+            _ => Fit::Several(fits),
+        }
+    }
+
+    /// Column names a record must hold a value in, one at least, for [`Catalog::fit`] to name
+    /// `table` alone; sorted. A record fits `table` alone only if, for every other table, it
+    /// holds a column that table lacks: these are the columns of `table` that the other table
+    /// lacking the fewest of them lacks. Empty when `table` is never named alone (unknown, or
+    /// another table has all its columns). The only table of a catalog: all its columns (a
+    /// record with no column at all is never given a table).
+    pub fn distinguishing(&self, table: &str) -> Vec<&str> {
+        let Some(t) = self.table(table) else {
+            return Vec::new();
+        };
+        let only = |u: &TableSchema| {
+            let mut v: Vec<&str> = t
+                .columns
+                .iter()
+                .map(|(c, _)| c.as_str())
+                .filter(|c| u.column(c).is_none())
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let others = self.tables.iter().filter(|u| u.name != t.name);
+        match others
+            .map(|u| (only(u), u.name.as_str()))
+            .min_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.1.cmp(b.1)))
+        {
+            Some((v, _)) => v,
+            None => {
+                let mut all: Vec<&str> = t.columns.iter().map(|(c, _)| c.as_str()).collect();
+                all.sort_unstable();
+                all
+            }
+        }
+    }
+}
+
+/// The type suffixes of "union" exports (`ReportId_long`, `AdditionalFields_string`): a union
+/// over tables whose columns differ in type keeps one column per type.
+pub const TYPE_SUFFIXES: &[&str] = &[
+    "_string",
+    "_long",
+    "_int",
+    "_real",
+    "_double",
+    "_bool",
+    "_boolean",
+    "_datetime",
+    "_timespan",
+    "_dynamic",
+    "_guid",
+    "_decimal",
+];
+
+/// Columns Log Analytics (Sentinel) adds to every table, besides those starting with `_`.
+const LOG_ANALYTICS_COLUMNS: &[&str] = &["TenantId", "TimeGenerated", "SourceSystem", "Type"];
+
+/// What a record's columns say about its table ([`Catalog::fit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fit<'c> {
+    /// Exactly one table has every column.
+    One(&'c str),
+    /// Several tables have every column: these, in catalog order.
+    Several(Vec<&'c str>),
+    /// No table has every column; `unknown` is a column no table has at all, if there is one.
+    None {
+        /// A column of the record that no table of the catalog has.
+        unknown: Option<String>,
+    },
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.
@@ -324,6 +430,61 @@ mod tests {
             .unwrap()
             .column("AccountUpn")
             .is_none());
+    }
+
+    #[test]
+    fn a_table_is_fitted_only_when_no_other_has_the_columns() {
+        let c = Catalog::builtin();
+        let fit = |cols: &[&str]| c.fit(cols.iter().copied());
+        assert_eq!(
+            fit(&["Timestamp", "RemoteIP", "RemotePort", "LocalIPType"]),
+            Fit::One("DeviceNetworkEvents")
+        );
+        // A union export's suffixed column and Log Analytics' own columns.
+        assert_eq!(
+            fit(&[
+                "ProcessVersionInfoCompanyName_string",
+                "TenantId",
+                "_ResourceId"
+            ]),
+            Fit::One("DeviceProcessEvents")
+        );
+        assert_eq!(
+            fit(&["FileName", "InitiatingProcessFileName", "SHA1"]),
+            Fit::Several(vec![
+                "DeviceProcessEvents",
+                "DeviceEvents",
+                "DeviceFileEvents",
+                "DeviceImageLoadEvents"
+            ])
+        );
+        assert_eq!(
+            fit(&["DeviceName", "DestinationDeviceName"]),
+            Fit::None {
+                unknown: Some("DestinationDeviceName".into())
+            }
+        );
+        assert_eq!(fit(&["Signer", "RemoteIP"]), Fit::None { unknown: None });
+    }
+
+    #[test]
+    fn distinguishing_columns_are_those_the_closest_table_lacks() {
+        let c = Catalog::builtin();
+        let d = c.distinguishing("DeviceProcessEvents");
+        assert!(d.contains(&"ProcessVersionInfoCompanyName"), "{d:?}");
+        assert!(!d.contains(&"FileName"), "{d:?}");
+        // A table another has every column of is never fitted alone.
+        let mut small = Catalog::default();
+        small
+            .add_file(
+                "s.json",
+                r#"{"tables": {"A": {"X": "string"}, "B": {"X": "string", "Y": "string"}}}"#,
+            )
+            .unwrap();
+        assert!(small.distinguishing("A").is_empty());
+        assert_eq!(small.distinguishing("B"), ["Y"]);
+        assert_eq!(small.fit(["X"].into_iter()), Fit::Several(vec!["A", "B"]));
+        assert_eq!(small.fit(["Y", "X"].into_iter()), Fit::One("B"));
     }
 
     #[test]

@@ -409,6 +409,7 @@ fn record_size_limit_skips_and_continues() {
     let opts = ReadOptions {
         format: Format::JsonLines,
         max_record_bytes: 1000,
+        ..ReadOptions::default()
     };
     let stats = read_reader("x", input.as_bytes(), &fields, &opts, &mut row, &mut c).unwrap();
     reconciled(&c, &stats);
@@ -424,6 +425,7 @@ fn record_size_limit_skips_and_continues() {
     let opts = ReadOptions {
         format: Format::Csv,
         max_record_bytes: 1000,
+        ..ReadOptions::default()
     };
     let stats = read_reader("x", csv.as_bytes(), &fields, &opts, &mut row, &mut c).unwrap();
     reconciled(&c, &stats);
@@ -680,7 +682,7 @@ proptest::proptest! {
         let mut c = collector();
         let fields = c.fields.clone();
         let mut row = Row::new(&fields);
-        let opts = ReadOptions { format, max_record_bytes: 64 };
+        let opts = ReadOptions { format, max_record_bytes: 64, ..ReadOptions::default() };
         if let Ok(stats) = read_reader("p", &bytes[..], &fields, &opts, &mut row, &mut c) {
             reconciled(&c, &stats);
         }

@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = ReadOptions {
         format,
         max_record_bytes: [16, 64, 1024, 16 << 20][usize::from((knobs >> 2) & 3)],
+        ..ReadOptions::default()
     };
     let name = if knobs & 0x10 != 0 {
         "in.csv"

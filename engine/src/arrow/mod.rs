@@ -20,7 +20,7 @@
 
 mod rows;
 
-pub use rows::BatchRows;
+pub use rows::{ticks, BatchRows};
 
 use crate::compile::{self, Sources};
 use crate::exec::{CollectedSets, Executor, Partial, ResultRow, Verdict};
@@ -217,10 +217,16 @@ impl Rules {
     }
 
     /// The counters of merged states, as JSON: records read, evaluated, skipped by reason,
-    /// per table, per rule (read = evaluated + skipped).
+    /// per table, and per rule (rows passed, suppressed per exclusion, results, `make_set`
+    /// caps hit, rows left out over the group budget). read = evaluated + skipped.
     pub fn summary(&self, states: &[RecordBatch]) -> Result<String, String> {
         let p = self.partial_of(states)?;
-        serde_json::to_string(p.stats()).map_err(|e| e.to_string())
+        let mut ex = self.executor();
+        ex.seal_sets();
+        ex.absorb(p);
+        // Finishing fills the per-rule result and cap counts.
+        ex.finish();
+        serde_json::to_string(&ex.stats).map_err(|e| e.to_string())
     }
 
     /// For engines that aggregate natively: one boolean column per rule (named by its id),
@@ -238,7 +244,7 @@ impl Rules {
         }
         ex.seal_sets();
         let fields = ex.fields().clone();
-        let mut rows = BatchRows::new(batch, &fields)?;
+        let mut rows = BatchRows::new(batch, &fields)?.inferring_tables(self.0.table.is_none());
         let mut row = Row::new(&fields);
         let n = self.0.plan.rules.len();
         let mut masks: Vec<Vec<bool>> = vec![Vec::with_capacity(rows.len()); n];
@@ -307,7 +313,7 @@ impl Evaluator {
         ex.begin_chunk(self.chunk);
         self.chunk += 1;
         let fields = ex.fields().clone();
-        let mut rows = BatchRows::new(batch, &fields)?;
+        let mut rows = BatchRows::new(batch, &fields)?.inferring_tables(rules.0.table.is_none());
         let mut row = Row::new(&fields);
         for i in 0..rows.len() {
             rows.fill(i, &mut row);
@@ -497,9 +503,15 @@ pub fn to_ipc(batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
 
 /// Batches from Arrow IPC stream bytes.
 pub fn from_ipc(bytes: &[u8]) -> Result<Vec<RecordBatch>, String> {
-    let r = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
-        .map_err(|e| format!("not an Arrow IPC stream: {e}"))?;
-    r.map(|b| b.map_err(|e| e.to_string())).collect()
+    // The IPC decoder can panic on damaged bytes: guarded, it is an error like any other.
+    crate::io::columnar::guarded(
+        || {
+            let r = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
+                .map_err(|e| format!("not an Arrow IPC stream: {e}"))?;
+            r.map(|b| b.map_err(|e| e.to_string())).collect()
+        },
+        |why| format!("not an Arrow IPC stream: the decoder failed: {why}"),
+    )
 }
 
 /// 1-based line and column (in characters) of byte `at` in `text`.

@@ -16,9 +16,14 @@ type Filler<'a> = Box<dyn Fn(usize, FieldId, &mut Row, &mut String) + 'a>;
 
 /// A batch, ready to be read row by row into [`Row`]s of one [`FieldSet`].
 pub struct BatchRows<'a> {
-    cols: Vec<(FieldId, &'a ArrayRef, Filler<'a>)>,
+    /// (field, column, reader, a type-suffixed copy that never writes a null).
+    cols: Vec<(FieldId, &'a ArrayRef, Filler<'a>, bool)>,
     len: usize,
     buf: String,
+    /// With table inference: every column, by name, and the `Type` column if there is one.
+    names: Option<Vec<(&'a str, &'a ArrayRef)>>,
+    type_column: Option<&'a ArrayRef>,
+    batch: &'a RecordBatch,
 }
 
 impl<'a> BatchRows<'a> {
@@ -26,9 +31,13 @@ impl<'a> BatchRows<'a> {
     /// Fails, naming the column, on a column type scry cannot read.
     pub fn new(batch: &'a RecordBatch, fields: &FieldSet) -> Result<BatchRows<'a>, String> {
         let schema = batch.schema_ref();
+        // Exact names first, then type-suffixed copies of "union" exports (`ReportId_long`),
+        // which only ever fill their column with a value, as in JSON.
         let mut cols = Vec::new();
-        for (id, name) in fields.names() {
-            let Ok(i) = schema.index_of(name) else {
+        let mut suffixed = Vec::new();
+        for (i, f) in schema.fields().iter().enumerate() {
+            let name = f.name();
+            let Some((id, is_suffixed)) = crate::io::field_of(fields, name) else {
                 continue;
             };
             let array = batch.column(i);
@@ -39,13 +48,40 @@ impl<'a> BatchRows<'a> {
                     array.data_type()
                 )
             })?;
-            cols.push((id, array, filler));
+            if is_suffixed {
+                suffixed.push((id, array, filler, true));
+            } else {
+                cols.push((id, array, filler, false));
+            }
         }
+        cols.extend(suffixed);
         Ok(BatchRows {
             cols,
             len: batch.num_rows(),
             buf: String::new(),
+            names: None,
+            type_column: None,
+            batch,
         })
+    }
+
+    /// Gives each row whose `Type` is missing, null or `""` the names of its columns that hold
+    /// a value (not null, not `""`), from which the engine infers the record's table, as the
+    /// JSON and CSV readers do ([`crate::io::ReadOptions::columns`]).
+    pub fn inferring_tables(mut self, yes: bool) -> Self {
+        let schema = self.batch.schema_ref();
+        if yes {
+            self.type_column = self.batch.column_by_name("Type");
+            self.names = Some(
+                schema
+                    .fields()
+                    .iter()
+                    .zip(self.batch.columns())
+                    .map(|(f, c)| (f.name().as_str(), c))
+                    .collect(),
+            );
+        }
+        self
     }
 
     /// The number of rows.
@@ -61,18 +97,40 @@ impl<'a> BatchRows<'a> {
     /// Fills `row` with record `i` (`i < len()`).
     pub fn fill(&mut self, i: usize, row: &mut Row) {
         row.clear();
-        for (id, array, fill) in &self.cols {
+        for (id, array, fill, suffixed) in &self.cols {
             if array.is_null(i) {
-                row.set_null(*id);
+                if !suffixed {
+                    row.set_null(*id);
+                }
             } else {
                 fill(i, *id, row, &mut self.buf);
+            }
+        }
+        let typed = self
+            .type_column
+            .is_some_and(|t| !t.is_null(i) && !is_empty_string(t, i));
+        if let (Some(names), false) = (&self.names, typed) {
+            row.begin_columns();
+            for (name, array) in names {
+                if !array.is_null(i) && !is_empty_string(array, i) {
+                    row.add_column(name);
+                }
             }
         }
     }
 }
 
-/// Ticks (100 ns) per unit.
-fn ticks(unit: TimeUnit, v: i64) -> Option<i64> {
+fn is_empty_string(array: &ArrayRef, i: usize) -> bool {
+    match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().value(i).is_empty(),
+        DataType::LargeUtf8 => array.as_string::<i64>().value(i).is_empty(),
+        DataType::Utf8View => array.as_string_view().value(i).is_empty(),
+        _ => false,
+    }
+}
+
+/// A time in `unit` since the epoch, in ticks (100 ns); `None` past the range of ticks.
+pub fn ticks(unit: TimeUnit, v: i64) -> Option<i64> {
     match unit {
         TimeUnit::Second => v.checked_mul(10_000_000),
         TimeUnit::Millisecond => v.checked_mul(10_000),

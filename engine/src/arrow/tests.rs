@@ -325,6 +325,24 @@ fn states_split_by_kind_rule_and_key_merge_as_a_shuffle_would() {
         events.len() as u64
     );
     assert!(skipped > 0, "bad timestamps and unknown tables are counted");
+    // `make_set(SHA1, 2)` over four hashes: the cap is reported, per rule.
+    let stats_rule = summary["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(rules.rule_ids())
+        .find(|(_, id)| id == "t-stats")
+        .unwrap()
+        .0
+        .clone();
+    assert!(
+        stats_rule["capped_sets"].as_u64().unwrap() > 0,
+        "{stats_rule}"
+    );
+    assert_eq!(
+        stats_rule["results"].as_u64().unwrap() as usize,
+        want.iter().filter(|l| l.contains("\"t-stats\"")).count()
+    );
 }
 
 fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {

@@ -23,7 +23,7 @@
 //! use scry_engine::export;
 //! use scry_engine::schema::Catalog;
 //! let src = r#"rule r { from DeviceProcessEvents window 5d where process.name =~ 'x.exe' }"#;
-//! let (rules, diags) = export::kql("r.scry", src, 0, &Catalog::builtin());
+//! let (rules, diags) = export::kql(src, 0, &Catalog::builtin());
 //! assert!(diags.is_empty());
 //! assert_eq!(rules[0].kql, "DeviceProcessEvents\n| where Timestamp between (now(-5d) .. now())\n| where FileName =~ 'x.exe'\n");
 //! ```
@@ -47,13 +47,7 @@ pub struct Exported {
 
 /// Exports every rule of one `.scry` file (`file` is its index for diagnostics). Rules that
 /// cannot be expressed are left out, with an error each.
-pub fn kql(
-    name: &str,
-    source: &str,
-    file: usize,
-    catalog: &Catalog,
-) -> (Vec<Exported>, Vec<Diagnostic>) {
-    let _ = name;
+pub fn kql(source: &str, file: usize, catalog: &Catalog) -> (Vec<Exported>, Vec<Diagnostic>) {
     let parsed = match ast::parse_file(source) {
         Ok(f) => f,
         Err(errs) => {
@@ -704,7 +698,7 @@ mod tests {
     use super::*;
 
     fn export(src: &str) -> (Vec<Exported>, Vec<Diagnostic>) {
-        kql("t.scry", src, 0, &Catalog::builtin())
+        kql(src, 0, &Catalog::builtin())
     }
 
     #[test]

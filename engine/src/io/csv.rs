@@ -31,17 +31,19 @@ pub(super) fn read_csv(
         .flexible(true)
         .buffer_capacity(BUFFER_BYTES)
         .from_reader(lines.wrap(input));
-    let columns: Vec<Option<FieldId>> = match reader.byte_headers() {
+    let (columns, names): (Vec<Option<FieldId>>, Vec<String>) = match reader.byte_headers() {
         Ok(header) => header
             .iter()
             .map(|name| {
-                std::str::from_utf8(name)
+                let id = std::str::from_utf8(name)
                     .ok()
-                    .and_then(|n| src.fields.get(n))
+                    .and_then(|n| src.fields.get(n));
+                (id, String::from_utf8_lossy(name).into_owned())
             })
-            .collect(),
+            .unzip(),
         Err(e) => return Err(src.read_error(into_io(e))),
     };
+    let type_field = src.fields.get("Type");
     let mut record = ByteRecord::new();
     let mut records = 0u64;
     let mut skipped = 0u64;
@@ -129,6 +131,14 @@ pub(super) fn read_csv(
                 sink,
             );
             continue;
+        }
+        if src.columns && !row.names_table(type_field) {
+            row.begin_columns();
+            for (cell, name) in record.iter().zip(&names) {
+                if !cell.is_empty() {
+                    row.add_column(name);
+                }
+            }
         }
         records += 1;
         let loc = Location {

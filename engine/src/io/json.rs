@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use super::lines::{is_blank, next_line, Line};
 use super::{InputError, InputStats, Location, RecordSink, Shapes, SkipReason, Source};
 use crate::row::{FieldId, FieldSet, Row};
+use crate::schema::TYPE_SUFFIXES;
 
 const TABLE_PREFIX: &str = "AdvancedHunting-";
 
@@ -197,6 +198,9 @@ struct Ctx<'s> {
     /// `(offset, line)` of the last element start found in `doc`, to count newlines
     /// incrementally.
     doc_cursor: (usize, u64),
+    /// [`super::ReadOptions::columns`], and the `Type` field that spares the work.
+    columns: bool,
+    type_field: Option<FieldId>,
 }
 
 /// What the record seed made of a value.
@@ -233,6 +237,8 @@ impl<'s> Ctx<'s> {
             shape_error: None,
             doc,
             doc_cursor: (0, 1),
+            columns: src.columns,
+            type_field: src.fields.get("Type"),
         }
     }
 
@@ -284,6 +290,12 @@ impl<'s> Ctx<'s> {
         }
         .deserialize(&mut de)?;
         de.end()?;
+        if outcome == Outcome::Flat && self.columns && !self.row.names_table(self.type_field) {
+            // A second, key-only scan: only records that name no table pay for it, and the
+            // first scan stays as lean as before for all others.
+            self.row.begin_columns();
+            serde_json::Deserializer::from_str(text).deserialize_map(ColumnsVisitor(self.row))?;
+        }
         match outcome {
             Outcome::Flat => self.shapes.flat = true,
             Outcome::StorageAccount => self.shapes.storage_account = true,
@@ -469,6 +481,56 @@ fn unicode_escape(esc: &str) -> (char, usize) {
         }
     }
     (char::from_u32(hi).unwrap_or(char::REPLACEMENT_CHARACTER), 5)
+}
+
+/// Adds each top-level key of an object that holds a value (not null, not `""`) to the row's
+/// columns.
+struct ColumnsVisitor<'r>(&'r mut Row);
+
+impl<'de> Visitor<'de> for ColumnsVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(KeyText)? {
+            let raw = map.next_value::<&'de RawValue>()?.get();
+            let raw = raw.trim_matches(|c: char| c.is_ascii_whitespace());
+            if raw != "null" && raw != "\"\"" {
+                self.0.add_column(&key);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A key, borrowed from the input unless it has escapes (serde's own `Cow` always copies).
+struct KeyText;
+
+impl<'de> DeserializeSeed<'de> for KeyText {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyText {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(key))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(key.to_string()))
+    }
 }
 
 /// A record: an object (flat, storage-account or container) or, at the top, an array.
@@ -666,26 +728,9 @@ impl<'de> Visitor<'de> for TopKeySeed<'_, '_> {
     }
 }
 
-/// The type suffixes of "union" exports (`ReportId_long`, `AdditionalFields_string`): a union
-/// over tables whose columns differ in type keeps one column per type.
-const TYPE_SUFFIXES: &[&str] = &[
-    "_string",
-    "_long",
-    "_int",
-    "_real",
-    "_double",
-    "_bool",
-    "_boolean",
-    "_datetime",
-    "_timespan",
-    "_dynamic",
-    "_guid",
-    "_decimal",
-];
-
 /// The wanted field a key names: itself, or (`true`) the column a type-suffixed key stands
 /// for; a suffixed key only ever fills its field with a non-null value (see [`FieldSeed`]).
-fn field_of(fields: &FieldSet, key: &str) -> Option<(FieldId, bool)> {
+pub(crate) fn field_of(fields: &FieldSet, key: &str) -> Option<(FieldId, bool)> {
     if let Some(id) = fields.get(key) {
         return Some((id, false));
     }

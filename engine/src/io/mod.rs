@@ -95,8 +95,13 @@
 //! assert_eq!(stats.format.to_string(), "json lines (flat, storage account)");
 //! ```
 
+pub(crate) mod columnar;
+pub(crate) use json::field_of;
 mod csv;
 mod evtx;
+pub use columnar::{in_guarded_decoder, parquet_pieces, ColumnarStats, ParquetPieces, Wanted};
+#[cfg(feature = "arrow")]
+pub use columnar::{plan_parquet, read_ipc, read_parquet, ParquetPlan};
 mod expand;
 mod json;
 mod lines;
@@ -141,6 +146,10 @@ pub struct ReadOptions {
     /// as it streams past, never buffered. It does not apply to the elements of a JSON
     /// document, which is held in memory whole anyway.
     pub max_record_bytes: usize,
+    /// Collect the names of the keys (CSV: header columns) that hold a value, for each record
+    /// that names no table (no table hint, no non-empty `Type`), into [`Row::columns`]: what a
+    /// table is inferred from. Records that name their table cost nothing more. Default off.
+    pub columns: bool,
 }
 
 impl Default for ReadOptions {
@@ -148,6 +157,7 @@ impl Default for ReadOptions {
         ReadOptions {
             format: Format::Auto,
             max_record_bytes: 16 * 1024 * 1024,
+            columns: false,
         }
     }
 }
@@ -297,6 +307,12 @@ pub trait RecordSink {
     }
     /// `n` lines were ruled out by [`RecordSink::marks`].
     fn ruled_out(&mut self, _n: u64) {}
+    /// True when what [`RecordSink::candidate`] and [`RecordSink::marks`] rule out is sound
+    /// for Windows events too (see [`crate::prefilter::Prefilter::covers_windows`]); if not,
+    /// the reader parses every line that may be one.
+    fn covers_windows(&mut self) -> bool {
+        false
+    }
 }
 
 /// How a source was framed, as detected (or as forced by [`ReadOptions::format`]).
@@ -312,6 +328,10 @@ pub enum Framing {
     Csv,
     /// A Windows EVTX file (detected by its `ElfFile\0` magic), read whole.
     Evtx,
+    /// A Parquet file (detected by its `PAR1` magic).
+    Parquet,
+    /// An Arrow IPC file or stream (Feather v2).
+    ArrowIpc,
     /// Not an event file: its first line is neither JSON nor a CSV header (a README in an
     /// evidence folder). Nothing is read from it; the run says so. Naming a format with
     /// `--input-format`, or a `.csv` name, reads it anyway.
@@ -359,6 +379,8 @@ pub struct DetectedFormat {
     pub gzip: bool,
     /// Whether the source was zstd-compressed.
     pub zstd: bool,
+    /// Parquet / Arrow IPC: row groups and columns read.
+    pub columnar: ColumnarStats,
 }
 
 impl fmt::Display for DetectedFormat {
@@ -368,6 +390,8 @@ impl fmt::Display for DetectedFormat {
             Framing::JsonDocument => "json document",
             Framing::Csv => "csv",
             Framing::Evtx => "evtx",
+            Framing::Parquet => "parquet",
+            Framing::ArrowIpc => "arrow ipc",
             Framing::Unrecognized => {
                 "not an event file (its first line is neither JSON nor a CSV header): not read"
             }
@@ -397,6 +421,21 @@ impl fmt::Display for DetectedFormat {
         }
         if let Some(mapped) = self.shapes.windows.describe() {
             write!(f, "; {mapped}")?;
+        }
+        let c = &self.columnar;
+        if c.columns_total > 0 {
+            write!(
+                f,
+                "; {} of {} column(s) read",
+                c.columns_read, c.columns_total
+            )?;
+        }
+        if self.framing == Framing::Parquet && c.row_groups > 0 {
+            write!(
+                f,
+                "; {} of {} row group(s) skipped by Timestamp statistics",
+                c.row_groups_skipped, c.row_groups
+            )?;
         }
         Ok(())
     }
@@ -452,6 +491,14 @@ pub enum InputError {
         /// The `evtx` crate's description.
         message: String,
     },
+    /// A Parquet or Arrow IPC source that cannot be read, or holds a column of a type scry
+    /// cannot read.
+    Format {
+        /// The path (or stdin's name).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A directory given to [`expand_inputs`] cannot be listed.
     Walk {
         /// The directory or entry.
@@ -487,6 +534,7 @@ impl fmt::Display for InputError {
                     path.display()
                 )
             }
+            InputError::Format { path, message } => write!(f, "{}: {message}", path.display()),
         }
     }
 }
@@ -498,7 +546,7 @@ impl std::error::Error for InputError {
             | InputError::Read { source, .. }
             | InputError::Gzip { source, .. }
             | InputError::Walk { source, .. } => Some(source),
-            InputError::Evtx { .. } => None,
+            InputError::Evtx { .. } | InputError::Format { .. } => None,
         }
     }
 }
@@ -556,34 +604,40 @@ pub fn read_reader(
         raw_count,
         decoded_count,
     } = open(name, input, opts)?;
-    let mut stats = InputStats {
-        format: DetectedFormat {
-            framing,
-            gzip,
-            zstd,
-            ..DetectedFormat::default()
-        },
-        ..InputStats::default()
-    };
-    let src = Source {
-        name,
-        fields,
-        limit: opts.max_record_bytes,
-        // A cut-off stream of either compression is reported as such.
-        gzip: gzip || zstd,
-        first_line: 1,
+    let format = DetectedFormat {
+        framing,
+        gzip,
+        zstd,
+        ..DetectedFormat::default()
     };
     let input = head.into_reader();
-    let mut win = windows::WindowsSink::new(fields, sink);
-    let sink: &mut dyn RecordSink = &mut win;
-    let result = match framing {
-        Framing::JsonLines => json::read_lines(&src, input, row, sink, &mut stats),
-        Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats),
-        Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats),
-        Framing::Evtx => evtx::read_evtx(&src, input, row, sink, &mut stats),
-        Framing::Unrecognized => Ok(()),
-    };
-    stats.format.shapes.windows.merge(&win.counts());
+    let (result, mut stats) =
+        read_source(
+            name,
+            fields,
+            opts,
+            format,
+            1,
+            sink,
+            |src, sink, st| match framing {
+                Framing::JsonLines => json::read_lines(src, input, row, sink, st),
+                Framing::JsonDocument => json::read_document(src, input, row, sink, st),
+                Framing::Csv => csv::read_csv(src, input, row, sink, st),
+                Framing::Evtx => evtx::read_evtx(src, input, row, sink, st),
+                Framing::Parquet | Framing::ArrowIpc => {
+                    // Both need to seek (Parquet's footer is at the end): read it whole.
+                    let mut bytes = Vec::new();
+                    let mut input = input;
+                    match input.read_to_end(&mut bytes) {
+                        Ok(_) => {
+                            columnar::read_bytes(name, framing, &bytes, src.wanted(), row, sink, st)
+                        }
+                        Err(e) => Err(src.read_error(e)),
+                    }
+                }
+                Framing::Unrecognized => Ok(()),
+            },
+        );
     stats.bytes = raw_count.get();
     stats.decoded_bytes = decoded_count.get();
     result.map(|()| stats)
@@ -645,6 +699,13 @@ fn open<'a>(
         Format::JsonDocument => Framing::JsonDocument,
         Format::Csv => Framing::Csv,
         Format::Auto if head.starts_with(evtx::MAGIC) => Framing::Evtx,
+        Format::Auto if head.starts_with(columnar::PARQUET_MAGIC) => Framing::Parquet,
+        Format::Auto
+            if head.starts_with(columnar::ARROW_FILE_MAGIC)
+                || head.starts_with(columnar::ARROW_STREAM_MAGIC) =>
+        {
+            Framing::ArrowIpc
+        }
         Format::Auto if has_csv_extension(name) => Framing::Csv,
         Format::Auto => head.detect(),
     };
@@ -663,6 +724,8 @@ struct Source<'a> {
     name: &'a str,
     fields: &'a FieldSet,
     limit: usize,
+    /// [`ReadOptions::columns`].
+    columns: bool,
     gzip: bool,
     /// The line number of the first line read (1, or where a chunk starts).
     first_line: u64,
@@ -685,6 +748,23 @@ pub enum Piece {
         framing: Framing,
         /// The bytes.
         bytes: Vec<u8>,
+    },
+    /// Row groups of a Parquet file, read from the file by the worker: (row group, index of
+    /// its first record in the file).
+    RowGroups {
+        /// The file.
+        path: PathBuf,
+        /// The row groups.
+        groups: Vec<(usize, u64)>,
+        /// Whether some record may name no table (all columns are read, see
+        /// [`Wanted::infer`]).
+        infer: bool,
+    },
+    /// Records no rule can keep, known without reading them (Parquet row groups outside every
+    /// window): counted as evaluated.
+    RuledOut {
+        /// How many.
+        records: u64,
     },
 }
 
@@ -830,36 +910,97 @@ pub fn read_piece(
     let (framing, first_line, bytes) = match piece {
         Piece::Lines { first_line, bytes } => (Framing::JsonLines, *first_line, bytes),
         Piece::Whole { framing, bytes } => (*framing, 1, bytes),
+        Piece::RowGroups {
+            path,
+            groups,
+            infer,
+        } => {
+            let mut stats = InputStats::default();
+            stats.format.framing = Framing::Parquet;
+            // Windows events in Parquet are mapped as in any other format.
+            let mut win = windows::WindowsSink::new(fields, sink);
+            let want = columnar::Wanted {
+                fields,
+                infer: *infer && opts.columns,
+            };
+            columnar::read_path_groups(name, path, groups, want, row, &mut win, &mut stats)?;
+            stats.format.shapes.windows.merge(&win.counts());
+            return Ok(stats);
+        }
+        Piece::RuledOut { records } => {
+            sink.ruled_out(*records);
+            return Ok(InputStats {
+                records: *records,
+                ruled_out: *records,
+                ..InputStats::default()
+            });
+        }
     };
-    let mut stats = InputStats {
-        format: DetectedFormat {
-            framing,
-            ..DetectedFormat::default()
+    let format = DetectedFormat {
+        framing,
+        ..DetectedFormat::default()
+    };
+    let input = &bytes[..];
+    let (result, stats) = read_source(
+        name,
+        fields,
+        opts,
+        format,
+        first_line,
+        sink,
+        |src, sink, st| match framing {
+            Framing::JsonLines => json::read_line_slice(src, input, row, sink, st),
+            Framing::JsonDocument => json::read_document(src, input, row, sink, st),
+            Framing::Csv => csv::read_csv(src, input, row, sink, st),
+            Framing::Evtx => evtx::read_evtx_bytes(src, input, row, sink, st),
+            Framing::Parquet | Framing::ArrowIpc => {
+                columnar::read_bytes(name, framing, input, src.wanted(), row, sink, st)
+            }
+            Framing::Unrecognized => Ok(()),
         },
+    );
+    result.map(|()| stats)
+}
+
+/// What every read of a source does around its framing's reader: the [`Source`] and the
+/// stats of the format found, and the Windows event wrapper around `sink`, whose counts end
+/// up in the stats.
+fn read_source<T>(
+    name: &str,
+    fields: &FieldSet,
+    opts: &ReadOptions,
+    format: DetectedFormat,
+    first_line: u64,
+    sink: &mut dyn RecordSink,
+    read: impl FnOnce(&Source<'_>, &mut dyn RecordSink, &mut InputStats) -> T,
+) -> (T, InputStats) {
+    let mut stats = InputStats {
+        format,
         ..InputStats::default()
     };
     let src = Source {
         name,
         fields,
         limit: opts.max_record_bytes,
-        gzip: false,
+        columns: opts.columns,
+        // A cut-off stream of either compression is reported as such.
+        gzip: format.gzip || format.zstd,
         first_line,
     };
-    let input = &bytes[..];
     let mut win = windows::WindowsSink::new(fields, sink);
-    let sink: &mut dyn RecordSink = &mut win;
-    match framing {
-        Framing::JsonLines => json::read_line_slice(&src, input, row, sink, &mut stats)?,
-        Framing::JsonDocument => json::read_document(&src, input, row, sink, &mut stats)?,
-        Framing::Csv => csv::read_csv(&src, input, row, sink, &mut stats)?,
-        Framing::Evtx => evtx::read_evtx_bytes(&src, input, row, sink, &mut stats)?,
-        Framing::Unrecognized => {}
-    }
+    let result = read(&src, &mut win, &mut stats);
     stats.format.shapes.windows.merge(&win.counts());
-    Ok(stats)
+    (result, stats)
 }
 
 impl Source<'_> {
+    fn wanted(&self) -> columnar::Wanted<'_> {
+        columnar::Wanted {
+            fields: self.fields,
+            infer: self.columns,
+        }
+    }
+
     fn read_error(&self, e: std::io::Error) -> InputError {
         InputError::from_read(self.name, self.gzip, e)
     }

@@ -79,6 +79,23 @@ pub fn source_fields() -> Vec<&'static str> {
     v
 }
 
+/// Columns the mapping fills with text the event does not hold: a constant (`ActionType`),
+/// or a boolean read from text (`IsSigned` from `Signed`). A prefilter anchor on any other
+/// mapped column is a substring of the event's own text (a field copied, a basename, one hash
+/// of `Hashes`, the user or domain part of `User`).
+pub fn synthesized_columns() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = mapping()
+        .events
+        .iter()
+        .flat_map(|e| &e.columns)
+        .filter(|c| matches!(c.source, Source::Const(_) | Source::Derived(_, Take::Bool)))
+        .map(|c| c.name.as_str())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// One Sysmon event's mapping, as loaded from `sysmon-mapping.json`.
 #[derive(Debug)]
 pub struct EventMapping {
@@ -588,17 +605,23 @@ impl RecordSink for WindowsSink<'_> {
     fn skipped(&mut self, loc: &Location<'_>, reason: &SkipReason) {
         self.inner.skipped(loc, reason);
     }
-    // The prefilter's proofs hold for the text of a row as read, not for a Windows event: a
-    // mapped row's table name is not in its line, and some columns are derived (`IsSigned`
-    // from `Signed`, a constant `ActionType`). Lines that may be Windows events are parsed.
+    // The prefilter's proofs hold for the text of a row as read, not always for a Windows
+    // event: a mapped row's table name is not in its line, and some columns are synthesized
+    // (`IsSigned` from `Signed`, a constant `ActionType`). Unless the prefilter's anchors
+    // hold on Windows events too, lines that may be Windows events are parsed; the search
+    // for their keys is what that check spares (it costs ~0.08 s/GB).
     fn candidate(&mut self, line: &[u8]) -> bool {
-        (self.keys.channel.is_some() && may_be_windows(line)) || self.inner.candidate(line)
+        (self.keys.channel.is_some() && !self.inner.covers_windows() && may_be_windows(line))
+            || self.inner.candidate(line)
     }
     fn marks(&mut self, piece: &[u8]) -> Option<Vec<usize>> {
-        if self.keys.channel.is_some() && may_be_windows(piece) {
+        if self.keys.channel.is_some() && !self.inner.covers_windows() && may_be_windows(piece) {
             return None;
         }
         self.inner.marks(piece)
+    }
+    fn covers_windows(&mut self) -> bool {
+        self.inner.covers_windows()
     }
     fn ruled_out(&mut self, n: u64) {
         self.inner.ruled_out(n);
