@@ -525,6 +525,21 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    /// The counters of nothing evaluated yet, one per rule of `plan`.
+    pub fn zero(plan: &Plan) -> RunStats {
+        RunStats {
+            rules: plan
+                .rules
+                .iter()
+                .map(|r| RuleStats {
+                    suppressed: vec![0; r.exclusions.len()],
+                    ..RuleStats::default()
+                })
+                .collect(),
+            ..RunStats::default()
+        }
+    }
+
     /// Adds another executor's counters.
     pub fn merge(&mut self, other: RunStats) {
         self.read += other.read;
@@ -802,17 +817,7 @@ impl<'p> Executor<'p> {
                     rows: Vec::new(),
                 })
                 .collect(),
-            stats: RunStats {
-                rules: plan
-                    .rules
-                    .iter()
-                    .map(|r| RuleStats {
-                        suppressed: vec![0; r.exclusions.len()],
-                        ..RuleStats::default()
-                    })
-                    .collect(),
-                ..RunStats::default()
-            },
+            stats: RunStats::zero(plan),
             bits: Bits::default(),
             fold_buf: String::new(),
             computed: Vec::new(),
@@ -1052,19 +1057,7 @@ impl<'p> Executor<'p> {
         let rules = self.state.iter_mut().map(std::mem::take).collect();
         let sets = self.sets.iter_mut().map(std::mem::take).collect();
         self.sets_dirty = true;
-        let zero = RunStats {
-            rules: self
-                .plan
-                .rules
-                .iter()
-                .map(|r| RuleStats {
-                    suppressed: vec![0; r.exclusions.len()],
-                    ..RuleStats::default()
-                })
-                .collect(),
-            ..RunStats::default()
-        };
-        let stats = std::mem::replace(&mut self.stats, zero);
+        let stats = std::mem::replace(&mut self.stats, RunStats::zero(self.plan));
         self.groups = 0;
         Ok(Partial { rules, sets, stats })
     }

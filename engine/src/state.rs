@@ -262,7 +262,7 @@ pub fn entries(plan: &Plan, partial: Partial) -> Vec<Entry> {
             blob: json(&values),
         });
     }
-    if stats == zero_stats(plan) {
+    if stats == RunStats::zero(plan) {
         return out;
     }
     out.push(Entry {
@@ -276,21 +276,6 @@ pub fn entries(plan: &Plan, partial: Partial) -> Vec<Entry> {
         blob: json(&stats),
     });
     out
-}
-
-/// The counters of nothing evaluated.
-fn zero_stats(plan: &Plan) -> RunStats {
-    RunStats {
-        rules: plan
-            .rules
-            .iter()
-            .map(|r| crate::exec::RuleStats {
-                suppressed: vec![0; r.exclusions.len()],
-                ..Default::default()
-            })
-            .collect(),
-        ..RunStats::default()
-    }
 }
 
 /// A row's input-order tag: sorts as (chunk, sequence).
@@ -312,7 +297,7 @@ pub fn partial(plan: &Plan, entries: impl IntoIterator<Item = Entry>) -> Result<
     }
     let mut rules: Vec<RuleState> = plan.rules.iter().map(|_| RuleState::default()).collect();
     let mut sets: Vec<SetAcc> = plan.sets.iter().map(|_| SetAcc::default()).collect();
-    let mut stats = zero_stats(plan);
+    let mut stats = RunStats::zero(plan);
     for e in entries {
         let what = || {
             format!(
