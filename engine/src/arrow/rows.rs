@@ -4,7 +4,7 @@
 //! Column types resolve once per batch into one small closure per field the plan reads, so a
 //! row costs one call per needed column; columns the plan does not read are never touched.
 
-use crate::kql::time::format_datetime;
+use crate::kql::time::write_datetime;
 use crate::row::{FieldId, FieldSet, Row};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
@@ -120,6 +120,19 @@ impl<'a> BatchRows<'a> {
     }
 }
 
+/// Stores a datetime as the text a JSON export would hold (null when out of range), through
+/// the reused buffer: no allocation per record.
+fn set_datetime(row: &mut Row, f: FieldId, buf: &mut String, t: Option<i64>) {
+    match t {
+        Some(t) => {
+            buf.clear();
+            write_datetime(buf, t);
+            row.set_str(f, buf);
+        }
+        None => row.set_null(f),
+    }
+}
+
 fn is_empty_string(array: &ArrayRef, i: usize) -> bool {
     match array.data_type() {
         DataType::Utf8 => array.as_string::<i32>().value(i).is_empty(),
@@ -153,13 +166,10 @@ macro_rules! number {
 macro_rules! datetime {
     ($array:expr, $t:ty, $unit:expr) => {{
         let a = $array.as_primitive::<$t>();
-        Box::new(move |i, f, row: &mut Row, _: &mut String| {
+        Box::new(move |i, f, row: &mut Row, buf: &mut String| {
             // A timestamp with a zone is UTC in Arrow; one without is read as UTC too, as a
             // JSON datetime without an offset is.
-            match ticks($unit, a.value(i) as i64) {
-                Some(t) => row.set_str(f, &format_datetime(t)),
-                None => row.set_null(f),
-            }
+            set_datetime(row, f, buf, ticks($unit, a.value(i) as i64))
         }) as Filler
     }};
 }
@@ -207,11 +217,13 @@ fn filler(array: &ArrayRef) -> Option<Filler<'_>> {
         }
         DataType::Date32 => {
             let a = array.as_primitive::<Date32Type>();
-            Box::new(move |i, f, row: &mut Row, _: &mut String| {
-                match ticks(TimeUnit::Second, i64::from(a.value(i)) * 86_400) {
-                    Some(t) => row.set_str(f, &format_datetime(t)),
-                    None => row.set_null(f),
-                }
+            Box::new(move |i, f, row: &mut Row, buf: &mut String| {
+                set_datetime(
+                    row,
+                    f,
+                    buf,
+                    ticks(TimeUnit::Second, i64::from(a.value(i)) * 86_400),
+                )
             })
         }
         DataType::Date64 => datetime!(array, Date64Type, TimeUnit::Millisecond),

@@ -170,6 +170,14 @@ mod imp {
         no_nulls && non_empty
     }
 
+    /// The stored value of element `i` of a timestamp array of type `T`.
+    fn raw<T: arrow_array::ArrowPrimitiveType<Native = i64>>(
+        a: &dyn Array,
+        i: usize,
+    ) -> Option<i64> {
+        a.as_primitive_opt::<T>().map(|p| p.value(i))
+    }
+
     /// Decides which row groups of the Parquet file `src` to read, given the span of time any
     /// rule looks at: a group is skipped only when its `Timestamp` column is an Arrow
     /// timestamp whose statistics put every value outside the span (string timestamps, or
@@ -205,23 +213,16 @@ mod imp {
                 let maxs = conv.row_group_maxes(groups.iter());
                 if let (Ok(mins), Ok(maxs)) = (mins, maxs) {
                     let value = |a: &dyn Array, i: usize| -> Option<i64> {
+                        use arrow_array::types::*;
                         if a.is_null(i) {
                             return None;
                         }
                         let v = match unit {
-                            TimeUnit::Second => a
-                                .as_primitive_opt::<arrow_array::types::TimestampSecondType>()?
-                                .value(i),
-                            TimeUnit::Millisecond => a
-                                .as_primitive_opt::<arrow_array::types::TimestampMillisecondType>()?
-                                .value(i),
-                            TimeUnit::Microsecond => a
-                                .as_primitive_opt::<arrow_array::types::TimestampMicrosecondType>()?
-                                .value(i),
-                            TimeUnit::Nanosecond => a
-                                .as_primitive_opt::<arrow_array::types::TimestampNanosecondType>()?
-                                .value(i),
-                        };
+                            TimeUnit::Second => raw::<TimestampSecondType>(a, i),
+                            TimeUnit::Millisecond => raw::<TimestampMillisecondType>(a, i),
+                            TimeUnit::Microsecond => raw::<TimestampMicrosecondType>(a, i),
+                            TimeUnit::Nanosecond => raw::<TimestampNanosecondType>(a, i),
+                        }?;
                         ticks(unit, v)
                     };
                     for (g, k) in keep.iter_mut().enumerate() {

@@ -270,16 +270,27 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// Formats ticks since the Unix epoch as Kusto does: `2024-05-15T12:00:00.0000000Z`, always
 /// with seven fractional digits.
 pub fn format_datetime(ticks: i64) -> String {
+    let mut out = String::with_capacity(28);
+    write_datetime(&mut out, ticks);
+    out
+}
+
+/// Appends [`format_datetime`]'s text to `out`, allocating nothing when `out` has room (for
+/// readers that render a datetime per record).
+pub fn write_datetime(out: &mut String, ticks: i64) {
+    use std::fmt::Write;
     let days = ticks.div_euclid(TICKS_PER_DAY);
     let rem = ticks.rem_euclid(TICKS_PER_DAY);
     let (y, m, d) = civil_from_days(days);
-    format!(
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:07}Z",
         rem / TICKS_PER_HOUR,
         rem % TICKS_PER_HOUR / TICKS_PER_MINUTE,
         rem % TICKS_PER_MINUTE / TICKS_PER_SECOND,
         rem % TICKS_PER_SECOND
-    )
+    );
 }
 
 /// Ticks per unit for the timespan suffixes Kusto accepts.
