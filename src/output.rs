@@ -65,9 +65,12 @@ impl<W: Write> Sink for Csv<W> {
     }
     fn finish(&mut self, plan: &Plan) -> io::Result<()> {
         let mut header: Vec<String> = vec!["rule".into(), "name".into(), "title".into()];
+        // A rule's own column called `rule`, `name` or `title` gets a column of its own after
+        // these three, rather than overwriting one of them.
+        const FIXED: usize = 3;
         for r in &self.rows {
             for c in &plan.rules[r.rule].output {
-                if !header.contains(&c.name) {
+                if !header[FIXED..].contains(&c.name) {
                     header.push(c.name.clone());
                 }
             }
@@ -81,8 +84,8 @@ impl<W: Write> Sink for Csv<W> {
             rec[1] = rule.name.clone();
             rec[2] = rule.meta.title.clone().unwrap_or_else(|| rule.name.clone());
             for (c, v) in rule.output.iter().zip(&r.values) {
-                if let Some(i) = header.iter().position(|h| h == &c.name) {
-                    rec[i] = cell(v);
+                if let Some(i) = header[FIXED..].iter().position(|h| h == &c.name) {
+                    rec[FIXED + i] = cell(v);
                 }
             }
             w.write_record(&rec).map_err(io::Error::other)?;

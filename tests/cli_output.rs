@@ -346,3 +346,33 @@ fn control_characters_in_test_messages_are_escaped() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_rule_column_called_name_keeps_its_own_csv_column() {
+    let dir = temp("name-col");
+    let f = dir.join("named.scry");
+    std::fs::write(
+        &f,
+        "rule signer_count {\n  id \"n-1\"\n  from DeviceFileCertificateInfo\n  where Signer has 'Krämer IT Solutions GmbH'\n  summarize name = count() by DeviceId\n}\n",
+    )
+    .unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        f.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--format",
+        "csv",
+        "tests/data/sample/defender-storage.jsonl",
+    ]);
+    let csv = util::stdout(&out);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("rule,name,title,DeviceId,name"), "{csv}");
+    assert!(
+        lines.all(|l| l.starts_with("n-1,signer_count,signer_count,")),
+        "{csv}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
