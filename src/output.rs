@@ -1,5 +1,6 @@
 //! Result writers: a readable table, JSON lines, CSV. Each is a small [`Sink`].
 
+use crate::escape::escape;
 use scry_engine::exec::{value_to_json, ResultRow};
 use scry_engine::plan::Plan;
 use scry_engine::value::Value;
@@ -26,7 +27,8 @@ fn cell(v: &Value) -> String {
     }
 }
 
-/// `--format ndjson`: `{"rule": id, "title": ..., <columns in output order>}` per line.
+/// `--format ndjson`: `{"rule": id, "name": ..., "title": ..., <columns in output order>}`
+/// per line.
 pub struct NdJson<W: Write>(pub W);
 
 impl<W: Write> Sink for NdJson<W> {
@@ -62,10 +64,13 @@ impl<W: Write> Sink for Csv<W> {
         Ok(())
     }
     fn finish(&mut self, plan: &Plan) -> io::Result<()> {
-        let mut header: Vec<String> = vec!["rule".into(), "title".into()];
+        let mut header: Vec<String> = vec!["rule".into(), "name".into(), "title".into()];
+        // A rule's own column called `rule`, `name` or `title` gets a column of its own after
+        // these three, rather than overwriting one of them.
+        const FIXED: usize = 3;
         for r in &self.rows {
             for c in &plan.rules[r.rule].output {
-                if !header.contains(&c.name) {
+                if !header[FIXED..].contains(&c.name) {
                     header.push(c.name.clone());
                 }
             }
@@ -76,10 +81,11 @@ impl<W: Write> Sink for Csv<W> {
             let rule = &plan.rules[r.rule];
             let mut rec = vec![String::new(); header.len()];
             rec[0] = rule.id().to_string();
-            rec[1] = rule.meta.title.clone().unwrap_or_else(|| rule.name.clone());
+            rec[1] = rule.name.clone();
+            rec[2] = rule.meta.title.clone().unwrap_or_else(|| rule.name.clone());
             for (c, v) in rule.output.iter().zip(&r.values) {
-                if let Some(i) = header.iter().position(|h| h == &c.name) {
-                    rec[i] = cell(v);
+                if let Some(i) = header[FIXED..].iter().position(|h| h == &c.name) {
+                    rec[FIXED + i] = cell(v);
                 }
             }
             w.write_record(&rec).map_err(io::Error::other)?;
@@ -89,7 +95,8 @@ impl<W: Write> Sink for Csv<W> {
     }
 }
 
-/// The default on a terminal: one aligned table per rule.
+/// The default on a terminal: one aligned table per rule, headed by its title, name and id.
+/// Every cell, name and title is [`escape`]d: this is the printer a terminal interprets.
 pub struct Table<W: Write> {
     out: W,
     rows: Vec<ResultRow>,
@@ -119,17 +126,24 @@ impl<W: Write> Sink for Table<W> {
                 .position(|r| r.rule != ri)
                 .map_or(self.rows.len(), |k| i + k);
             let rule = &plan.rules[ri];
-            writeln!(
-                self.out,
-                "{} ({}): {} result(s)",
-                rule.meta.title.as_deref().unwrap_or(&rule.name),
-                rule.id(),
-                j - i
-            )?;
-            let header: Vec<String> = rule.output.iter().map(|c| c.name.clone()).collect();
+            let heading = match &rule.meta.title {
+                Some(t) => format!("{t} [{}] ({}): {} result(s)", rule.name, rule.id(), j - i),
+                None => format!("{} ({}): {} result(s)", rule.name, rule.id(), j - i),
+            };
+            writeln!(self.out, "{}", escape(&heading))?;
+            let header: Vec<String> = rule
+                .output
+                .iter()
+                .map(|c| escape(&c.name).into_owned())
+                .collect();
             let body: Vec<Vec<String>> = self.rows[i..j]
                 .iter()
-                .map(|r| r.values.iter().map(cell).collect())
+                .map(|r| {
+                    r.values
+                        .iter()
+                        .map(|v| escape(&cell(v)).into_owned())
+                        .collect()
+                })
                 .collect();
             let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
             for r in &body {

@@ -1,6 +1,7 @@
 //! Rendering diagnostics for people: codespan-reporting on a terminal (colours only there),
 //! the same text without colours when piped.
 
+use crate::escape::escape;
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity as CsSeverity};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{
@@ -40,21 +41,23 @@ pub fn emit(sources: &Sources, diags: &[Diagnostic]) -> (usize, usize) {
                 CsSeverity::Bug
             }
         };
+        // Messages and notes may quote example events or imported text; the source lines
+        // codespan prints are the user's own rule files.
         let mut cs = CsDiagnostic::new(sev)
             .with_code(d.code)
-            .with_message(&d.message)
-            .with_notes(d.notes.clone());
+            .with_message(escape(&d.message))
+            .with_notes(d.notes.iter().map(|n| escape(n).into_owned()).collect());
         if d.file < sources.files.len() {
             let text = &sources.files[d.file].text;
             let start = (d.span.start as usize).min(text.len());
             let end = (d.span.end as usize).clamp(start, text.len());
             cs = cs.with_labels(vec![
-                Label::primary(d.file, start..end).with_message(&d.label)
+                Label::primary(d.file, start..end).with_message(escape(&d.label))
             ]);
         }
         let mut lock = writer.lock();
         if term::emit(&mut lock, &config, &files, &cs).is_err() {
-            eprintln!("{}: {}: {}", d.code, d.message, d.notes.join("; "));
+            crate::escape::say!("{}: {}: {}", d.code, d.message, d.notes.join("; "));
         }
     }
     (errors, warnings)

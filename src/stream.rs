@@ -448,7 +448,8 @@ pub fn cmd_stream(args: StreamArgs, plan: Plan) -> Result<ExitCode, String> {
                 for r in &reasons {
                     reported += 1;
                     if reported <= args.max_skip_reports {
-                        eprintln!("scry: skipped {where_}: {r}");
+                        // A message quotes event text: escaped like every human-readable line.
+                        crate::escape::say!("scry: skipped {where_}: {r}");
                     }
                 }
                 if let Some(dlq) = &args.dead_letter_topic {

@@ -26,15 +26,20 @@ fn readme_main_command_finds_servereye() {
     assert_eq!(rows.len(), 8, "{text}");
     assert!(rows
         .iter()
-        .all(|r| r["rule"].is_string() && r["title"].is_string()));
-    // ndjson keys: rule, title, then the output columns in order; packs load sorted by path.
+        .all(|r| r["rule"].is_string() && r["name"].is_string() && r["title"].is_string()));
+    // ndjson keys: rule, name, title, then the output columns in order; packs load sorted by
+    // path.
     let first = text.lines().next().unwrap();
-    assert!(first.starts_with(r#"{"rule":"c65e2d45-2560-4ea5-913b-d3d88de10c42","title":"#));
+    assert!(first.starts_with(
+        r#"{"rule":"c65e2d45-2560-4ea5-913b-d3d88de10c42","name":"rmm__all_netconn","title":"#
+    ));
     assert!(
         first.contains(r#""RemoteUrl":"occ.server-eye.de""#),
         "{first}"
     );
-    assert!(text.contains(r#"{"rule":"44a7b71e-ad89-49fd-b540-a73c83c6f8c5","title":"#));
+    assert!(text.contains(
+        r#"{"rule":"44a7b71e-ad89-49fd-b540-a73c83c6f8c5","name":"servereye_file_signature","title":"#
+    ));
     let err = util::stderr(&out);
     assert!(
         err.contains("17 record(s) read: 17 evaluated, 0 skipped"),

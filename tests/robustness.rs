@@ -36,14 +36,14 @@ fn malformed_json_lines_are_skipped_and_the_rest_evaluated() {
     assert_eq!(code, 0);
     assert_eq!(
         out,
-        r#"{"rule":"robust-per-name","title":"per_name","FileName":"evil.exe","Count":4,"Folders":["C:\\a","C:\\b"]}
-{"rule":"robust-per-name","title":"per_name","FileName":"one.exe","Count":1,"Folders":["C:\\d"]}
-{"rule":"robust-per-name","title":"per_name","FileName":"three.exe","Count":1,"Folders":["C:\\g"]}
-{"rule":"robust-per-name","title":"per_name","FileName":"two.exe","Count":1,"Folders":["C:\\e"]}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\a"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\b"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\c"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\f"}
+        r#"{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"evil.exe","Count":4,"Folders":["C:\\a","C:\\b"]}
+{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"one.exe","Count":1,"Folders":["C:\\d"]}
+{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"three.exe","Count":1,"Folders":["C:\\g"]}
+{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"two.exe","Count":1,"Folders":["C:\\e"]}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\a"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\b"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\c"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\f"}
 "#
     );
     assert_eq!(
@@ -68,9 +68,9 @@ fn csv_ragged_rows_are_skipped_and_the_rest_evaluated() {
     assert_eq!(code, 0);
     assert_eq!(
         out,
-        r#"{"rule":"robust-per-name","title":"per_name","FileName":"evil.exe","Count":1,"Folders":["C:\\h"]}
-{"rule":"robust-per-name","title":"per_name","FileName":"five.exe","Count":1,"Folders":["C:\\j"]}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\h"}
+        r#"{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"evil.exe","Count":1,"Folders":["C:\\h"]}
+{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"five.exe","Count":1,"Folders":["C:\\j"]}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\h"}
 "#
     );
     assert_eq!(
@@ -101,15 +101,15 @@ fn truncated_gzip_and_missing_path_do_not_stop_the_other_inputs() {
     // good.jsonl and the four whole lines of the truncated copy of it.
     assert_eq!(
         out,
-        r#"{"rule":"robust-per-name","title":"per_name","FileName":"evil.exe","Count":6,"Folders":["C:\\a","C:\\b"]}
-{"rule":"robust-per-name","title":"per_name","FileName":"one.exe","Count":2,"Folders":["C:\\d"]}
-{"rule":"robust-per-name","title":"per_name","FileName":"two.exe","Count":1,"Folders":["C:\\e"]}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\a"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\b"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\c"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\a"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\b"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\c"}
+        r#"{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"evil.exe","Count":6,"Folders":["C:\\a","C:\\b"]}
+{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"one.exe","Count":2,"Folders":["C:\\d"]}
+{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"two.exe","Count":1,"Folders":["C:\\e"]}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\a"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\b"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\c"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\a"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\b"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\c"}
 "#
     );
     assert_eq!(
@@ -138,11 +138,11 @@ fn group_budget_is_named_counted_and_the_run_finishes() {
     assert_eq!(code, 0);
     assert_eq!(
         out,
-        r#"{"rule":"robust-per-name","title":"per_name","FileName":"evil.exe","Count":3,"Folders":["C:\\a","C:\\b"]}
-{"rule":"robust-per-name","title":"per_name","FileName":"one.exe","Count":1,"Folders":["C:\\d"]}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\a"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\b"}
-{"rule":"robust-rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\c"}
+        r#"{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"evil.exe","Count":3,"Folders":["C:\\a","C:\\b"]}
+{"rule":"robust-per-name","name":"per_name","title":"per_name","FileName":"one.exe","Count":1,"Folders":["C:\\d"]}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\a"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\b"}
+{"rule":"robust-rows","name":"rows","title":"rows","FileName":"evil.exe","FolderPath":"C:\\c"}
 "#
     );
     assert_eq!(

@@ -40,7 +40,7 @@ fn the_same_rows_in_every_shape_give_the_same_results() {
     assert_eq!(csv.lines().count(), 9, "{csv}");
     assert!(
         csv.starts_with(
-            "rule,title,DeviceId,DeviceName,AccountUpn,RemoteUrl,InitiatingProcessFileName,FirstSeen"
+            "rule,name,title,DeviceId,DeviceName,AccountUpn,RemoteUrl,InitiatingProcessFileName,FirstSeen"
         ),
         "{csv}"
     );

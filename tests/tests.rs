@@ -11,6 +11,8 @@
 //! - `threads`: any number of threads and any cut into pieces give the same results (also
 //!   `arg_max` ties and nulls, and `take`, for any order of arrival and merging).
 //! - `cli`: the README commands and exit codes.
+//! - `cli_output`: hostile text escaped for people, kept for machines; `--strict` and empty
+//!   inputs; `--output` checked before reading; rules named in result rows; a short summary.
 //! - `robustness`: corrupt and hostile input (malformed JSON, ragged CSV, truncated gzip,
 //!   missing and vanishing files, deep nesting, record size, group budget): golden stdout and
 //!   stderr with reconciled summaries; the README's first two commands as written.
@@ -29,6 +31,7 @@
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
 mod cli;
+mod cli_output;
 mod columnar;
 mod conformance;
 mod diagnostics;

@@ -162,6 +162,9 @@ pub mod codes {
     pub const MISSING_ID: &str = "W0203";
     /// A rule without examples: nothing tests it.
     pub const NO_EXAMPLES: &str = "W0204";
+    /// An output column named `rule`, `name` or `title`, the fields every result row starts
+    /// with: `summarize name = count() by DeviceId` (ndjson would carry the key twice).
+    pub const OUTPUT_NAME_TAKEN: &str = "W0205";
 
     /// `scry import --fix` corrected a known defect (the output carries a comment saying so).
     pub const IMPORT_FIXED: &str = "W0300";

@@ -691,14 +691,17 @@ pub struct ResultRow {
 }
 
 impl ResultRow {
-    /// The row as one JSON object: `{"rule": id, "title": ..., <columns in output order>}`,
-    /// the line `scry run --format ndjson` prints (without the newline).
+    /// The row as one JSON object: `{"rule": id, "name": ..., "title": ..., <columns in
+    /// output order>}`, the line `scry run --format ndjson` prints (without the newline), and
+    /// the one the Arrow finish, Python, Spark and `scry stream` emit.
     pub fn to_json_line(&self, plan: &Plan) -> String {
         let rule = &plan.rules[self.rule];
         let string = |s: &str| serde_json::Value::String(s.to_string()).to_string();
         // Written by hand so that keys keep the rule's column order.
         let mut s = String::from("{\"rule\":");
         s.push_str(&string(rule.id()));
+        s.push_str(",\"name\":");
+        s.push_str(&string(&rule.name));
         s.push_str(",\"title\":");
         s.push_str(&string(rule.meta.title.as_deref().unwrap_or(&rule.name)));
         for (c, v) in rule.output.iter().zip(&self.values) {

@@ -28,6 +28,10 @@ pub const REAL_OUT_OF_RANGE: &str = "E0010";
 pub const INVALID_CLOCK_TIME: &str = "E0011";
 /// A comparison chained onto another, which KQL does not allow: `a < b < c`.
 pub const CHAINED_COMPARISON: &str = "E0012";
+/// A word where an operator is expected that is close to one: `IsSigned hass 'x'`.
+pub const UNKNOWN_OPERATOR: &str = "E0013";
+/// A KQL tabular operator that scry does not have yet: `join kind=inner (...) on DeviceId`.
+pub const UNSUPPORTED_OPERATOR: &str = "E0014";
 
 /// Every code with its one-line summary, in order (for docs and `scry explain-code`).
 pub const ALL: &[(&str, &str)] = &[
@@ -43,4 +47,6 @@ pub const ALL: &[(&str, &str)] = &[
     (REAL_OUT_OF_RANGE, "real literal out of range"),
     (INVALID_CLOCK_TIME, "invalid clock time"),
     (CHAINED_COMPARISON, "chained comparison"),
+    (UNKNOWN_OPERATOR, "unknown operator"),
+    (UNSUPPORTED_OPERATOR, "operator not supported yet"),
 ];

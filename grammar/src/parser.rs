@@ -244,7 +244,8 @@ impl Visitor {
     fn visit_rule(&mut self, pair: Pair<'_, Rule>) -> Rule_ {
         let sp = span(&pair);
         let mut it = sig(pair.into_inner());
-        // rule_decl = { kw_rule ~ ident ~ lbrace ~ clause* ~ rbrace }
+        // rule_decl = { kw_rule ~ ident ~ lbrace ~ meta* ~ clause* ~ rbrace }: metadata and
+        // clauses are one list in the AST, in source order.
         let name = self.visit_name(it.next().unwrap_or_else(|| unreachable!("rule: ident")));
         let clauses = it.map(|p| self.visit_clause(p)).collect();
         Rule_ {

@@ -155,6 +155,34 @@ pub(crate) fn convert(src: &str, err: pest::error::Error<Rule>) -> SyntaxError {
             "`{tok}` is reserved as an operator; a column of that name is written ['{tok}']"
         ));
     }
+    let clause_expected = expected.iter().any(|e| e.starts_with("clause"));
+    if code == codes::UNEXPECTED_TOKEN && clause_expected {
+        if let Some((word, note)) = unsupported_at(src, pos) {
+            return SyntaxError {
+                code: codes::UNSUPPORTED_OPERATOR,
+                message: format!("`{word}` is not supported yet"),
+                span: Span::new(pos, pos + word.len()),
+                expected,
+                notes: vec![note.to_string()],
+            };
+        }
+    }
+    if code == codes::UNEXPECTED_TOKEN && after_operand && is_word(tok) {
+        if let Some(op) = closest_operator(tok) {
+            code = codes::UNKNOWN_OPERATOR;
+            message = format!("unknown operator `{tok}`");
+            notes.push(format!("did you mean `{op}`?"));
+        }
+    }
+    // After a clause a word can only be an operator or the next clause: metadata stands at
+    // the head of a rule, so a stray `key value` there is either misplaced or a typo.
+    if code == codes::UNEXPECTED_TOKEN && clause_expected && after_operand && is_word(tok) {
+        notes.push(
+            "metadata (`title \"...\"`, `severity high`, ...) stands only at the head of a rule, \
+             before its first clause"
+                .into(),
+        );
+    }
     SyntaxError {
         code,
         message,
@@ -162,6 +190,98 @@ pub(crate) fn convert(src: &str, err: pest::error::Error<Rule>) -> SyntaxError {
         expected,
         notes,
     }
+}
+
+/// A name as the tokenizer cuts it (`hass`, `!contians`), not a literal or punctuation.
+fn is_word(tok: &str) -> bool {
+    let t = tok.strip_prefix('!').unwrap_or(tok);
+    t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '~')
+}
+
+/// Every word operator the grammar knows (`list_op`, `between_op`, `str_op`, `and`, `or`,
+/// `matches`), in the spellings a user may write.
+fn word_operators() -> Vec<String> {
+    const STR: &[&str] = &[
+        "has",
+        "hasprefix",
+        "hassuffix",
+        "contains",
+        "startswith",
+        "endswith",
+    ];
+    let mut ops: Vec<String> = ["and", "or", "matches", "has_any", "has_all", "in", "in~"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for op in ["in", "in~", "between"] {
+        ops.push(format!("!{op}"));
+    }
+    ops.push("between".into());
+    for op in STR {
+        for neg in ["", "!"] {
+            for cs in ["", "_cs"] {
+                ops.push(format!("{neg}{op}{cs}"));
+            }
+        }
+    }
+    ops
+}
+
+/// The operator a misspelled word most likely means, by edit distance: at most one edit for
+/// short words (`hass` → `has`), two for longer ones (`contians` → `contains`). Ties go to
+/// the shorter spelling, then the alphabetically first, so the hint is stable.
+fn closest_operator(tok: &str) -> Option<String> {
+    let lower = tok.to_ascii_lowercase();
+    let limit = if lower.len() <= 4 { 1 } else { 2 };
+    word_operators()
+        .into_iter()
+        .map(|op| (crate::literal::edit_distance(&lower, &op), op))
+        .filter(|(d, _)| *d <= limit)
+        .min_by(|(da, a), (db, b)| (da, a.len(), a).cmp(&(db, b.len(), b)))
+        .map(|(_, op)| op)
+}
+
+/// KQL tabular operators scry does not have yet (the grammar's `clause_kw` keeps them from
+/// being read as metadata keys), each with what to write instead where there is something.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("project-away", "list the columns to keep with `project A, B`"),
+    ("project-keep", "list the columns to keep with `project A, B`"),
+    ("project-rename", "rename with `project New = Old, ...`"),
+    ("project-reorder", "`project A, B` keeps the columns in the order written"),
+    ("join", "a rule reads the tables of its `from` clause; a set from another table is `x in (from T where ... distinct C)`"),
+    ("lookup", "a set from another table is `x in (from T where ... distinct C)`"),
+    ("sequence", "rules match single events; write one rule per step"),
+    ("union", "list the tables in one clause: `from DeviceProcessEvents, DeviceEvents`"),
+    ("order", "results are sorted by their group key (see `summarize`)"),
+    ("sort", "results are sorted by their group key (see `summarize`)"),
+    ("top-nested", "`take N` keeps the first N results"),
+    ("top", "`take N` keeps the first N results, in key order after `summarize`"),
+    ("mv-expand", "test array elements with `has`, `has_any` or `in` on the column"),
+    ("mv-apply", "test array elements with `has`, `has_any` or `in` on the column"),
+    ("make-series", "aggregate with `summarize`"),
+    ("parse-where", "compute values with `extend` (`extract`, `split`, ...)"),
+    ("parse", "compute values with `extend` (`extract`, `split`, ...)"),
+    ("evaluate", "plugins have no equivalent in scry"),
+    ("render", "scry prints rows; charts have no equivalent"),
+    ("distinct", "write `summarize by A, B` for the distinct combinations of columns"),
+    ("sample", "`take N` keeps the first N results"),
+    ("serialize", "rows without `summarize` keep input order already"),
+    ("invoke", "functions have no equivalent in scry; use a rule-local `let`"),
+    ("scan", "rules match single events"),
+    ("fork", "write one rule per branch"),
+    ("facet", "write one rule with `summarize` per facet"),
+];
+
+/// The unsupported operator spelled at `pos` (a whole word, hyphens included), if any.
+fn unsupported_at(src: &str, pos: usize) -> Option<(&'static str, &'static str)> {
+    let rest = src.get(pos..)?;
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    let word = &rest[..end];
+    UNSUPPORTED.iter().copied().find(|(w, _)| *w == word)
 }
 
 fn is_comparison_token(tok: &str) -> bool {

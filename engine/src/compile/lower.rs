@@ -2294,6 +2294,27 @@ pub fn lower_rule(
         );
     }
 
+    // Result rows start with these fields (`ResultRow::to_json_line`); a column of the same
+    // name would make ndjson carry the key twice, and readers keep only one of them.
+    for c in &final_output {
+        if ["rule", "name", "title"].contains(&c.name.as_str()) {
+            diags.push(
+                Diagnostic::warning(
+                    codes::OUTPUT_NAME_TAKEN,
+                    file,
+                    r.name.span,
+                    format!(
+                        "rule `{}` outputs a column `{}`, a field every result row already has",
+                        r.name.name, c.name
+                    ),
+                )
+                .with_note(
+                    "result rows start with `rule` (the id), `name` and `title`; rename the column",
+                ),
+            );
+        }
+    }
+
     Some(Rule {
         name: r.name.name.clone(),
         meta,
