@@ -249,7 +249,7 @@ def agree(rules: Path, data: Path, queries: list[dict], duck_out: Path, work: Pa
                      if k == "Report" else
                      norm_time(v) if k in ("FirstSeen", "LastSeen") else
                      str(v) if v is not None else "")
-                 for k, v in r.items() if k != "title"},
+                 for k, v in r.items() if k not in ("title", "name")},
                 sort_keys=True, ensure_ascii=False,
             )
         ka, kb = sorted(map(key, a)), sorted(map(key, b))
