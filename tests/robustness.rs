@@ -310,3 +310,107 @@ fn readme_first_two_commands_run_as_written() {
     assert!(util::stdout(&out).contains("ServerEye"));
     assert_eq!(commands[1], "cargo test --workspace");
 }
+
+/// A fresh directory for one test's generated inputs (removed by the test when it passes).
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("scry-robust-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+const GOOD_ROW: &str = r#"{"Type":"DeviceProcessEvents","Timestamp":"2024-05-15T10:00:00Z","FileName":"evil.exe","FolderPath":"C:\\a"}"#;
+
+/// A JSON line of exactly `len` bytes whose FileName matches the rules.
+fn long_row(len: usize) -> String {
+    let head = r#"{"Type":"DeviceProcessEvents","Timestamp":"2024-05-15T10:00:00Z","FileName":"evil.exe","FolderPath":"C:\\long","ProcessCommandLine":""#;
+    let tail = r#""}"#;
+    format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()))
+}
+
+/// Issue 12.1: a 20 MB line among valid rows, over the default 16 MiB limit, is skipped with
+/// its size and line, and the rows around it are evaluated. Before the fix, cutting it into
+/// pieces read one byte at a time past 2 MiB and searched the whole line after each (a 3 MB
+/// line took 87 s; this one did not finish).
+#[test]
+fn long_line_of_20_mb_among_valid_rows_is_skipped_with_its_size() {
+    let dir = scratch("long20");
+    let path = dir.join("long.jsonl");
+    let text = format!("{GOOD_ROW}\n{}\n{GOOD_ROW}\n", long_row(20_000_000));
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = golden(&[p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "scry: skipped {p}:2: record too large: 20000000 bytes (see max_record_bytes)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 record(s) read: 2 evaluated, 1 skipped"),
+        "{err}"
+    );
+    assert!(out.contains(r#""FileName":"evil.exe","Count":2"#), "{out}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 12.1: with `--max-record-bytes` above it, a 50 MB line is read and evaluated like
+/// any other (it used to hang).
+#[test]
+fn line_of_50_mb_reads_under_a_higher_record_limit() {
+    let dir = scratch("long50");
+    let path = dir.join("long.jsonl");
+    let text = format!("{GOOD_ROW}\n{}\n{GOOD_ROW}", long_row(50_000_000));
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = golden(&["--max-record-bytes", "50000000", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("3 record(s) read: 3 evaluated, 0 skipped"),
+        "{err}"
+    );
+    assert!(
+        out.contains(r#""FileName":"evil.exe","Count":3,"Folders":["C:\\a","C:\\long"]"#),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 12.1: an advanced hunting API result written compactly on one 4.6 MB line (a
+/// container: one line, many records) reads whole, every element a record.
+#[test]
+fn compact_one_line_hunting_results_document_reads() {
+    let dir = scratch("results");
+    let path = dir.join("results.json");
+    let rows: Vec<String> = (0..30_000)
+        .map(|i| {
+            format!(
+                r#"{{"Timestamp":"2024-05-15T10:00:00Z","FileName":"f{}.exe","FolderPath":"C:\\dir\\{i}","ProcessCommandLine":"run --job {i} --mode batch --verbose --log C:\\\\logs"}}"#,
+                i % 3
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"{{"Schema":[{{"Name":"Timestamp","Type":"DateTime"}},{{"Name":"FileName","Type":"String"}}],"Results":[{}]}}"#,
+        rows.join(",")
+    );
+    assert!(text.len() > 4_600_000, "{}", text.len());
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = golden(&["--table", "DeviceProcessEvents", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("30000 record(s) read: 30000 evaluated, 0 skipped"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(advanced hunting results) (30000 records)"),
+        "{err}"
+    );
+    assert!(
+        out.contains(r#""FileName":"f0.exe","Count":10000"#),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -704,3 +704,91 @@ proptest::proptest! {
         }
     }
 }
+
+/// Lines of every length around the piece size and the record limit (±k), LF and CRLF, the
+/// last without a newline: cut into pieces, each byte is searched for a line end once
+/// (`PieceStats::scanned`), a line over the limit is one skip carrying its true length and
+/// line, and the pieces read back give exactly what one streaming read gives.
+///
+/// Before the fix, a partial line longer than a chunk was refilled one byte at a time and
+/// searched from its start after each byte (quadratic), and a line over the limit was cut
+/// into a piece of `limit + chunk` bytes, whose skip then reported that size instead of the
+/// line's.
+#[test]
+fn long_lines_are_cut_in_linear_work_and_skipped_with_their_length() {
+    use scry_engine::io::{read_piece, read_pieces, Piece};
+    let chunk: usize = 64;
+    let limit: usize = 300;
+    let mut text = Vec::new();
+    let mut lens = Vec::new();
+    let lengths = (0..8)
+        .flat_map(|k| {
+            [
+                chunk - k,
+                chunk + k,
+                limit - k,
+                limit + 1 + k,
+                2 * chunk + k,
+            ]
+        })
+        .chain([10 * limit, 5000, 3]);
+    for (i, len) in lengths.enumerate() {
+        // A JSON object padded to exactly `len` bytes (the CR included on CRLF lines).
+        let crlf = i % 3 == 0;
+        let head = format!("{{\"FileName\":\"f{i}.exe\",\"Extra\":\"");
+        let tail = "\"}";
+        let pad = len.saturating_sub(head.len() + tail.len() + usize::from(crlf));
+        let line = format!("{head}{}{tail}", "x".repeat(pad));
+        let line_len = line.len() + usize::from(crlf);
+        text.extend_from_slice(line.as_bytes());
+        text.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        lens.push(line_len);
+    }
+    // The last line without its newline.
+    assert_eq!(text.pop(), Some(b'\n'));
+
+    let opts = ReadOptions {
+        format: Format::JsonLines,
+        max_record_bytes: limit,
+        ..ReadOptions::default()
+    };
+    let mut whole = collector();
+    let fields = whole.fields.clone();
+    let mut row = Row::new(&fields);
+    let stats = read_reader("<t>", &text[..], &fields, &opts, &mut row, &mut whole).unwrap();
+    reconciled(&whole, &stats);
+    let too_long: Vec<(u64, SkipReason)> = lens
+        .iter()
+        .enumerate()
+        .filter(|(_, &l)| l > limit)
+        .map(|(i, &bytes)| (i as u64 + 1, SkipReason::RecordTooLarge { bytes }))
+        .collect();
+    let skips = |c: &Collect| -> Vec<(u64, SkipReason)> {
+        c.skips.iter().map(|(l, _, r)| (*l, r.clone())).collect()
+    };
+    assert_eq!(skips(&whole), too_long);
+    assert_eq!(whole.rows.len() + too_long.len(), lens.len());
+
+    let mut pieces = Vec::new();
+    let cut = read_pieces("<t>", &text[..], &opts, chunk, &mut Vec::new, &mut |p| {
+        pieces.push(p)
+    })
+    .unwrap();
+    assert_eq!(cut.decoded_bytes, text.len() as u64);
+    assert_eq!(cut.scanned, text.len() as u64, "each byte searched once");
+    // No piece holds more than the limit plus a chunk: a long line is not buffered.
+    for p in &pieces {
+        if let Piece::Lines { bytes, .. } = p {
+            assert!(bytes.len() <= limit + 2 * chunk, "{}", bytes.len());
+        }
+    }
+    let mut parts = collector();
+    for p in &pieces {
+        read_piece("<t>", p, &fields, &opts, &mut row, &mut parts).unwrap();
+    }
+    assert_eq!(skips(&parts), too_long);
+    let lines = |c: &Collect| -> Vec<(u64, Vec<Owned>)> {
+        c.rows.iter().map(|r| (r.line, r.cells.clone())).collect()
+    };
+    assert_eq!(lines(&parts), lines(&whole));
+}
