@@ -792,3 +792,71 @@ fn long_lines_are_cut_in_linear_work_and_skipped_with_their_length() {
     };
     assert_eq!(lines(&parts), lines(&whole));
 }
+
+/// Issue 12.3: a union export writes each column once per type (`ReportId_long`,
+/// `ReportId_string`), the unused copy null or `""`. The copy holding a value wins whatever
+/// the key order; the real OTRF file has `"ReportId_long":113597` before
+/// `"ReportId_string":""`, which used to leave ReportId empty (every result `"Report": []`).
+#[test]
+fn union_export_nonempty_copy_wins_in_either_key_order() {
+    let mut fields = FieldSet::new();
+    let report = fields.intern("ReportId");
+    let name = fields.intern("FileName");
+    let read = |text: &str| -> Vec<Vec<Owned>> {
+        let mut c = Collect {
+            fields: fields.clone(),
+            ..Collect::default()
+        };
+        let mut row = Row::new(&fields);
+        let stats = read_reader(
+            "<t>",
+            text.as_bytes(),
+            &fields,
+            &ReadOptions::default(),
+            &mut row,
+            &mut c,
+        )
+        .unwrap();
+        reconciled(&c, &stats);
+        c.rows.iter().map(|r| r.cells.clone()).collect()
+    };
+    let num = |n: &str| Owned::Num(n.into());
+    let rows = read(concat!(
+        r#"{"ReportId_long":4711,"ReportId_string":"","FileName_string":"a.exe","FileName_long":null}"#,
+        "\n",
+        r#"{"ReportId_string":"","ReportId_long":4711,"FileName_long":null,"FileName_string":"a.exe"}"#,
+        "\n",
+        r#"{"ReportId_string":"","ReportId_long":null}"#,
+        "\n",
+        r#"{"ReportId_long":null,"ReportId_string":"r-1"}"#,
+        "\n",
+        r#"{"category":"AdvancedHunting-DeviceEvents","properties":{"ReportId_long":7,"ReportId_string":""}}"#,
+        "\n",
+    ));
+    assert_eq!(rows[0], [num("4711"), s("a.exe")]);
+    assert_eq!(rows[1], [num("4711"), s("a.exe")]);
+    // Only empty copies: the empty string, as the export wrote it.
+    assert_eq!(rows[2], [s(""), Owned::Missing]);
+    assert_eq!(rows[3], [s("r-1"), Owned::Missing]);
+    assert_eq!(rows[4], [num("7"), Owned::Missing]);
+
+    // The real file, in its own key order: every row keeps its ReportId (a number, or the
+    // string copy where the export filled that one).
+    let mut c = Collect {
+        fields: fields.clone(),
+        ..Collect::default()
+    };
+    let mut row = Row::new(&fields);
+    let path = data("otrf_goldensaml_Microsoft365DefenderEvents.ndjson");
+    let stats = read_path(&path, &fields, &ReadOptions::default(), &mut row, &mut c).unwrap();
+    reconciled(&c, &stats);
+    assert!(!c.rows.is_empty());
+    for r in &c.rows {
+        assert!(
+            matches!(&r.cells[report.0 as usize], Owned::Num(t) | Owned::Str(t) if !t.is_empty()),
+            "{:?}",
+            r.cells
+        );
+    }
+    let _ = name;
+}
