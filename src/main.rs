@@ -718,7 +718,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
             eprintln!("  sets collected in a first pass over the input:");
         } else {
             eprintln!(
-                "  sets collected in one pass (standard input), {} candidate row(s) held until they were complete:",
+                "  sets collected in one pass (an input can be read once only), {} candidate row(s) held until they were complete:",
                 st.held
             );
         }

@@ -414,3 +414,106 @@ fn compact_one_line_hunting_results_document_reads() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Runs `scry run` with `args` then `input`, standard input fed from `stdin` by a thread:
+/// (exit code, stdout, stderr).
+fn run_fed(args: &[&str], input: &str, stdin: Option<Vec<u8>>) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .arg(input)
+        .current_dir(util::root())
+        .env("NO_COLOR", "1")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the scry binary runs");
+    let feeder = stdin.map(|bytes| {
+        let mut pipe = child.stdin.take().unwrap();
+        std::thread::spawn(move || pipe.write_all(&bytes))
+    });
+    let out = child.wait_with_output().unwrap();
+    if let Some(f) = feeder {
+        f.join().unwrap().unwrap();
+    }
+    (
+        out.status.code().unwrap_or(-1),
+        util::stdout(&out),
+        util::stderr(&out),
+    )
+}
+
+/// Issue 12.2: a FIFO, `/dev/stdin` on a pipe and `-` are each read once, in full, and give
+/// the results of the same file by path: for ServerEye's rules, and for all packs (whose
+/// DWService rule tests a `distinct` set, which a file gets from a first pass). Before the
+/// fix, the zip and Parquet sniffs read the first bytes of a FIFO and opened it again (10207
+/// of 10215 bytes, "not an event file"), and the set pass reopened it (0 bytes, or a hang
+/// once the writer was gone).
+#[test]
+fn fifo_and_dev_stdin_are_read_once_in_full() {
+    let sample = "tests/data/sample/defender-storage.jsonl";
+    let bytes = std::fs::read(util::path(sample)).unwrap();
+    let size = format!("{} bytes", bytes.len());
+    let dir = scratch("fifo");
+    let fifo = dir.join("events.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let fifo = fifo.to_str().unwrap().to_string();
+    for rules in ["rules/rmm/servereye.scry", "rules"] {
+        let args = [
+            "run",
+            "--rules",
+            rules,
+            "--now",
+            "2024-05-15T12:00:00Z",
+            "--format",
+            "ndjson",
+        ];
+        let (code, by_path, err) = run_fed(&args, sample, None);
+        assert_eq!(code, 0, "{err}");
+        assert!(!by_path.is_empty());
+        assert!(err.contains(&size), "{err}");
+        // The writer opens the FIFO once scry opens it to read, writes, and closes it.
+        let writer = {
+            let (fifo, bytes) = (fifo.clone(), bytes.clone());
+            std::thread::spawn(move || std::fs::write(fifo, bytes))
+        };
+        let (code, out, err) = run_fed(&args, &fifo, None);
+        writer.join().unwrap().unwrap();
+        assert_eq!((code, &out), (0, &by_path), "FIFO, {rules}: {err}");
+        assert!(err.contains(&size), "{err}");
+        assert!(
+            err.contains("json lines (storage account) (17 records)"),
+            "{err}"
+        );
+        for input in ["/dev/stdin", "-"] {
+            let (code, out, err) = run_fed(&args, input, Some(bytes.clone()));
+            assert_eq!((code, &out), (0, &by_path), "{input}, {rules}: {err}");
+            assert!(err.contains(&size), "{err}");
+        }
+        // `- < file`: standard input is a regular file, still read through the one handle.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(args)
+            .arg("-")
+            .current_dir(util::root())
+            .stdin(std::fs::File::open(util::path(sample)).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(
+            util::stdout(&out),
+            by_path,
+            "- < file: {}",
+            util::stderr(&out)
+        );
+        if rules == "rules" {
+            assert!(err.contains("sets collected in one pass"), "{err}");
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -114,7 +114,9 @@ use std::path::{Path, PathBuf};
 
 use crate::row::{FieldSet, Row};
 
-pub use expand::{expand_inputs, expand_inputs_filtered, open_input, InputFilter, ZIP_MEMBER};
+pub use expand::{
+    expand_inputs, expand_inputs_filtered, is_rereadable, open_input, InputFilter, ZIP_MEMBER,
+};
 
 /// The size of the read buffer: large enough that the per-call overhead of `read` (and of the
 /// gzip decoder) vanishes, small enough to not matter per input.
