@@ -67,7 +67,7 @@ pub fn print(plan: &Plan, outcome: &RunOutcome, o: &Options) -> u64 {
             say!("  sets collected in a first pass over the input:");
         } else {
             say!(
-                "  sets collected in one pass (standard input), {} candidate row(s) held until they were complete:",
+                "  sets collected in one pass (an input can be read once only), {} candidate row(s) held until they were complete:",
                 st.held
             );
         }

@@ -310,3 +310,210 @@ fn readme_first_two_commands_run_as_written() {
     assert!(util::stdout(&out).contains("ServerEye"));
     assert_eq!(commands[1], "cargo test --workspace");
 }
+
+/// A fresh directory for one test's generated inputs (removed by the test when it passes).
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("scry-robust-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+const GOOD_ROW: &str = r#"{"Type":"DeviceProcessEvents","Timestamp":"2024-05-15T10:00:00Z","FileName":"evil.exe","FolderPath":"C:\\a"}"#;
+
+/// A JSON line of exactly `len` bytes whose FileName matches the rules.
+fn long_row(len: usize) -> String {
+    let head = r#"{"Type":"DeviceProcessEvents","Timestamp":"2024-05-15T10:00:00Z","FileName":"evil.exe","FolderPath":"C:\\long","ProcessCommandLine":""#;
+    let tail = r#""}"#;
+    format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()))
+}
+
+/// Issue 12.1: a 20 MB line among valid rows, over the default 16 MiB limit, is skipped with
+/// its size and line, and the rows around it are evaluated. Before the fix, cutting it into
+/// pieces read one byte at a time past 2 MiB and searched the whole line after each (a 3 MB
+/// line took 87 s; this one did not finish).
+#[test]
+fn long_line_of_20_mb_among_valid_rows_is_skipped_with_its_size() {
+    let dir = scratch("long20");
+    let path = dir.join("long.jsonl");
+    let text = format!("{GOOD_ROW}\n{}\n{GOOD_ROW}\n", long_row(20_000_000));
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = golden(&[p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "scry: skipped {p}:2: record too large: 20000000 bytes (see max_record_bytes)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 record(s) read: 2 evaluated, 1 skipped"),
+        "{err}"
+    );
+    assert!(out.contains(r#""FileName":"evil.exe","Count":2"#), "{out}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 12.1: with `--max-record-bytes` above it, a 50 MB line is read and evaluated like
+/// any other (it used to hang).
+#[test]
+fn line_of_50_mb_reads_under_a_higher_record_limit() {
+    let dir = scratch("long50");
+    let path = dir.join("long.jsonl");
+    let text = format!("{GOOD_ROW}\n{}\n{GOOD_ROW}", long_row(50_000_000));
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = golden(&["--max-record-bytes", "50000000", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("3 record(s) read: 3 evaluated, 0 skipped"),
+        "{err}"
+    );
+    assert!(
+        out.contains(r#""FileName":"evil.exe","Count":3,"Folders":["C:\\a","C:\\long"]"#),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 12.1: an advanced hunting API result written compactly on one 4.6 MB line (a
+/// container: one line, many records) reads whole, every element a record.
+#[test]
+fn compact_one_line_hunting_results_document_reads() {
+    let dir = scratch("results");
+    let path = dir.join("results.json");
+    let rows: Vec<String> = (0..30_000)
+        .map(|i| {
+            format!(
+                r#"{{"Timestamp":"2024-05-15T10:00:00Z","FileName":"f{}.exe","FolderPath":"C:\\dir\\{i}","ProcessCommandLine":"run --job {i} --mode batch --verbose --log C:\\\\logs"}}"#,
+                i % 3
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"{{"Schema":[{{"Name":"Timestamp","Type":"DateTime"}},{{"Name":"FileName","Type":"String"}}],"Results":[{}]}}"#,
+        rows.join(",")
+    );
+    assert!(text.len() > 4_600_000, "{}", text.len());
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = golden(&["--table", "DeviceProcessEvents", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("30000 record(s) read: 30000 evaluated, 0 skipped"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(advanced hunting results) (30000 records)"),
+        "{err}"
+    );
+    assert!(
+        out.contains(r#""FileName":"f0.exe","Count":10000"#),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Runs `scry run` with `args` then `input`, standard input fed from `stdin` by a thread:
+/// (exit code, stdout, stderr).
+fn run_fed(args: &[&str], input: &str, stdin: Option<Vec<u8>>) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .arg(input)
+        .current_dir(util::root())
+        .env("NO_COLOR", "1")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the scry binary runs");
+    let feeder = stdin.map(|bytes| {
+        let mut pipe = child.stdin.take().unwrap();
+        std::thread::spawn(move || pipe.write_all(&bytes))
+    });
+    let out = child.wait_with_output().unwrap();
+    if let Some(f) = feeder {
+        f.join().unwrap().unwrap();
+    }
+    (
+        out.status.code().unwrap_or(-1),
+        util::stdout(&out),
+        util::stderr(&out),
+    )
+}
+
+/// Issue 12.2: a FIFO, `/dev/stdin` on a pipe and `-` are each read once, in full, and give
+/// the results of the same file by path: for ServerEye's rules, and for all packs (whose
+/// DWService rule tests a `distinct` set, which a file gets from a first pass). Before the
+/// fix, the zip and Parquet sniffs read the first bytes of a FIFO and opened it again (10207
+/// of 10215 bytes, "not an event file"), and the set pass reopened it (0 bytes, or a hang
+/// once the writer was gone).
+#[test]
+fn fifo_and_dev_stdin_are_read_once_in_full() {
+    let sample = "tests/data/sample/defender-storage.jsonl";
+    let bytes = std::fs::read(util::path(sample)).unwrap();
+    let size = format!("{} bytes", bytes.len());
+    let dir = scratch("fifo");
+    let fifo = dir.join("events.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let fifo = fifo.to_str().unwrap().to_string();
+    for rules in ["rules/rmm/servereye.scry", "rules"] {
+        let args = [
+            "run",
+            "--rules",
+            rules,
+            "--now",
+            "2024-05-15T12:00:00Z",
+            "--format",
+            "ndjson",
+        ];
+        let (code, by_path, err) = run_fed(&args, sample, None);
+        assert_eq!(code, 0, "{err}");
+        assert!(!by_path.is_empty());
+        assert!(err.contains(&size), "{err}");
+        // The writer opens the FIFO once scry opens it to read, writes, and closes it.
+        let writer = {
+            let (fifo, bytes) = (fifo.clone(), bytes.clone());
+            std::thread::spawn(move || std::fs::write(fifo, bytes))
+        };
+        let (code, out, err) = run_fed(&args, &fifo, None);
+        writer.join().unwrap().unwrap();
+        assert_eq!((code, &out), (0, &by_path), "FIFO, {rules}: {err}");
+        assert!(err.contains(&size), "{err}");
+        assert!(
+            err.contains("json lines (storage account) (17 records)"),
+            "{err}"
+        );
+        for input in ["/dev/stdin", "-"] {
+            let (code, out, err) = run_fed(&args, input, Some(bytes.clone()));
+            assert_eq!((code, &out), (0, &by_path), "{input}, {rules}: {err}");
+            assert!(err.contains(&size), "{err}");
+        }
+        // `- < file`: standard input is a regular file, still read through the one handle.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(args)
+            .arg("-")
+            .current_dir(util::root())
+            .stdin(std::fs::File::open(util::path(sample)).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(
+            util::stdout(&out),
+            by_path,
+            "- < file: {}",
+            util::stderr(&out)
+        );
+        if rules == "rules" {
+            assert!(err.contains("sets collected in one pass"), "{err}");
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

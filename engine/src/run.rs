@@ -8,8 +8,9 @@
 //! number of threads.
 //!
 //! Rules testing `distinct` sets need a first pass that fills the sets (parsing only the
-//! lines the sets' prefilter lets through); standard input cannot be read twice, so there the
-//! executors hold candidate rows instead and decide them at the end.
+//! lines the sets' prefilter lets through); an input that can be read once only (standard
+//! input, a FIFO: see [`io::is_rereadable`]) is never reopened, so then the executors hold
+//! candidate rows instead and decide them at the end.
 
 use crate::exec::{CollectedSets, Executor, ResultRow, RunStats};
 use crate::io::{
@@ -488,8 +489,9 @@ fn one_pass<'p>(
 /// Runs `plan` over `inputs` (paths; `-` is standard input).
 pub fn run(plan: &Plan, inputs: &[PathBuf], opts: &RunOptions) -> RunOutcome {
     let started = std::time::Instant::now();
-    let stdin = inputs.iter().any(|p| p.as_os_str() == "-");
-    let two_pass = !plan.sets.is_empty() && !stdin;
+    // An input that can be read once only (standard input, a FIFO, a process substitution)
+    // is never opened twice: then the whole run is one pass, holding candidate rows.
+    let two_pass = !plan.sets.is_empty() && inputs.iter().all(|p| io::is_rereadable(p));
     let sets = two_pass.then(|| {
         one_pass(plan, inputs, opts, Pass::Sets, None)
             .exec

@@ -704,3 +704,159 @@ proptest::proptest! {
         }
     }
 }
+
+/// Lines of every length around the piece size and the record limit (±k), LF and CRLF, the
+/// last without a newline: cut into pieces, each byte is searched for a line end once
+/// (`PieceStats::scanned`), a line over the limit is one skip carrying its true length and
+/// line, and the pieces read back give exactly what one streaming read gives.
+///
+/// Before the fix, a partial line longer than a chunk was refilled one byte at a time and
+/// searched from its start after each byte (quadratic), and a line over the limit was cut
+/// into a piece of `limit + chunk` bytes, whose skip then reported that size instead of the
+/// line's.
+#[test]
+fn long_lines_are_cut_in_linear_work_and_skipped_with_their_length() {
+    use scry_engine::io::{read_piece, read_pieces, Piece};
+    let chunk: usize = 64;
+    let limit: usize = 300;
+    let mut text = Vec::new();
+    let mut lens = Vec::new();
+    let lengths = (0..8)
+        .flat_map(|k| {
+            [
+                chunk - k,
+                chunk + k,
+                limit - k,
+                limit + 1 + k,
+                2 * chunk + k,
+            ]
+        })
+        .chain([10 * limit, 5000, 3]);
+    for (i, len) in lengths.enumerate() {
+        // A JSON object padded to exactly `len` bytes (the CR included on CRLF lines).
+        let crlf = i % 3 == 0;
+        let head = format!("{{\"FileName\":\"f{i}.exe\",\"Extra\":\"");
+        let tail = "\"}";
+        let pad = len.saturating_sub(head.len() + tail.len() + usize::from(crlf));
+        let line = format!("{head}{}{tail}", "x".repeat(pad));
+        let line_len = line.len() + usize::from(crlf);
+        text.extend_from_slice(line.as_bytes());
+        text.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        lens.push(line_len);
+    }
+    // The last line without its newline.
+    assert_eq!(text.pop(), Some(b'\n'));
+
+    let opts = ReadOptions {
+        format: Format::JsonLines,
+        max_record_bytes: limit,
+        ..ReadOptions::default()
+    };
+    let mut whole = collector();
+    let fields = whole.fields.clone();
+    let mut row = Row::new(&fields);
+    let stats = read_reader("<t>", &text[..], &fields, &opts, &mut row, &mut whole).unwrap();
+    reconciled(&whole, &stats);
+    let too_long: Vec<(u64, SkipReason)> = lens
+        .iter()
+        .enumerate()
+        .filter(|(_, &l)| l > limit)
+        .map(|(i, &bytes)| (i as u64 + 1, SkipReason::RecordTooLarge { bytes }))
+        .collect();
+    let skips = |c: &Collect| -> Vec<(u64, SkipReason)> {
+        c.skips.iter().map(|(l, _, r)| (*l, r.clone())).collect()
+    };
+    assert_eq!(skips(&whole), too_long);
+    assert_eq!(whole.rows.len() + too_long.len(), lens.len());
+
+    let mut pieces = Vec::new();
+    let cut = read_pieces("<t>", &text[..], &opts, chunk, &mut Vec::new, &mut |p| {
+        pieces.push(p)
+    })
+    .unwrap();
+    assert_eq!(cut.decoded_bytes, text.len() as u64);
+    assert_eq!(cut.scanned, text.len() as u64, "each byte searched once");
+    // No piece holds more than the limit plus a chunk: a long line is not buffered.
+    for p in &pieces {
+        if let Piece::Lines { bytes, .. } = p {
+            assert!(bytes.len() <= limit + 2 * chunk, "{}", bytes.len());
+        }
+    }
+    let mut parts = collector();
+    for p in &pieces {
+        read_piece("<t>", p, &fields, &opts, &mut row, &mut parts).unwrap();
+    }
+    assert_eq!(skips(&parts), too_long);
+    let lines = |c: &Collect| -> Vec<(u64, Vec<Owned>)> {
+        c.rows.iter().map(|r| (r.line, r.cells.clone())).collect()
+    };
+    assert_eq!(lines(&parts), lines(&whole));
+}
+
+/// Issue 12.3: a union export writes each column once per type (`ReportId_long`,
+/// `ReportId_string`), the unused copy null or `""`. The copy holding a value wins whatever
+/// the key order; the real OTRF file has `"ReportId_long":113597` before
+/// `"ReportId_string":""`, which used to leave ReportId empty (every result `"Report": []`).
+#[test]
+fn union_export_nonempty_copy_wins_in_either_key_order() {
+    let mut fields = FieldSet::new();
+    let report = fields.intern("ReportId");
+    let name = fields.intern("FileName");
+    let read = |text: &str| -> Vec<Vec<Owned>> {
+        let mut c = Collect {
+            fields: fields.clone(),
+            ..Collect::default()
+        };
+        let mut row = Row::new(&fields);
+        let stats = read_reader(
+            "<t>",
+            text.as_bytes(),
+            &fields,
+            &ReadOptions::default(),
+            &mut row,
+            &mut c,
+        )
+        .unwrap();
+        reconciled(&c, &stats);
+        c.rows.iter().map(|r| r.cells.clone()).collect()
+    };
+    let num = |n: &str| Owned::Num(n.into());
+    let rows = read(concat!(
+        r#"{"ReportId_long":4711,"ReportId_string":"","FileName_string":"a.exe","FileName_long":null}"#,
+        "\n",
+        r#"{"ReportId_string":"","ReportId_long":4711,"FileName_long":null,"FileName_string":"a.exe"}"#,
+        "\n",
+        r#"{"ReportId_string":"","ReportId_long":null}"#,
+        "\n",
+        r#"{"ReportId_long":null,"ReportId_string":"r-1"}"#,
+        "\n",
+        r#"{"category":"AdvancedHunting-DeviceEvents","properties":{"ReportId_long":7,"ReportId_string":""}}"#,
+        "\n",
+    ));
+    assert_eq!(rows[0], [num("4711"), s("a.exe")]);
+    assert_eq!(rows[1], [num("4711"), s("a.exe")]);
+    // Only empty copies: the empty string, as the export wrote it.
+    assert_eq!(rows[2], [s(""), Owned::Missing]);
+    assert_eq!(rows[3], [s("r-1"), Owned::Missing]);
+    assert_eq!(rows[4], [num("7"), Owned::Missing]);
+
+    // The real file, in its own key order: every row keeps its ReportId (a number, or the
+    // string copy where the export filled that one).
+    let mut c = Collect {
+        fields: fields.clone(),
+        ..Collect::default()
+    };
+    let mut row = Row::new(&fields);
+    let path = data("otrf_goldensaml_Microsoft365DefenderEvents.ndjson");
+    let stats = read_path(&path, &fields, &ReadOptions::default(), &mut row, &mut c).unwrap();
+    reconciled(&c, &stats);
+    assert!(!c.rows.is_empty());
+    for r in &c.rows {
+        assert!(
+            matches!(&r.cells[report.0 as usize], Owned::Num(t) | Owned::Str(t) if !t.is_empty()),
+            "{:?}",
+            r.cells
+        );
+    }
+    let _ = name;
+}

@@ -456,6 +456,11 @@ pub fn parquet_pieces(
     span: (Option<i64>, Option<i64>),
 ) -> Option<Result<ParquetPieces, InputError>> {
     use std::io::Read;
+    // Only a regular file is sniffed (and read by row group, which needs seeking): the magic
+    // bytes read from a pipe or FIFO would be lost to the read that follows.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let mut file = std::fs::File::open(path).ok()?;
     let mut magic = [0u8; 4];
     if file.read_exact(&mut magic).is_err() || magic != PARQUET_MAGIC {

@@ -96,10 +96,13 @@ fn push_file(
     filter: &InputFilter,
     out: &mut Vec<PathBuf>,
 ) -> Result<(), InputError> {
+    // Only a regular file is sniffed: the bytes read from a pipe or FIFO would be lost to
+    // the read that follows (and a FIFO's writer may be gone by the time it is reopened).
     let mut magic = [0u8; 4];
-    let is_zip = fs::File::open(&path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-        .is_ok()
+    let is_zip = fs::metadata(&path).is_ok_and(|m| m.is_file())
+        && fs::File::open(&path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .is_ok()
         && magic == *b"PK\x03\x04";
     if !is_zip {
         out.push(path);
@@ -127,6 +130,24 @@ fn push_file(
         )));
     }
     Ok(())
+}
+
+/// Whether the input at `path` can be read twice (rules testing `distinct` sets read their
+/// inputs twice when they can): a regular file, or a member of a zip archive that is one.
+/// Decided from the file's metadata, not its name: `-` (standard input), a FIFO, `/dev/stdin`
+/// on a pipe, a process substitution `<(...)` can be read once only. A path that cannot be
+/// looked at counts as re-readable: opening it fails the same way each time.
+pub fn is_rereadable(path: &Path) -> bool {
+    if path.as_os_str() == "-" {
+        return false;
+    }
+    let text = path.to_string_lossy();
+    if let Some((archive, _)) = text.split_once(ZIP_MEMBER) {
+        if let Ok(m) = fs::metadata(archive) {
+            return m.is_file();
+        }
+    }
+    fs::metadata(path).map_or(true, |m| m.is_file())
 }
 
 /// Opens an input path: a file, or a member of a zip archive (see [`ZIP_MEMBER`]).

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 
 use super::lines::{is_blank, next_line, Line};
 use super::{InputError, InputStats, Location, RecordSink, Shapes, SkipReason, Source};
-use crate::row::{FieldId, FieldSet, Row};
+use crate::row::{Cell, FieldId, FieldSet, Row};
 use crate::schema::TYPE_SUFFIXES;
 
 const TABLE_PREFIX: &str = "AdvancedHunting-";
@@ -393,6 +393,17 @@ impl<'s> Ctx<'s> {
         line += memchr::memchr_iter(b'\n', &bytes[off..start]).count() as u64;
         self.doc_cursor = (start, line);
         self.line = line;
+    }
+
+    /// A union export writes a column once per type (`ReportId_long`, `ReportId_string`), the
+    /// unused copies null or `""`, in any order. True when `raw`, one such copy, must not be
+    /// stored: it is null, or `""` while the field already holds another copy's value.
+    fn empty_copy(&self, id: FieldId, raw: &str) -> bool {
+        match raw.trim_matches(|c: char| c.is_ascii_whitespace()) {
+            "null" => true,
+            "\"\"" => !matches!(self.row.get(id), Cell::Missing | Cell::Null),
+            _ => false,
+        }
     }
 
     /// Stores the JSON value `raw` as the cell of `id`.
@@ -779,9 +790,10 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_, '_> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         let raw = <&'de RawValue as serde::Deserialize<'de>>::deserialize(d)?;
-        if !(self.suffixed && raw.get() == "null") {
-            self.ctx.store(self.id, raw.get());
+        if self.suffixed && self.ctx.empty_copy(self.id, raw.get()) {
+            return Ok(());
         }
+        self.ctx.store(self.id, raw.get());
         Ok(())
     }
 }

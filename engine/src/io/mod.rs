@@ -114,7 +114,9 @@ use std::path::{Path, PathBuf};
 
 use crate::row::{FieldSet, Row};
 
-pub use expand::{expand_inputs, expand_inputs_filtered, open_input, InputFilter, ZIP_MEMBER};
+pub use expand::{
+    expand_inputs, expand_inputs_filtered, is_rereadable, open_input, InputFilter, ZIP_MEMBER,
+};
 
 /// The size of the read buffer: large enough that the per-call overhead of `read` (and of the
 /// gzip decoder) vanishes, small enough to not matter per input.
@@ -742,6 +744,15 @@ pub enum Piece {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// A JSON line longer than [`ReadOptions::max_record_bytes`]: only its length was kept,
+    /// the bytes were dropped as they streamed past. Read, it is one record skipped as
+    /// [`SkipReason::RecordTooLarge`].
+    TooLong {
+        /// Its line number.
+        line: u64,
+        /// Its length in bytes, without the newline.
+        bytes: usize,
+    },
     /// An input that is not JSON lines (a JSON document, CSV or EVTX), decoded, whole.
     Whole {
         /// Its framing.
@@ -781,12 +792,16 @@ pub struct PieceStats {
     pub bytes: u64,
     /// Bytes after decompression.
     pub decoded_bytes: u64,
+    /// Bytes of JSON lines searched for line ends while cutting: each decoded byte once (the
+    /// format detection's look-ahead aside, which is replayed), however long the lines.
+    pub scanned: u64,
 }
 
 /// Cuts `input` into [`Piece`]s of about `chunk_bytes` at line ends, for parallel
 /// evaluation with [`read_piece`]: the reading thread only decompresses and finds newlines.
 /// JSON lines stream through in chunks; other framings come as one piece. A line longer than
-/// [`ReadOptions::max_record_bytes`] stays whole in its chunk and is skipped by the reader.
+/// [`ReadOptions::max_record_bytes`] becomes a [`Piece::TooLong`], streamed past: memory stays
+/// within about the limit plus a chunk, and time linear in the line's length.
 ///
 /// `spare` hands out buffers for the next pieces (return emitted pieces' buffers to it once
 /// evaluated: reused buffers spare the page faults of fresh megabyte allocations).
@@ -809,57 +824,18 @@ pub fn read_pieces(
     let compressed = gzip || zstd;
     let mut input = head.into_reader();
     let mut result = Ok(());
+    let mut scanned = 0u64;
     if framing == Framing::JsonLines {
-        let mut buf: Vec<u8> = spare();
-        buf.clear();
-        let mut first_line = 1u64;
-        // After cutting a line too long for any record: drop the rest of it (the piece that
-        // holds its start reports it as too large).
-        let mut discarding = false;
-        loop {
-            // At least one read each time round, so that `n == 0` means the end.
-            let want = chunk_bytes.max(buf.len() + 1);
-            let (n, err) = fill_to(&mut input, &mut buf, want);
-            let at_end = n == 0 || err.is_some();
-            if discarding {
-                match memchr::memchr(b'\n', &buf) {
-                    Some(i) => {
-                        buf.drain(..=i);
-                        first_line += 1;
-                        discarding = false;
-                    }
-                    None => buf.clear(),
-                }
-            }
-            // Cut after the last newline; keep the partial line for the next chunk (unless
-            // it is all there is and the input ended, or it outgrew any record's limit).
-            let cut = match memchr::memrchr(b'\n', &buf) {
-                _ if at_end => buf.len(),
-                Some(i) => i + 1,
-                None if buf.len() > opts.max_record_bytes + chunk_bytes => {
-                    discarding = true;
-                    buf.len()
-                }
-                None => continue,
-            };
-            if cut > 0 {
-                let mut next = spare();
-                next.clear();
-                next.extend_from_slice(&buf[cut..]);
-                buf.truncate(cut);
-                let bytes = std::mem::replace(&mut buf, next);
-                let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
-                emit(Piece::Lines { first_line, bytes });
-                first_line += lines;
-            }
-            if let Some(e) = err {
-                result = Err(InputError::from_read(name, compressed, e));
-                break;
-            }
-            if at_end {
-                break;
-            }
+        let mut cutter = LineCutter {
+            limit: opts.max_record_bytes,
+            chunk_bytes: chunk_bytes.max(1),
+            first_line: 1,
+            scanned: 0,
+        };
+        if let Err(e) = cutter.cut(&mut input, spare, emit) {
+            result = Err(InputError::from_read(name, compressed, e));
         }
+        scanned = cutter.scanned;
     } else if framing != Framing::Unrecognized {
         let mut bytes = Vec::new();
         // On error `read_to_end` keeps what it read: deliver that, then report the error.
@@ -875,8 +851,121 @@ pub fn read_pieces(
         zstd,
         bytes: raw_count.get(),
         decoded_bytes: decoded_count.get(),
+        scanned,
     };
     result.map(|()| stats)
+}
+
+/// Cuts JSON lines into [`Piece::Lines`] at line ends. Every byte is searched for a newline
+/// once: the partial line kept between reads is never searched again, and each read adds
+/// about `chunk_bytes`, so cutting is linear in the input for any line length (it used to
+/// read one byte at a time once a line outgrew a chunk, and search the whole line after
+/// each: quadratic). A line longer than `limit` becomes one [`Piece::TooLong`] holding only
+/// its length; its bytes past the limit are dropped as they stream past.
+struct LineCutter {
+    limit: usize,
+    chunk_bytes: usize,
+    /// The line number of the first line not yet emitted.
+    first_line: u64,
+    /// Bytes searched for line ends ([`PieceStats::scanned`]).
+    scanned: u64,
+}
+
+impl LineCutter {
+    fn cut(
+        &mut self,
+        input: &mut impl Read,
+        spare: &mut dyn FnMut() -> Vec<u8>,
+        emit: &mut dyn FnMut(Piece),
+    ) -> std::io::Result<()> {
+        let mut buf: Vec<u8> = spare();
+        buf.clear();
+        // `buf[..fresh]` holds no newline and has been searched; what follows has not.
+        let mut fresh = 0;
+        let (mut at_end, mut error) = (false, None);
+        loop {
+            self.scanned += (buf.len() - fresh) as u64;
+            if let Some(i) = memchr::memrchr(b'\n', &buf[fresh..]) {
+                // Cut after the last newline; the partial line after it starts the next piece.
+                let cut = fresh + i + 1;
+                let mut next = spare();
+                next.clear();
+                next.extend_from_slice(&buf[cut..]);
+                buf.truncate(cut);
+                self.emit_lines(std::mem::replace(&mut buf, next), emit);
+            }
+            fresh = buf.len();
+            if buf.len() > self.limit {
+                let (end, err) = self.skip_long_line(input, &mut buf, emit);
+                at_end |= end;
+                error = error.or(err);
+                fresh = 0;
+                continue;
+            }
+            if at_end {
+                // The last line, without a final newline.
+                let rest = std::mem::take(&mut buf);
+                self.emit_lines(rest, emit);
+                return error.map_or(Ok(()), Err);
+            }
+            // At least `chunk_bytes` more once the partial line fills a chunk, so a long line
+            // costs a number of reads linear in its length.
+            let want = if buf.len() < self.chunk_bytes {
+                self.chunk_bytes
+            } else {
+                buf.len() + self.chunk_bytes
+            };
+            let (n, err) = fill_to(input, &mut buf, want);
+            at_end = n == 0 || err.is_some();
+            error = err;
+        }
+    }
+
+    fn emit_lines(&mut self, bytes: Vec<u8>, emit: &mut dyn FnMut(Piece)) {
+        if bytes.is_empty() {
+            return;
+        }
+        // A final line without a newline counts as a line too, but nothing follows it.
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        let first_line = self.first_line;
+        self.first_line += lines;
+        emit(Piece::Lines { first_line, bytes });
+    }
+
+    /// `buf` is the start of a line already longer than the limit, with no newline in it:
+    /// reads on to the line's end, keeping only its length, emits it as [`Piece::TooLong`],
+    /// and leaves in `buf` what followed the newline (not searched yet). Returns whether the
+    /// input ended, and the error that ended it.
+    fn skip_long_line(
+        &mut self,
+        input: &mut impl Read,
+        buf: &mut Vec<u8>,
+        emit: &mut dyn FnMut(Piece),
+    ) -> (bool, Option<std::io::Error>) {
+        let mut bytes = buf.len();
+        buf.clear();
+        let line = self.first_line;
+        self.first_line += 1;
+        let outcome = loop {
+            let (n, err) = fill_to(input, buf, self.chunk_bytes);
+            let at_end = n == 0 || err.is_some();
+            if let Some(i) = memchr::memchr(b'\n', buf) {
+                self.scanned += i as u64 + 1;
+                bytes += i;
+                buf.drain(..=i);
+                break (at_end, err);
+            }
+            self.scanned += buf.len() as u64;
+            bytes += buf.len();
+            buf.clear();
+            if at_end {
+                // The input ends inside the long line: it is the last one.
+                break (true, err);
+            }
+        };
+        emit(Piece::TooLong { line, bytes });
+        outcome
+    }
 }
 
 /// Appends to `buf` until it holds at least `want` bytes or the input ends: (bytes read, the
@@ -925,6 +1014,21 @@ pub fn read_piece(
             };
             columnar::read_path_groups(name, path, groups, want, row, &mut win, &mut stats)?;
             stats.format.shapes.windows.merge(&win.counts());
+            return Ok(stats);
+        }
+        Piece::TooLong { line, bytes } => {
+            let loc = Location {
+                source: name,
+                line: *line,
+                record: 1,
+            };
+            sink.skipped(&loc, &SkipReason::RecordTooLarge { bytes: *bytes });
+            let mut stats = InputStats {
+                records: 1,
+                skipped: 1,
+                ..InputStats::default()
+            };
+            stats.format.framing = Framing::JsonLines;
             return Ok(stats);
         }
         Piece::RuledOut { records } => {
