@@ -726,8 +726,8 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
             eprintln!("    {}: {n} value(s)", set.name);
         }
     }
-    for (t, n) in &st.inferred {
-        eprintln!("  table {t} inferred from columns for {n} record(s) (no Type column)");
+    for line in st.decided_lines() {
+        eprintln!("  {line}");
     }
     for (t, n) in &st.per_table {
         eprintln!("  table {t}: {n} record(s)");

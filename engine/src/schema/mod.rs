@@ -1,12 +1,21 @@
 //! Table schemas and field aliases, loaded from data files.
 //!
-//! The built-in catalog is `engine/schemas/defender.json` (the three Defender XDR tables the
-//! RMM packs read) and `engine/schemas/aliases.json` (ECS-style names such as `process.name`
-//! mapped per table). Users extend both with `--schema FILE`: a file of the same shape adds
-//! tables, adds columns to existing tables, and adds aliases — no Rust change needed.
+//! The built-in catalog is every table of Microsoft's Defender XDR advanced hunting schema
+//! reference (`engine/schemas/defender*.json`), the Sentinel tables detection rules query most
+//! (`sentinel.json`), the Windows event tables (`windows.json`), and `aliases.json` (ECS-style
+//! names such as `process.name` mapped per table). Each table carries a one-line description
+//! per column and, where the reference documents them, the `ActionType` values its rows take.
+//! Users extend the catalog with `--schema FILE`: a file of the same shape adds tables, adds
+//! columns to existing tables, and adds aliases — no Rust change needed.
+//!
+//! A record that names no table is given one by [`Catalog::infer`] (see `infer.rs`).
+
+mod infer;
+
+pub use infer::{Decided, Fit, Inferred, TYPE_SUFFIXES};
 
 use crate::value::Type;
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use serde::Deserialize;
 use std::fmt;
 
@@ -17,14 +26,57 @@ pub struct TableSchema {
     pub name: String,
     /// Columns in declaration order.
     pub columns: Vec<(String, Type)>,
+    /// One line per column of `columns` (same order), when the schema file gives one.
+    descriptions: Vec<Option<String>>,
+    description: Option<String>,
+    /// `ActionType` values the reference documents for this table, sorted.
+    action_types: Vec<String>,
+    action_index: HashSet<String>,
     index: HashMap<String, usize>,
     aliases: HashMap<String, String>,
 }
 
 impl TableSchema {
+    fn new(name: &str) -> TableSchema {
+        TableSchema {
+            name: name.to_string(),
+            columns: Vec::new(),
+            descriptions: Vec::new(),
+            description: None,
+            action_types: Vec::new(),
+            action_index: HashSet::new(),
+            index: HashMap::new(),
+            aliases: HashMap::new(),
+        }
+    }
+
     /// The type of column `name` (case-sensitive, as Kusto column names are).
     pub fn column(&self, name: &str) -> Option<Type> {
         self.index.get(name).map(|&i| self.columns[i].1)
+    }
+
+    /// The one-line description of column `name`, if the schema gives one: what `scry check`
+    /// and a language server's hover show.
+    pub fn column_description(&self, name: &str) -> Option<&str> {
+        self.index
+            .get(name)
+            .and_then(|&i| self.descriptions[i].as_deref())
+    }
+
+    /// What the table holds, in one line, if the schema says.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The `ActionType` values the reference documents for this table, sorted (empty when it
+    /// documents none, or the table has no `ActionType` column).
+    pub fn action_types(&self) -> &[String] {
+        &self.action_types
+    }
+
+    /// Whether the reference documents `value` as one of this table's `ActionType` values.
+    pub fn documents_action_type(&self, value: &str) -> bool {
+        self.action_index.contains(value)
     }
 
     /// The column an alias (`process.name`) stands for in this table.
@@ -43,14 +95,29 @@ impl TableSchema {
         v
     }
 
-    fn add_column(&mut self, name: &str, ty: Type) {
+    fn add_column(&mut self, name: &str, ty: Type, description: Option<String>) {
         match self.index.get(name) {
-            Some(&i) => self.columns[i].1 = ty,
+            Some(&i) => {
+                self.columns[i].1 = ty;
+                if description.is_some() {
+                    self.descriptions[i] = description;
+                }
+            }
             None => {
                 self.index.insert(name.to_string(), self.columns.len());
                 self.columns.push((name.to_string(), ty));
+                self.descriptions.push(description);
             }
         }
+    }
+
+    fn add_action_types(&mut self, values: Vec<String>) {
+        for v in values {
+            if self.action_index.insert(v.clone()) {
+                self.action_types.push(v);
+            }
+        }
+        self.action_types.sort();
     }
 }
 
@@ -92,6 +159,17 @@ pub enum SchemaError {
         /// The missing column.
         column: String,
     },
+    /// `ActionType` values for a table without an `ActionType` column, or a value that is
+    /// empty or would need escaping in JSON (the prefilter looks for values as written):
+    /// `{"tables": {"T": {"columns": [...], "action_types": ["a\"b"]}}}`.
+    BadActionType {
+        /// Which file.
+        source: String,
+        /// Table name.
+        table: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl fmt::Display for SchemaError {
@@ -113,6 +191,11 @@ impl fmt::Display for SchemaError {
                 f,
                 "{source}: alias '{alias}' of table {table} names column '{column}', which {table} does not have"
             ),
+            SchemaError::BadActionType {
+                source,
+                table,
+                message,
+            } => write!(f, "{source}: action_types of table {table}: {message}"),
         }
     }
 }
@@ -128,11 +211,25 @@ struct SchemaFile {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum TableSpec {
+    /// `{"description": "...", "action_types": [...], "columns": [{"name": ..., "type": ...,
+    /// "description": ...}]}`: the built-in files' shape. First, since the map form below
+    /// would take any object.
+    Full(FullSpec),
     /// `{"Col": "type"}` (the order of a JSON object is kept by serde_json's map only with a
-    /// feature we do not enable, so the ordered form below is accepted as well).
+    /// feature we do not enable, so the ordered forms are accepted as well).
     Map(serde_json::Map<String, serde_json::Value>),
     /// `[{"name": "Col", "type": "string"}]`, the shape of Microsoft's schema reference.
     List(Vec<ColumnSpec>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullSpec {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    action_types: Vec<String>,
+    columns: Vec<ColumnSpec>,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +237,8 @@ struct ColumnSpec {
     name: String,
     #[serde(rename = "type")]
     ty: String,
+    #[serde(default)]
+    description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -148,22 +247,41 @@ struct AliasFile {
     tables: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
-const BUILTIN_TABLES: &str = include_str!("../schemas/defender.json");
-const BUILTIN_ALIASES: &str = include_str!("../schemas/aliases.json");
-const BUILTIN_WINDOWS: &str = include_str!("../schemas/windows.json");
-const BUILTIN_DEVICE: &str = include_str!("../schemas/defender-device.json");
+/// The built-in table files, in the order their tables are added (the order [`Catalog::fit`]
+/// names candidates in).
+const BUILTIN_TABLES: &[(&str, &str)] = &[
+    (
+        "<builtin defender.json>",
+        include_str!("../../schemas/defender.json"),
+    ),
+    (
+        "<builtin defender-device.json>",
+        include_str!("../../schemas/defender-device.json"),
+    ),
+    (
+        "<builtin defender-xdr.json>",
+        include_str!("../../schemas/defender-xdr.json"),
+    ),
+    (
+        "<builtin sentinel.json>",
+        include_str!("../../schemas/sentinel.json"),
+    ),
+    (
+        "<builtin windows.json>",
+        include_str!("../../schemas/windows.json"),
+    ),
+];
+const BUILTIN_ALIASES: &str = include_str!("../../schemas/aliases.json");
 
 impl Catalog {
-    /// The built-in Defender XDR tables and aliases.
+    /// The built-in tables and aliases.
     pub fn builtin() -> Catalog {
         let mut c = Catalog::default();
         // The built-in files are part of the build and tested; failing here is a packaging bug.
-        c.add_tables("<builtin defender.json>", BUILTIN_TABLES)
-            .expect("built-in schema is valid");
-        c.add_tables("<builtin defender-device.json>", BUILTIN_DEVICE)
-            .expect("built-in device schema is valid");
-        c.add_tables("<builtin windows.json>", BUILTIN_WINDOWS)
-            .expect("built-in Windows schema is valid");
+        for (source, text) in BUILTIN_TABLES {
+            c.add_tables(source, text)
+                .unwrap_or_else(|e| panic!("built-in schema is valid: {e}"));
+        }
         c.add_aliases("<builtin aliases.json>", BUILTIN_ALIASES)
             .expect("built-in aliases are valid");
         c
@@ -191,33 +309,56 @@ impl Catalog {
             message: e.to_string(),
         })?;
         for (table, spec) in file.tables {
-            let cols: Vec<(String, String)> = match spec {
-                TableSpec::Map(m) => m
-                    .into_iter()
-                    .map(|(k, v)| (k, v.as_str().unwrap_or("").to_string()))
-                    .collect(),
-                TableSpec::List(l) => l.into_iter().map(|c| (c.name, c.ty)).collect(),
+            let (description, action_types, cols) = match spec {
+                TableSpec::Full(f) => (f.description, f.action_types, f.columns),
+                TableSpec::Map(m) => (
+                    None,
+                    Vec::new(),
+                    m.into_iter()
+                        .map(|(name, v)| ColumnSpec {
+                            name,
+                            ty: v.as_str().unwrap_or("").to_string(),
+                            description: None,
+                        })
+                        .collect(),
+                ),
+                TableSpec::List(l) => (None, Vec::new(), l),
             };
             let idx = match self.index.get(&table) {
                 Some(&i) => i,
                 None => {
                     self.index.insert(table.clone(), self.tables.len());
-                    self.tables.push(TableSchema {
-                        name: table.clone(),
-                        columns: Vec::new(),
-                        index: HashMap::new(),
-                        aliases: HashMap::new(),
-                    });
+                    self.tables.push(TableSchema::new(&table));
                     self.tables.len() - 1
                 }
             };
-            for (name, ty_name) in cols {
-                let ty = Type::from_name(&ty_name).ok_or_else(|| SchemaError::UnknownType {
+            let t = &mut self.tables[idx];
+            for c in cols {
+                let ty = Type::from_name(&c.ty).ok_or_else(|| SchemaError::UnknownType {
                     source: source.to_string(),
-                    column: format!("{table}.{name}"),
-                    ty: ty_name.clone(),
+                    column: format!("{table}.{}", c.name),
+                    ty: c.ty.clone(),
                 })?;
-                self.tables[idx].add_column(&name, ty);
+                t.add_column(&c.name, ty, c.description);
+            }
+            if description.is_some() {
+                t.description = description;
+            }
+            if !action_types.is_empty() {
+                let bad = |message: String| SchemaError::BadActionType {
+                    source: source.to_string(),
+                    table: table.clone(),
+                    message,
+                };
+                if t.column("ActionType").is_none() {
+                    return Err(bad("the table has no ActionType column".into()));
+                }
+                if let Some(v) = action_types.iter().find(|v| !plain_value(v)) {
+                    return Err(bad(format!(
+                        "{v:?} is empty or holds a character JSON writers may escape (a quote, a backslash, a control or non-ASCII character)"
+                    )));
+                }
+                t.add_action_types(action_types);
             }
         }
         Ok(())
@@ -268,109 +409,13 @@ impl Catalog {
     pub fn tables(&self) -> &[TableSchema] {
         &self.tables
     }
-
-    /// The tables whose schema has every one of `columns`, the names of a record's keys that
-    /// hold a value (a type-suffixed name such as `ReportId_long` counts as its column). A row
-    /// of a table holds values only in that table's columns, so its own table is always among
-    /// them if the catalog knows it; the answer is deterministic (catalog order), and a table
-    /// is only named alone when no other table fits.
-    pub fn fit<'a>(&self, columns: impl Iterator<Item = &'a str>) -> Fit<'_> {
-        // Log Analytics adds its bookkeeping columns to every table: they tell none apart.
-        let columns: Vec<&str> = columns
-            .filter(|c| !c.starts_with('_') && !LOG_ANALYTICS_COLUMNS.contains(c))
-            .collect();
-        let has = |t: &TableSchema, c: &str| {
-            t.column(c).is_some()
-                || TYPE_SUFFIXES
-                    .iter()
-                    .filter_map(|s| c.strip_suffix(s))
-                    .any(|base| t.column(base).is_some())
-        };
-        let fits: Vec<&str> = self
-            .tables
-            .iter()
-            .filter(|t| columns.iter().all(|c| has(t, c)))
-            .map(|t| t.name.as_str())
-            .collect();
-        match fits.as_slice() {
-            [one] => Fit::One(one),
-            [] => Fit::None {
-                unknown: columns
-                    .iter()
-                    .find(|c| !self.tables.iter().any(|t| has(t, c)))
-                    .map(|c| c.to_string()),
-            },
-            _ => Fit::Several(fits),
-        }
-    }
-
-    /// Column names a record must hold a value in, one at least, for [`Catalog::fit`] to name
-    /// `table` alone; sorted. A record fits `table` alone only if, for every other table, it
-    /// holds a column that table lacks: these are the columns of `table` that the other table
-    /// lacking the fewest of them lacks. Empty when `table` is never named alone (unknown, or
-    /// another table has all its columns). The only table of a catalog: all its columns (a
-    /// record with no column at all is never given a table).
-    pub fn distinguishing(&self, table: &str) -> Vec<&str> {
-        let Some(t) = self.table(table) else {
-            return Vec::new();
-        };
-        let only = |u: &TableSchema| {
-            let mut v: Vec<&str> = t
-                .columns
-                .iter()
-                .map(|(c, _)| c.as_str())
-                .filter(|c| u.column(c).is_none())
-                .collect();
-            v.sort_unstable();
-            v
-        };
-        let others = self.tables.iter().filter(|u| u.name != t.name);
-        match others
-            .map(|u| (only(u), u.name.as_str()))
-            .min_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.1.cmp(b.1)))
-        {
-            Some((v, _)) => v,
-            None => {
-                let mut all: Vec<&str> = t.columns.iter().map(|(c, _)| c.as_str()).collect();
-                all.sort_unstable();
-                all
-            }
-        }
-    }
 }
 
-/// The type suffixes of "union" exports (`ReportId_long`, `AdditionalFields_string`): a union
-/// over tables whose columns differ in type keeps one column per type.
-pub const TYPE_SUFFIXES: &[&str] = &[
-    "_string",
-    "_long",
-    "_int",
-    "_real",
-    "_double",
-    "_bool",
-    "_boolean",
-    "_datetime",
-    "_timespan",
-    "_dynamic",
-    "_guid",
-    "_decimal",
-];
-
-/// Columns Log Analytics (Sentinel) adds to every table, besides those starting with `_`.
-const LOG_ANALYTICS_COLUMNS: &[&str] = &["TenantId", "TimeGenerated", "SourceSystem", "Type"];
-
-/// What a record's columns say about its table ([`Catalog::fit`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fit<'c> {
-    /// Exactly one table has every column.
-    One(&'c str),
-    /// Several tables have every column: these, in catalog order.
-    Several(Vec<&'c str>),
-    /// No table has every column; `unknown` is a column no table has at all, if there is one.
-    None {
-        /// A column of the record that no table of the catalog has.
-        unknown: Option<String>,
-    },
+/// A value JSON writes as itself: what the prefilter can look for in a line's text.
+fn plain_value(v: &str) -> bool {
+    !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii() && c != '"' && c != '\\' && !c.is_control())
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.
@@ -458,10 +503,19 @@ mod tests {
                 "DeviceImageLoadEvents"
             ])
         );
+        // Defender for Identity's tables share these columns.
         assert_eq!(
             fit(&["DeviceName", "DestinationDeviceName"]),
+            Fit::Several(vec![
+                "IdentityDirectoryEvents",
+                "IdentityLogonEvents",
+                "IdentityQueryEvents"
+            ])
+        );
+        assert_eq!(
+            fit(&["DeviceName", "NoSuchColumnAnywhere"]),
             Fit::None {
-                unknown: Some("DestinationDeviceName".into())
+                unknown: Some("NoSuchColumnAnywhere".into())
             }
         );
         assert_eq!(fit(&["Signer", "RemoteIP"]), Fit::None { unknown: None });
@@ -485,6 +539,125 @@ mod tests {
         assert_eq!(small.distinguishing("B"), ["Y"]);
         assert_eq!(small.fit(["X"].into_iter()), Fit::Several(vec!["A", "B"]));
         assert_eq!(small.fit(["Y", "X"].into_iter()), Fit::One("B"));
+    }
+
+    #[test]
+    fn builtin_tables_carry_descriptions_and_action_types() {
+        let c = Catalog::builtin();
+        let p = c.table("DeviceProcessEvents").unwrap();
+        assert!(p
+            .description()
+            .is_some_and(|d| d.contains("Process creation")));
+        assert_eq!(
+            p.column_description("SHA1"),
+            Some("SHA-1 of the file the action applied to")
+        );
+        assert_eq!(p.column_description("NoSuch"), None);
+        let e = c.table("DeviceEvents").unwrap();
+        assert!(e.documents_action_type("LdapSearch"));
+        assert!(
+            !e.documents_action_type("ldapsearch"),
+            "values are case-sensitive"
+        );
+        assert!(c.table("SecurityEvent").unwrap().column("EventID") == Some(Type::Int));
+        assert_eq!(
+            c.table("DisruptionAndResponseEvents")
+                .unwrap()
+                .action_types()
+                .len(),
+            15
+        );
+        // Every column of the Defender XDR and Sentinel tables says what it holds.
+        for (source, text) in &BUILTIN_TABLES[..4] {
+            let mut one = Catalog::default();
+            one.add_tables(source, text).unwrap();
+            for t in one.tables() {
+                assert!(t.description().is_some(), "{source}: {}", t.name);
+                for (col, _) in &t.columns {
+                    let d = t.column_description(col);
+                    assert!(
+                        d.is_some_and(|d| !d.is_empty()),
+                        "{source}: {}.{col}",
+                        t.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn action_type_decides_only_what_one_candidate_documents() {
+        let mut c = Catalog::default();
+        c.add_file(
+            "t.json",
+            r#"{"tables": {
+                "A": {"action_types": ["Alpha", "Shared"],
+                      "columns": [{"name": "ActionType", "type": "string"}, {"name": "X", "type": "string"}]},
+                "B": {"action_types": ["Beta", "Shared"],
+                      "columns": [{"name": "ActionType", "type": "string"}, {"name": "X", "type": "string"}]},
+                "C": {"columns": [{"name": "ActionType", "type": "string"}, {"name": "X", "type": "string"},
+                                  {"name": "Y", "type": "long", "description": "only C has it"}]}}}"#,
+        )
+        .unwrap();
+        let infer = |cols: &[&str], at: Option<&str>| c.infer(cols.iter().copied(), at);
+        let cols = ["ActionType", "X"];
+        assert_eq!(
+            infer(&cols, Some("Alpha")),
+            Ok(Inferred {
+                table: "A",
+                by: Decided::ActionType {
+                    among: vec!["A", "B", "C"]
+                }
+            })
+        );
+        assert_eq!(infer(&cols, Some("Beta")).map(|i| i.table), Ok("B"));
+        // Documented by two candidates, by none, or no value at all: nothing is decided.
+        let several = Err(Fit::Several(vec!["A", "B", "C"]));
+        assert_eq!(infer(&cols, Some("Shared")), several);
+        assert_eq!(infer(&cols, Some("Gamma")), several);
+        assert_eq!(infer(&cols, Some("")), several);
+        assert_eq!(infer(&cols, None), several);
+        // Columns decide before ActionType does, even against a value another table lists.
+        assert_eq!(
+            infer(&["ActionType", "Y"], Some("Alpha")),
+            Ok(Inferred {
+                table: "C",
+                by: Decided::Columns
+            })
+        );
+        assert_eq!(
+            c.table("C").unwrap().column_description("Y"),
+            Some("only C has it")
+        );
+    }
+
+    #[test]
+    fn action_types_are_checked() {
+        let mut c = Catalog::default();
+        let err = c
+            .add_file(
+                "n.json",
+                r#"{"tables": {"T": {"action_types": ["A"], "columns": [{"name": "X", "type": "string"}]}}}"#,
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("has no ActionType column"),
+            "{err}"
+        );
+        let err = c
+            .add_file(
+                "q.json",
+                r#"{"tables": {"T": {"action_types": ["a\"b"], "columns": [{"name": "ActionType", "type": "string"}]}}}"#,
+            )
+            .unwrap_err();
+        assert!(matches!(err, SchemaError::BadActionType { .. }), "{err}");
+        let err = c
+            .add_file(
+                "u.json",
+                r#"{"tables": {"T": {"action_types": ["Größe"], "columns": [{"name": "ActionType", "type": "string"}]}}}"#,
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("may escape"), "{err}");
     }
 
     #[test]
