@@ -197,3 +197,62 @@ fn otrf_union_reads_strictly_with_its_computed_columns_declared() {
     ]);
     assert_eq!(tables_of(&out), want);
 }
+
+/// Rows holding only the columns they fill (as `untyped.jsonl`'s do) and a type-suffixed
+/// `ActionType_string`: decided the same way, and the prefilter lets them through although
+/// they hold no column that tells DeviceEvents from DeviceProcessEvents (their `ActionType`
+/// value is the only anchor they can match).
+#[test]
+fn compact_rows_with_a_type_suffixed_action_type_are_decided_and_not_ruled_out() {
+    let text = std::fs::read_to_string(util::path(OTRF)).unwrap();
+    let mut rows = String::new();
+    for line in text.lines().take(5) {
+        let row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+        let compact: serde_json::Map<String, serde_json::Value> = row
+            .into_iter()
+            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+            .map(|(k, v)| match k.as_str() {
+                "ActionType" => ("ActionType_string".to_string(), v),
+                _ => (k, v),
+            })
+            .collect();
+        rows.push_str(&serde_json::Value::Object(compact).to_string());
+        rows.push('\n');
+    }
+    assert_eq!(
+        rows.matches("\"ActionType_string\":\"LdapSearch\"").count(),
+        5
+    );
+    assert!(!rows.contains("RegistryKey") && !rows.contains("\"ActionType\""));
+    let dir = std::env::temp_dir().join(format!("scry-tables-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("compact.ndjson");
+    std::fs::write(&file, rows).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--rules",
+            "tests/data/tables/otrf.scry",
+            "--format",
+            "ndjson",
+        ];
+        args.extend_from_slice(extra);
+        args.push(file.to_str().unwrap());
+        util::scry(&args)
+    };
+    let out = run(&[]);
+    let all = run(&["--no-prefilter"]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert!(
+        util::stderr(&out)
+            .contains("table DeviceEvents decided by ActionType LdapSearch for 5 record(s)"),
+        "{}",
+        util::stderr(&out)
+    );
+    assert_eq!(
+        tables_of(&out),
+        vec![("otrf-device-events".to_string(), "LdapSearch".to_string()); 5]
+    );
+    assert_eq!(util::stdout(&all), util::stdout(&out));
+}

@@ -756,9 +756,10 @@ pub struct Executor<'p> {
     now: i64,
     fields: FieldSet,
     type_field: Option<FieldId>,
-    /// `ActionType` and its union-export spelling `ActionType_string`: what decides the table
-    /// of a record whose columns fit several ([`Catalog::infer`]).
-    action_fields: [FieldId; 2],
+    /// `ActionType`: what decides the table of a record whose columns fit several
+    /// ([`Catalog::infer`]). Not `ActionType_string` as well: the readers fill a column's
+    /// field from its type-suffixed key only while no field of that name exists.
+    action_field: FieldId,
     default_table: Option<String>,
     /// The most `summarize` groups this executor holds, over all rules.
     max_groups: usize,
@@ -843,10 +844,7 @@ impl<'p> Executor<'p> {
     pub fn columnar(plan: &'p Plan, now: i64, table: Option<String>) -> Executor<'p> {
         let mut fields = plan.fields.clone();
         let type_field = Some(fields.intern("Type"));
-        let action_fields = [
-            fields.intern("ActionType"),
-            fields.intern("ActionType_string"),
-        ];
+        let action_field = fields.intern("ActionType");
         // Windows events exported as JSON are recognised and mapped from these keys.
         for name in crate::io::windows::source_fields() {
             fields.intern(name);
@@ -856,7 +854,7 @@ impl<'p> Executor<'p> {
             now,
             fields,
             type_field,
-            action_fields,
+            action_field,
             state: plan
                 .rules
                 .iter()
@@ -967,7 +965,7 @@ impl<'p> Executor<'p> {
         let (table, _) = table_of(
             &self.default_table,
             self.type_field,
-            self.action_fields,
+            self.action_field,
             &plan.catalog,
             &mut self.fit_cache,
             row,
@@ -1120,7 +1118,7 @@ impl<'p> Executor<'p> {
         let (table, _) = table_of(
             &self.default_table,
             self.type_field,
-            self.action_fields,
+            self.action_field,
             &plan.catalog,
             &mut self.fit_cache,
             row,
@@ -1270,7 +1268,7 @@ impl<'p> Executor<'p> {
         let (table, inferred) = table_of(
             &self.default_table,
             self.type_field,
-            self.action_fields,
+            self.action_field,
             &plan.catalog,
             &mut self.fit_cache,
             row,
@@ -1281,7 +1279,7 @@ impl<'p> Executor<'p> {
             Some(Decided::ActionType { among }) => {
                 // The value decided only because a candidate documents it: one of a bounded
                 // set, so the key space is too.
-                let value = action_type(row, self.action_fields).unwrap_or_default();
+                let value = action_type(row, self.action_field).unwrap_or_default();
                 self.key_buf.clear();
                 self.key_buf.push_str(table);
                 self.key_buf.push('\t');
@@ -1644,7 +1642,7 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 fn table_of<'r, 'c: 'r>(
     default: &'r Option<String>,
     type_field: Option<FieldId>,
-    action_fields: [FieldId; 2],
+    action_field: FieldId,
     catalog: &'c Catalog,
     cache: &mut FitCache<'c>,
     row: &'r Row,
@@ -1688,7 +1686,7 @@ fn table_of<'r, 'c: 'r>(
             f
         }
     };
-    match catalog.decide(fit, action_type(row, action_fields)) {
+    match catalog.decide(fit, action_type(row, action_field)) {
         Ok(d) => Ok((d.table, Some(d.by))),
         Err(Fit::Several(ts)) => Err(Skip::AmbiguousTable(
             ts.into_iter().map(str::to_string).collect(),
@@ -1698,13 +1696,13 @@ fn table_of<'r, 'c: 'r>(
     }
 }
 
-/// The record's `ActionType` (or, in a union export, `ActionType_string`), if a non-empty
-/// string.
-fn action_type(row: &Row, fields: [FieldId; 2]) -> Option<&str> {
-    fields.iter().find_map(|&f| match row.get(f) {
+/// The record's `ActionType` (in a union export, read from `ActionType_string`), if a
+/// non-empty string.
+fn action_type(row: &Row, field: FieldId) -> Option<&str> {
+    match row.get(field) {
         Cell::Str(v) if !v.is_empty() => Some(v),
         _ => None,
-    })
+    }
 }
 
 /// The most column sets [`FitCache`] remembers: exports have a few shapes per table, and
