@@ -567,6 +567,17 @@ mod tests {
                 .len(),
             15
         );
+        // ECS names where they mean exactly one column.
+        let alias = |t: &str, a: &str| c.table(t).and_then(|t| t.alias(a));
+        assert_eq!(alias("DeviceLogonEvents", "source.ip"), Some("RemoteIP"));
+        assert_eq!(alias("DeviceLogonEvents", "user.name"), Some("AccountName"));
+        assert_eq!(alias("UrlClickEvents", "url.original"), Some("Url"));
+        assert_eq!(
+            alias("CommonSecurityLog", "destination.ip"),
+            Some("DestinationIP")
+        );
+        assert_eq!(alias("SecurityEvent", "host.name"), Some("Computer"));
+        assert_eq!(alias("SecurityEvent", "user.name"), None);
         // Every column of the Defender XDR and Sentinel tables says what it holds.
         for (source, text) in &BUILTIN_TABLES[..4] {
             let mut one = Catalog::default();
