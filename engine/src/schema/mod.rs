@@ -578,8 +578,16 @@ mod tests {
         );
         assert_eq!(alias("SecurityEvent", "host.name"), Some("Computer"));
         assert_eq!(alias("SecurityEvent", "user.name"), None);
-        // Every column of the Defender XDR and Sentinel tables says what it holds.
+        // Every column of the Defender XDR and Sentinel tables says what it holds, and every
+        // table of the two new files names where its columns come from.
         for (source, text) in &BUILTIN_TABLES[..4] {
+            let raw: serde_json::Value = serde_json::from_str(text).unwrap();
+            if source.contains("xdr") || source.contains("sentinel") {
+                for t in raw["tables"].as_object().unwrap().keys() {
+                    let cited = raw["source"][t].as_str().unwrap_or_default();
+                    assert!(cited.contains(" @"), "{source}: {t} has no source commit");
+                }
+            }
             let mut one = Catalog::default();
             one.add_tables(source, text).unwrap();
             for t in one.tables() {
