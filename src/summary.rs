@@ -75,8 +75,8 @@ pub fn print(plan: &Plan, outcome: &RunOutcome, o: &Options) -> u64 {
             say!("    {}: {n} value(s)", set.name);
         }
     }
-    for (t, n) in &st.inferred {
-        say!("  table {t} inferred from columns for {n} record(s) (no Type column)");
+    for line in st.decided_lines() {
+        say!("  {line}");
     }
     for (t, n) in &st.per_table {
         say!("  table {t}: {n} record(s)");

@@ -1,6 +1,7 @@
 //! Records that name no table (no `Type`, no `category`, no `--table`) are given the one
-//! table of the catalog that has every column they hold a value in; when several or none
-//! fit, they are skipped with a reason that names the candidates.
+//! table of the catalog that has every column they hold a value in, or, among several such
+//! tables, the one that documents their `ActionType`; otherwise they are skipped with a reason
+//! that names the candidates.
 
 use crate::util;
 
@@ -39,9 +40,10 @@ fn untyped_rows_get_their_table_from_their_columns() {
         "table DeviceNetworkEvents inferred from columns for 4 record(s) (no Type column)",
         "table DeviceProcessEvents inferred from columns for 7 record(s) (no Type column)",
         "skipped 1: no Type column; columns fit DeviceNetworkEvents and DeviceEvents; use --table",
-        "skipped 1: no Type column; columns fit no known table (give --table, or --schema)",
+        // Defender for Identity's three event tables have all of row 19's columns.
+        "skipped 1: no Type column; columns fit IdentityDirectoryEvents, IdentityLogonEvents and IdentityQueryEvents; use --table",
         "tests/data/tables/untyped.jsonl:18: no Type column, and the record's columns fit DeviceNetworkEvents and DeviceEvents: give --table",
-        "tests/data/tables/untyped.jsonl:19: no Type column, and no known table has column `DestinationDeviceName`: give --table, or --schema",
+        "tests/data/tables/untyped.jsonl:19: no Type column, and the record's columns fit IdentityDirectoryEvents, IdentityLogonEvents and IdentityQueryEvents: give --table",
     ] {
         assert!(err.contains(line), "missing {line:?} in:\n{err}");
     }
@@ -73,28 +75,184 @@ fn table_flag_overrides_inference() {
     );
 }
 
-/// The OTRF union export: its five Defender rows (DeviceEvents `LdapSearch` events) hold only
-/// columns DeviceProcessEvents has too, and its identity and cloud rows columns no known
-/// table has, so nothing is inferred: each is skipped with its reason, none ruled out unseen.
+/// The OTRF Golden SAML union export (`tests/data/tables/README.md`): 9 real rows, no table
+/// column. Read by hand, they are five DeviceEvents `LdapSearch` events (rows 1-5: the
+/// initiating process's columns, `ReportId_long`), two Defender for Identity replication events
+/// of IdentityDirectoryEvents (rows 6-7: `DestinationDeviceName`, `ISP`) and two Office 365
+/// operations of CloudAppEvents (rows 8-9: `ActivityObjects`, `RawEventData`).
+const OTRF: &str = "tests/data/tables/otrf_goldensaml_Microsoft365DefenderEvents.ndjson";
+
+fn otrf(extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "run",
+        "--rules",
+        "tests/data/tables/otrf.scry",
+        "--format",
+        "ndjson",
+    ];
+    args.extend_from_slice(extra);
+    args.push(OTRF);
+    util::scry(&args)
+}
+
+/// (rule, ActionType) of every output row, sorted.
+fn tables_of(out: &std::process::Output) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = util::stdout(out)
+        .lines()
+        .map(|l| {
+            let j: serde_json::Value = serde_json::from_str(l).expect("ndjson");
+            (
+                j["rule"].as_str().unwrap_or_default().to_string(),
+                j["ActionType"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Rows 1-5 fit DeviceProcessEvents and DeviceEvents by their columns, rows 6-7
+/// IdentityDirectoryEvents and IdentityLogonEvents: their ActionType, which only one of the
+/// candidates documents, decides. Rows 8-9 hold columns the export's query computed (`rawData`,
+/// `PermissionsAddedTo`) that no table has: they are skipped with the column named, not guessed.
 #[test]
-fn otrf_union_rows_are_not_guessed() {
-    let out = run(
-        &[],
-        "tests/data/io/otrf_goldensaml_Microsoft365DefenderEvents.ndjson",
-    );
+fn otrf_union_rows_get_their_table_from_their_action_type() {
+    let out = otrf(&[]);
     assert!(out.status.success(), "{}", util::stderr(&out));
     let err = util::stderr(&out);
-    assert!(!err.contains("inferred"), "{err}");
+    for line in [
+        "9 record(s) read: 7 evaluated, 2 skipped",
+        "table DeviceEvents decided by ActionType LdapSearch for 5 record(s) (no Type column; columns fit DeviceProcessEvents and DeviceEvents)",
+        "table IdentityDirectoryEvents decided by ActionType Directory Services replication for 2 record(s) (no Type column; columns fit IdentityDirectoryEvents and IdentityLogonEvents)",
+        "skipped 2: no Type column; columns fit no known table (give --table, or --schema)",
+        "otrf_goldensaml_Microsoft365DefenderEvents.ndjson:8: no Type column, and no known table has column `rawData`: give --table, or --schema",
+        "otrf_goldensaml_Microsoft365DefenderEvents.ndjson:9: no Type column, and no known table has column `PermissionsAddedTo`: give --table, or --schema",
+    ] {
+        assert!(err.contains(line), "missing {line:?} in:\n{err}");
+    }
+    let mut want = vec![("otrf-device-events".to_string(), "LdapSearch".to_string()); 5];
+    want.extend(vec![
+        (
+            "otrf-identity-directory-events".to_string(),
+            "Directory Services replication".to_string()
+        );
+        2
+    ]);
+    assert_eq!(tables_of(&out), want);
+    // The prefilter lets through the lines whose table only their ActionType decides.
+    let all = otrf(&["--no-prefilter"]);
+    assert_eq!(util::stdout(&all), util::stdout(&out));
+    // Strict: the first row no table fits is an error.
+    let strict = otrf(&["--strict"]);
+    assert_eq!(strict.status.code(), Some(2), "{}", util::stderr(&strict));
     assert!(
-        err.contains("9 record(s) read: 0 evaluated, 9 skipped"),
-        "{err}"
+        util::stderr(&strict).contains(":8:"),
+        "{}",
+        util::stderr(&strict)
     );
+}
+
+/// With the export's computed columns declared (`--schema`), every row has its table and the
+/// file reads with `--strict`.
+#[test]
+fn otrf_union_reads_strictly_with_its_computed_columns_declared() {
+    let out = otrf(&[
+        "--strict",
+        "--schema",
+        "tests/data/tables/otrf-goldensaml-computed.json",
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let err = util::stderr(&out);
+    for line in [
+        "9 record(s) read: 9 evaluated, 0 skipped",
+        "table CloudAppEvents inferred from columns for 2 record(s) (no Type column)",
+        "table DeviceEvents decided by ActionType LdapSearch for 5 record(s)",
+        "table IdentityDirectoryEvents decided by ActionType Directory Services replication for 2 record(s)",
+    ] {
+        assert!(err.contains(line), "missing {line:?} in:\n{err}");
+    }
+    let mut want = vec![
+        (
+            "otrf-cloud-app-events".to_string(),
+            "Add delegated permission grant.".to_string(),
+        ),
+        (
+            "otrf-cloud-app-events".to_string(),
+            "MailItemsAccessed".to_string(),
+        ),
+    ];
+    want.extend(vec![
+        (
+            "otrf-device-events".to_string(),
+            "LdapSearch".to_string()
+        );
+        5
+    ]);
+    want.extend(vec![
+        (
+            "otrf-identity-directory-events".to_string(),
+            "Directory Services replication".to_string()
+        );
+        2
+    ]);
+    assert_eq!(tables_of(&out), want);
+}
+
+/// Rows holding only the columns they fill (as `untyped.jsonl`'s do) and a type-suffixed
+/// `ActionType_string`: decided the same way, and the prefilter lets them through although
+/// they hold no column that tells DeviceEvents from DeviceProcessEvents (their `ActionType`
+/// value is the only anchor they can match).
+#[test]
+fn compact_rows_with_a_type_suffixed_action_type_are_decided_and_not_ruled_out() {
+    let text = std::fs::read_to_string(util::path(OTRF)).unwrap();
+    let mut rows = String::new();
+    for line in text.lines().take(5) {
+        let row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+        let compact: serde_json::Map<String, serde_json::Value> = row
+            .into_iter()
+            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+            .map(|(k, v)| match k.as_str() {
+                "ActionType" => ("ActionType_string".to_string(), v),
+                _ => (k, v),
+            })
+            .collect();
+        rows.push_str(&serde_json::Value::Object(compact).to_string());
+        rows.push('\n');
+    }
+    assert_eq!(
+        rows.matches("\"ActionType_string\":\"LdapSearch\"").count(),
+        5
+    );
+    assert!(!rows.contains("RegistryKey") && !rows.contains("\"ActionType\""));
+    let dir = std::env::temp_dir().join(format!("scry-tables-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("compact.ndjson");
+    std::fs::write(&file, rows).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--rules",
+            "tests/data/tables/otrf.scry",
+            "--format",
+            "ndjson",
+        ];
+        args.extend_from_slice(extra);
+        args.push(file.to_str().unwrap());
+        util::scry(&args)
+    };
+    let out = run(&[]);
+    let all = run(&["--no-prefilter"]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success(), "{}", util::stderr(&out));
     assert!(
-        err.contains("skipped 5: no Type column; columns fit DeviceProcessEvents and DeviceEvents; use --table"),
-        "{err}"
+        util::stderr(&out)
+            .contains("table DeviceEvents decided by ActionType LdapSearch for 5 record(s)"),
+        "{}",
+        util::stderr(&out)
     );
-    assert!(
-        err.contains("skipped 4: no Type column; columns fit no known table"),
-        "{err}"
+    assert_eq!(
+        tables_of(&out),
+        vec![("otrf-device-events".to_string(), "LdapSearch".to_string()); 5]
     );
+    assert_eq!(util::stdout(&all), util::stdout(&out));
 }

@@ -11,7 +11,7 @@ use crate::kql;
 use crate::plan::{cell_text, Bits, Plan, TablePlan};
 use crate::prefilter::Prefilter;
 use crate::row::{Cell, FieldId, FieldSet, Row};
-use crate::schema::{Catalog, Fit};
+use crate::schema::{Catalog, Decided, Fit};
 use crate::value::{Type, Value};
 use hashbrown::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
@@ -522,6 +522,11 @@ pub struct RunStats {
     pub ruled_out: u64,
     /// Records that named no table, per table inferred from their columns.
     pub inferred: BTreeMap<String, u64>,
+    /// Records that named no table and whose columns fit several, per table their
+    /// `ActionType` decided: keys are `table<TAB>value<TAB>candidates` (see
+    /// [`RunStats::decided_lines`]).
+    #[serde(default)]
+    pub decided: BTreeMap<String, u64>,
 }
 
 impl RunStats {
@@ -564,6 +569,36 @@ impl RunStats {
         for (k, n) in other.inferred {
             *self.inferred.entry(k).or_insert(0) += n;
         }
+        for (k, n) in other.decided {
+            *self.decided.entry(k).or_insert(0) += n;
+        }
+    }
+
+    /// How the tables of records that named none were decided, one line each, sorted: `table
+    /// DeviceProcessEvents inferred from columns for 6 record(s) (no Type column)`, `table
+    /// DeviceEvents decided by ActionType LdapSearch for 5 record(s) (no Type column; columns
+    /// fit DeviceProcessEvents and DeviceEvents)`.
+    pub fn decided_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .inferred
+            .iter()
+            .map(|(t, n)| {
+                format!("table {t} inferred from columns for {n} record(s) (no Type column)")
+            })
+            .collect();
+        for (k, n) in &self.decided {
+            let mut parts = k.splitn(3, '\t');
+            let (t, v, among) = (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            );
+            lines.push(format!(
+                "table {t} decided by ActionType {v} for {n} record(s) (no Type column; columns fit {among})"
+            ));
+        }
+        lines.sort();
+        lines
     }
 
     /// Total skipped.
@@ -639,11 +674,14 @@ impl std::fmt::Display for Skip {
 }
 
 /// `A`, `A and B`, `A, B and C`.
-fn and_list(items: &[String]) -> String {
+fn and_list<S: AsRef<str>>(items: &[S]) -> String {
     match items {
         [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        [one] => one.as_ref().to_string(),
+        [init @ .., last] => {
+            let init: Vec<&str> = init.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", init.join(", "), last.as_ref())
+        }
     }
 }
 
@@ -721,6 +759,10 @@ pub struct Executor<'p> {
     now: i64,
     fields: FieldSet,
     type_field: Option<FieldId>,
+    /// `ActionType`: what decides the table of a record whose columns fit several
+    /// ([`Catalog::infer`]). Not `ActionType_string` as well: the readers fill a column's
+    /// field from its type-suffixed key only while no field of that name exists.
+    action_field: FieldId,
     default_table: Option<String>,
     /// The most `summarize` groups this executor holds, over all rules.
     max_groups: usize,
@@ -755,6 +797,8 @@ pub struct Executor<'p> {
     set_prefilter: Prefilter,
     /// Tables inferred so far, by column set.
     fit_cache: FitCache<'p>,
+    /// Scratch for the [`RunStats::decided`] key.
+    key_buf: String,
 }
 
 /// A row held until the sets are complete: where it came from in the input, and for which
@@ -803,6 +847,7 @@ impl<'p> Executor<'p> {
     pub fn columnar(plan: &'p Plan, now: i64, table: Option<String>) -> Executor<'p> {
         let mut fields = plan.fields.clone();
         let type_field = Some(fields.intern("Type"));
+        let action_field = fields.intern("ActionType");
         // Windows events exported as JSON are recognised and mapped from these keys.
         for name in crate::io::windows::source_fields() {
             fields.intern(name);
@@ -812,6 +857,7 @@ impl<'p> Executor<'p> {
             now,
             fields,
             type_field,
+            action_field,
             state: plan
                 .rules
                 .iter()
@@ -840,6 +886,7 @@ impl<'p> Executor<'p> {
             max_groups: DEFAULT_MAX_GROUPS,
             groups: 0,
             fit_cache: FitCache::default(),
+            key_buf: String::new(),
         }
     }
 
@@ -921,6 +968,7 @@ impl<'p> Executor<'p> {
         let (table, _) = table_of(
             &self.default_table,
             self.type_field,
+            self.action_field,
             &plan.catalog,
             &mut self.fit_cache,
             row,
@@ -1073,6 +1121,7 @@ impl<'p> Executor<'p> {
         let (table, _) = table_of(
             &self.default_table,
             self.type_field,
+            self.action_field,
             &plan.catalog,
             &mut self.fit_cache,
             row,
@@ -1222,12 +1271,26 @@ impl<'p> Executor<'p> {
         let (table, inferred) = table_of(
             &self.default_table,
             self.type_field,
+            self.action_field,
             &plan.catalog,
             &mut self.fit_cache,
             row,
         )?;
-        if inferred {
-            bump(&mut self.stats.inferred, table);
+        match inferred {
+            None => {}
+            Some(Decided::Columns) => bump(&mut self.stats.inferred, table),
+            Some(Decided::ActionType { among }) => {
+                // The value decided only because a candidate documents it: one of a bounded
+                // set, so the key space is too.
+                let value = action_type(row, self.action_field).unwrap_or_default();
+                self.key_buf.clear();
+                self.key_buf.push_str(table);
+                self.key_buf.push('\t');
+                self.key_buf.push_str(value);
+                self.key_buf.push('\t');
+                self.key_buf.push_str(&and_list(&among));
+                bump(&mut self.stats.decided, &self.key_buf);
+            }
         }
         let Some(tp) = plan.table(table) else {
             if plan.catalog.table(table).is_none() {
@@ -1576,25 +1639,26 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 }
 
 /// The record's table: `--table` if given, else what the input's shape names (a
-/// storage-account `category`), else a non-empty `Type` column, else the one table of the
-/// catalog that has every column the record holds a value in (when the reader collected
-/// them, see [`crate::io::ReadOptions::columns`]); `true` when inferred so.
+/// storage-account `category`), else a non-empty `Type` column, else what its columns (when
+/// the reader collected them, see [`crate::io::ReadOptions::columns`]) and its `ActionType`
+/// decide ([`Catalog::infer`]), and how: `None` when named.
 fn table_of<'r, 'c: 'r>(
     default: &'r Option<String>,
     type_field: Option<FieldId>,
+    action_field: FieldId,
     catalog: &'c Catalog,
     cache: &mut FitCache<'c>,
     row: &'r Row,
-) -> Result<(&'r str, bool), Skip> {
+) -> Result<(&'r str, Option<Decided<'c>>), Skip> {
     if let Some(t) = default {
-        return Ok((t, false));
+        return Ok((t, None));
     }
     if let Some(t) = row.table_hint() {
-        return Ok((t, false));
+        return Ok((t, None));
     }
     if let Some(Cell::Str(t)) = type_field.map(|f| row.get(f)) {
         if !t.is_empty() {
-            return Ok((t, false));
+            return Ok((t, None));
         }
     }
     let Some(columns) = row.columns() else {
@@ -1610,28 +1674,38 @@ fn table_of<'r, 'c: 'r>(
     if cache.key.is_empty() {
         return Err(Skip::NoTable);
     }
-    let fit = |columns: &mut dyn Iterator<Item = &str>| match catalog.fit(columns) {
-        Fit::One(t) => Ok(t),
-        Fit::Several(ts) => Err(Skip::AmbiguousTable(
-            ts.into_iter().map(str::to_string).collect(),
-        )),
-        Fit::None { unknown } => Err(Skip::NoFittingTable { unknown }),
-    };
-    let found = match cache.fits.get(cache.key.as_str()) {
+    let fit = match cache.fits.get(cache.key.as_str()) {
         Some(f) => f.clone(),
         // A key holding the separator would read as other columns: not cached.
-        None if !cacheable => row
-            .columns()
-            .map_or(Err(Skip::NoTable), |mut c| fit(&mut c)),
+        None if !cacheable => match row.columns() {
+            Some(c) => catalog.fit(c),
+            None => return Err(Skip::NoTable),
+        },
         None => {
-            let f = fit(&mut cache.key.lines());
+            let f = catalog.fit(cache.key.lines());
             if cache.fits.len() < MAX_SHAPES {
                 cache.fits.insert(cache.key.clone(), f.clone());
             }
             f
         }
     };
-    found.map(|t| (t, true))
+    match catalog.decide(fit, action_type(row, action_field)) {
+        Ok(d) => Ok((d.table, Some(d.by))),
+        Err(Fit::Several(ts)) => Err(Skip::AmbiguousTable(
+            ts.into_iter().map(str::to_string).collect(),
+        )),
+        Err(Fit::None { unknown }) => Err(Skip::NoFittingTable { unknown }),
+        Err(Fit::One(t)) => Ok((t, Some(Decided::Columns))),
+    }
+}
+
+/// The record's `ActionType` (in a union export, read from `ActionType_string`), if a
+/// non-empty string.
+fn action_type(row: &Row, field: FieldId) -> Option<&str> {
+    match row.get(field) {
+        Cell::Str(v) if !v.is_empty() => Some(v),
+        _ => None,
+    }
 }
 
 /// The most column sets [`FitCache`] remembers: exports have a few shapes per table, and
@@ -1645,7 +1719,7 @@ const MAX_SHAPES: usize = 4096;
 struct FitCache<'c> {
     /// The current record's columns, one per line.
     key: String,
-    fits: HashMap<String, Result<&'c str, Skip>>,
+    fits: HashMap<String, Fit<'c>>,
 }
 
 fn add(a: &Value, b: &Value) -> Value {

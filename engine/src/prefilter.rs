@@ -362,11 +362,23 @@ impl Prefilter {
                     (None, None) => {
                         // A record that names no table may be given this one from its columns
                         // (`Catalog::fit`): then it holds a key this table has and some other
-                        // lacks, spelled `"Column` (or `"Column_type` in a union export).
+                        // lacks, spelled `"Column` (or `"Column_type` in a union export); or
+                        // by its `ActionType` (`Catalog::infer`): then it holds one of the
+                        // values the table documents, as written (the catalog admits only
+                        // values JSON does not escape).
                         let keys = plan.catalog.distinguishing(&tp.name);
+                        let values = plan
+                            .catalog
+                            .table(&tp.name)
+                            .map_or(&[][..], |t| t.action_types());
                         std::iter::once(scope.anchor(&tp.name))
                             .chain(keys.into_iter().map(|c| Anchor {
                                 text: format!("\"{c}"),
+                                weak: true,
+                                windows: false,
+                            }))
+                            .chain(values.iter().map(|v| Anchor {
+                                text: v.clone(),
                                 weak: true,
                                 windows: false,
                             }))

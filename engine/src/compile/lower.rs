@@ -279,7 +279,16 @@ impl Cx<'_> {
         )
         .with_label("not a column, alias, computed column or `let`");
         if let Some(h) = hint {
-            d = d.with_note(format!("did you mean `{h}`?"));
+            // A column suggested with its type and what it holds, so the right one can be
+            // picked without the schema reference at hand.
+            let column = self
+                .table
+                .and_then(|t| Some((t.column(&h)?, t.column_description(&h))));
+            d = d.with_note(match column {
+                Some((ty, Some(what))) => format!("did you mean `{h}`? ({ty}: {what})"),
+                Some((ty, None)) => format!("did you mean `{h}`? ({ty})"),
+                None => format!("did you mean `{h}`?"),
+            });
         }
         self.diags.push(d);
         self.error_expr()

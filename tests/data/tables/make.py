@@ -25,7 +25,7 @@ out.append({"Timestamp": "2024-05-14T11:00:00Z", "DeviceName": "WS-FINANCE-07",
             "ActionType": "ConnectionSuccess", "RemoteIP": "203.0.113.7", "RemotePort": 443,
             "RemoteUrl": "update.server-eye.de", "InitiatingProcessFileName": "ServerEye.exe",
             "ReportId": 4000})
-# A column no known table has (IdentityLogonEvents): fits none.
+# Columns of Defender for Identity's event tables, no ActionType: fits all three of them.
 out.append({"Timestamp": "2024-05-14T11:00:00Z", "DeviceName": "WS-FINANCE-07",
             "DestinationDeviceName": "DC-01", "ReportId": 4001})
 with open("untyped.jsonl", "w", encoding="utf-8") as f:
