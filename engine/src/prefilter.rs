@@ -12,11 +12,17 @@
 //! - **Escapes.** A JSON string may spell any character as `\uXXXX`, and `"`, `\`, `/` as
 //!   `\"`, `\\`, `\/`. Anchors never contain `"`, `\` or `/`, and a line holding any `\u`
 //!   escape is always a candidate, so the raw bytes of an anchor are the decoded bytes.
-//! - **Case.** Case-insensitive operators fold both sides per code point. Anchors are ASCII
-//!   and searched ASCII-case-insensitively; non-ASCII needle characters end a run. A few
-//!   non-ASCII characters fold *to* ASCII (the Kelvin sign to `k`, the long s to `s`; the list
-//!   is computed from the folding table, not written by hand): a line containing one is always
-//!   a candidate.
+//! - **Case.** Case-insensitive operators fold both sides per code point. Anchors are searched
+//!   ASCII-case-insensitively; an anchor is the needle's best run of safe ASCII characters,
+//!   and only a needle with none (`上海贝锐信息科技股份有限公司`, `ООО`) gets a run holding
+//!   non-ASCII characters, searched as UTF-8 bytes in *every* spelling that folds as it does
+//!   (each character replaced by each member of its folding class, the classes computed by
+//!   inverting the folding table; a run with more than [`MAX_VARIANTS`] spellings is cut to a
+//!   window with fewer). A JSON line spells a non-ASCII character as its UTF-8 bytes or as a
+//!   `\u` escape, and a line with an escape is always a candidate. A few non-ASCII characters
+//!   fold *to* ASCII (the Kelvin sign to `k`, the long s to `s`; the list is computed from the
+//!   folding table, not written by hand): a line containing one is always a candidate, so an
+//!   ASCII anchor need not spell them.
 //! - **Logic.** `a and b` needs what either needs (the better one is kept), `a or b` needs one
 //!   of what both need, anything else (negations, `isempty`, comparisons, computed columns)
 //!   needs nothing provable. Exclusions only remove rows, so they are ignored. A rule testing
@@ -29,9 +35,12 @@
 //!   lacks: each key of [`crate::schema::Catalog::distinguishing`], as `"Column`, is an anchor
 //!   too (a type-suffixed `"Column_long` contains it). With `--table`, such a body turns the
 //!   prefilter off.
+//! - **Spacing.** A value-start anchor (`"FileName":"x` and `"FileName": "x`) foresees no
+//!   other spacing around its key's colon: a line where that key is followed by whitespace, or
+//!   its colon by whitespace other than one space, is a candidate.
 //! - **Union exports.** A type-suffixed key (`"FileName_string":"x"`) is read as its column,
-//!   so a value-start anchor `"FileName":"x` would miss it: a line holding a suffix followed
-//!   by `"` is a candidate whenever there are value-start anchors.
+//!   so a value-start anchor `"FileName":"x` would miss it: a line holding the key with any
+//!   type suffix (`"FileName_string"`) is a candidate.
 //! - **Shapes.** Only lines that hold one record are ruled out: a line with `"records"` (an
 //!   Event Hub batch) or not of the form `{...}` is always parsed, so the count of records
 //!   stays exact.
@@ -46,9 +55,9 @@ use crate::compile::Step;
 use crate::ir::{ConstList, Expr, ExprKind, SetOp};
 use crate::kql;
 use crate::plan::{Plan, TablePlan};
+use crate::scan::Literals;
 use crate::schema::TYPE_SUFFIXES;
 use crate::value::Value;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use scry_grammar::StrOpKind;
 use std::fmt;
 use std::sync::OnceLock;
@@ -73,10 +82,12 @@ pub enum Prefilter {
 /// The anchors of a run and the searcher over them.
 #[derive(Debug, Clone)]
 pub struct Anchors {
-    searcher: AhoCorasick,
-    /// The characters folding to ASCII, searched apart: added to the case-insensitive
-    /// automaton they would cost it its fast ASCII prefilter (measured: 0.7 vs 5.9 GB/s).
-    triggers: Vec<memchr::memmem::Finder<'static>>,
+    searcher: Literals,
+    /// The characters folding to ASCII (UTF-8), searched apart by their lead bytes
+    /// ([`Anchors::leads`]), and only in text that is not all ASCII.
+    triggers: Vec<Vec<u8>>,
+    /// The distinct first bytes of the triggers.
+    leads: Vec<u8>,
     /// Each anchor with what asked for it (`rule name` / `set name`), sorted.
     pub anchors: Vec<(String, Vec<String>)>,
     /// Per table, what each rule body and set needs (for `scry explain`).
@@ -101,6 +112,103 @@ pub struct BodyNeed {
 /// (`\"`, `\\`, `\/`).
 fn safe(c: char) -> bool {
     matches!(c, ' '..='~') && !matches!(c, '"' | '\\' | '/')
+}
+
+/// Most case variants one non-ASCII anchor is searched in: a Cyrillic or Greek run doubles
+/// its variants with each cased letter, so longer runs are cut to a window within the budget.
+const MAX_VARIANTS: usize = 16;
+
+/// A character that may appear in a non-ASCII anchor: a safe ASCII one or any non-ASCII one.
+/// A JSON string holds a non-ASCII character as its UTF-8 bytes unless it spells it `\uXXXX`,
+/// and a line holding any `\u` escape is always a candidate.
+fn wide_safe(c: char) -> bool {
+    safe(c) || !c.is_ascii()
+}
+
+/// Every character with the same simple case folding as `c`, `c` included (ASCII ones once,
+/// lower-cased: the search is ASCII-case-insensitive). The inverse of the folding table,
+/// computed from it.
+fn case_class(c: char) -> Vec<char> {
+    static CLASSES: OnceLock<std::collections::HashMap<char, Vec<char>>> = OnceLock::new();
+    let classes = CLASSES.get_or_init(|| {
+        let mut by_fold: std::collections::HashMap<char, Vec<char>> = Default::default();
+        for d in (0u32..=0x10ffff).filter_map(char::from_u32) {
+            let f = kql::fold_char(d);
+            if f != d {
+                by_fold.entry(f).or_default().push(d);
+            }
+        }
+        let mut out: std::collections::HashMap<char, Vec<char>> = Default::default();
+        for (f, mut members) in by_fold {
+            members.push(f);
+            let mut members: Vec<char> = members
+                .into_iter()
+                .map(|m| m.to_ascii_lowercase())
+                .collect();
+            members.sort_unstable();
+            members.dedup();
+            if members.len() > 1 {
+                for &m in &members {
+                    out.insert(m, members.clone());
+                }
+            }
+        }
+        out
+    });
+    if c.is_ascii() {
+        return vec![c.to_ascii_lowercase()];
+    }
+    classes.get(&c).cloned().unwrap_or_else(|| vec![c])
+}
+
+/// Every spelling of `run` that folds as `run` does, or `None` past [`MAX_VARIANTS`].
+fn case_variants(run: &[char]) -> Option<Vec<String>> {
+    let mut out = vec![String::new()];
+    for &c in run {
+        let class = case_class(c);
+        if out.len() * class.len() > MAX_VARIANTS {
+            return None;
+        }
+        out = out
+            .iter()
+            .flat_map(|prefix| {
+                class.iter().map(move |&m| {
+                    let mut s = prefix.clone();
+                    s.push(m);
+                    s
+                })
+            })
+            .collect();
+    }
+    Some(out)
+}
+
+/// For a needle with no safe ASCII run of [`MIN_ANCHOR`] bytes (`上海贝锐`, `ООО Ромашка`): the
+/// longest window (in bytes) of [`wide_safe`] characters holding a non-ASCII one whose case
+/// variants stay within [`MAX_VARIANTS`], as those variants.
+fn wide_run(needle: &str) -> Option<Vec<String>> {
+    let mut best: Option<(usize, Vec<String>)> = None;
+    for run in needle.split(|c: char| !wide_safe(c)) {
+        let chars: Vec<char> = run.chars().collect();
+        for start in 0..chars.len() {
+            // Variants only grow with the window: stop at the first end past the budget.
+            for end in (start + 1..=chars.len()).rev() {
+                let w = &chars[start..end];
+                let bytes: usize = w.iter().map(|c| c.len_utf8()).sum();
+                if bytes < MIN_ANCHOR || best.as_ref().is_some_and(|(b, _)| *b >= bytes) {
+                    break;
+                }
+                if w.iter().all(char::is_ascii) {
+                    continue;
+                }
+                if let Some(v) = case_variants(w) {
+                    best = Some((bytes, v));
+                    break;
+                }
+            }
+        }
+    }
+    best.map(|(_, v)| v)
 }
 
 /// The non-ASCII characters that case-fold to ASCII, UTF-8 encoded: a line holding one is
@@ -158,11 +266,21 @@ impl Scope<'_> {
             .min_by(|a, b| a.weak.cmp(&b.weak).then(b.text.len().cmp(&a.text.len())))
     }
 
+    /// The anchors one of which a value containing `needle` (up to case) holds: the best ASCII
+    /// run ([`Scope::anchor_of`]), else a run with non-ASCII characters, in each of its case
+    /// variants ([`case_variants`]).
+    fn anchors_of(&self, needle: &str) -> Option<Vec<Anchor>> {
+        if let Some(a) = self.anchor_of(needle) {
+            return Some(vec![a]);
+        }
+        wide_run(needle).map(|v| v.iter().map(|t| self.anchor(t)).collect())
+    }
+
     /// For a test on the start of a value (`startswith`, `==`, `=~`, `in`): the key and the
     /// value's beginning as JSON writes them, `"FileName":"level` (and with one space after
     /// the colon). Only for values that start with a letter no JSON literal starts with, so
     /// that a number, `true`, `null` or an object in a string column cannot be missed; other
-    /// spacing around the colon makes a line a candidate anyway ([`GUARDS`]).
+    /// spacing around the colon makes a line a candidate anyway (see [`Prefilter::build_with_sets`]).
     fn value_start(&self, column: &str, needle: &str) -> Option<Vec<Anchor>> {
         let prefix: String = needle.chars().take_while(|&c| safe(c)).collect();
         let first = prefix.chars().next()?;
@@ -201,7 +319,7 @@ impl Scope<'_> {
                 }
                 let starts = matches!(pred.kind(), Some(StrOpKind::StartsWith) | None);
                 let at_start = starts.then(|| self.value_start(column, needle)).flatten();
-                let n = at_start.or_else(|| self.anchor_of(needle).map(|a| vec![a]));
+                let n = at_start.or_else(|| self.anchors_of(needle));
                 n.map(|n| self.on_column(column, n))
             }
             ExprKind::In {
@@ -256,7 +374,7 @@ impl Scope<'_> {
             let at_start = whole.then(|| self.value_start(name, s)).flatten();
             match at_start {
                 Some(a) => out.extend(a),
-                None => out.push(self.anchor_of(s)?),
+                None => out.extend(self.anchors_of(s)?),
             }
         }
         Some(self.on_column(name, out))
@@ -277,10 +395,6 @@ impl Scope<'_> {
         self.need(&Expr::and(preds))
     }
 }
-
-/// Spacing around a key's colon other than `":"` and `": "`: a line holding any is a
-/// candidate, so value-start anchors need not foresee it.
-const GUARDS: &[&str] = &["\" :", "\"\t:", "\":\t", "\":  ", "\": \t", "\":\r"];
 
 /// Column names of every table and the keys of the input shapes, lower-cased.
 fn structure(plan: &Plan) -> String {
@@ -325,7 +439,7 @@ impl Prefilter {
         let mut windows = true;
         let mut anchors: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         let mut per_table = Vec::new();
-        let mut value_starts = false;
+        let mut value_start_columns = std::collections::BTreeSet::new();
         for tp in &plan.tables {
             if table.is_some_and(|t| t != tp.name) {
                 continue;
@@ -384,7 +498,12 @@ impl Prefilter {
                     fallback,
                 });
                 for a in n {
-                    value_starts |= !fallback && a.text.starts_with('"');
+                    if let Some(key) = a.text.strip_prefix('"').filter(|_| !fallback) {
+                        // A value-start anchor: `"Column":"value` or `"Column": "value`.
+                        if let Some((column, _)) = key.split_once('"') {
+                            value_start_columns.insert(column.to_string());
+                        }
+                    }
                     // A mapped row's table name is not in its line either.
                     windows &= !fallback && a.windows && holds_in_source(&a.text);
                     anchors.entry(a.text).or_default().push(who.clone());
@@ -400,43 +519,44 @@ impl Prefilter {
                 (a, who)
             })
             .collect();
-        let triggers = folds_to_ascii()
+        let triggers: Vec<Vec<u8>> = folds_to_ascii()
             .iter()
-            .map(|c| memchr::memmem::Finder::new(c.as_bytes()).into_owned())
+            .map(|c| c.as_bytes().to_vec())
             .collect();
-        // Many anchors: a full DFA. With that many, the automaton's SIMD prefilters do not
-        // apply, and the DFA scans twice as fast as the default NFA (measured: 0.65 vs 0.35
-        // GB/s for the 278 anchors of rules/rmm). Few anchors: the default, whose prefilter
-        // (memchr on rare bytes) the DFA would lose (3.4 vs 1.5 GB/s for one anchor). The
-        // DFA's table grows with the anchors' total length, hence the upper bound.
-        let suffix_guards: Vec<String> = if value_starts {
-            TYPE_SUFFIXES.iter().map(|s| format!("{s}\"")).collect()
-        } else {
-            Vec::new()
-        };
-        let total: usize = anchors.iter().map(|(a, _)| a.len()).sum();
-        let kind = (anchors.len() > 16 && total <= 64 * 1024).then_some(AhoCorasickKind::DFA);
-        let searcher = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(kind)
-            .build(
-                anchors
-                    .iter()
-                    .map(|(a, _)| a.as_str())
-                    .chain(GUARDS.iter().copied().filter(|_| value_starts))
-                    .chain(suffix_guards.iter().map(String::as_str)),
-            );
-        match searcher {
-            Ok(searcher) => Prefilter::On(Anchors {
-                searcher,
-                triggers,
-                anchors,
-                per_table,
-                windows,
-            }),
-            Err(e) => Prefilter::Off(format!("anchors too many for the searcher: {e}")),
+        let mut leads: Vec<u8> = triggers.iter().map(|t| t[0]).collect();
+        leads.sort_unstable();
+        leads.dedup();
+        // What else makes a line a candidate, searched with the anchors: an Event Hub batch,
+        // and around each value-start column's key, a spelling the anchors do not foresee
+        // (whitespace before its colon, whitespace after it other than one space) or its
+        // union-export twin `"Column_string"`. Keyed by the column (not a bare `" :`), these
+        // are as long as the anchors, which keeps the scan's stride long.
+        let mut extra = vec!["\"records\"".to_string()];
+        for c in &value_start_columns {
+            for ws in [" ", "\t", "\r"] {
+                extra.push(format!("\"{c}\"{ws}"));
+            }
+            for after in ["\t", "\r", "  ", " \t", " \r"] {
+                extra.push(format!("\"{c}\":{after}"));
+            }
+            for suffix in TYPE_SUFFIXES {
+                extra.push(format!("\"{c}{suffix}\""));
+            }
         }
+        let searcher = Literals::new(
+            anchors
+                .iter()
+                .map(|(a, _)| a.as_bytes())
+                .chain(extra.iter().map(String::as_bytes)),
+        );
+        Prefilter::On(Anchors {
+            searcher,
+            triggers,
+            leads,
+            anchors,
+            per_table,
+            windows,
+        })
     }
 
     /// True when `line` (one raw input line) may hold a record some rule keeps, or may hold
@@ -449,15 +569,17 @@ impl Prefilter {
                 if line.first() != Some(&b'{') || line.last() != Some(&b'}') {
                     return true;
                 }
-                if !line.is_ascii()
-                    && (std::str::from_utf8(line).is_err()
-                        || a.triggers.iter().any(|t| t.find(line).is_some()))
-                {
-                    return true;
+                if !line.is_ascii() {
+                    let mut any = std::str::from_utf8(line).is_err();
+                    a.each_trigger(line, |_| {
+                        any = true;
+                        false
+                    });
+                    if any {
+                        return true;
+                    }
                 }
-                has_unicode_escape(line)
-                    || memchr::memmem::find(line, b"\"records\"").is_some()
-                    || a.searcher.is_match(line)
+                has_unicode_escape(line) || a.searcher.is_match(line)
             }
         }
     }
@@ -483,7 +605,8 @@ impl Prefilter {
         let Prefilter::On(a) = self else {
             return None;
         };
-        let mut marks: Vec<usize> = a.searcher.find_iter(piece).map(|m| m.start()).collect();
+        let mut marks: Vec<usize> = Vec::new();
+        a.searcher.find_all(piece, &mut marks);
         for p in memchr::memmem::find_iter(piece, b"\\u") {
             let run = piece[..=p]
                 .iter()
@@ -494,11 +617,11 @@ impl Prefilter {
                 marks.push(p);
             }
         }
-        marks.extend(memchr::memmem::find_iter(piece, b"\"records\""));
         if !piece.is_ascii() {
-            for t in &a.triggers {
-                marks.extend(t.find_iter(piece));
-            }
+            a.each_trigger(piece, |p| {
+                marks.push(p);
+                true
+            });
             let mut at = 0;
             while let Err(e) = std::str::from_utf8(&piece[at..]) {
                 let bad = at + e.valid_up_to();
@@ -512,6 +635,34 @@ impl Prefilter {
         marks.sort_unstable();
         marks.dedup();
         Some(marks)
+    }
+}
+
+impl Anchors {
+    /// Calls `found(at)` for each character folding to ASCII in `text`, until it returns false.
+    fn each_trigger(&self, text: &[u8], mut found: impl FnMut(usize) -> bool) {
+        let mut check = |p: usize| -> bool {
+            let hit = self.triggers.iter().any(|t| text[p..].starts_with(t));
+            !hit || found(p)
+        };
+        // Two lead bytes today (0xC5 for the long s, 0xE2 for the Kelvin sign).
+        match self.leads[..] {
+            [] => {}
+            [x] => {
+                let _ = memchr::memchr_iter(x, text).all(&mut check);
+            }
+            [x, y] => {
+                let _ = memchr::memchr2_iter(x, y, text).all(&mut check);
+            }
+            [x, y, z] => {
+                let _ = memchr::memchr3_iter(x, y, z, text).all(&mut check);
+            }
+            _ => {
+                let _ = (0..text.len())
+                    .filter(|&p| self.leads.contains(&text[p]))
+                    .all(&mut check);
+            }
+        }
     }
 }
 
@@ -642,6 +793,61 @@ mod tests {
         assert_eq!(anchor_of("ab"), None);
         // A run every process event holds (inside a column name) loses to a shorter one.
         assert_eq!(anchor_of("Level/Agentx").as_deref(), Some("Agentx"));
+    }
+
+    #[test]
+    fn needles_without_ascii_runs_are_anchored_in_every_case_spelling() {
+        let tp = TablePlan {
+            name: String::new(),
+            rules: vec![],
+            sets: vec![],
+            matchers: vec![],
+            atoms: 0,
+            atom_text: vec![],
+            atom_needles: vec![],
+            fields: vec![],
+            timestamp: None,
+        };
+        let scope = Scope {
+            tp: &tp,
+            structure: "",
+            sets: None,
+            synthesized: &[],
+        };
+        let of = |n: &str| -> Option<Vec<String>> {
+            let mut v: Vec<String> = scope.anchors_of(n)?.into_iter().map(|a| a.text).collect();
+            v.sort();
+            Some(v)
+        };
+        // CJK has no case: the whole needle, once.
+        assert_eq!(
+            of("上海贝锐信息科技股份有限公司"),
+            Some(vec!["上海贝锐信息科技股份有限公司".to_string()])
+        );
+        // An ASCII run still wins (the snapshots of every pack's plan keep their anchors).
+        assert_eq!(of("Krämer IT"), Some(vec!["mer IT".to_string()]));
+        // Greek: both cases of each letter; final sigma shares σ's class.
+        let v = of("Σα").unwrap();
+        for s in ["Σα", "σα", "ςα", "ΣΑ", "σΑ", "ςΑ"] {
+            assert!(v.contains(&s.to_string()), "{s} in {v:?}");
+        }
+        assert_eq!(v.len(), 6);
+        // Every variant folds as the needle does.
+        for n in ["Общество", "ΣΑΣ ΑΒ", "Krä", "ä€"] {
+            for a in of(n).unwrap() {
+                assert!(kql::fold(n).contains(&kql::fold(&a)), "{a} of {n}");
+            }
+        }
+        // Too many spellings for the whole run: a window within the budget.
+        let v = of("Общество").unwrap();
+        assert!(v.len() <= MAX_VARIANTS && v[0].chars().count() < 8, "{v:?}");
+        // `/` and `"` still end a run; a needle too short has none.
+        assert_eq!(of("ä/ö"), None);
+        assert_eq!(of("ä"), None);
+        assert_eq!(of("ä").is_none(), of("Ä").is_none());
+        // The Kelvin sign's class holds ASCII `k`, searched case-insensitively.
+        assert!(case_class('\u{212A}').contains(&'k'));
+        assert!(case_class('K').len() == 1);
     }
 
     #[test]
