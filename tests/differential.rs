@@ -202,11 +202,19 @@ fn spellings(ev: &serde_json::Value) -> Vec<String> {
     // Spacing around the colons: one space (as some encoders write), and more.
     let spaced = plain.replace("\":", "\": ");
     let odd = plain.replace("\":", "\" :  ");
+    // Whitespace JSON allows that neither anchor spelling foresees.
+    let tabs = plain.replace("\":", "\"\t:\t");
+    let two_before = plain.replace("\":", "\"  :");
+    let space_cr = plain.replace("\":", "\": \r");
+    let cr_before = plain.replace("\":", "\"\r:");
     // A union export's type-suffixed columns, read as their column.
     let union = plain
         .replace("\"FileName\":", "\"FileName_string\":")
         .replace("\"FolderPath\":", "\"FolderPath_string\":");
-    vec![plain, ascii, one, slashes, letters, spaced, odd, union]
+    vec![
+        plain, ascii, one, slashes, letters, spaced, odd, tabs, two_before, space_cr, cr_before,
+        union,
+    ]
 }
 
 proptest! {

@@ -36,11 +36,11 @@
 //!   too (a type-suffixed `"Column_long` contains it). With `--table`, such a body turns the
 //!   prefilter off.
 //! - **Spacing.** A value-start anchor (`"FileName":"x` and `"FileName": "x`) foresees no
-//!   other spacing around its key's colon: a line where that key is followed by whitespace, or
-//!   its colon by whitespace other than one space, is a candidate.
+//!   other spacing around its key's colon: a line with a closing quote before whitespace, or a
+//!   colon before whitespace other than one space, is a candidate (`odd_spacing`).
 //! - **Union exports.** A type-suffixed key (`"FileName_string":"x"`) is read as its column,
-//!   so a value-start anchor `"FileName":"x` would miss it: a line holding the key with any
-//!   type suffix (`"FileName_string"`) is a candidate.
+//!   so a value-start anchor `"FileName":"x` would miss it: a line holding a suffix followed
+//!   by `"` is a candidate whenever there are value-start anchors.
 //! - **Shapes.** Only lines that hold one record are ruled out: a line with `"records"` (an
 //!   Event Hub batch) or not of the form `{...}` is always parsed, so the count of records
 //!   stays exact.
@@ -83,6 +83,9 @@ pub enum Prefilter {
 #[derive(Debug, Clone)]
 pub struct Anchors {
     searcher: Literals,
+    /// Lines with unusual spacing around a colon must be parsed ([`odd_spacing`]): some anchor
+    /// is a value start, `"Column":"value`.
+    spacing: bool,
     /// The characters folding to ASCII (UTF-8), searched apart by their lead bytes
     /// ([`Anchors::leads`]), and only in text that is not all ASCII.
     triggers: Vec<Vec<u8>>,
@@ -527,30 +530,25 @@ impl Prefilter {
         leads.sort_unstable();
         leads.dedup();
         // What else makes a line a candidate, searched with the anchors: an Event Hub batch,
-        // and around each value-start column's key, a spelling the anchors do not foresee
-        // (whitespace before its colon, whitespace after it other than one space) or its
-        // union-export twin `"Column_string"`. Keyed by the column (not a bare `" :`), these
-        // are as long as the anchors, which keeps the scan's stride long.
+        // and with value-start anchors, a type-suffixed key of a union export (`_string"`).
+        // Unusual spacing around a colon is searched apart ([`odd_spacing`]): as literals its
+        // patterns would be 2 bytes long, and the shortest literal sets the scan's stride.
         let mut extra = vec!["\"records\"".to_string()];
-        for c in &value_start_columns {
-            for ws in [" ", "\t", "\r"] {
-                extra.push(format!("\"{c}\"{ws}"));
-            }
-            for after in ["\t", "\r", "  ", " \t", " \r"] {
-                extra.push(format!("\"{c}\":{after}"));
-            }
-            for suffix in TYPE_SUFFIXES {
-                extra.push(format!("\"{c}{suffix}\""));
-            }
+        let spacing = !value_start_columns.is_empty();
+        if spacing {
+            extra.extend(TYPE_SUFFIXES.iter().map(|s| format!("{s}\"")));
         }
-        let searcher = Literals::new(
+        let searcher = Literals::with_common(
             anchors
                 .iter()
                 .map(|(a, _)| a.as_bytes())
                 .chain(extra.iter().map(String::as_bytes)),
+            // Every line spells its keys: windows inside them would hit on every line.
+            structure_keys(plan).as_bytes(),
         );
         Prefilter::On(Anchors {
             searcher,
+            spacing,
             triggers,
             leads,
             anchors,
@@ -579,7 +577,9 @@ impl Prefilter {
                         return true;
                     }
                 }
-                has_unicode_escape(line) || a.searcher.is_match(line)
+                has_unicode_escape(line)
+                    || a.searcher.is_match(line)
+                    || (a.spacing && odd_spacing(line, |_| false))
             }
         }
     }
@@ -616,6 +616,12 @@ impl Prefilter {
             if run % 2 == 1 {
                 marks.push(p);
             }
+        }
+        if a.spacing {
+            odd_spacing(piece, |p| {
+                marks.push(p);
+                true
+            });
         }
         if !piece.is_ascii() {
             a.each_trigger(piece, |p| {
@@ -677,6 +683,53 @@ fn holds_in_source(anchor: &str) -> bool {
         && !anchor
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+}
+
+/// Finds whitespace around a colon that the value-start anchors (`"Column":"value`,
+/// `"Column": "value`) do not foresee, calling `found(at)` for each until it returns false;
+/// true when it was stopped. In JSON a key is `"Column"`, whitespace, `:`, whitespace, the
+/// value; the anchors cover no whitespace before the colon and one space after it. Anything
+/// else puts, somewhere in the line, a closing `"` before whitespace (`" `, `"\t`, `"\r`; a
+/// `"` after an odd run of backslashes is escaped, not closing), or a `:` before `\t`, `\r`
+/// or a space followed by whitespace. These are searched as the rare bytes `\t` and `\r`
+/// (one per CRLF line) and the pairs `" ` and `:  `.
+fn odd_spacing(text: &[u8], mut found: impl FnMut(usize) -> bool) -> bool {
+    let closing = |q: usize| text[..q].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0;
+    for p in memchr::memchr2_iter(b'\t', b'\r', text) {
+        let before = |k: usize| p.checked_sub(k).map(|i| text[i]);
+        let hit = (before(1) == Some(b'"') && closing(p - 1))
+            || before(1) == Some(b':')
+            || (before(1) == Some(b' ') && before(2) == Some(b':'));
+        if hit && !found(p) {
+            return true;
+        }
+    }
+    for p in memchr::memmem::find_iter(text, b"\" ") {
+        if closing(p) && !found(p) {
+            return true;
+        }
+    }
+    for p in memchr::memmem::find_iter(text, b":  ") {
+        if !found(p) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Every table's column names as JSON keys (`"FileName":`), and the shapes' keys: text in
+/// nearly every line.
+fn structure_keys(plan: &Plan) -> String {
+    let mut out = String::from(
+        "\"time\":\"tenantId\":\"operationName\":\"category\":\"AdvancedHunting-\"properties\":{\"Type\":\n",
+    );
+    for t in plan.catalog.tables() {
+        out.push_str(&format!("\"{}\"\n", t.name));
+        for (c, _) in &t.columns {
+            out.push_str(&format!("\"{c}\":\n"));
+        }
+    }
+    out
 }
 
 /// True when `line` holds a `\u` escape: an odd number of backslashes before a `u`.

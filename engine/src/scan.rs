@@ -73,6 +73,13 @@ impl Literals {
     /// The filter over `pats` (empty literals are not allowed: the caller has none; an empty
     /// set matches nothing).
     pub fn new<'a>(pats: impl IntoIterator<Item = &'a [u8]>) -> Literals {
+        Literals::with_common(pats, b"")
+    }
+
+    /// As [`Literals::new`], steering each literal's window away from the grams of `common`:
+    /// text nearly every line holds (column names as keys), where a window would hit on every
+    /// line and cost a verification each time.
+    pub fn with_common<'a>(pats: impl IntoIterator<Item = &'a [u8]>, common: &[u8]) -> Literals {
         let pats: Vec<Box<[u8]>> = pats.into_iter().map(Box::from).collect();
         assert!(pats.iter().all(|p| !p.is_empty()), "scan: empty literal");
         let min = pats.iter().map(|p| p.len()).min().unwrap_or(4);
@@ -86,12 +93,21 @@ impl Literals {
         let stride = (min - gram + 1).clamp(1, MAX_STRIDE);
         let mut bits = vec![0u64; 1 << (BITS - 6)];
         let mut filed: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        let common: hashbrown::HashSet<u32> =
+            common.windows(gram).map(|w| gram_at(w, gram)).collect();
         for (i, p) in pats.iter().enumerate() {
             let last = p.len() + 1 - gram - stride;
+            // A window's false hits: the sum over its grams, a common one counting as a hit.
             let score = |o: usize| -> u32 {
-                p[o..o + gram + stride - 1]
-                    .iter()
-                    .map(|&b| commonness(b))
+                (o..o + stride)
+                    .map(|k| {
+                        let g = &p[k..k + gram];
+                        if common.contains(&gram_at(g, gram)) {
+                            1000
+                        } else {
+                            g.iter().map(|&b| commonness(b)).sum()
+                        }
+                    })
                     .sum()
             };
             let o = (0..=last).min_by_key(|&o| score(o)).unwrap_or(0);
@@ -135,8 +151,9 @@ impl Literals {
         };
         let mut q = 0;
         // Main loop: a 4-byte load wherever one fits.
-        while q + 4 <= hay.len() {
-            let word = u32::from_le_bytes([hay[q], hay[q + 1], hay[q + 2], hay[q + 3]]);
+        while let Some(word) = hay.get(q..q + 4) {
+            // One unaligned load: `try_into` of a 4-byte slice cannot fail.
+            let word = u32::from_le_bytes(word.try_into().unwrap_or_default());
             let x = (word | 0x2020_2020) & mask;
             let h = hash(x);
             if self.bits[h / 64] & (1 << (h % 64)) != 0 && !self.verify(hay, q, x, &mut found) {
