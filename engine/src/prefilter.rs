@@ -645,6 +645,11 @@ impl Prefilter {
 }
 
 impl Anchors {
+    /// The scan over the anchors and the extra literals, as a run uses it (for the benches).
+    pub fn scanner(&self) -> &Literals {
+        &self.searcher
+    }
+
     /// Calls `found(at)` for each character folding to ASCII in `text`, until it returns false.
     fn each_trigger(&self, text: &[u8], mut found: impl FnMut(usize) -> bool) {
         let mut check = |p: usize| -> bool {
