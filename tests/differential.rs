@@ -51,6 +51,13 @@ const PREDICATES: &[&str] = &[
     "FileName =~ 'server-eye.de'",
     "FileName in~ ('SERVER-EYE.DE', 'eye')",
     "FolderPath startswith 'Eye' and FileName !has 'x'",
+    // Needles with no ASCII run: anchored on their UTF-8 bytes, in every case spelling.
+    "FileName has '上海贝锐'",
+    "FileName contains 'Σας'",
+    "FileName =~ 'ΣΑΣ'",
+    "FileName has_cs 'Общество'",
+    "FolderPath has_any ('общество', '科技', 'ΣΑΣ')",
+    "FileName startswith 'ΣΑ' or FileName in~ ('科技')",
 ];
 
 fn text_strategy() -> impl Strategy<Value = String> {
@@ -81,6 +88,17 @@ fn text_strategy() -> impl Strategy<Value = String> {
         "\u{17F}erver",
         "/",
         "\"",
+        "上海贝锐",
+        "科技",
+        "Σ",
+        "σ",
+        "ς",
+        "α",
+        "Α",
+        "ΣΑΣ",
+        "Общество",
+        "ОБЩЕСТВО",
+        "обЩество",
     ]);
     prop::collection::vec(pieces, 0..6).prop_map(|v| v.concat())
 }
@@ -165,16 +183,38 @@ fn spellings(ev: &serde_json::Value) -> Vec<String> {
             }
         }
     }
+    // One non-ASCII character escaped, the others raw: an anchor's bytes are split.
+    let mut one = String::new();
+    let mut escaped = false;
+    for c in plain.chars() {
+        if !c.is_ascii() && !escaped {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                one.push_str(&format!("\\u{u:04X}"));
+            }
+            escaped = true;
+        } else {
+            one.push(c);
+        }
+    }
     let slashes = plain.replace('/', "\\/");
     let letters = plain.replace('e', "\\u0065").replace('R', "\\u0052");
     // Spacing around the colons: one space (as some encoders write), and more.
     let spaced = plain.replace("\":", "\": ");
     let odd = plain.replace("\":", "\" :  ");
+    // Whitespace JSON allows that neither anchor spelling foresees.
+    let tabs = plain.replace("\":", "\"\t:\t");
+    let two_before = plain.replace("\":", "\"  :");
+    let space_cr = plain.replace("\":", "\": \r");
+    let cr_before = plain.replace("\":", "\"\r:");
     // A union export's type-suffixed columns, read as their column.
     let union = plain
         .replace("\"FileName\":", "\"FileName_string\":")
         .replace("\"FolderPath\":", "\"FolderPath_string\":");
-    vec![plain, ascii, slashes, letters, spaced, odd, union]
+    vec![
+        plain, ascii, one, slashes, letters, spaced, odd, tabs, two_before, space_cr, cr_before,
+        union,
+    ]
 }
 
 proptest! {

@@ -10,6 +10,15 @@ upstream rules, mixed in at the lane's rate):
   heavy  every rule in rules/rmm; 20 % of rows carry needles
   rules  the rmm file under 10 rules and under 1,000 (rules/rmm + rules/lolrmm + generated
          signer rules): the cost of rule count
+  q1storage  the q1 file's events as storage-account lines (the streaming API's
+         `{"time",...,"category":"AdvancedHunting-<Table>","properties":{...}}`, CRLF)
+  storage    every pack (rules/) over the rmm file's events as storage-account lines
+  eventhub   every pack (rules/) over the rmm file's events as Event Hub batches
+         (`{"records":[...]}` of 1 to 10 storage records per line)
+
+The storage and Event Hub files hold the very events of the flat file they come from, so
+duckdb-kql (which loads flat rows) runs over the flat file and scry over the other shape, and
+their results must still agree.
 
 For each lane: `wc -l`, scry with 1 thread and with all cores, and (q1, rmm, heavy)
 duckdb-kql running the rules' KQL as `scry export kql` prints it (loading the file into
@@ -105,6 +114,39 @@ def make_lane_file(path: Path, size_mb: int, rate: float, signals: list[str], se
             if signals and rng.random() < rate / (1 - rate):
                 out.write(signals[rng.randrange(len(signals))] + "\n")
     gen.wait()
+    tmp.rename(path)
+
+
+def reshape(flat: Path, path: Path, shape: str, seed: int):
+    """The events of `flat` (one row per line with `Type`) as storage-account lines or Event Hub
+    batches, in the same order."""
+    if path.exists() and path.stat().st_mtime >= flat.stat().st_mtime:
+        return
+    rng = random.Random(seed)
+    tmp = path.with_suffix(".tmp")
+
+    def record(line: str) -> dict:
+        row = json.loads(line)
+        table = row.pop("Type")
+        return {"time": row.get("Timestamp") or NOW, "tenantId": "565d3cf7-8cb8-95a0-2b22-9a02ee057088",
+                "operationName": "Publish", "category": f"AdvancedHunting-{table}", "properties": row}
+
+    with open(flat, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8", newline="") as out:
+        batch: list[dict] = []
+        want = rng.randint(1, 10)
+        for line in src:
+            if not line.strip():
+                continue
+            rec = record(line)
+            if shape == "storage":
+                out.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\r\n")
+                continue
+            batch.append(rec)
+            if len(batch) == want:
+                out.write(json.dumps({"records": batch}, ensure_ascii=False, separators=(",", ":")) + "\n")
+                batch, want = [], rng.randint(1, 10)
+        if batch:
+            out.write(json.dumps({"records": batch}, ensure_ascii=False, separators=(",", ":")) + "\n")
     tmp.rename(path)
 
 
@@ -287,11 +329,12 @@ def peak_rss_mb(cmd: list[str]) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mb", type=int, default=1024)
-    ap.add_argument("--lanes", default="q1,rmm,heavy,rules")
+    ap.add_argument("--lanes", default="q1,rmm,heavy,rules,q1storage,storage,eventhub")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--work", type=Path, default=Path("/tmp/scry-speed"))
     ap.add_argument("--no-duckdb", action="store_true")
+    ap.add_argument("--no-build", action="store_true", help="use target/release/scry as it is")
     ap.add_argument("--check-only", action="store_true",
                     help="only check that scry and duckdb-kql agree on every lane (CI smoke)")
     ap.add_argument("--duck-run", nargs=3, metavar=("DATA", "QUERIES", "OUT"), help=argparse.SUPPRESS)
@@ -302,7 +345,8 @@ def main(argv=None) -> int:
         return 0
     if not shutil.which("hyperfine") and not a.check_only:
         sys.exit("speed: install hyperfine (apt-get install hyperfine)")
-    build()
+    if not a.no_build:
+        build()
     a.work.mkdir(parents=True, exist_ok=True)
     cores = os.cpu_count() or 1
     servereye = lambda r: "ServerEye" in str(r.path) and "filesig" in str(r.path)  # noqa: E731
@@ -317,17 +361,29 @@ def main(argv=None) -> int:
         "rmm": (REPO / "rules" / "rmm", 0.005, everything),
         "heavy": (REPO / "rules" / "rmm", 0.20, everything),
     }
+    # Lanes over other shapes: (rules, the flat lane whose events they hold, shape).
+    shaped = {
+        "q1storage": (q1_rules, "q1", "storage"),
+        "storage": (REPO / "rules", "rmm", "storage"),
+        "eventhub": (REPO / "rules", "rmm", "eventhub"),
+    }
     table = []
     failed = False
-    for lane in [x for x in a.lanes.split(",") if x in lanes or x == "rules"]:
+    for lane in [x for x in a.lanes.split(",") if x in lanes or x in shaped or x == "rules"]:
         if lane == "rules" and a.check_only:
             continue
-        rules, rate, pick = lanes["rmm" if lane == "rules" else lane]
+        base = "rmm" if lane == "rules" else shaped[lane][1] if lane in shaped else lane
+        rules, rate, pick = lanes[base]
         # A check on a few MB needs enough needle rows to compare: at least 5 %.
         rate = max(rate, 0.05) if a.check_only else rate
-        data = a.work / f"{'rmm' if lane == 'rules' else lane}-{a.size_mb}mb-{rate}.jsonl"
+        flat = a.work / f"{base}-{a.size_mb}mb-{rate}.jsonl"
         t0 = time.time()
-        make_lane_file(data, a.size_mb, rate, signal_rows(pick, a.seed), a.seed)
+        make_lane_file(flat, a.size_mb, rate, signal_rows(pick, a.seed), a.seed)
+        data = flat
+        if lane in shaped:
+            rules, _, shape = shaped[lane]
+            data = a.work / f"{base}-{a.size_mb}mb-{rate}.{shape}.jsonl"
+            reshape(flat, data, shape, a.seed)
         size = data.stat().st_size
         print(f"[{lane}] {data} {size / 1e9:.2f} GB (made in {time.time() - t0:.0f} s)", flush=True)
         if lane == "rules":
@@ -359,7 +415,8 @@ def main(argv=None) -> int:
             qf = a.work / f"{lane}.queries.json"
             qf.write_text(json.dumps(queries))
             dout = a.work / f"{lane}.duck.json"
-            duck = [str(VENV_PY), str(Path(__file__)), "--duck-run", str(data), str(qf), str(dout)]
+            # duckdb-kql loads flat rows: the flat file holds the same events.
+            duck = [str(VENV_PY), str(Path(__file__)), "--duck-run", str(flat), str(qf), str(dout)]
             sh(duck)
             check = agree(rules, data, queries, dout, a.work)
             print(f"[{lane}] {check}", flush=True)

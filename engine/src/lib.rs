@@ -50,6 +50,7 @@ pub mod prefilter;
 pub mod reference;
 pub mod row;
 pub mod run;
+pub mod scan;
 pub mod schema;
 pub mod state;
 pub mod stream;

@@ -12,11 +12,17 @@
 //! - **Escapes.** A JSON string may spell any character as `\uXXXX`, and `"`, `\`, `/` as
 //!   `\"`, `\\`, `\/`. Anchors never contain `"`, `\` or `/`, and a line holding any `\u`
 //!   escape is always a candidate, so the raw bytes of an anchor are the decoded bytes.
-//! - **Case.** Case-insensitive operators fold both sides per code point. Anchors are ASCII
-//!   and searched ASCII-case-insensitively; non-ASCII needle characters end a run. A few
-//!   non-ASCII characters fold *to* ASCII (the Kelvin sign to `k`, the long s to `s`; the list
-//!   is computed from the folding table, not written by hand): a line containing one is always
-//!   a candidate.
+//! - **Case.** Case-insensitive operators fold both sides per code point. Anchors are searched
+//!   ASCII-case-insensitively; an anchor is the needle's best run of safe ASCII characters,
+//!   and only a needle with none (`上海贝锐信息科技股份有限公司`, `ООО`) gets a run holding
+//!   non-ASCII characters, searched as UTF-8 bytes in *every* spelling that folds as it does
+//!   (each character replaced by each member of its folding class, the classes computed by
+//!   inverting the folding table; a run with more than [`MAX_VARIANTS`] spellings is cut to a
+//!   window with fewer). A JSON line spells a non-ASCII character as its UTF-8 bytes or as a
+//!   `\u` escape, and a line with an escape is always a candidate. A few non-ASCII characters
+//!   fold *to* ASCII (the Kelvin sign to `k`, the long s to `s`; the list is computed from the
+//!   folding table, not written by hand): a line containing one is always a candidate, so an
+//!   ASCII anchor need not spell them.
 //! - **Logic.** `a and b` needs what either needs (the better one is kept), `a or b` needs one
 //!   of what both need, anything else (negations, `isempty`, comparisons, computed columns)
 //!   needs nothing provable. Exclusions only remove rows, so they are ignored. A rule testing
@@ -29,6 +35,9 @@
 //!   lacks: each key of [`crate::schema::Catalog::distinguishing`], as `"Column`, is an anchor
 //!   too (a type-suffixed `"Column_long` contains it). With `--table`, such a body turns the
 //!   prefilter off.
+//! - **Spacing.** A value-start anchor (`"FileName":"x` and `"FileName": "x`) foresees no
+//!   other spacing around its key's colon: a line with a closing quote before whitespace, or a
+//!   colon before whitespace other than one space, is a candidate (`odd_spacing`).
 //! - **Union exports.** A type-suffixed key (`"FileName_string":"x"`) is read as its column,
 //!   so a value-start anchor `"FileName":"x` would miss it: a line holding a suffix followed
 //!   by `"` is a candidate whenever there are value-start anchors.
@@ -46,9 +55,9 @@ use crate::compile::Step;
 use crate::ir::{ConstList, Expr, ExprKind, SetOp};
 use crate::kql;
 use crate::plan::{Plan, TablePlan};
+use crate::scan::Literals;
 use crate::schema::TYPE_SUFFIXES;
 use crate::value::Value;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use scry_grammar::StrOpKind;
 use std::fmt;
 use std::sync::OnceLock;
@@ -73,10 +82,15 @@ pub enum Prefilter {
 /// The anchors of a run and the searcher over them.
 #[derive(Debug, Clone)]
 pub struct Anchors {
-    searcher: AhoCorasick,
-    /// The characters folding to ASCII, searched apart: added to the case-insensitive
-    /// automaton they would cost it its fast ASCII prefilter (measured: 0.7 vs 5.9 GB/s).
-    triggers: Vec<memchr::memmem::Finder<'static>>,
+    searcher: Literals,
+    /// Lines with unusual spacing around a colon must be parsed ([`odd_spacing`]): some anchor
+    /// is a value start, `"Column":"value`.
+    spacing: bool,
+    /// The characters folding to ASCII (UTF-8), searched apart by their lead bytes
+    /// ([`Anchors::leads`]), and only in text that is not all ASCII.
+    triggers: Vec<Vec<u8>>,
+    /// The distinct first bytes of the triggers.
+    leads: Vec<u8>,
     /// Each anchor with what asked for it (`rule name` / `set name`), sorted.
     pub anchors: Vec<(String, Vec<String>)>,
     /// Per table, what each rule body and set needs (for `scry explain`).
@@ -101,6 +115,103 @@ pub struct BodyNeed {
 /// (`\"`, `\\`, `\/`).
 fn safe(c: char) -> bool {
     matches!(c, ' '..='~') && !matches!(c, '"' | '\\' | '/')
+}
+
+/// Most case variants one non-ASCII anchor is searched in: a Cyrillic or Greek run doubles
+/// its variants with each cased letter, so longer runs are cut to a window within the budget.
+const MAX_VARIANTS: usize = 16;
+
+/// A character that may appear in a non-ASCII anchor: a safe ASCII one or any non-ASCII one.
+/// A JSON string holds a non-ASCII character as its UTF-8 bytes unless it spells it `\uXXXX`,
+/// and a line holding any `\u` escape is always a candidate.
+fn wide_safe(c: char) -> bool {
+    safe(c) || !c.is_ascii()
+}
+
+/// Every character with the same simple case folding as `c`, `c` included (ASCII ones once,
+/// lower-cased: the search is ASCII-case-insensitive). The inverse of the folding table,
+/// computed from it.
+fn case_class(c: char) -> Vec<char> {
+    static CLASSES: OnceLock<std::collections::HashMap<char, Vec<char>>> = OnceLock::new();
+    let classes = CLASSES.get_or_init(|| {
+        let mut by_fold: std::collections::HashMap<char, Vec<char>> = Default::default();
+        for d in (0u32..=0x10ffff).filter_map(char::from_u32) {
+            let f = kql::fold_char(d);
+            if f != d {
+                by_fold.entry(f).or_default().push(d);
+            }
+        }
+        let mut out: std::collections::HashMap<char, Vec<char>> = Default::default();
+        for (f, mut members) in by_fold {
+            members.push(f);
+            let mut members: Vec<char> = members
+                .into_iter()
+                .map(|m| m.to_ascii_lowercase())
+                .collect();
+            members.sort_unstable();
+            members.dedup();
+            if members.len() > 1 {
+                for &m in &members {
+                    out.insert(m, members.clone());
+                }
+            }
+        }
+        out
+    });
+    if c.is_ascii() {
+        return vec![c.to_ascii_lowercase()];
+    }
+    classes.get(&c).cloned().unwrap_or_else(|| vec![c])
+}
+
+/// Every spelling of `run` that folds as `run` does, or `None` past [`MAX_VARIANTS`].
+fn case_variants(run: &[char]) -> Option<Vec<String>> {
+    let mut out = vec![String::new()];
+    for &c in run {
+        let class = case_class(c);
+        if out.len() * class.len() > MAX_VARIANTS {
+            return None;
+        }
+        out = out
+            .iter()
+            .flat_map(|prefix| {
+                class.iter().map(move |&m| {
+                    let mut s = prefix.clone();
+                    s.push(m);
+                    s
+                })
+            })
+            .collect();
+    }
+    Some(out)
+}
+
+/// For a needle with no safe ASCII run of [`MIN_ANCHOR`] bytes (`上海贝锐`, `ООО Ромашка`): the
+/// longest window (in bytes) of [`wide_safe`] characters holding a non-ASCII one whose case
+/// variants stay within [`MAX_VARIANTS`], as those variants.
+fn wide_run(needle: &str) -> Option<Vec<String>> {
+    let mut best: Option<(usize, Vec<String>)> = None;
+    for run in needle.split(|c: char| !wide_safe(c)) {
+        let chars: Vec<char> = run.chars().collect();
+        for start in 0..chars.len() {
+            // Variants only grow with the window: stop at the first end past the budget.
+            for end in (start + 1..=chars.len()).rev() {
+                let w = &chars[start..end];
+                let bytes: usize = w.iter().map(|c| c.len_utf8()).sum();
+                if bytes < MIN_ANCHOR || best.as_ref().is_some_and(|(b, _)| *b >= bytes) {
+                    break;
+                }
+                if w.iter().all(char::is_ascii) {
+                    continue;
+                }
+                if let Some(v) = case_variants(w) {
+                    best = Some((bytes, v));
+                    break;
+                }
+            }
+        }
+    }
+    best.map(|(_, v)| v)
 }
 
 /// The non-ASCII characters that case-fold to ASCII, UTF-8 encoded: a line holding one is
@@ -158,11 +269,21 @@ impl Scope<'_> {
             .min_by(|a, b| a.weak.cmp(&b.weak).then(b.text.len().cmp(&a.text.len())))
     }
 
+    /// The anchors one of which a value containing `needle` (up to case) holds: the best ASCII
+    /// run ([`Scope::anchor_of`]), else a run with non-ASCII characters, in each of its case
+    /// variants ([`case_variants`]).
+    fn anchors_of(&self, needle: &str) -> Option<Vec<Anchor>> {
+        if let Some(a) = self.anchor_of(needle) {
+            return Some(vec![a]);
+        }
+        wide_run(needle).map(|v| v.iter().map(|t| self.anchor(t)).collect())
+    }
+
     /// For a test on the start of a value (`startswith`, `==`, `=~`, `in`): the key and the
     /// value's beginning as JSON writes them, `"FileName":"level` (and with one space after
     /// the colon). Only for values that start with a letter no JSON literal starts with, so
     /// that a number, `true`, `null` or an object in a string column cannot be missed; other
-    /// spacing around the colon makes a line a candidate anyway ([`GUARDS`]).
+    /// spacing around the colon makes a line a candidate anyway (see [`Prefilter::build_with_sets`]).
     fn value_start(&self, column: &str, needle: &str) -> Option<Vec<Anchor>> {
         let prefix: String = needle.chars().take_while(|&c| safe(c)).collect();
         let first = prefix.chars().next()?;
@@ -201,7 +322,7 @@ impl Scope<'_> {
                 }
                 let starts = matches!(pred.kind(), Some(StrOpKind::StartsWith) | None);
                 let at_start = starts.then(|| self.value_start(column, needle)).flatten();
-                let n = at_start.or_else(|| self.anchor_of(needle).map(|a| vec![a]));
+                let n = at_start.or_else(|| self.anchors_of(needle));
                 n.map(|n| self.on_column(column, n))
             }
             ExprKind::In {
@@ -256,7 +377,7 @@ impl Scope<'_> {
             let at_start = whole.then(|| self.value_start(name, s)).flatten();
             match at_start {
                 Some(a) => out.extend(a),
-                None => out.push(self.anchor_of(s)?),
+                None => out.extend(self.anchors_of(s)?),
             }
         }
         Some(self.on_column(name, out))
@@ -277,10 +398,6 @@ impl Scope<'_> {
         self.need(&Expr::and(preds))
     }
 }
-
-/// Spacing around a key's colon other than `":"` and `": "`: a line holding any is a
-/// candidate, so value-start anchors need not foresee it.
-const GUARDS: &[&str] = &["\" :", "\"\t:", "\":\t", "\":  ", "\": \t", "\":\r"];
 
 /// Column names of every table and the keys of the input shapes, lower-cased.
 fn structure(plan: &Plan) -> String {
@@ -325,7 +442,7 @@ impl Prefilter {
         let mut windows = true;
         let mut anchors: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         let mut per_table = Vec::new();
-        let mut value_starts = false;
+        let mut value_start_columns = std::collections::BTreeSet::new();
         for tp in &plan.tables {
             if table.is_some_and(|t| t != tp.name) {
                 continue;
@@ -396,7 +513,12 @@ impl Prefilter {
                     fallback,
                 });
                 for a in n {
-                    value_starts |= !fallback && a.text.starts_with('"');
+                    if let Some(key) = a.text.strip_prefix('"').filter(|_| !fallback) {
+                        // A value-start anchor: `"Column":"value` or `"Column": "value`.
+                        if let Some((column, _)) = key.split_once('"') {
+                            value_start_columns.insert(column.to_string());
+                        }
+                    }
                     // A mapped row's table name is not in its line either.
                     windows &= !fallback && a.windows && holds_in_source(&a.text);
                     anchors.entry(a.text).or_default().push(who.clone());
@@ -412,43 +534,39 @@ impl Prefilter {
                 (a, who)
             })
             .collect();
-        let triggers = folds_to_ascii()
+        let triggers: Vec<Vec<u8>> = folds_to_ascii()
             .iter()
-            .map(|c| memchr::memmem::Finder::new(c.as_bytes()).into_owned())
+            .map(|c| c.as_bytes().to_vec())
             .collect();
-        // Many anchors: a full DFA. With that many, the automaton's SIMD prefilters do not
-        // apply, and the DFA scans twice as fast as the default NFA (measured: 0.65 vs 0.35
-        // GB/s for the 278 anchors of rules/rmm). Few anchors: the default, whose prefilter
-        // (memchr on rare bytes) the DFA would lose (3.4 vs 1.5 GB/s for one anchor). The
-        // DFA's table grows with the anchors' total length, hence the upper bound.
-        let suffix_guards: Vec<String> = if value_starts {
-            TYPE_SUFFIXES.iter().map(|s| format!("{s}\"")).collect()
-        } else {
-            Vec::new()
-        };
-        let total: usize = anchors.iter().map(|(a, _)| a.len()).sum();
-        let kind = (anchors.len() > 16 && total <= 64 * 1024).then_some(AhoCorasickKind::DFA);
-        let searcher = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(kind)
-            .build(
-                anchors
-                    .iter()
-                    .map(|(a, _)| a.as_str())
-                    .chain(GUARDS.iter().copied().filter(|_| value_starts))
-                    .chain(suffix_guards.iter().map(String::as_str)),
-            );
-        match searcher {
-            Ok(searcher) => Prefilter::On(Anchors {
-                searcher,
-                triggers,
-                anchors,
-                per_table,
-                windows,
-            }),
-            Err(e) => Prefilter::Off(format!("anchors too many for the searcher: {e}")),
+        let mut leads: Vec<u8> = triggers.iter().map(|t| t[0]).collect();
+        leads.sort_unstable();
+        leads.dedup();
+        // What else makes a line a candidate, searched with the anchors: an Event Hub batch,
+        // and with value-start anchors, a type-suffixed key of a union export (`_string"`).
+        // Unusual spacing around a colon is searched apart ([`odd_spacing`]): as literals its
+        // patterns would be 2 bytes long, and the shortest literal sets the scan's stride.
+        let mut extra = vec!["\"records\"".to_string()];
+        let spacing = !value_start_columns.is_empty();
+        if spacing {
+            extra.extend(TYPE_SUFFIXES.iter().map(|s| format!("{s}\"")));
         }
+        let searcher = Literals::with_common(
+            anchors
+                .iter()
+                .map(|(a, _)| a.as_bytes())
+                .chain(extra.iter().map(String::as_bytes)),
+            // Every line spells its keys: windows inside them would hit on every line.
+            structure_keys(plan).as_bytes(),
+        );
+        Prefilter::On(Anchors {
+            searcher,
+            spacing,
+            triggers,
+            leads,
+            anchors,
+            per_table,
+            windows,
+        })
     }
 
     /// True when `line` (one raw input line) may hold a record some rule keeps, or may hold
@@ -461,15 +579,19 @@ impl Prefilter {
                 if line.first() != Some(&b'{') || line.last() != Some(&b'}') {
                     return true;
                 }
-                if !line.is_ascii()
-                    && (std::str::from_utf8(line).is_err()
-                        || a.triggers.iter().any(|t| t.find(line).is_some()))
-                {
-                    return true;
+                if !line.is_ascii() {
+                    let mut any = std::str::from_utf8(line).is_err();
+                    a.each_trigger(line, |_| {
+                        any = true;
+                        false
+                    });
+                    if any {
+                        return true;
+                    }
                 }
                 has_unicode_escape(line)
-                    || memchr::memmem::find(line, b"\"records\"").is_some()
                     || a.searcher.is_match(line)
+                    || (a.spacing && odd_spacing(line, |_| false))
             }
         }
     }
@@ -495,7 +617,8 @@ impl Prefilter {
         let Prefilter::On(a) = self else {
             return None;
         };
-        let mut marks: Vec<usize> = a.searcher.find_iter(piece).map(|m| m.start()).collect();
+        let mut marks: Vec<usize> = Vec::new();
+        a.searcher.find_all(piece, &mut marks);
         for p in memchr::memmem::find_iter(piece, b"\\u") {
             let run = piece[..=p]
                 .iter()
@@ -506,11 +629,17 @@ impl Prefilter {
                 marks.push(p);
             }
         }
-        marks.extend(memchr::memmem::find_iter(piece, b"\"records\""));
+        if a.spacing {
+            odd_spacing(piece, |p| {
+                marks.push(p);
+                true
+            });
+        }
         if !piece.is_ascii() {
-            for t in &a.triggers {
-                marks.extend(t.find_iter(piece));
-            }
+            a.each_trigger(piece, |p| {
+                marks.push(p);
+                true
+            });
             let mut at = 0;
             while let Err(e) = std::str::from_utf8(&piece[at..]) {
                 let bad = at + e.valid_up_to();
@@ -527,6 +656,39 @@ impl Prefilter {
     }
 }
 
+impl Anchors {
+    /// The scan over the anchors and the extra literals, as a run uses it (for the benches).
+    pub fn scanner(&self) -> &Literals {
+        &self.searcher
+    }
+
+    /// Calls `found(at)` for each character folding to ASCII in `text`, until it returns false.
+    fn each_trigger(&self, text: &[u8], mut found: impl FnMut(usize) -> bool) {
+        let mut check = |p: usize| -> bool {
+            let hit = self.triggers.iter().any(|t| text[p..].starts_with(t));
+            !hit || found(p)
+        };
+        // Two lead bytes today (0xC5 for the long s, 0xE2 for the Kelvin sign).
+        match self.leads[..] {
+            [] => {}
+            [x] => {
+                let _ = memchr::memchr_iter(x, text).all(&mut check);
+            }
+            [x, y] => {
+                let _ = memchr::memchr2_iter(x, y, text).all(&mut check);
+            }
+            [x, y, z] => {
+                let _ = memchr::memchr3_iter(x, y, z, text).all(&mut check);
+            }
+            _ => {
+                let _ = (0..text.len())
+                    .filter(|&p| self.leads.contains(&text[p]))
+                    .all(&mut check);
+            }
+        }
+    }
+}
+
 /// True when `anchor`, found in a value of a Windows event as the reader rebuilt it, is also
 /// in the event's raw text. Values the reader rebuilt from parsed JSON (`serde_json::Value`)
 /// are re-serialized: nested JSON loses its spacing, a number its spelling (`1E3` becomes
@@ -538,6 +700,53 @@ fn holds_in_source(anchor: &str) -> bool {
         && !anchor
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+}
+
+/// Finds whitespace around a colon that the value-start anchors (`"Column":"value`,
+/// `"Column": "value`) do not foresee, calling `found(at)` for each until it returns false;
+/// true when it was stopped. In JSON a key is `"Column"`, whitespace, `:`, whitespace, the
+/// value; the anchors cover no whitespace before the colon and one space after it. Anything
+/// else puts, somewhere in the line, a closing `"` before whitespace (`" `, `"\t`, `"\r`; a
+/// `"` after an odd run of backslashes is escaped, not closing), or a `:` before `\t`, `\r`
+/// or a space followed by whitespace. These are searched as the rare bytes `\t` and `\r`
+/// (one per CRLF line) and the pairs `" ` and `:  `.
+fn odd_spacing(text: &[u8], mut found: impl FnMut(usize) -> bool) -> bool {
+    let closing = |q: usize| text[..q].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0;
+    for p in memchr::memchr2_iter(b'\t', b'\r', text) {
+        let before = |k: usize| p.checked_sub(k).map(|i| text[i]);
+        let hit = (before(1) == Some(b'"') && closing(p - 1))
+            || before(1) == Some(b':')
+            || (before(1) == Some(b' ') && before(2) == Some(b':'));
+        if hit && !found(p) {
+            return true;
+        }
+    }
+    for p in memchr::memmem::find_iter(text, b"\" ") {
+        if closing(p) && !found(p) {
+            return true;
+        }
+    }
+    for p in memchr::memmem::find_iter(text, b":  ") {
+        if !found(p) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Every table's column names as JSON keys (`"FileName":`), and the shapes' keys: text in
+/// nearly every line.
+fn structure_keys(plan: &Plan) -> String {
+    let mut out = String::from(
+        "\"time\":\"tenantId\":\"operationName\":\"category\":\"AdvancedHunting-\"properties\":{\"Type\":\n",
+    );
+    for t in plan.catalog.tables() {
+        out.push_str(&format!("\"{}\"\n", t.name));
+        for (c, _) in &t.columns {
+            out.push_str(&format!("\"{c}\":\n"));
+        }
+    }
+    out
 }
 
 /// True when `line` holds a `\u` escape: an odd number of backslashes before a `u`.
@@ -654,6 +863,61 @@ mod tests {
         assert_eq!(anchor_of("ab"), None);
         // A run every process event holds (inside a column name) loses to a shorter one.
         assert_eq!(anchor_of("Level/Agentx").as_deref(), Some("Agentx"));
+    }
+
+    #[test]
+    fn needles_without_ascii_runs_are_anchored_in_every_case_spelling() {
+        let tp = TablePlan {
+            name: String::new(),
+            rules: vec![],
+            sets: vec![],
+            matchers: vec![],
+            atoms: 0,
+            atom_text: vec![],
+            atom_needles: vec![],
+            fields: vec![],
+            timestamp: None,
+        };
+        let scope = Scope {
+            tp: &tp,
+            structure: "",
+            sets: None,
+            synthesized: &[],
+        };
+        let of = |n: &str| -> Option<Vec<String>> {
+            let mut v: Vec<String> = scope.anchors_of(n)?.into_iter().map(|a| a.text).collect();
+            v.sort();
+            Some(v)
+        };
+        // CJK has no case: the whole needle, once.
+        assert_eq!(
+            of("上海贝锐信息科技股份有限公司"),
+            Some(vec!["上海贝锐信息科技股份有限公司".to_string()])
+        );
+        // An ASCII run still wins (the snapshots of every pack's plan keep their anchors).
+        assert_eq!(of("Krämer IT"), Some(vec!["mer IT".to_string()]));
+        // Greek: both cases of each letter; final sigma shares σ's class.
+        let v = of("Σα").unwrap();
+        for s in ["Σα", "σα", "ςα", "ΣΑ", "σΑ", "ςΑ"] {
+            assert!(v.contains(&s.to_string()), "{s} in {v:?}");
+        }
+        assert_eq!(v.len(), 6);
+        // Every variant folds as the needle does.
+        for n in ["Общество", "ΣΑΣ ΑΒ", "Krä", "ä€"] {
+            for a in of(n).unwrap() {
+                assert!(kql::fold(n).contains(&kql::fold(&a)), "{a} of {n}");
+            }
+        }
+        // Too many spellings for the whole run: a window within the budget.
+        let v = of("Общество").unwrap();
+        assert!(v.len() <= MAX_VARIANTS && v[0].chars().count() < 8, "{v:?}");
+        // `/` and `"` still end a run; a needle too short has none.
+        assert_eq!(of("ä/ö"), None);
+        assert_eq!(of("ä"), None);
+        assert_eq!(of("ä").is_none(), of("Ä").is_none());
+        // The Kelvin sign's class holds ASCII `k`, searched case-insensitively.
+        assert!(case_class('\u{212A}').contains(&'k'));
+        assert!(case_class('K').len() == 1);
     }
 
     #[test]
