@@ -2,6 +2,7 @@
 
 mod examples_cmd;
 mod export;
+mod fmt;
 mod import;
 mod lolrmm;
 mod output;
@@ -54,6 +55,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Print rules as queries for other tools.
     Export(export::ExportArgs),
+    /// Give rule files their canonical layout (in place; `-` for stdin; `--check` for CI).
+    Fmt(fmt::FmtArgs),
     /// Run the rules over Kafka / Event Hubs topics as a consumer group (feature `kafka`).
     #[cfg(feature = "kafka")]
     Stream(stream::StreamArgs),
@@ -206,6 +209,7 @@ fn main() -> ExitCode {
         Command::Examples(a) => examples_cmd::cmd_examples(a),
         Command::Import(a) => import::cmd_import(a),
         Command::Export(a) => export::cmd_export(a),
+        Command::Fmt(a) => fmt::cmd_fmt(a),
         #[cfg(feature = "kafka")]
         Command::Stream(a) => cmd_stream(a),
         Command::Completions { shell } => {

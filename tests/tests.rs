@@ -25,6 +25,7 @@
 //!   one killed mid-run: the latest alerts equal `scry run` over the same events.
 //! - `columnar`: Parquet and Arrow IPC inputs give the rows JSON lines give; projection and
 //!   row-group skipping are reported; unreadable files and column types are named.
+//! - `fmt`: `scry fmt`: every pack formatted, idempotence, the plan unchanged, `--check` diffs.
 //! - `windows`: EVTX and Sysmon JSON inputs: real files load cleanly, planted RMM tools are
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
@@ -33,6 +34,7 @@ mod columnar;
 mod conformance;
 mod diagnostics;
 mod differential;
+mod fmt;
 mod generated_examples;
 mod import_export;
 mod lolrmm;
