@@ -9,6 +9,7 @@ mod output;
 mod render;
 #[cfg(feature = "kafka")]
 mod stream;
+mod why;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use output::Sink;
@@ -47,6 +48,8 @@ enum Command {
     Explain(RulesArgs),
     /// Run the rules' own example events.
     Test(RulesArgs),
+    /// Explain why one event passes each rule or not: table, window, each condition.
+    Why(why::WhyArgs),
     /// Evaluate one expression and print its value as JSON.
     Eval(EvalArgs),
     /// Generate example events for rules that have none, from their own needles.
@@ -205,6 +208,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd_check(a),
         Command::Explain(a) => cmd_explain(a),
         Command::Test(a) => cmd_test(a),
+        Command::Why(a) => why::cmd_why(a),
         Command::Eval(a) => cmd_eval(a),
         Command::Examples(a) => examples_cmd::cmd_examples(a),
         Command::Import(a) => import::cmd_import(a),

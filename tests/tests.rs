@@ -26,6 +26,7 @@
 //! - `columnar`: Parquet and Arrow IPC inputs give the rows JSON lines give; projection and
 //!   row-group skipping are reported; unreadable files and column types are named.
 //! - `fmt`: `scry fmt`: every pack formatted, idempotence, the plan unchanged, `--check` diffs.
+//! - `why`: `scry why` explains the seed ServerEye examples as the engine decides them.
 //! - `windows`: EVTX and Sysmon JSON inputs: real files load cleanly, planted RMM tools are
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
@@ -48,4 +49,5 @@ mod stream;
 mod tables;
 mod threads;
 mod util;
+mod why;
 mod windows;
