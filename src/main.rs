@@ -5,6 +5,7 @@ mod export;
 mod fmt;
 mod import;
 mod lolrmm;
+mod lsp;
 mod output;
 mod render;
 #[cfg(feature = "kafka")]
@@ -58,6 +59,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Print rules as queries for other tools.
     Export(export::ExportArgs),
+    /// A Language Server Protocol server over stdio (for editors).
+    Lsp,
     /// Give rule files their canonical layout (in place; `-` for stdin; `--check` for CI).
     Fmt(fmt::FmtArgs),
     /// Run the rules over Kafka / Event Hubs topics as a consumer group (feature `kafka`).
@@ -214,6 +217,7 @@ fn main() -> ExitCode {
         Command::Import(a) => import::cmd_import(a),
         Command::Export(a) => export::cmd_export(a),
         Command::Fmt(a) => fmt::cmd_fmt(a),
+        Command::Lsp => lsp::cmd_lsp(),
         #[cfg(feature = "kafka")]
         Command::Stream(a) => cmd_stream(a),
         Command::Completions { shell } => {
