@@ -266,7 +266,7 @@ fn event_table(
     match catalog.fit(cols) {
         Fit::One(t) => Ok((
             t.to_string(),
-            "its columns (the one table that has them all)".into(),
+            "its columns: the one table that has them all".into(),
         )),
         Fit::Several(ts) => Err(ExplainError::NoTable(format!(
             "its columns fit {}",
