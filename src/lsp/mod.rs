@@ -24,9 +24,9 @@ use lsp_types::request::{
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionProviderCapability,
     CompletionOptions, CompletionResponse, GotoDefinitionResponse, Hover, HoverContents,
-    HoverProviderCapability, InitializeParams, Location, OneOf, PublishDiagnosticsParams,
-    SaveOptions, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
+    HoverProviderCapability, Location, OneOf, PublishDiagnosticsParams, SaveOptions,
+    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
 };
 use scry_engine::schema::Catalog;
 use std::collections::HashMap;
@@ -57,11 +57,9 @@ pub fn cmd_lsp() -> Result<ExitCode, String> {
         ..Default::default()
     };
     let caps = serde_json::to_value(caps).map_err(|e| e.to_string())?;
-    let init = conn
-        .initialize(caps)
+    // The client's parameters change nothing here: every capability is always on.
+    conn.initialize(caps)
         .map_err(|e| format!("lsp: initialize: {e}"))?;
-    let _params: InitializeParams =
-        serde_json::from_value(init).map_err(|e| format!("lsp: initialize params: {e}"))?;
     let mut server = Server {
         conn: &conn,
         docs: HashMap::new(),
