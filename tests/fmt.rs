@@ -180,3 +180,76 @@ fn generated_example_blocks_are_formatted() {
     assert!(written.contains("examples at"), "{written}");
     assert_eq!(format(&written).unwrap(), written);
 }
+
+/// A rule with every clause kind (no examples: comments may not go inside example JSON).
+const EVERY_CLAUSE: &str = r#"let Vendors = ('ServerEye', 'Server-Eye');
+rule r {
+  id "1"
+  tactics [CommandAndControl]
+  from DeviceProcessEvents
+  window 5d
+  let Local = from DeviceFileCertificateInfo where Signer has 'x' distinct SHA1;
+  where ProcessVersionInfoCompanyName has 'Krämer' and FileName has_any (Vendors, 'a', 'b') and (FolderPath contains 'x' or DeviceName == 'y')
+  extend X = tolower(FileName), Y = 2
+  except "fp" { description "why" when process.name =~ 'a.exe' and file.path contains "SystemUpdate" }
+  except "short" when DeviceName == 'z'
+  summarize Count = count(), First = min(Timestamp) by DeviceId, K = tolower(DeviceName)
+  having Count > 1
+  project DeviceId, Count, Seen = First
+  limit 10
+}
+"#;
+
+/// Byte offsets of the whitespace between tokens of `EVERY_CLAUSE` (outside strings).
+fn gaps(src: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut quote: Option<char> = None;
+    for (i, c) in src.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ' ' | '\n') => out.push(i),
+            _ => {}
+        }
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Comments and line breaks dropped between any tokens: the formatter keeps every comment,
+    /// keeps the plan, and its output is a fixed point.
+    #[test]
+    fn comments_anywhere_are_kept_and_formatting_is_a_fixed_point(
+        picks in proptest::collection::vec((0usize..10_000, 0u8..4), 1..8)
+    ) {
+        let spots = gaps(EVERY_CLAUSE);
+        let mut text = EVERY_CLAUSE.to_string();
+        let mut chosen: Vec<(usize, u8)> = picks.iter().map(|&(p, k)| (spots[p % spots.len()], k)).collect();
+        chosen.sort();
+        chosen.dedup_by_key(|(p, _)| *p);
+        for (n, &(at, kind)) in chosen.iter().enumerate().rev() {
+            let insert = match kind {
+                0 => format!(" // trailing {n}\n"),
+                1 => format!("\n// own line {n}\n"),
+                2 => format!(" /* block {n} */ "),
+                _ => "\n\n   ".to_string(),
+            };
+            text.insert_str(at, &insert);
+        }
+        let once = format(&text).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}\n{text}")))?;
+        proptest::prop_assert_eq!(&format(&once).unwrap(), &once, "not a fixed point:\n{}", text);
+        for (n, &(_, kind)) in chosen.iter().enumerate() {
+            let want = match kind {
+                0 => format!("// trailing {n}"),
+                1 => format!("// own line {n}"),
+                2 => format!("/* block {n} */"),
+                _ => continue,
+            };
+            proptest::prop_assert!(once.contains(&want), "{} lost:\n{}\n---\n{}", want, text, once);
+        }
+        proptest::prop_assert_eq!(plan_text("r.scry", &once), plan_text("r.scry", EVERY_CLAUSE));
+    }
+}

@@ -198,11 +198,19 @@ fn verify(file: &File, found: &[Comment], text: &str) -> Result<(), FmtError> {
             "the output parses to another tree".into(),
         ));
     }
-    let mut before: Vec<&str> = found.iter().map(|c| c.text.as_str()).collect();
-    let after_comments = comments(text);
-    let mut after: Vec<&str> = after_comments.iter().map(|c| c.text.as_str()).collect();
-    before.sort_unstable();
-    after.sort_unstable();
+    // Two line comments that land on one line read back as one (`// a  // b`): compare the
+    // pieces between `//`s, the same way on both sides.
+    let pieces = |cs: &[Comment]| {
+        let mut v: Vec<String> = cs
+            .iter()
+            .flat_map(|c| c.text.split("//").map(|p| p.trim().to_string()).collect::<Vec<_>>())
+            .filter(|p| !p.is_empty())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let before = pieces(found);
+    let after = pieces(&comments(text));
     if before != after {
         return Err(FmtError::Internal(
             "a comment was lost or duplicated".into(),

@@ -591,15 +591,9 @@ impl<'n> Writer<'n> {
         while self.out.ends_with(' ') {
             self.out.pop();
         }
-        if !self.pending.is_empty() {
-            let text = std::mem::take(&mut self.pending).join("; ");
-            self.out.push_str("  // ");
-            self.out.push_str(&text);
-        }
-        for raw in std::mem::take(&mut self.pending_raw) {
-            self.out.push_str("  ");
-            self.out.push_str(&raw);
-        }
+        let plain = std::mem::take(&mut self.pending);
+        let raw = std::mem::take(&mut self.pending_raw);
+        self.out.push_str(&trailing(&plain, &raw));
     }
 
     /// Queues the notes of `span` for the end of the current line.
@@ -912,14 +906,7 @@ impl<'n> Writer<'n> {
                 for _ in 0..pad {
                     self.text(" ");
                 }
-                if !notes.is_empty() {
-                    self.text("  // ");
-                    self.text(&notes.join("; "));
-                }
-                for r in raw {
-                    self.text("  ");
-                    self.text(&r);
-                }
+                self.text(&trailing(&notes, &raw));
             }
         }
         self.closing(span, indent + 4);
@@ -927,6 +914,25 @@ impl<'n> Writer<'n> {
         self.text(close);
         self.after(span);
     }
+}
+
+/// The comments at the end of a line: block comments first, because a line comment runs to
+/// the end of the line and would swallow what follows it.
+fn trailing(plain: &[String], raw: &[String]) -> String {
+    let mut out = String::new();
+    for r in raw.iter().filter(|r| r.starts_with("/*")) {
+        out.push_str("  ");
+        out.push_str(r);
+    }
+    if !plain.is_empty() {
+        out.push_str("  // ");
+        out.push_str(&plain.join("; "));
+    }
+    for r in raw.iter().filter(|r| !r.starts_with("/*")) {
+        out.push_str("  ");
+        out.push_str(r);
+    }
+    out
 }
 
 /// The operands of a left-leaning `and` (or `or`) chain: `a and b and c` → `[a, b, c]`.
