@@ -71,7 +71,10 @@ fn cmd_import_kql(args: KqlImportArgs) -> Result<ExitCode, String> {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             for p in &packs {
                 let path = dir.join(&p.file_name);
-                std::fs::write(&path, &p.text).map_err(|e| format!("{}: {e}", path.display()))?;
+                // The canonical layout, so that `scry fmt --check` holds for imported packs.
+                let text = scry_grammar::fmt::format(&p.text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
             }
         }
         None => {
@@ -80,7 +83,10 @@ fn cmd_import_kql(args: KqlImportArgs) -> Result<ExitCode, String> {
                 if i > 0 {
                     all.push('\n');
                 }
-                all.push_str(&p.text);
+                all.push_str(
+                    &scry_grammar::fmt::format(&p.text)
+                        .map_err(|e| format!("{}: {e}", p.file_name))?,
+                );
             }
             print!("{all}");
         }

@@ -3,8 +3,10 @@
 mod escape;
 mod examples_cmd;
 mod export;
+mod fmt;
 mod import;
 mod lolrmm;
+mod lsp;
 mod output;
 mod render;
 mod run_cmd;
@@ -12,6 +14,7 @@ mod run_cmd;
 mod stream;
 mod summary;
 mod target;
+mod why;
 
 use clap::{Args, Parser, Subcommand};
 use scry_engine::compile::{self, Sources};
@@ -46,6 +49,8 @@ enum Command {
     Explain(RulesArgs),
     /// Run the rules' own example events.
     Test(RulesArgs),
+    /// Explain why one event passes each rule or not: table, window, each condition.
+    Why(why::WhyArgs),
     /// Evaluate one expression and print its value as JSON.
     Eval(EvalArgs),
     /// Generate example events for rules that have none, from their own needles.
@@ -54,6 +59,10 @@ enum Command {
     Import(import::ImportArgs),
     /// Print rules as queries for other tools.
     Export(export::ExportArgs),
+    /// A Language Server Protocol server over stdio (for editors).
+    Lsp,
+    /// Give rule files their canonical layout (in place; `-` for stdin; `--check` for CI).
+    Fmt(fmt::FmtArgs),
     /// Run the rules over Kafka / Event Hubs topics as a consumer group (feature `kafka`).
     #[cfg(feature = "kafka")]
     Stream(stream::StreamArgs),
@@ -116,10 +125,13 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd_check(a),
         Command::Explain(a) => cmd_explain(a),
         Command::Test(a) => cmd_test(a),
+        Command::Why(a) => why::cmd_why(a),
         Command::Eval(a) => cmd_eval(a),
         Command::Examples(a) => examples_cmd::cmd_examples(a),
         Command::Import(a) => import::cmd_import(a),
         Command::Export(a) => export::cmd_export(a),
+        Command::Fmt(a) => fmt::cmd_fmt(a),
+        Command::Lsp => lsp::cmd_lsp(),
         #[cfg(feature = "kafka")]
         Command::Stream(a) => cmd_stream(a),
         Command::Completions { shell } => {

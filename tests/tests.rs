@@ -27,6 +27,10 @@
 //!   one killed mid-run: the latest alerts equal `scry run` over the same events.
 //! - `columnar`: Parquet and Arrow IPC inputs give the rows JSON lines give; projection and
 //!   row-group skipping are reported; unreadable files and column types are named.
+//! - `fmt`: `scry fmt`: every pack formatted, idempotence, the plan unchanged, `--check` diffs.
+//! - `why`: `scry why` explains the seed ServerEye examples as the engine decides them.
+//! - `lsp`: `scry lsp` driven over stdio by a JSON-RPC client: diagnostics, fixes, completion,
+//!   formatting, hover, definitions, example verdicts on save.
 //! - `windows`: EVTX and Sysmon JSON inputs: real files load cleanly, planted RMM tools are
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
@@ -36,9 +40,11 @@ mod columnar;
 mod conformance;
 mod diagnostics;
 mod differential;
+mod fmt;
 mod generated_examples;
 mod import_export;
 mod lolrmm;
+mod lsp;
 mod prefilter;
 mod robustness;
 mod rule_packs;
@@ -49,4 +55,5 @@ mod stream;
 mod tables;
 mod threads;
 mod util;
+mod why;
 mod windows;

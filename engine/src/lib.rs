@@ -40,6 +40,7 @@ pub mod diag;
 pub mod eval;
 pub mod examples;
 pub mod exec;
+pub mod explain;
 pub mod export;
 pub mod import;
 pub mod io;

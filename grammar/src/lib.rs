@@ -5,7 +5,8 @@
 //! KQL expression → [`Expr`]). Both return every [`SyntaxError`] they can find; errors carry a
 //! stable code from [`codes`], a span, and human names for what was expected.
 //! [`render_plain`] prints an error with its source line for logs and tests; [`print`] prints
-//! trees back to text (scry, or KQL, whose expression syntax scry shares).
+//! trees back to text (scry, or KQL, whose expression syntax scry shares); [`fmt::format`] gives a
+//! file its canonical layout, keeping its comments.
 //!
 //! Design: pest delimits tokens and structure (`scry.pest`); a visitor builds the AST and
 //! decodes literals, so that a bad escape or an overflowing number gets its own code and a
@@ -36,6 +37,7 @@
 
 pub mod ast;
 pub mod codes;
+pub mod fmt;
 mod literal;
 mod parser;
 mod pest_error;

@@ -41,6 +41,39 @@ pub enum Dialect {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Notes {
     by_span: BTreeMap<(u32, u32), Vec<String>>,
+    /// Comments kept as written (`// x`, `/* x */`), at the end of the node's line.
+    raw: BTreeMap<(u32, u32), Vec<String>>,
+    /// Own-line comments printed on the lines above the node (with: a blank line above it).
+    leading: BTreeMap<(u32, u32), Vec<(String, bool)>>,
+    /// Own-line comments printed above the closing bracket of the node (a rule, a list...).
+    closing: BTreeMap<(u32, u32), Vec<(String, bool)>>,
+    /// Comments kept as written, after the node's last character (after its `}`, `)`, `;`).
+    after: BTreeMap<(u32, u32), Vec<String>>,
+    /// Nodes printed below a blank line (between their leading comments and them).
+    blank: std::collections::BTreeSet<(u32, u32)>,
+}
+
+/// Where a comment kept as written goes relative to its node; see [`Notes::add_comment`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// At the end of the line on which the node starts.
+    Trailing,
+    /// On its own line above the node.
+    Leading {
+        /// A blank line above the comment.
+        blank: bool,
+    },
+    /// On its own line above the node's closing bracket.
+    Closing {
+        /// A blank line above the comment.
+        blank: bool,
+    },
+    /// At the end of the line on which the node ends.
+    After,
+}
+
+fn key(span: Span) -> (u32, u32) {
+    (span.start, span.end)
 }
 
 impl Notes {
@@ -49,19 +82,76 @@ impl Notes {
         let text: String = text.into();
         // A note is one line comment: newlines would end it early.
         let text = text.replace(['\r', '\n'], " ");
-        self.by_span
-            .entry((span.start, span.end))
-            .or_default()
-            .push(text);
+        self.by_span.entry(key(span)).or_default().push(text);
+    }
+
+    /// Attaches a comment exactly as written (`// x` or `/* x */`) to the node at `span`:
+    /// what the formatter uses to keep the source's comments.
+    pub fn add_comment(&mut self, span: Span, raw: impl Into<String>, place: Place) {
+        let raw = raw.into();
+        match place {
+            Place::Trailing => self.raw.entry(key(span)).or_default().push(raw),
+            Place::Leading { blank } => self
+                .leading
+                .entry(key(span))
+                .or_default()
+                .push((raw, blank)),
+            Place::Closing { blank } => self
+                .closing
+                .entry(key(span))
+                .or_default()
+                .push((raw, blank)),
+            Place::After => self.after.entry(key(span)).or_default().push(raw),
+        }
+    }
+
+    /// Takes back one comment attached with [`Notes::add_comment`] (in any place).
+    pub fn remove_comment(&mut self, span: Span, raw: &str) {
+        let k = key(span);
+        fn drop_one<T>(
+            map: &mut BTreeMap<(u32, u32), Vec<T>>,
+            k: (u32, u32),
+            is: impl Fn(&T) -> bool,
+        ) -> bool {
+            let Some(v) = map.get_mut(&k) else {
+                return false;
+            };
+            let Some(i) = v.iter().position(is) else {
+                return false;
+            };
+            v.remove(i);
+            if v.is_empty() {
+                map.remove(&k);
+            }
+            true
+        }
+        let _ = drop_one(&mut self.raw, k, |t| t == raw)
+            || drop_one(&mut self.leading, k, |(t, _)| t == raw)
+            || drop_one(&mut self.closing, k, |(t, _)| t == raw)
+            || drop_one(&mut self.after, k, |t| t == raw);
+    }
+
+    /// Prints the node at `span` (an item, clause or example) below a blank line.
+    pub fn blank_before(&mut self, span: Span) {
+        self.blank.insert(key(span));
     }
 
     /// True when no note is attached anywhere.
     pub fn is_empty(&self) -> bool {
         self.by_span.is_empty()
+            && self.raw.is_empty()
+            && self.leading.is_empty()
+            && self.closing.is_empty()
+            && self.after.is_empty()
     }
 
-    fn get(&self, span: Span) -> Option<&Vec<String>> {
-        self.by_span.get(&(span.start, span.end))
+    /// Whether anything forces the node at `span` onto lines of its own.
+    fn pins(&self, span: Span) -> bool {
+        let k = key(span);
+        self.by_span.contains_key(&k)
+            || self.raw.contains_key(&k)
+            || self.leading.contains_key(&k)
+            || self.closing.contains_key(&k)
     }
 }
 
@@ -413,7 +503,10 @@ pub struct Writer<'n> {
     out: String,
     notes: &'n Notes,
     pending: Vec<String>,
-    printed: std::collections::BTreeSet<(u32, u32)>,
+    pending_raw: Vec<String>,
+    /// Which maps' entries were printed: `(map, span)`, map 0 = notes and raw comments,
+    /// 1 = leading, 2 = closing, 3 = after.
+    printed: std::collections::BTreeSet<(u8, (u32, u32))>,
     dialect: Dialect,
 }
 
@@ -424,22 +517,37 @@ impl<'n> Writer<'n> {
             out: String::new(),
             notes,
             pending: Vec::new(),
+            pending_raw: Vec::new(),
             printed: Default::default(),
             dialect,
         }
     }
 
-    /// The text, and the notes whose nodes were never printed (as `(span, text)`).
+    /// The text, and the notes whose nodes were never printed (as `(span, text)`; comments
+    /// kept as written come back as written).
     pub fn finish(mut self) -> (String, Vec<(Span, String)>) {
-        if !self.pending.is_empty() {
-            self.flush_notes();
-        }
+        self.flush_notes();
         let mut lost = Vec::new();
-        for (&(s, e), texts) in &self.notes.by_span {
-            if !self.printed.contains(&(s, e)) {
-                for t in texts {
-                    lost.push((Span { start: s, end: e }, t.clone()));
-                }
+        let unprinted = |map: u8, k: &(u32, u32)| !self.printed.contains(&(map, *k));
+        let span = |&(start, end): &(u32, u32)| Span { start, end };
+        for (k, texts) in self.notes.by_span.iter().chain(&self.notes.raw) {
+            if unprinted(0, k) {
+                lost.extend(texts.iter().map(|t| (span(k), t.clone())));
+            }
+        }
+        for (k, texts) in &self.notes.leading {
+            if unprinted(1, k) {
+                lost.extend(texts.iter().map(|(t, _)| (span(k), t.clone())));
+            }
+        }
+        for (k, texts) in &self.notes.closing {
+            if unprinted(2, k) {
+                lost.extend(texts.iter().map(|(t, _)| (span(k), t.clone())));
+            }
+        }
+        for (k, texts) in &self.notes.after {
+            if unprinted(3, k) {
+                lost.extend(texts.iter().map(|t| (span(k), t.clone())));
             }
         }
         (self.out, lost)
@@ -477,30 +585,100 @@ impl<'n> Writer<'n> {
     }
 
     fn flush_notes(&mut self) {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.pending_raw.is_empty() {
             return;
         }
-        let text = std::mem::take(&mut self.pending).join("; ");
         while self.out.ends_with(' ') {
             self.out.pop();
         }
-        self.out.push_str("  // ");
-        self.out.push_str(&text);
+        let plain = std::mem::take(&mut self.pending);
+        let raw = std::mem::take(&mut self.pending_raw);
+        self.out.push_str(&trailing(&plain, &raw));
     }
 
     /// Queues the notes of `span` for the end of the current line.
     pub fn note(&mut self, span: Span) {
-        if let Some(ns) = self.notes.get(span) {
-            if self.printed.insert((span.start, span.end)) {
-                self.pending.extend(ns.iter().cloned());
+        let k = key(span);
+        let plain = self.notes.by_span.get(&k);
+        let raw = self.notes.raw.get(&k);
+        if (plain.is_some() || raw.is_some()) && self.printed.insert((0, k)) {
+            self.pending.extend(plain.into_iter().flatten().cloned());
+            self.pending_raw.extend(raw.into_iter().flatten().cloned());
+        }
+    }
+
+    /// Queues the comments kept for after the last character of the node at `span`; call it
+    /// right after printing the node's closing bracket.
+    pub fn after(&mut self, span: Span) {
+        if let Some(raw) = self.notes.after.get(&key(span)) {
+            if self.printed.insert((3, key(span))) {
+                self.pending_raw.extend(raw.iter().cloned());
             }
         }
     }
 
-    fn take_notes(&mut self, span: Span) -> Vec<String> {
-        match self.notes.get(span) {
-            Some(ns) if self.printed.insert((span.start, span.end)) => ns.clone(),
-            _ => Vec::new(),
+    /// At the start of a line (indented by `indent`) where the node at `span` is about to be
+    /// printed: the blank line and the own-line comments that go above it.
+    pub fn lead(&mut self, span: Span, indent: usize) {
+        if let Some(comments) = self.notes.leading.get(&key(span)) {
+            if self.printed.insert((1, key(span))) {
+                for (raw, blank) in comments {
+                    if *blank {
+                        self.blank_line(indent);
+                    }
+                    self.out.push_str(raw);
+                    self.newline(indent);
+                }
+            }
+        }
+        if self.notes.blank.contains(&key(span)) {
+            self.blank_line(indent);
+        }
+    }
+
+    /// Before the line of the closing bracket of the node at `span`: its own-line comments
+    /// after the last element, each on a new line indented by `indent`.
+    pub fn closing(&mut self, span: Span, indent: usize) {
+        let Some(comments) = self.notes.closing.get(&key(span)) else {
+            return;
+        };
+        if !self.printed.insert((2, key(span))) {
+            return;
+        }
+        for (raw, blank) in comments {
+            self.newline(indent);
+            if *blank {
+                self.blank_line(indent);
+            }
+            self.out.push_str(raw);
+        }
+    }
+
+    /// Makes the current line (empty but for `indent` spaces) follow a blank line, unless it
+    /// already does or nothing was printed yet.
+    fn blank_line(&mut self, indent: usize) {
+        let body = self.out.trim_end_matches(' ');
+        if body.trim().is_empty() || body.ends_with("\n\n") || !body.ends_with('\n') {
+            return;
+        }
+        self.out.truncate(body.len());
+        self.out.push('\n');
+        for _ in 0..indent {
+            self.out.push(' ');
+        }
+    }
+
+    fn take_notes(&mut self, span: Span) -> (Vec<String>, Vec<String>) {
+        let k = key(span);
+        let plain = self.notes.by_span.get(&k);
+        let raw = self.notes.raw.get(&k);
+        if (plain.is_some() || raw.is_some()) && self.printed.insert((0, k)) {
+            (
+                plain.cloned().unwrap_or_default(),
+                raw.cloned().unwrap_or_default(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
         }
     }
 
@@ -516,14 +694,15 @@ impl<'n> Writer<'n> {
         }
         let mut found = false;
         walk(e, &mut |x| {
-            if self.notes.get(x.span).is_some() {
+            if self.notes.pins(x.span) {
                 found = true;
             }
         });
         found
     }
 
-    /// True when a note sits on a list element below `e` (such lists print one per line).
+    /// True when a note sits on a list element below `e`, or an own-line comment inside a
+    /// list (such lists print one per line).
     fn element_notes(&self, e: &Expr) -> bool {
         if self.notes.is_empty() {
             return false;
@@ -531,7 +710,9 @@ impl<'n> Writer<'n> {
         let mut found = false;
         walk(e, &mut |x| {
             if let ExprKind::InList { list: xs, .. } | ExprKind::List(xs) = &x.kind {
-                if xs.iter().any(|i| self.has_notes(i)) {
+                if xs.iter().any(|i| self.has_notes(i))
+                    || self.notes.closing.contains_key(&key(x.span))
+                {
                     found = true;
                 }
             }
@@ -549,6 +730,7 @@ impl<'n> Writer<'n> {
                     for (i, p) in parts.iter().enumerate() {
                         if i > 0 {
                             self.newline(indent + 2);
+                            self.lead(p.span, indent + 2);
                             self.text(op.spelling().as_str());
                             self.text(" ");
                         }
@@ -570,6 +752,7 @@ impl<'n> Writer<'n> {
             walk(e, &mut |x| spans.push(x.span));
             for s in spans {
                 self.note(s);
+                self.after(s);
             }
             return;
         }
@@ -607,11 +790,11 @@ impl<'n> Writer<'n> {
                 self.text(" ");
                 self.text(op.spelling());
                 self.text(" ");
-                self.list(list, indent, "(", ")");
+                self.list(e.span, list, indent, "(", ")");
             }
             ExprKind::List(xs) => match d {
-                Dialect::Scry => self.list(xs, indent, "(", ")"),
-                Dialect::Kql => self.list(xs, indent, "dynamic([", "])"),
+                Dialect::Scry => self.list(e.span, xs, indent, "(", ")"),
+                Dialect::Kql => self.list(e.span, xs, indent, "dynamic([", "])"),
             },
             ExprKind::Not(x) => {
                 self.text("not(");
@@ -672,6 +855,7 @@ impl<'n> Writer<'n> {
                 walk(e, &mut |x| spans.push(x.span));
                 for s in spans {
                     self.note(s);
+                    self.after(s);
                 }
             }
         }
@@ -688,8 +872,9 @@ impl<'n> Writer<'n> {
         }
     }
 
-    /// A list one element per line, notes aligned after the longest element.
-    fn list(&mut self, xs: &[Expr], indent: usize, open: &str, close: &str) {
+    /// A list one element per line, notes aligned after the longest element; `span` is the
+    /// node the list belongs to (its closing comments go above `close`).
+    fn list(&mut self, span: Span, xs: &[Expr], indent: usize, open: &str, close: &str) {
         let d = self.dialect;
         self.text(open);
         let texts: Vec<String> = xs.iter().map(|x| expr(x, d)).collect();
@@ -700,19 +885,18 @@ impl<'n> Writer<'n> {
             .unwrap_or(0);
         for (i, (x, t)) in xs.iter().zip(&texts).enumerate() {
             self.newline(indent + 4);
-            let mut notes = self.take_notes(x.span);
+            self.lead(x.span, indent + 4);
+            let (mut notes, mut raw) = self.take_notes(x.span);
             // Notes deeper inside the element (rare) join the element's own.
             walk(x, &mut |y| {
                 if y.span != x.span {
-                    if let Some(ns) = self.notes.get(y.span) {
-                        if self.printed.insert((y.span.start, y.span.end)) {
-                            notes.extend(ns.iter().cloned());
-                        }
-                    }
+                    let (n, r) = self.take_notes(y.span);
+                    notes.extend(n);
+                    raw.extend(r);
                 }
             });
             let sep = if i + 1 < xs.len() { "," } else { "" };
-            if notes.is_empty() {
+            if notes.is_empty() && raw.is_empty() {
                 self.text(t);
                 self.text(sep);
             } else {
@@ -722,13 +906,33 @@ impl<'n> Writer<'n> {
                 for _ in 0..pad {
                     self.text(" ");
                 }
-                self.text("  // ");
-                self.text(&notes.join("; "));
+                self.text(&trailing(&notes, &raw));
             }
         }
+        self.closing(span, indent + 4);
         self.newline(indent + 2);
         self.text(close);
+        self.after(span);
     }
+}
+
+/// The comments at the end of a line: block comments first, because a line comment runs to
+/// the end of the line and would swallow what follows it.
+fn trailing(plain: &[String], raw: &[String]) -> String {
+    let mut out = String::new();
+    for r in raw.iter().filter(|r| r.starts_with("/*")) {
+        out.push_str("  ");
+        out.push_str(r);
+    }
+    if !plain.is_empty() {
+        out.push_str("  // ");
+        out.push_str(&plain.join("; "));
+    }
+    for r in raw.iter().filter(|r| !r.starts_with("/*")) {
+        out.push_str("  ");
+        out.push_str(r);
+    }
+    out
 }
 
 /// The operands of a left-leaning `and` (or `or`) chain: `a and b and c` → `[a, b, c]`.
@@ -813,9 +1017,14 @@ pub fn walk<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
 
 // ---------------------------------------------------------------- scry files
 
-/// Prints a `.scry` file: top-level lets and rules, clauses in written order, metadata keys
-/// aligned, `where` chains one condition per line. Returns the text and the notes that found
-/// no node to sit on.
+/// The span that comments after a file's last item are attached to (as closing comments).
+pub const FILE_END: Span = Span {
+    start: u32::MAX,
+    end: u32::MAX,
+};
+
+/// Prints a `.scry` file: top-level lets and rules, clauses in written order, `where` chains
+/// one condition per line. Returns the text and the notes that found no node to sit on.
 pub fn file(f: &File, notes: &Notes) -> (String, Vec<(Span, String)>) {
     let mut w = Writer::new(Dialect::Scry, notes);
     for (i, item) in f.items.iter().enumerate() {
@@ -825,11 +1034,18 @@ pub fn file(f: &File, notes: &Notes) -> (String, Vec<(Span, String)>) {
                 w.newline(0);
             }
         }
+        let span = match item {
+            Item::Let(l) => l.span,
+            Item::Rule(r) => r.span,
+        };
+        w.lead(span, 0);
         match item {
             Item::Let(l) => let_decl(&mut w, l, 0),
             Item::Rule(r) => rule(&mut w, r),
         }
     }
+    // Comments after the last item (or in a file without items).
+    w.closing(FILE_END, 0);
     w.newline(0);
     let (mut text, lost) = w.finish();
     while text.ends_with("\n\n") {
@@ -845,6 +1061,7 @@ fn let_decl(w: &mut Writer<'_>, l: &Let, indent: usize) {
     w.text(" = ");
     w.expr(&l.value, indent, false);
     w.text(";");
+    w.after(l.span);
 }
 
 /// Metadata strings read best in double quotes (`title "ServerEye"`), the form rule files use.
@@ -936,24 +1153,15 @@ fn rule(w: &mut Writer<'_>, r: &Rule) {
     w.text("rule ");
     w.text(&name(&r.name.name));
     w.text(" {");
-    let key_width = r
-        .clauses
-        .iter()
-        .filter_map(|c| match c {
-            Clause::Meta(m) => Some(m.key.name.len()),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
     for c in &r.clauses {
         w.newline(2);
+        w.lead(clause_span(c), 2);
         match c {
             Clause::Meta(m) => {
                 w.note(m.span);
+                // One space, not aligned keys: a long `description` would push every value
+                // of the rule to its width.
                 w.text(&m.key.name);
-                for _ in m.key.name.len()..key_width {
-                    w.text(" ");
-                }
                 w.text(" ");
                 w.text(&meta_value(&m.value));
             }
@@ -996,13 +1204,18 @@ fn rule(w: &mut Writer<'_>, r: &Rule) {
                     Some(desc) => {
                         w.text(" {");
                         w.newline(4);
+                        w.lead(desc.span, 4);
+                        w.note(desc.span);
                         w.text("description ");
                         w.text(&meta_string(&desc.value));
                         w.newline(4);
+                        w.lead(x.condition.span, 4);
                         w.text("when ");
                         w.expr(&x.condition, 4, true);
+                        w.closing(x.span, 4);
                         w.newline(2);
                         w.text("}");
+                        w.after(x.span);
                     }
                 }
             }
@@ -1011,9 +1224,30 @@ fn rule(w: &mut Writer<'_>, r: &Rule) {
             Clause::Take(t) => take(w, t, ""),
             Clause::Examples(x) => examples(w, x),
         }
+        w.after(clause_span(c));
     }
+    w.closing(r.span, 2);
     w.newline(0);
     w.text("}");
+    w.after(r.span);
+}
+
+/// The span of a clause, where its comments are attached.
+pub fn clause_span(c: &Clause) -> Span {
+    match c {
+        Clause::Meta(m) => m.span,
+        Clause::From(f) => f.span,
+        Clause::Window(w) => w.span,
+        Clause::Let(l) => l.span,
+        Clause::Where(x) => x.span,
+        Clause::Extend(x) => x.span,
+        Clause::Except(x) => x.span,
+        Clause::Summarize(x) => x.span,
+        Clause::Having(x) => x.span,
+        Clause::Project(x) => x.span,
+        Clause::Take(x) => x.span,
+        Clause::Examples(x) => x.span,
+    }
 }
 
 fn examples(w: &mut Writer<'_>, x: &Examples) {
@@ -1026,6 +1260,7 @@ fn examples(w: &mut Writer<'_>, x: &Examples) {
     w.text(" {");
     for c in &x.cases {
         w.newline(4);
+        w.lead(c.span, 4);
         w.note(c.span);
         match &c.expect {
             Expect::Match => w.text("match "),
@@ -1045,9 +1280,12 @@ fn examples(w: &mut Writer<'_>, x: &Examples) {
         w.text(" ");
         // The event is kept as written; a multi-line one keeps its own line breaks.
         w.text(&c.event.text);
+        w.after(c.span);
     }
+    w.closing(x.span, 4);
     w.newline(2);
     w.text("}");
+    w.after(x.span);
 }
 
 #[cfg(test)]

@@ -272,7 +272,9 @@ pub fn cmd_import_lolrmm(args: LolrmmArgs) -> Result<ExitCode, String> {
                 block: examples::render_block(&g, "  "),
             });
         }
-        let text = examples::insert_blocks(&text, &ins);
+        // Written in the canonical layout, so that `scry fmt --check rules` holds for them.
+        let text = scry_grammar::fmt::format(&examples::insert_blocks(&text, &ins))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     // Files from an earlier run whose tools are gone.
