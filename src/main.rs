@@ -6,6 +6,8 @@ mod import;
 mod lolrmm;
 mod output;
 mod render;
+mod report;
+mod sinks;
 #[cfg(feature = "kafka")]
 mod stream;
 
@@ -91,6 +93,12 @@ enum OutputFormat {
     Ndjson,
     /// CSV with a header row.
     Csv,
+    /// SARIF 2.1.0, one run (code-scanning dashboards).
+    Sarif,
+    /// OCSF Detection Findings (class 2004), one per line.
+    Ocsf,
+    /// Timesketch timeline JSON lines.
+    Timesketch,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -123,6 +131,9 @@ struct RunArgs {
     /// Write results to this file instead of stdout.
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
+    /// Also write a self-contained HTML report of the run (summary, hits, timeline, results).
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Fail (exit 2) on the first record that cannot be read or evaluated. Parses every
     /// record (no prefilter), so malformed lines are always found.
     #[arg(long)]
@@ -666,6 +677,18 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         OutputFormat::Table => Box::new(output::Table::new(out)),
         OutputFormat::Ndjson => Box::new(output::NdJson(out)),
         OutputFormat::Csv => Box::new(output::Csv::new(out)),
+        OutputFormat::Sarif => Box::new(sinks::sarif::Sarif::new(
+            out,
+            sinks::RunInfo::of(&outcome, now),
+        )),
+        OutputFormat::Ocsf => Box::new(sinks::ocsf::Ocsf::new(
+            out,
+            sinks::RunInfo::of(&outcome, now),
+        )),
+        OutputFormat::Timesketch => Box::new(sinks::timesketch::Timesketch::new(
+            out,
+            sinks::RunInfo::of(&outcome, now),
+        )),
     };
     for r in results {
         sink.row(&plan, r)
@@ -764,6 +787,10 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
                 plan.rules[ri].name, args.max_groups, rs.over_budget
             );
         }
+    }
+    if let Some(path) = &args.report {
+        report::write(path, &plan, &outcome, now)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     if let Some(profile) = &outcome.profile {
         print_profile(&plan, &outcome, profile, bytes);
