@@ -9,7 +9,9 @@ mod lolrmm;
 mod lsp;
 mod output;
 mod render;
+mod report;
 mod run_cmd;
+mod sinks;
 #[cfg(feature = "kafka")]
 mod stream;
 mod summary;

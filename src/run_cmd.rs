@@ -21,6 +21,12 @@ pub(crate) enum OutputFormat {
     Ndjson,
     /// CSV with a header row.
     Csv,
+    /// SARIF 2.1.0, one run (code-scanning dashboards).
+    Sarif,
+    /// OCSF Detection Findings (class 2004), one per line.
+    Ocsf,
+    /// Timesketch timeline JSON lines.
+    Timesketch,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -55,6 +61,9 @@ pub struct RunArgs {
     /// its folder, before anything is read).
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
+    /// Also write a self-contained HTML report of the run (summary, hits, timeline, results).
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Fail (exit 2) when a record cannot be read or evaluated, or an input is not an event
     /// file. Parses every record (no prefilter), so malformed lines are always found.
     #[arg(long)]
@@ -210,8 +219,14 @@ pub fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     // and one naming an input would destroy the evidence.
     let format = crate::target::output_format(args.format, args.output.as_deref())?;
     let out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(crate::target::create(p, &inputs)?)),
+        Some(p) => Box::new(std::io::BufWriter::new(crate::target::create(
+            "--output", p, &inputs,
+        )?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let report = match &args.report {
+        Some(p) => Some((p, crate::target::create("--report", p, &inputs)?)),
+        None => None,
     };
     let opts = RunOptions {
         now,
@@ -290,6 +305,18 @@ pub fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         OutputFormat::Table => Box::new(output::Table::new(out)),
         OutputFormat::Ndjson => Box::new(output::NdJson(out)),
         OutputFormat::Csv => Box::new(output::Csv::new(out)),
+        OutputFormat::Sarif => Box::new(crate::sinks::sarif::Sarif::new(
+            out,
+            crate::sinks::RunInfo::of(&outcome, now),
+        )),
+        OutputFormat::Ocsf => Box::new(crate::sinks::ocsf::Ocsf::new(
+            out,
+            crate::sinks::RunInfo::of(&outcome, now),
+        )),
+        OutputFormat::Timesketch => Box::new(crate::sinks::timesketch::Timesketch::new(
+            out,
+            crate::sinks::RunInfo::of(&outcome, now),
+        )),
     };
     for r in results {
         sink.row(&plan, r)
@@ -309,6 +336,10 @@ pub fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
             verbose: args.verbose,
         },
     );
+    if let Some((path, file)) = report {
+        crate::report::write(file, &plan, &outcome, now)
+            .map_err(|e| format!("--report {}: {e}", path.display()))?;
+    }
     if let Some(profile) = &outcome.profile {
         print_profile(&plan, &outcome, profile, bytes);
     }

@@ -12,6 +12,7 @@ fn format_of_extension(path: &Path) -> Option<OutputFormat> {
         "csv" => Some(OutputFormat::Csv),
         "ndjson" | "jsonl" | "json" => Some(OutputFormat::Ndjson),
         "txt" => Some(OutputFormat::Table),
+        "sarif" => Some(OutputFormat::Sarif),
         _ => None,
     }
 }
@@ -21,6 +22,9 @@ fn format_name(f: OutputFormat) -> &'static str {
         OutputFormat::Table => "table",
         OutputFormat::Ndjson => "ndjson",
         OutputFormat::Csv => "csv",
+        OutputFormat::Sarif => "sarif",
+        OutputFormat::Ocsf => "ocsf",
+        OutputFormat::Timesketch => "timesketch",
     }
 }
 
@@ -78,16 +82,17 @@ fn input_file(input: &Path) -> PathBuf {
     }
 }
 
-/// Creates `--output` after checking that it is none of `inputs` (creating it would empty
-/// the evidence) and that its folder exists; both before anything is read.
-pub fn create(output: &Path, inputs: &[PathBuf]) -> Result<std::fs::File, String> {
+/// Creates the file of `flag` (`--output`, `--report`) after checking that it is none of
+/// `inputs` (creating it would empty the evidence) and that its folder exists; both before
+/// anything is read.
+pub fn create(flag: &str, output: &Path, inputs: &[PathBuf]) -> Result<std::fs::File, String> {
     if let Some(out_id) = identity(output) {
         if let Some(input) = inputs
             .iter()
             .find(|i| identity(&input_file(i)) == Some(out_id))
         {
             return Err(format!(
-                "--output {}: the same file as input {}; refusing to overwrite it",
+                "{flag} {}: the same file as input {}; refusing to overwrite it",
                 output.display(),
                 input.display()
             ));
@@ -99,12 +104,12 @@ pub fn create(output: &Path, inputs: &[PathBuf]) -> Result<std::fs::File, String
     };
     if !parent.is_dir() {
         return Err(format!(
-            "--output {}: folder {} does not exist",
+            "{flag} {}: folder {} does not exist",
             output.display(),
             parent.display()
         ));
     }
-    std::fs::File::create(output).map_err(|e| format!("--output {}: {e}", output.display()))
+    std::fs::File::create(output).map_err(|e| format!("{flag} {}: {e}", output.display()))
 }
 
 #[cfg(test)]

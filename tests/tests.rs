@@ -13,9 +13,13 @@
 //! - `cli`: the README commands and exit codes.
 //! - `cli_output`: hostile text escaped for people, kept for machines; `--strict` and empty
 //!   inputs; `--output` checked before reading; rules named in result rows; a short summary.
+//! - `formats`: `--format sarif | ocsf | timesketch` validate against their formats' published
+//!   schemas (vendored in tests/data/schemas).
 //! - `robustness`: corrupt and hostile input (malformed JSON, ragged CSV, truncated gzip,
 //!   missing and vanishing files, deep nesting, record size, group budget): golden stdout and
 //!   stderr with reconciled summaries; the README's first two commands as written.
+//! - `report`: `scry run --report`: figures equal the run summary, events escaped, and the page
+//!   renders in headless Chromium without console errors (a screenshot is taken).
 //! - `prefilter`: the same results with and without the prefilter, on adversarial spellings.
 //! - `differential`: the optimized plan against the reference evaluator on generated events.
 //! - `generated_examples`: `scry examples` blocks, built from a rule's needles, pass `scry test`.
@@ -41,11 +45,13 @@ mod conformance;
 mod diagnostics;
 mod differential;
 mod fmt;
+mod formats;
 mod generated_examples;
 mod import_export;
 mod lolrmm;
 mod lsp;
 mod prefilter;
+mod report;
 mod robustness;
 mod rule_packs;
 mod sets;
