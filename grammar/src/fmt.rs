@@ -203,7 +203,12 @@ fn verify(file: &File, found: &[Comment], text: &str) -> Result<(), FmtError> {
     let pieces = |cs: &[Comment]| {
         let mut v: Vec<String> = cs
             .iter()
-            .flat_map(|c| c.text.split("//").map(|p| p.trim().to_string()).collect::<Vec<_>>())
+            .flat_map(|c| {
+                c.text
+                    .split("//")
+                    .map(|p| p.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
             .filter(|p| !p.is_empty())
             .collect();
         v.sort_unstable();
