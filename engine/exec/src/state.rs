@@ -1,0 +1,401 @@
+//! Partial results as portable entries: what one process evaluated, in a form another process
+//! (a Spark task, another machine) can merge with its own and finish.
+//!
+//! An [`Executor`](crate::Executor)'s [`Partial`] becomes a list of [`Entry`]s, one per
+//! `summarize` group, result row, `distinct` set, plus one for the run's counters. Each entry
+//! carries its exact state as an opaque blob; the other fields (group key, first and last
+//! seen, count, a set) are there so that an engine can shuffle, inspect or aggregate
+//! natively without decoding the blob. Entries of the same (kind, rule, key) merge into one,
+//! and merging is associative and commutative, so any split of the input, evaluated anywhere
+//! and merged in any order, gives the results of one executor over the whole input.
+//!
+//! The blob is JSON (serde): partial states are small next to the events they summarise, and
+//! a self-describing format lets a mismatched rule set be refused by name instead of decoded
+//! into nonsense.
+
+use crate::compile::AggKind;
+use crate::plan::Plan;
+use crate::value::Value;
+use crate::{AggState, Key, Partial, RuleState, RunStats, SetAcc};
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+
+/// What an [`Entry`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntryKind {
+    /// One `summarize` group of a rule.
+    Group,
+    /// Result rows of a rule without `summarize`.
+    Row,
+    /// The values of a `distinct` set collected so far.
+    Set,
+    /// The run's counters (read, evaluated, skipped, per rule).
+    Stats,
+}
+
+impl EntryKind {
+    /// The name used in state batches.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryKind::Group => "group",
+            EntryKind::Row => "row",
+            EntryKind::Set => "set",
+            EntryKind::Stats => "stats",
+        }
+    }
+
+    /// The kind of a name.
+    pub fn from_name(s: &str) -> Option<EntryKind> {
+        Some(match s {
+            "group" => EntryKind::Group,
+            "row" => EntryKind::Row,
+            "set" => EntryKind::Set,
+            "stats" => EntryKind::Stats,
+            _ => return None,
+        })
+    }
+}
+
+/// One unit of partial state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// What it holds.
+    pub kind: EntryKind,
+    /// The rule's id ([`Group`](EntryKind::Group), [`Row`](EntryKind::Row)) or the set's
+    /// name ([`Set`](EntryKind::Set)); none for [`Stats`](EntryKind::Stats).
+    pub rule: Option<String>,
+    /// The canonical group key (a JSON array of typed values), the input-order tag of a row,
+    /// or the set's index; none for stats.
+    pub key: Option<String>,
+    /// Informational: the earliest datetime a `min` aggregate of the group holds (ticks).
+    pub first_seen: Option<i64>,
+    /// Informational: the latest datetime a `max` aggregate of the group holds (ticks).
+    pub last_seen: Option<i64>,
+    /// Informational: the group's first `count()`, or records read for stats.
+    pub count: Option<i64>,
+    /// Informational: the group's first `make_set`, or a set's values, as text.
+    pub set: Option<Vec<String>>,
+    /// The exact state; merging reads only this (and the kind, rule and key).
+    pub blob: Vec<u8>,
+}
+
+/// An aggregate's state as stored in a blob. Sets are sorted so that the same state gives the
+/// same bytes.
+#[derive(Debug, Serialize, Deserialize)]
+enum AggWire {
+    Count(i64),
+    DCount(Vec<Key>),
+    Min(Option<Key>),
+    Max(Option<Key>),
+    Sum(Option<Key>),
+    MakeSet {
+        set: Vec<Key>,
+        limit: usize,
+        capped: bool,
+    },
+    Arg {
+        max: bool,
+        best: Option<(Key, Vec<Key>)>,
+        width: usize,
+    },
+}
+
+type RowWire = Vec<(u64, u64, Vec<Key>)>;
+
+fn to_wire(a: &AggState) -> AggWire {
+    let key = |v: &Option<Value>| v.as_ref().map(Key::of);
+    match a {
+        AggState::Count(n) => AggWire::Count(*n),
+        AggState::DCount(s) => {
+            let mut v: Vec<Key> = s.iter().cloned().collect();
+            v.sort();
+            AggWire::DCount(v)
+        }
+        AggState::Min(v) => AggWire::Min(key(v)),
+        AggState::Max(v) => AggWire::Max(key(v)),
+        AggState::Sum(v) => AggWire::Sum(key(v)),
+        AggState::MakeSet { set, limit, capped } => AggWire::MakeSet {
+            set: set.iter().cloned().collect(),
+            limit: *limit,
+            capped: *capped,
+        },
+        AggState::ArgExtreme { want, best, width } => AggWire::Arg {
+            max: *want == Ordering::Greater,
+            best: best.clone(),
+            width: *width,
+        },
+    }
+}
+
+fn from_wire(w: AggWire) -> AggState {
+    let value = |k: Option<Key>| k.as_ref().map(Key::value);
+    match w {
+        AggWire::Count(n) => AggState::Count(n),
+        AggWire::DCount(v) => AggState::DCount(v.into_iter().collect()),
+        AggWire::Min(k) => AggState::Min(value(k)),
+        AggWire::Max(k) => AggState::Max(value(k)),
+        AggWire::Sum(k) => AggState::Sum(value(k)),
+        AggWire::MakeSet { set, limit, capped } => AggState::MakeSet {
+            set: set.into_iter().collect::<BTreeSet<Key>>(),
+            limit,
+            capped,
+        },
+        AggWire::Arg { max, best, width } => AggState::ArgExtreme {
+            want: if max {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            },
+            best,
+            width,
+        },
+    }
+}
+
+/// True when a decoded state is the state of aggregate kind `k`.
+fn fits(a: &AggState, k: AggKind) -> bool {
+    matches!(
+        (a, k),
+        (AggState::Count(_), AggKind::Count | AggKind::CountIf)
+            | (AggState::DCount(_), AggKind::DCount)
+            | (AggState::Min(_), AggKind::Min)
+            | (AggState::Max(_), AggKind::Max)
+            | (AggState::Sum(_), AggKind::Sum)
+            | (AggState::MakeSet { .. }, AggKind::MakeSet)
+            | (
+                AggState::ArgExtreme { .. },
+                AggKind::ArgMax | AggKind::ArgMin
+            )
+    )
+}
+
+fn text(v: &Value) -> String {
+    crate::kql::funcs::tostring(v)
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    // Serializing plain data (no maps with non-string keys) cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// The entries of `partial`, in a fixed order: rules in plan order (groups sorted by key, rows
+/// in input order), then sets, then the counters.
+pub fn entries(plan: &Plan, partial: Partial) -> Vec<Entry> {
+    let Partial { rules, sets, stats } = partial;
+    let mut out = Vec::new();
+    for (ri, state) in rules.into_iter().enumerate() {
+        let rule = plan.rules[ri].id().to_string();
+        let mut groups: Vec<(Vec<Key>, Vec<AggState>)> = state.groups.into_iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, aggs) in groups {
+            let datetime = |want: fn(&AggState) -> Option<&Option<Value>>| {
+                aggs.iter().filter_map(want).find_map(|v| match v {
+                    Some(Value::DateTime(t)) => Some(*t),
+                    _ => None,
+                })
+            };
+            let first_seen = datetime(|a| match a {
+                AggState::Min(v) => Some(v),
+                _ => None,
+            });
+            let last_seen = datetime(|a| match a {
+                AggState::Max(v) => Some(v),
+                _ => None,
+            });
+            let count = aggs.iter().find_map(|a| match a {
+                AggState::Count(n) => Some(*n),
+                _ => None,
+            });
+            let set = aggs.iter().find_map(|a| match a {
+                AggState::MakeSet { set, .. } => {
+                    Some(set.iter().map(|k| text(&k.value())).collect())
+                }
+                _ => None,
+            });
+            let wire: Vec<AggWire> = aggs.iter().map(to_wire).collect();
+            out.push(Entry {
+                kind: EntryKind::Group,
+                rule: Some(rule.clone()),
+                key: Some(String::from_utf8(json(&key)).unwrap_or_default()),
+                first_seen,
+                last_seen,
+                count,
+                set,
+                blob: json(&wire),
+            });
+        }
+        let mut rows = state.rows;
+        rows.sort_by_key(|(chunk, seq, _)| (*chunk, *seq));
+        for (chunk, seq, values) in rows {
+            let wire: RowWire = vec![(chunk, seq, values.iter().map(Key::of).collect())];
+            out.push(Entry {
+                kind: EntryKind::Row,
+                rule: Some(rule.clone()),
+                key: Some(row_tag(chunk, seq)),
+                first_seen: None,
+                last_seen: None,
+                count: Some(1),
+                set: None,
+                blob: json(&wire),
+            });
+        }
+    }
+    // Empty sets and zero counters are left out: they change nothing when merged, and a
+    // merge of one group's entries then gives exactly one entry.
+    for (si, acc) in sets
+        .into_iter()
+        .enumerate()
+        .filter(|(_, a)| !a.values.is_empty())
+    {
+        let mut values: Vec<Key> = acc.values.iter().map(Key::of).collect();
+        values.sort();
+        out.push(Entry {
+            kind: EntryKind::Set,
+            rule: Some(plan.sets[si].name.clone()),
+            key: Some(si.to_string()),
+            first_seen: None,
+            last_seen: None,
+            count: Some(values.len() as i64),
+            set: Some(values.iter().map(|k| text(&k.value())).collect()),
+            blob: json(&values),
+        });
+    }
+    if stats == RunStats::zero(plan) {
+        return out;
+    }
+    out.push(Entry {
+        kind: EntryKind::Stats,
+        rule: None,
+        key: None,
+        first_seen: None,
+        last_seen: None,
+        count: i64::try_from(stats.read).ok(),
+        set: None,
+        blob: json(&stats),
+    });
+    out
+}
+
+/// A row's input-order tag: sorts as (chunk, sequence).
+fn row_tag(chunk: u64, seq: u64) -> String {
+    format!("{chunk:016x}{seq:016x}")
+}
+
+/// Decodes entries back into one [`Partial`] of `plan` (entries of the same group combine).
+/// Fails, naming the entry, when an entry does not belong to these rules.
+pub fn partial(plan: &Plan, entries: impl IntoIterator<Item = Entry>) -> Result<Partial, String> {
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for (ri, r) in plan.rules.iter().enumerate() {
+        if by_id.insert(r.id(), ri).is_some() {
+            return Err(format!(
+                "rule id `{}` is used by two rules; partial states need unique rule ids",
+                r.id()
+            ));
+        }
+    }
+    let mut rules: Vec<RuleState> = plan.rules.iter().map(|_| RuleState::default()).collect();
+    let mut sets: Vec<SetAcc> = plan.sets.iter().map(|_| SetAcc::default()).collect();
+    let mut stats = RunStats::zero(plan);
+    for e in entries {
+        let what = || {
+            format!(
+                "state entry ({}, {}, {})",
+                e.kind.name(),
+                e.rule.as_deref().unwrap_or("-"),
+                e.key.as_deref().unwrap_or("-")
+            )
+        };
+        let bad = |why: String| format!("{}: {why}", what());
+        match e.kind {
+            EntryKind::Group | EntryKind::Row => {
+                let id = e.rule.as_deref().unwrap_or("");
+                let &ri = by_id
+                    .get(id)
+                    .ok_or_else(|| bad(format!("no rule with id `{id}` in these rules")))?;
+                let rule = &plan.rules[ri];
+                if e.kind == EntryKind::Row {
+                    if rule.summarize {
+                        return Err(bad("the rule summarizes; a row entry cannot be its".into()));
+                    }
+                    let rows: RowWire =
+                        serde_json::from_slice(&e.blob).map_err(|x| bad(x.to_string()))?;
+                    rules[ri].rows.extend(rows.into_iter().map(|(c, s, keys)| {
+                        (c, s, keys.iter().map(Key::value).collect::<Vec<_>>())
+                    }));
+                    continue;
+                }
+                let body = rule
+                    .bodies
+                    .first()
+                    .filter(|_| rule.summarize)
+                    .ok_or_else(|| bad("the rule does not summarize".into()))?;
+                let key: Vec<Key> = serde_json::from_str(e.key.as_deref().unwrap_or(""))
+                    .map_err(|x| bad(format!("group key: {x}")))?;
+                let wire: Vec<AggWire> =
+                    serde_json::from_slice(&e.blob).map_err(|x| bad(x.to_string()))?;
+                let aggs: Vec<AggState> = wire.into_iter().map(from_wire).collect();
+                if key.len() != body.keys.len()
+                    || aggs.len() != body.aggs.len()
+                    || !aggs.iter().zip(&body.aggs).all(|(a, d)| fits(a, d.kind))
+                {
+                    return Err(bad(
+                        "its aggregates are not the rule's: was it made with other rules?".into(),
+                    ));
+                }
+                match rules[ri].groups.entry(key) {
+                    hashbrown::hash_map::Entry::Occupied(mut o) => {
+                        for (a, b) in o.get_mut().iter_mut().zip(aggs) {
+                            a.merge(b);
+                        }
+                    }
+                    hashbrown::hash_map::Entry::Vacant(v) => {
+                        v.insert(aggs);
+                    }
+                }
+            }
+            EntryKind::Set => {
+                let si: usize = e
+                    .key
+                    .as_deref()
+                    .and_then(|k| k.parse().ok())
+                    .filter(|&i: &usize| i < plan.sets.len())
+                    .ok_or_else(|| bad("no such set in these rules".into()))?;
+                if e.rule.as_deref() != Some(plan.sets[si].name.as_str()) {
+                    return Err(bad(format!(
+                        "set {si} of these rules is `{}`",
+                        plan.sets[si].name
+                    )));
+                }
+                let values: Vec<Key> =
+                    serde_json::from_slice(&e.blob).map_err(|x| bad(x.to_string()))?;
+                let acc = &mut sets[si];
+                for k in values {
+                    if acc.seen.insert(k.clone()) {
+                        acc.values.push(k.value());
+                    }
+                }
+            }
+            EntryKind::Stats => {
+                let s: RunStats =
+                    serde_json::from_slice(&e.blob).map_err(|x| bad(x.to_string()))?;
+                if s.rules.len() != plan.rules.len()
+                    || s.rules
+                        .iter()
+                        .zip(&plan.rules)
+                        .any(|(st, r)| st.suppressed.len() != r.exclusions.len())
+                {
+                    return Err(bad("its counters are for other rules".into()));
+                }
+                stats.merge(s);
+            }
+        }
+    }
+    // First-seen order of a set is the order entries came in; sort so that any order of
+    // entries gives the same set (what rules test does not depend on it).
+    for acc in &mut sets {
+        acc.values.sort_by_key(Key::of);
+    }
+    Ok(Partial { rules, sets, stats })
+}
