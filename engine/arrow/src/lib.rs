@@ -8,6 +8,28 @@
 //!                    ...                                    ┘
 //! ```
 //!
+//! ```
+//! use arrow_array::{RecordBatch, StringArray};
+//! use scry_arrow::{Options, Rules};
+//! use std::sync::Arc;
+//!
+//! let rule = r#"rule r { id "1" from DeviceFileCertificateInfo where Signer has 'Action1'
+//!     summarize Count = count() by DeviceName }"#;
+//! let opts = Options { now: Some("2024-05-15T12:00:00Z".into()), table: Some("DeviceFileCertificateInfo".into()) };
+//! let rules = Rules::compile(&[("r.scry".into(), rule.into())], &opts).unwrap();
+//! let batch = |devices: Vec<&str>, signers: Vec<&str>| RecordBatch::try_from_iter([
+//!     ("DeviceName", Arc::new(StringArray::from(devices)) as _),
+//!     ("Signer", Arc::new(StringArray::from(signers)) as _),
+//! ]).unwrap();
+//! // Two workers, each over its own batch; their states merge in any order.
+//! let mut a = rules.evaluator(None).unwrap();
+//! a.update(&batch(vec!["pc-1"], vec!["Action1 Corp"])).unwrap();
+//! let mut b = rules.evaluator(None).unwrap();
+//! b.update(&batch(vec!["pc-1", "pc-2"], vec!["action1", "Contoso"])).unwrap();
+//! let rows = rules.results(&[b.state().unwrap(), a.state().unwrap()]).unwrap();
+//! assert_eq!(rows.len(), 1); // pc-1, counted twice
+//! ```
+//!
 //! States of every rule share one schema ([`state_schema`]): one row per `summarize` group,
 //! per result row of a rule without `summarize`, per `distinct` set, plus one of counters. Rows
 //! with the same (`kind`, `rule`, `key`) merge into one, so a distributed engine can shuffle

@@ -8,8 +8,8 @@
 //! the point.
 //!
 //! ```
-//! use scry_engine::reference::{eval, RefEnv};
-//! use scry_engine::value::{Type, Value};
+//! use scry_compile::reference::{eval, RefEnv};
+//! use scry_kql::value::{Type, Value};
 //! use scry_grammar::{Expr, ExprKind, Ident, Literal, BinOp, StrOp, StrOpKind, Span};
 //!
 //! let e = |kind| Expr { kind, span: Span::default() };

@@ -3,6 +3,29 @@
 //! Memory grows with the number of result groups, never with the input. Results come out of
 //! [`Executor::finish`] in a fixed order (rules in load order, groups sorted by key, sets
 //! sorted), so the same input gives the same bytes out.
+//!
+//! The executor sees only [`Row`]s: the readers (scry-io) fill them and the drivers
+//! (scry-run) hand them over. What an executor kept can leave it as a [`Partial`] and
+//! travel as portable [`state`] entries, which merge exactly in any order.
+//!
+//! ```
+//! use scry_compile::{compile, row::Row, schema::Catalog};
+//! use scry_exec::Executor;
+//! use std::sync::Arc;
+//! # fn main() -> Result<(), String> {
+//! let mut sources = compile::Sources::default();
+//! sources.add("r.scry", r#"rule r { id "1" from DeviceFileCertificateInfo
+//!     where Signer has 'Action1' summarize Count = count() by DeviceName }"#);
+//! let compiled = compile::compile(&sources, Arc::new(Catalog::builtin()));
+//! let plan = scry_plan::Plan::new(compiled.rules);
+//! let mut ex = Executor::new(&plan, 0, Some("DeviceFileCertificateInfo".into()));
+//! let fields = ex.fields().clone();
+//! let mut row = Row::new(&fields);
+//! scry_io::row_from_json(r#"{"DeviceName": "pc-1", "Signer": "Action1 Corp"}"#, &fields, &mut row)?;
+//! ex.process(&row).map_err(|e| e.to_string())?;
+//! assert_eq!(ex.finish().len(), 1);
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 
 pub mod state;

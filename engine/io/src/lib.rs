@@ -65,13 +65,13 @@
 //! # Example
 //!
 //! ```
-//! use scry_engine::io::{read_reader, Location, ReadOptions, RecordSink, SkipReason};
-//! use scry_engine::row::{Cell, FieldSet, Row};
+//! use scry_io::{read_reader, Location, ReadOptions, RecordSink, SkipReason};
+//! use scry_compile::row::{Cell, FieldSet, Row};
 //!
 //! struct Names(Vec<String>);
 //! impl RecordSink for Names {
 //!     fn record(&mut self, row: &Row, _loc: &Location) {
-//!         if let Cell::Str(s) = row.get(scry_engine::row::FieldId(0)) {
+//!         if let Cell::Str(s) = row.get(scry_compile::row::FieldId(0)) {
 //!             self.0.push(format!("{}:{s}", row.table_hint().unwrap_or("?")));
 //!         }
 //!     }

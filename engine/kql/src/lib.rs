@@ -17,7 +17,7 @@
 //! | [`agg`] | `make_set`'s cap, `min`/`max` skipping nulls, distinctness |
 //!
 //! ```
-//! use scry_engine::kql::{str_op, eq_ci};
+//! use scry_kql::{str_op, eq_ci};
 //! use scry_grammar::{StrOp, StrOpKind};
 //!
 //! let has = StrOp { kind: StrOpKind::Has, case_sensitive: false, negated: false };

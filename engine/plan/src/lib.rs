@@ -7,6 +7,21 @@
 //! reporting every (overlapping) occurrence; each occurrence is then verified for the
 //! operator's own condition (term boundaries for `has`, position for `startswith`, ...). The
 //! rules then only read bits. The plan is immutable and can be shared across threads.
+//!
+//! The crate also holds the [`prefilter`] (the literals a line must contain before it is
+//! parsed, searched by [`scan`]'s multi-literal filter).
+//!
+//! ```
+//! use scry_compile::{compile, schema::Catalog};
+//! use std::sync::Arc;
+//!
+//! let mut sources = compile::Sources::default();
+//! sources.add("r.scry", r#"rule r { id "1" from DeviceFileCertificateInfo where Signer has 'Action1' }"#);
+//! let compiled = compile::compile(&sources, Arc::new(Catalog::builtin()));
+//! let plan = scry_plan::Plan::new(compiled.rules);
+//! assert!(plan.table("DeviceFileCertificateInfo").is_some());
+//! assert!(plan.table("DeviceNetworkEvents").is_none());
+//! ```
 #![deny(missing_docs)]
 
 pub mod prefilter;

@@ -10,12 +10,13 @@
 //! otherwise than the engine, the explanation says so (`consistent: false`): that is a bug.
 //!
 //! ```
-//! use scry_engine::{compile, explain, schema::Catalog};
+//! use scry_compile::{compile, schema::Catalog};
+//! use scry_run::explain;
 //! use std::sync::Arc;
 //! let mut sources = compile::Sources::default();
 //! sources.add("r.scry", "rule r { from DeviceFileCertificateInfo where Signer has 'Action1' }");
 //! let compiled = compile::compile(&sources, Arc::new(Catalog::builtin()));
-//! let plan = scry_engine::plan::Plan::new(compiled.rules);
+//! let plan = scry_plan::Plan::new(compiled.rules);
 //! let ev: serde_json::Value = serde_json::from_str(r#"{"Signer": "XAction1 Corp"}"#).unwrap();
 //! let ex = explain::explain(&plan, &sources, &ev, Some("DeviceFileCertificateInfo"), 0).unwrap();
 //! assert_eq!(ex.rules[0].verdict, "no match");

@@ -11,6 +11,32 @@
 //! lines the sets' prefilter lets through); an input that can be read once only (standard
 //! input, a FIFO: see [`io::is_rereadable`]) is never reopened, so then the executors hold
 //! candidate rows instead and decide them at the end.
+//!
+//! Beside [`run`], the drivers that use readers and executors together: [`stream`] (exact
+//! windows on a moving clock, for `scry stream`), [`testing`] (a rule's own examples),
+//! [`explain`] (why one event passes a rule or not) and [`examples`] (examples generated from a
+//! rule's needles).
+//!
+//! ```
+//! use scry_compile::{compile, schema::Catalog};
+//! use std::sync::Arc;
+//!
+//! let dir = std::env::temp_dir().join(format!("scry-run-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let input = dir.join("events.jsonl");
+//! std::fs::write(&input, concat!(
+//!     r#"{"Type": "DeviceFileCertificateInfo", "DeviceName": "pc-1", "Signer": "Action1 Corp"}"#, "\n",
+//!     r#"{"Type": "DeviceFileCertificateInfo", "DeviceName": "pc-2", "Signer": "Contoso"}"#, "\n",
+//! )).unwrap();
+//! let mut sources = compile::Sources::default();
+//! sources.add("r.scry", r#"rule r { id "1" from DeviceFileCertificateInfo where Signer has 'Action1' }"#);
+//! let compiled = compile::compile(&sources, Arc::new(Catalog::builtin()));
+//! let plan = scry_plan::Plan::new(compiled.rules);
+//! let out = scry_run::run(&plan, &[input], &scry_run::RunOptions::default());
+//! assert_eq!(out.stats.read, 2);
+//! assert_eq!(out.results.len(), 1);
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 #![deny(missing_docs)]
 
 pub mod examples;

@@ -20,8 +20,8 @@
 //! cannot express (an alias meaning different columns in the tables of a `union`) is an error.
 //!
 //! ```
-//! use scry_engine::export;
-//! use scry_engine::schema::Catalog;
+//! use scry_compile::export;
+//! use scry_compile::schema::Catalog;
 //! let src = r#"rule r { from DeviceProcessEvents window 5d where process.name =~ 'x.exe' }"#;
 //! let (rules, diags) = export::kql(src, 0, &Catalog::builtin());
 //! assert!(diags.is_empty());

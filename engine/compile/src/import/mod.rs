@@ -23,8 +23,8 @@
 //! `AccountUpn` in a table that only has `InitiatingProcessAccountUpn`.
 //!
 //! ```
-//! use scry_engine::import::{import_kql, Input, Root};
-//! use scry_engine::schema::Catalog;
+//! use scry_compile::import::{import_kql, Input, Root};
+//! use scry_compile::schema::Catalog;
 //! let yaml = "id: 1\nname: Demo\nquery: |\n  DeviceFileCertificateInfo\n  | where Timestamp between (ago(5d) .. now())\n  | where Signer has 'ACME'\n";
 //! let input = Input::new("demo/rule.yaml", "rule.yaml", "demo", 0, yaml);
 //! let out = import_kql(vec![input], vec![Root::named("demo")], &Catalog::builtin(), false);

@@ -30,7 +30,8 @@
 //! `suppressed` example, named after the exclusion that certainly holds.
 //!
 //! ```
-//! use scry_engine::{compile, examples, schema::Catalog};
+//! use scry_compile::{compile, schema::Catalog};
+//! use scry_run::examples;
 //! use std::sync::Arc;
 //! let mut sources = compile::Sources::default();
 //! sources.add("r.scry", r#"rule r { id "1" from DeviceFileCertificateInfo window 5d
