@@ -1,5 +1,10 @@
 //! Lowering of a whole rule: its clauses in order, its exclusions, summarize, project, take
 //! and examples.
+//!
+//! Slightly over our ~800-line guide: [`lower_rule`] checks clause order and context (which
+//! clause may follow which, what a clause may read after `summarize` or `project`) in one
+//! pass over the clauses; the checks share that pass's state, which splitting would thread
+//! through every piece.
 
 use super::*;
 

@@ -1,0 +1,111 @@
+use super::*;
+
+fn anchor_of(needle: &str) -> Option<String> {
+    let tp = TablePlan {
+        name: String::new(),
+        rules: vec![],
+        sets: vec![],
+        matchers: vec![],
+        atoms: 0,
+        atom_text: vec![],
+        atom_needles: vec![],
+        fields: vec![],
+        timestamp: None,
+    };
+    let scope = Scope {
+        tp: &tp,
+        structure: "processintegritylevel\n",
+        sets: None,
+        synthesized: &[],
+    };
+    scope.anchor_of(needle).map(|a| a.text)
+}
+
+#[test]
+fn anchors_avoid_escapes_non_ascii_and_fold_targets() {
+    assert_eq!(
+        anchor_of("Krämer IT Solutions GmbH").as_deref(),
+        Some("mer IT Solutions GmbH")
+    );
+    assert_eq!(anchor_of("server-eye.de").as_deref(), Some("server-eye.de"));
+    // `/` may be written `\/`, `"` as `\"`.
+    assert_eq!(anchor_of("a/bcd/ef").as_deref(), Some("bcd"));
+    assert_eq!(anchor_of(r#"ab"cdef"#).as_deref(), Some("cdef"));
+    assert_eq!(anchor_of("ÄÖ"), None);
+    assert_eq!(anchor_of("ab"), None);
+    // A run every process event holds (inside a column name) loses to a shorter one.
+    assert_eq!(anchor_of("Level/Agentx").as_deref(), Some("Agentx"));
+}
+
+#[test]
+fn needles_without_ascii_runs_are_anchored_in_every_case_spelling() {
+    let tp = TablePlan {
+        name: String::new(),
+        rules: vec![],
+        sets: vec![],
+        matchers: vec![],
+        atoms: 0,
+        atom_text: vec![],
+        atom_needles: vec![],
+        fields: vec![],
+        timestamp: None,
+    };
+    let scope = Scope {
+        tp: &tp,
+        structure: "",
+        sets: None,
+        synthesized: &[],
+    };
+    let of = |n: &str| -> Option<Vec<String>> {
+        let mut v: Vec<String> = scope.anchors_of(n)?.into_iter().map(|a| a.text).collect();
+        v.sort();
+        Some(v)
+    };
+    // CJK has no case: the whole needle, once.
+    assert_eq!(
+        of("上海贝锐信息科技股份有限公司"),
+        Some(vec!["上海贝锐信息科技股份有限公司".to_string()])
+    );
+    // An ASCII run still wins (the snapshots of every pack's plan keep their anchors).
+    assert_eq!(of("Krämer IT"), Some(vec!["mer IT".to_string()]));
+    // Greek: both cases of each letter; final sigma shares σ's class.
+    let v = of("Σα").unwrap();
+    for s in ["Σα", "σα", "ςα", "ΣΑ", "σΑ", "ςΑ"] {
+        assert!(v.contains(&s.to_string()), "{s} in {v:?}");
+    }
+    assert_eq!(v.len(), 6);
+    // Every variant folds as the needle does.
+    for n in ["Общество", "ΣΑΣ ΑΒ", "Krä", "ä€"] {
+        for a in of(n).unwrap() {
+            assert!(kql::fold(n).contains(&kql::fold(&a)), "{a} of {n}");
+        }
+    }
+    // Too many spellings for the whole run: a window within the budget.
+    let v = of("Общество").unwrap();
+    assert!(v.len() <= MAX_VARIANTS && v[0].chars().count() < 8, "{v:?}");
+    // `/` and `"` still end a run; a needle too short has none.
+    assert_eq!(of("ä/ö"), None);
+    assert_eq!(of("ä"), None);
+    assert_eq!(of("ä").is_none(), of("Ä").is_none());
+    // The Kelvin sign's class holds ASCII `k`, searched case-insensitively.
+    assert!(case_class('\u{212A}').contains(&'k'));
+    assert!(case_class('K').len() == 1);
+}
+
+#[test]
+fn the_characters_folding_to_ascii_are_found_from_the_table() {
+    let found: Vec<char> = folds_to_ascii()
+        .iter()
+        .filter_map(|s| s.chars().next())
+        .collect();
+    assert!(found.contains(&'\u{212A}'), "Kelvin sign: {found:?}");
+    assert!(found.contains(&'\u{017F}'), "long s: {found:?}");
+}
+
+#[test]
+fn unicode_escapes_are_told_from_escaped_backslashes() {
+    assert!(has_unicode_escape(br#"{"a":"Kr\u00e4mer"}"#));
+    assert!(!has_unicode_escape(br#"{"a":"C:\\users"}"#));
+    assert!(has_unicode_escape(br#"{"a":"C:\\\u0041"}"#));
+    assert!(!has_unicode_escape(br#"{"a":"x\\"}"#));
+}
