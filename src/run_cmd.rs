@@ -2,6 +2,7 @@
 
 use crate::escape::say;
 use crate::output::{self, Sink};
+use crate::target::OutputFormat;
 use crate::{load, parse_instant, RulesArgs};
 use clap::{Args, ValueEnum};
 use scry_engine::io::{self, ReadOptions};
@@ -12,22 +13,6 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
-pub(crate) enum OutputFormat {
-    /// Aligned tables (the default on a terminal).
-    Table,
-    /// One JSON object per result row (the default when piped).
-    Ndjson,
-    /// CSV with a header row.
-    Csv,
-    /// SARIF 2.1.0, one run (code-scanning dashboards).
-    Sarif,
-    /// OCSF Detection Findings (class 2004), one per line.
-    Ocsf,
-    /// Timesketch timeline JSON lines.
-    Timesketch,
-}
 
 #[derive(Clone, Copy, ValueEnum)]
 enum InputFormat {

@@ -1,9 +1,26 @@
 //! Where `scry run` writes its results: `--output`'s format and file, settled before any
 //! input is read.
 
-use crate::run_cmd::OutputFormat;
+use clap::ValueEnum;
 use scry_engine::io::ZIP_MEMBER;
 use std::path::{Path, PathBuf};
+
+/// `--format`: how result rows are written.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Aligned tables (the default on a terminal).
+    Table,
+    /// One JSON object per result row (the default when piped).
+    Ndjson,
+    /// CSV with a header row.
+    Csv,
+    /// SARIF 2.1.0, one run (code-scanning dashboards).
+    Sarif,
+    /// OCSF Detection Findings (class 2004), one per line.
+    Ocsf,
+    /// Timesketch timeline JSON lines.
+    Timesketch,
+}
 
 /// The format an `--output` file's extension names, if it names one.
 fn format_of_extension(path: &Path) -> Option<OutputFormat> {

@@ -1,5 +1,6 @@
 //! Integration tests of the `scry` binary and the engine, one module per concern.
 //!
+//! - `architecture`: crates depend on earlier stages only; no two modules import each other.
 //! - `conformance`: every public case of the matching contract, through the library and
 //!   through `scry eval`.
 //! - `rule_packs`: walks `rules/`, runs each rule's examples, snapshots plans and results.
@@ -38,6 +39,7 @@
 //! - `windows`: EVTX and Sysmon JSON inputs: real files load cleanly, planted RMM tools are
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
+mod architecture;
 mod cli;
 mod cli_output;
 mod columnar;

@@ -41,6 +41,7 @@ pub mod fmt;
 mod literal;
 mod parser;
 mod pest_error;
+mod pest_rules;
 mod prescan;
 pub mod print;
 mod render;

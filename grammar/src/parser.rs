@@ -12,13 +12,10 @@ use crate::ast::{
     From, Having, Ident, Item, JsonText, Let, ListOp, Literal, Meta, MetaValue, Project, Query,
     Span, StrLit, StrOp, StrOpKind, Summarize, Take, Where, Window, WindowKind,
 };
+use crate::pest_rules::{Rule, ScryParser};
 use crate::{literal, prescan, SyntaxError, MAX_NESTING};
 use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
-
-#[derive(pest_derive::Parser)]
-#[grammar = "scry.pest"]
-pub(crate) struct ScryParser;
 
 /// Above this bracket depth the parse runs on a thread with a large stack: pest and the
 /// visitor recurse a dozen frames per bracket, and the calling thread may be a small one.

@@ -1,6 +1,6 @@
 //! Turning pest's errors into [`SyntaxError`]s with human names.
 
-use crate::parser::Rule;
+use crate::pest_rules::Rule;
 use crate::{codes, Span, SyntaxError};
 use pest::error::{ErrorVariant, InputLocation};
 
