@@ -30,10 +30,7 @@ fn dependencies(manifest: &Path) -> Vec<String> {
         if line.starts_with('[') {
             in_deps = line == "[dependencies]";
         } else if in_deps && line.starts_with("scry-") {
-            let name = line
-                .split(|c: char| c == ' ' || c == '=' || c == '.')
-                .next()
-                .unwrap();
+            let name = line.split([' ', '=', '.']).next().unwrap();
             out.push(name.to_string());
         }
     }
