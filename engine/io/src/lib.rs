@@ -94,14 +94,6 @@
 //! assert_eq!((stats.records, stats.skipped), (2, 0));
 //! assert_eq!(stats.format.to_string(), "json lines (flat, storage account)");
 //! ```
-//!
-//! | file | role |
-//! |---|---|
-//! | `lib.rs` | options, the [`RecordSink`] boundary, opening a source and reading it whole |
-//! | `pieces.rs` | cutting inputs into pieces at line ends for worker threads |
-//! | `report.rs` | what a read reports: skip reasons, input errors, formats detected, counts |
-//! | `json.rs`, `csv.rs`, `evtx.rs`, `windows.rs`, `columnar.rs`, `batch.rs` | one reader per format |
-//! | `lines.rs`, `expand.rs` | line framing; paths, folders, globs and zip members |
 #![deny(missing_docs)]
 
 // The stages below this one, under the names the code uses (`crate::kql::...`).
@@ -137,12 +129,6 @@ use crate::row::{FieldSet, Row};
 pub use expand::{
     expand_inputs, expand_inputs_filtered, is_rereadable, open_input, InputFilter, ZIP_MEMBER,
 };
-
-mod pieces;
-mod report;
-
-pub use pieces::{read_piece, read_pieces, Piece, PieceStats};
-pub use report::{DetectedFormat, InputError, InputStats, Shapes, SkipReason};
 
 /// The size of the read buffer: large enough that the per-call overhead of `read` (and of the
 /// gzip decoder) vanishes, small enough to not matter per input.
@@ -208,6 +194,112 @@ impl fmt::Display for Location<'_> {
     }
 }
 
+/// Why a record was skipped. Reading always continues after a skip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// The record is not valid JSON: `{"a": 1,}`. `line` and `column` (1-based, the column
+    /// counted in bytes) point at the problem in the source.
+    MalformedJson {
+        /// The line of the problem.
+        line: u64,
+        /// The byte column of the problem.
+        column: u64,
+        /// serde_json's description, without its position.
+        message: String,
+    },
+    /// A JSON line holds bytes that are not UTF-8: `{"a":"\xff"}`.
+    InvalidUtf8 {
+        /// The line.
+        line: u64,
+        /// The 1-based byte column of the first invalid byte.
+        column: u64,
+    },
+    /// The line or CSV record is longer than [`ReadOptions::max_record_bytes`].
+    RecordTooLarge {
+        /// Its length in bytes.
+        bytes: usize,
+    },
+    /// A JSON record that is valid JSON but not an object: `42`, `"text"`, `[1]` inside an
+    /// array of records.
+    NotAnObject,
+    /// A CSV record that cannot be used: a wrong number of cells, invalid UTF-8 in a cell, or a
+    /// parse error from the `csv` crate.
+    CsvError {
+        /// The line where the record starts.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A JSON object whose shape keys have unusable values: `{"properties": [1, 2]}`,
+    /// `{"records": {"a": 1}}`.
+    UnknownShape(String),
+    /// A damaged part of an EVTX file: a chunk whose header or checksum is wrong (one skip
+    /// for the whole chunk, whose records cannot be counted), or a record that does not
+    /// decode. Reading goes on with the next chunk or record.
+    CorruptEvtx {
+        /// The 0-based chunk number, when known.
+        chunk: Option<u64>,
+        /// The record's EventRecordID, when known.
+        record: Option<u64>,
+        /// The `evtx` crate's description, with its causes.
+        message: String,
+    },
+}
+
+impl SkipReason {
+    /// A short name of the reason, without positions: what run summaries count by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SkipReason::MalformedJson { .. } => "malformed JSON",
+            SkipReason::InvalidUtf8 { .. } => "invalid UTF-8",
+            SkipReason::RecordTooLarge { .. } => "record too large",
+            SkipReason::NotAnObject => "not a JSON object",
+            SkipReason::CsvError { .. } => "CSV error",
+            SkipReason::UnknownShape(_) => "unknown record shape",
+            SkipReason::CorruptEvtx { .. } => "corrupt EVTX chunk or record",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::MalformedJson {
+                line,
+                column,
+                message,
+            } => write!(
+                f,
+                "malformed JSON at line {line} column {column}: {message}"
+            ),
+            SkipReason::InvalidUtf8 { line, column } => {
+                write!(f, "invalid UTF-8 at line {line} byte column {column}")
+            }
+            SkipReason::RecordTooLarge { bytes } => {
+                write!(f, "record too large: {bytes} bytes (see max_record_bytes)")
+            }
+            SkipReason::NotAnObject => f.write_str("record is not a JSON object"),
+            SkipReason::CsvError { line, message } => write!(f, "CSV line {line}: {message}"),
+            SkipReason::UnknownShape(why) => write!(f, "unknown record shape: {why}"),
+            SkipReason::CorruptEvtx {
+                chunk,
+                record,
+                message,
+            } => {
+                f.write_str("corrupt EVTX")?;
+                if let Some(c) = chunk {
+                    write!(f, " chunk {c}")?;
+                }
+                if let Some(r) = record {
+                    write!(f, " record {r}")?;
+                }
+                write!(f, ": {message}")
+            }
+        }
+    }
+}
+
 /// Receives what a reader reads, in input order.
 pub trait RecordSink {
     /// A record was decoded into `row` (valid only during the call: the row is reused).
@@ -258,6 +350,233 @@ pub enum Framing {
     /// evidence folder). Nothing is read from it; the run says so. Naming a format with
     /// `--input-format`, or a `.csv` name, reads it anyway.
     Unrecognized,
+}
+
+/// Which JSON record shapes were seen in a source (several if the source mixes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Shapes {
+    /// Flat rows at the top level.
+    pub flat: bool,
+    /// Storage-account records (`category` + `properties`) at the top level.
+    pub storage_account: bool,
+    /// Event Hub messages (`{"records":[..]}`).
+    pub event_hub: bool,
+    /// Advanced hunting API results (`{"Schema":..,"Results":[..]}`).
+    pub hunting_results: bool,
+    /// Top-level JSON arrays of records.
+    pub array: bool,
+    /// Windows events (EVTX records, or JSON exports of them), and which were mapped.
+    pub windows: windows::WinCounts,
+}
+
+impl Shapes {
+    /// The shapes seen in either of two parts of one source.
+    pub fn merge(&mut self, other: Shapes) {
+        self.flat |= other.flat;
+        self.storage_account |= other.storage_account;
+        self.event_hub |= other.event_hub;
+        self.hunting_results |= other.hunting_results;
+        self.array |= other.array;
+        self.windows.merge(&other.windows);
+    }
+}
+
+/// What a reader found a source to be; `Display` gives e.g. `json lines (storage account),
+/// gzip`, `json document (json array)`, `csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DetectedFormat {
+    /// The framing.
+    pub framing: Framing,
+    /// The JSON shapes seen (all false for CSV, or for JSON without records).
+    pub shapes: Shapes,
+    /// Whether the source was gzip-compressed.
+    pub gzip: bool,
+    /// Whether the source was zstd-compressed.
+    pub zstd: bool,
+    /// Parquet / Arrow IPC: row groups and columns read.
+    pub columnar: ColumnarStats,
+}
+
+impl fmt::Display for DetectedFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.framing {
+            Framing::JsonLines => "json lines",
+            Framing::JsonDocument => "json document",
+            Framing::Csv => "csv",
+            Framing::Evtx => "evtx",
+            Framing::Parquet => "parquet",
+            Framing::ArrowIpc => "arrow ipc",
+            Framing::Unrecognized => {
+                "not an event file (its first line is neither JSON nor a CSV header): not read"
+            }
+        })?;
+        let s = &self.shapes;
+        let names = [
+            (s.flat, "flat"),
+            (s.storage_account, "storage account"),
+            (s.event_hub, "event hub"),
+            (s.hunting_results, "advanced hunting results"),
+            (s.array, "json array"),
+            (s.windows.events > 0, "windows events"),
+        ];
+        let mut first = true;
+        for (_, name) in names.iter().filter(|(seen, _)| *seen) {
+            f.write_str(if first { " (" } else { ", " })?;
+            f.write_str(name)?;
+            first = false;
+        }
+        if !first {
+            f.write_str(")")?;
+        }
+        if self.zstd {
+            f.write_str(", zstd")?;
+        } else if self.gzip {
+            f.write_str(", gzip")?;
+        }
+        if let Some(mapped) = self.shapes.windows.describe() {
+            write!(f, "; {mapped}")?;
+        }
+        let c = &self.columnar;
+        if c.columns_total > 0 {
+            write!(
+                f,
+                "; {} of {} column(s) read",
+                c.columns_read, c.columns_total
+            )?;
+        }
+        if self.framing == Framing::Parquet && c.row_groups > 0 {
+            write!(
+                f,
+                "; {} of {} row group(s) skipped by Timestamp statistics",
+                c.row_groups_skipped, c.row_groups
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Totals for one source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InputStats {
+    /// Bytes read from the source as stored (compressed size for gzip).
+    pub bytes: u64,
+    /// Bytes after decompression (equal to `bytes` for plain input).
+    pub decoded_bytes: u64,
+    /// Records read: delivered plus skipped. Blank lines and CSV headers are not records; an
+    /// Event Hub message or API result is not a record, its elements are.
+    pub records: u64,
+    /// Records reported through [`RecordSink::skipped`].
+    pub skipped: u64,
+    /// Records the sink ruled out before parsing ([`RecordSink::candidate`]).
+    pub ruled_out: u64,
+    /// What the source was found to be.
+    pub format: DetectedFormat,
+}
+
+/// A source that cannot be read (any further). Records read before the error were delivered.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InputError {
+    /// The file cannot be opened: a missing path, no permission.
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Reading failed part way: a disk error, a closed pipe.
+    Read {
+        /// The path (or stdin's name).
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The gzip stream ends early or is corrupt: a `.gz` file cut off during download.
+    Gzip {
+        /// The path (or stdin's name).
+        path: PathBuf,
+        /// The decoder's error.
+        source: std::io::Error,
+    },
+    /// An EVTX file whose file header cannot be read: `ElfFile\0` followed by garbage.
+    Evtx {
+        /// The path (or stdin's name).
+        path: PathBuf,
+        /// The `evtx` crate's description.
+        message: String,
+    },
+    /// A Parquet or Arrow IPC source that cannot be read, or holds a column of a type scry
+    /// cannot read.
+    Format {
+        /// The path (or stdin's name).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A directory given to [`expand_inputs`] cannot be listed.
+    Walk {
+        /// The directory or entry.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputError::Open { path, source } => {
+                write!(f, "{}: cannot open: {source}", path.display())
+            }
+            InputError::Read { path, source } => {
+                write!(f, "{}: read error: {source}", path.display())
+            }
+            InputError::Gzip { path, source } => {
+                write!(
+                    f,
+                    "{}: truncated or corrupt gzip stream: {source}",
+                    path.display()
+                )
+            }
+            InputError::Walk { path, source } => {
+                write!(f, "{}: cannot list directory: {source}", path.display())
+            }
+            InputError::Evtx { path, message } => {
+                write!(
+                    f,
+                    "{}: unreadable EVTX file header: {message}",
+                    path.display()
+                )
+            }
+            InputError::Format { path, message } => write!(f, "{}: {message}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for InputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InputError::Open { source, .. }
+            | InputError::Read { source, .. }
+            | InputError::Gzip { source, .. }
+            | InputError::Walk { source, .. } => Some(source),
+            InputError::Evtx { .. } | InputError::Format { .. } => None,
+        }
+    }
+}
+
+impl InputError {
+    /// Classifies an I/O error raised while reading `name`: through a gzip decoder, end-of-file
+    /// and invalid-data errors come from the compressed stream itself.
+    fn from_read(name: &str, gzip: bool, source: std::io::Error) -> InputError {
+        use std::io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
+        let path = PathBuf::from(name);
+        if gzip && matches!(source.kind(), UnexpectedEof | InvalidData | InvalidInput) {
+            InputError::Gzip { path, source }
+        } else {
+            InputError::Read { path, source }
+        }
+    }
 }
 
 /// Reads the file at `path` (plain or gzip, any supported framing) into `sink`.
@@ -424,6 +743,339 @@ struct Source<'a> {
     gzip: bool,
     /// The line number of the first line read (1, or where a chunk starts).
     first_line: u64,
+}
+
+/// A piece of one input, cut by [`read_pieces`] for evaluation on another thread.
+#[derive(Debug)]
+pub enum Piece {
+    /// Whole JSON lines (a chunk ends after a newline, or at the end of the input), decoded
+    /// from gzip if need be; `first_line` is the line number of the first.
+    Lines {
+        /// The line number of the first line.
+        first_line: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// A JSON line longer than [`ReadOptions::max_record_bytes`]: only its length was kept,
+    /// the bytes were dropped as they streamed past. Read, it is one record skipped as
+    /// [`SkipReason::RecordTooLarge`].
+    TooLong {
+        /// Its line number.
+        line: u64,
+        /// Its length in bytes, without the newline.
+        bytes: usize,
+    },
+    /// An input that is not JSON lines (a JSON document, CSV or EVTX), decoded, whole.
+    Whole {
+        /// Its framing.
+        framing: Framing,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Row groups of a Parquet file, read from the file by the worker: (row group, index of
+    /// its first record in the file).
+    RowGroups {
+        /// The file.
+        path: PathBuf,
+        /// The row groups.
+        groups: Vec<(usize, u64)>,
+        /// Whether some record may name no table (all columns are read, see
+        /// [`Wanted::infer`]).
+        infer: bool,
+    },
+    /// Records no rule can keep, known without reading them (Parquet row groups outside every
+    /// window): counted as evaluated.
+    RuledOut {
+        /// How many.
+        records: u64,
+    },
+}
+
+/// What [`read_pieces`] learnt about an input: its framing, compression and size.
+#[derive(Debug, Clone, Copy)]
+pub struct PieceStats {
+    /// Framing and compression.
+    pub framing: Framing,
+    /// gzip?
+    pub gzip: bool,
+    /// zstd?
+    pub zstd: bool,
+    /// Bytes read as stored.
+    pub bytes: u64,
+    /// Bytes after decompression.
+    pub decoded_bytes: u64,
+    /// Bytes of JSON lines searched for line ends while cutting: each decoded byte once (the
+    /// format detection's look-ahead aside, which is replayed), however long the lines.
+    pub scanned: u64,
+}
+
+/// Cuts `input` into [`Piece`]s of about `chunk_bytes` at line ends, for parallel
+/// evaluation with [`read_piece`]: the reading thread only decompresses and finds newlines.
+/// JSON lines stream through in chunks; other framings come as one piece. A line longer than
+/// [`ReadOptions::max_record_bytes`] becomes a [`Piece::TooLong`], streamed past: memory stays
+/// within about the limit plus a chunk, and time linear in the line's length.
+///
+/// `spare` hands out buffers for the next pieces (return emitted pieces' buffers to it once
+/// evaluated: reused buffers spare the page faults of fresh megabyte allocations).
+pub fn read_pieces(
+    name: &str,
+    input: impl Read,
+    opts: &ReadOptions,
+    chunk_bytes: usize,
+    spare: &mut dyn FnMut() -> Vec<u8>,
+    emit: &mut dyn FnMut(Piece),
+) -> Result<PieceStats, InputError> {
+    let Opened {
+        head,
+        gzip,
+        zstd,
+        framing,
+        raw_count,
+        decoded_count,
+    } = open(name, input, opts)?;
+    let compressed = gzip || zstd;
+    let mut input = head.into_reader();
+    let mut result = Ok(());
+    let mut scanned = 0u64;
+    if framing == Framing::JsonLines {
+        let mut cutter = LineCutter {
+            limit: opts.max_record_bytes,
+            chunk_bytes: chunk_bytes.max(1),
+            first_line: 1,
+            scanned: 0,
+        };
+        if let Err(e) = cutter.cut(&mut input, spare, emit) {
+            result = Err(InputError::from_read(name, compressed, e));
+        }
+        scanned = cutter.scanned;
+    } else if framing != Framing::Unrecognized {
+        let mut bytes = Vec::new();
+        // On error `read_to_end` keeps what it read: deliver that, then report the error.
+        let read = input.read_to_end(&mut bytes);
+        emit(Piece::Whole { framing, bytes });
+        if let Err(e) = read {
+            result = Err(InputError::from_read(name, compressed, e));
+        }
+    }
+    let stats = PieceStats {
+        framing,
+        gzip,
+        zstd,
+        bytes: raw_count.get(),
+        decoded_bytes: decoded_count.get(),
+        scanned,
+    };
+    result.map(|()| stats)
+}
+
+/// Cuts JSON lines into [`Piece::Lines`] at line ends. Every byte is searched for a newline
+/// once: the partial line kept between reads is never searched again, and each read adds
+/// about `chunk_bytes`, so cutting is linear in the input for any line length (it used to
+/// read one byte at a time once a line outgrew a chunk, and search the whole line after
+/// each: quadratic). A line longer than `limit` becomes one [`Piece::TooLong`] holding only
+/// its length; its bytes past the limit are dropped as they stream past.
+struct LineCutter {
+    limit: usize,
+    chunk_bytes: usize,
+    /// The line number of the first line not yet emitted.
+    first_line: u64,
+    /// Bytes searched for line ends ([`PieceStats::scanned`]).
+    scanned: u64,
+}
+
+impl LineCutter {
+    fn cut(
+        &mut self,
+        input: &mut impl Read,
+        spare: &mut dyn FnMut() -> Vec<u8>,
+        emit: &mut dyn FnMut(Piece),
+    ) -> std::io::Result<()> {
+        let mut buf: Vec<u8> = spare();
+        buf.clear();
+        // `buf[..fresh]` holds no newline and has been searched; what follows has not.
+        let mut fresh = 0;
+        let (mut at_end, mut error) = (false, None);
+        loop {
+            self.scanned += (buf.len() - fresh) as u64;
+            if let Some(i) = memchr::memrchr(b'\n', &buf[fresh..]) {
+                // Cut after the last newline; the partial line after it starts the next piece.
+                let cut = fresh + i + 1;
+                let mut next = spare();
+                next.clear();
+                next.extend_from_slice(&buf[cut..]);
+                buf.truncate(cut);
+                self.emit_lines(std::mem::replace(&mut buf, next), emit);
+            }
+            fresh = buf.len();
+            if buf.len() > self.limit {
+                let (end, err) = self.skip_long_line(input, &mut buf, emit);
+                at_end |= end;
+                error = error.or(err);
+                fresh = 0;
+                continue;
+            }
+            if at_end {
+                // The last line, without a final newline.
+                let rest = std::mem::take(&mut buf);
+                self.emit_lines(rest, emit);
+                return error.map_or(Ok(()), Err);
+            }
+            // At least `chunk_bytes` more once the partial line fills a chunk, so a long line
+            // costs a number of reads linear in its length.
+            let want = if buf.len() < self.chunk_bytes {
+                self.chunk_bytes
+            } else {
+                buf.len() + self.chunk_bytes
+            };
+            let (n, err) = fill_to(input, &mut buf, want);
+            at_end = n == 0 || err.is_some();
+            error = err;
+        }
+    }
+
+    fn emit_lines(&mut self, bytes: Vec<u8>, emit: &mut dyn FnMut(Piece)) {
+        if bytes.is_empty() {
+            return;
+        }
+        // A final line without a newline counts as a line too, but nothing follows it.
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        let first_line = self.first_line;
+        self.first_line += lines;
+        emit(Piece::Lines { first_line, bytes });
+    }
+
+    /// `buf` is the start of a line already longer than the limit, with no newline in it:
+    /// reads on to the line's end, keeping only its length, emits it as [`Piece::TooLong`],
+    /// and leaves in `buf` what followed the newline (not searched yet). Returns whether the
+    /// input ended, and the error that ended it.
+    fn skip_long_line(
+        &mut self,
+        input: &mut impl Read,
+        buf: &mut Vec<u8>,
+        emit: &mut dyn FnMut(Piece),
+    ) -> (bool, Option<std::io::Error>) {
+        let mut bytes = buf.len();
+        buf.clear();
+        let line = self.first_line;
+        self.first_line += 1;
+        let outcome = loop {
+            let (n, err) = fill_to(input, buf, self.chunk_bytes);
+            let at_end = n == 0 || err.is_some();
+            if let Some(i) = memchr::memchr(b'\n', buf) {
+                self.scanned += i as u64 + 1;
+                bytes += i;
+                buf.drain(..=i);
+                break (at_end, err);
+            }
+            self.scanned += buf.len() as u64;
+            bytes += buf.len();
+            buf.clear();
+            if at_end {
+                // The input ends inside the long line: it is the last one.
+                break (true, err);
+            }
+        };
+        emit(Piece::TooLong { line, bytes });
+        outcome
+    }
+}
+
+/// Appends to `buf` until it holds at least `want` bytes or the input ends: (bytes read, the
+/// error that stopped reading). Reads straight into the buffer's spare capacity.
+fn fill_to(
+    input: &mut impl Read,
+    buf: &mut Vec<u8>,
+    want: usize,
+) -> (usize, Option<std::io::Error>) {
+    let before = buf.len();
+    let need = want.saturating_sub(before) as u64;
+    // `read_to_end` keeps what it read when it fails, and retries on interruption.
+    let res = input.take(need).read_to_end(buf);
+    (buf.len() - before, res.err())
+}
+
+/// Reads one [`Piece`] of input `name` into `sink`, as [`read_reader`] would have read those
+/// records. The returned stats count the piece's records (bytes are counted by
+/// [`read_pieces`]).
+pub fn read_piece(
+    name: &str,
+    piece: &Piece,
+    fields: &FieldSet,
+    opts: &ReadOptions,
+    row: &mut Row,
+    sink: &mut dyn RecordSink,
+) -> Result<InputStats, InputError> {
+    if row.width() != fields.len() {
+        *row = Row::new(fields);
+    }
+    let (framing, first_line, bytes) = match piece {
+        Piece::Lines { first_line, bytes } => (Framing::JsonLines, *first_line, bytes),
+        Piece::Whole { framing, bytes } => (*framing, 1, bytes),
+        Piece::RowGroups {
+            path,
+            groups,
+            infer,
+        } => {
+            let mut stats = InputStats::default();
+            stats.format.framing = Framing::Parquet;
+            // Windows events in Parquet are mapped as in any other format.
+            let mut win = windows::WindowsSink::new(fields, sink);
+            let want = columnar::Wanted {
+                fields,
+                infer: *infer && opts.columns,
+            };
+            columnar::read_path_groups(name, path, groups, want, row, &mut win, &mut stats)?;
+            stats.format.shapes.windows.merge(&win.counts());
+            return Ok(stats);
+        }
+        Piece::TooLong { line, bytes } => {
+            let loc = Location {
+                source: name,
+                line: *line,
+                record: 1,
+            };
+            sink.skipped(&loc, &SkipReason::RecordTooLarge { bytes: *bytes });
+            let mut stats = InputStats {
+                records: 1,
+                skipped: 1,
+                ..InputStats::default()
+            };
+            stats.format.framing = Framing::JsonLines;
+            return Ok(stats);
+        }
+        Piece::RuledOut { records } => {
+            sink.ruled_out(*records);
+            return Ok(InputStats {
+                records: *records,
+                ruled_out: *records,
+                ..InputStats::default()
+            });
+        }
+    };
+    let format = DetectedFormat {
+        framing,
+        ..DetectedFormat::default()
+    };
+    let input = &bytes[..];
+    let (result, stats) = read_source(
+        name,
+        fields,
+        opts,
+        format,
+        first_line,
+        sink,
+        |src, sink, st| match framing {
+            Framing::JsonLines => json::read_line_slice(src, input, row, sink, st),
+            Framing::JsonDocument => json::read_document(src, input, row, sink, st),
+            Framing::Csv => csv::read_csv(src, input, row, sink, st),
+            Framing::Evtx => evtx::read_evtx_bytes(src, input, row, sink, st),
+            Framing::Parquet | Framing::ArrowIpc => {
+                columnar::read_bytes(name, framing, input, src.wanted(), row, sink, st)
+            }
+            Framing::Unrecognized => Ok(()),
+        },
+    );
+    result.map(|()| stats)
 }
 
 /// What every read of a source does around its framing's reader: the [`Source`] and the
