@@ -46,6 +46,7 @@ pub mod import;
 pub mod io;
 pub mod ir;
 pub mod kql;
+pub mod origin;
 pub mod plan;
 pub mod prefilter;
 pub mod reference;
