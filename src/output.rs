@@ -16,7 +16,9 @@ pub trait Sink {
     }
 }
 
-fn cell(v: &Value) -> String {
+/// A cell as text: strings bare, null empty, others as their JSON (datetimes in Kusto's form).
+/// The table and CSV writers print cells this way, and the SOC formats' messages quote them so.
+pub fn cell(v: &Value) -> String {
     match v {
         Value::Str(s) => s.clone(),
         Value::Null => String::new(),

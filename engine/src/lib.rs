@@ -59,7 +59,7 @@ pub mod exec {
     pub use scry_exec::*;
     pub use scry_io::row_from_json;
 }
-pub use scry_exec::state;
+pub use scry_exec::{origin, state};
 
 pub use scry_run as run;
 pub use scry_run::{examples, explain, stream, testing};

@@ -5,7 +5,7 @@
 //! lookups by name with an order of preference, never positions.
 
 use scry_engine::compile::Rule;
-use scry_engine::exec::{value_to_json, ResultRow};
+use scry_engine::exec::ResultRow;
 use scry_engine::kql::time::format_datetime;
 use scry_engine::value::Value;
 
@@ -67,18 +67,6 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-/// A cell as text: strings bare, null empty, others as their JSON (datetimes in Kusto's form).
-pub fn text(v: &Value) -> String {
-    match v {
-        Value::Str(s) => s.clone(),
-        Value::Null => String::new(),
-        other => match value_to_json(other) {
-            serde_json::Value::String(s) => s,
-            j => j.to_string(),
-        },
-    }
-}
-
 /// A string column's text (a number or array is not a name).
 pub fn name(rule: &Rule, row: &ResultRow, names: &[&str]) -> Option<String> {
     column(rule, row, names).and_then(|(_, v)| match v {
@@ -129,7 +117,7 @@ pub fn message(rule: &Rule, row: &ResultRow) -> String {
         .iter()
         .zip(&row.values)
         .filter(|(_, v)| !is_empty(v))
-        .map(|(c, v)| format!("{}={}", c.name, text(v)))
+        .map(|(c, v)| format!("{}={}", c.name, crate::output::cell(v)))
         .collect();
     if !cells.is_empty() {
         s.push_str(": ");

@@ -28,6 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod origin;
 pub mod state;
 
 // The stages below this one, under the names the code uses (`crate::kql::...`).
@@ -44,6 +45,7 @@ use scry_plan::prefilter;
 use crate::compile::{Agg, AggKind, Body, Rule, Step};
 use crate::eval::{Env, Val};
 use crate::ir::{AtomId, ConstList, Expr, SetId};
+use crate::origin::Origin;
 use crate::plan::{cell_text, Bits, Plan, TablePlan};
 use crate::prefilter::Prefilter;
 use crate::row::{Cell, FieldId, FieldSet, Row};
@@ -734,10 +736,38 @@ pub enum Verdict {
 
 #[derive(Debug, Default)]
 pub(crate) struct RuleState {
-    pub(crate) groups: HashMap<Vec<Key>, Vec<AggState>>,
+    pub(crate) groups: HashMap<Vec<Key>, Group>,
     /// Without `summarize`: the rows, each tagged with its (chunk, sequence) so that rows
     /// merged from several threads come out in input order.
-    pub(crate) rows: Vec<(u64, u64, Vec<Value>)>,
+    pub(crate) rows: Vec<Tagged>,
+}
+
+/// One `summarize` group: its aggregates, and where its first event in input order was read.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub(crate) aggs: Vec<AggState>,
+    pub(crate) origin: Option<Origin>,
+}
+
+impl Group {
+    /// Combines another partial state of the same group into this one (associative and
+    /// commutative, as [`AggState::merge`]).
+    pub(crate) fn merge(&mut self, other: Group) {
+        for (a, b) in self.aggs.iter_mut().zip(other.aggs) {
+            a.merge(b);
+        }
+        Origin::keep_first(&mut self.origin, other.origin);
+    }
+}
+
+/// A result row of a rule without `summarize`: its input-order tag (chunk, sequence), where
+/// its event was read, its values.
+#[derive(Debug, Clone)]
+pub(crate) struct Tagged {
+    pub(crate) chunk: u64,
+    pub(crate) seq: u64,
+    pub(crate) origin: Option<Origin>,
+    pub(crate) values: Vec<Value>,
 }
 
 /// An executor's partial results without the executor: what [`Executor::merge`] combines,
@@ -755,13 +785,19 @@ pub struct Partial {
 #[derive(Debug, Clone)]
 pub struct CollectedSets(Vec<SetAcc>);
 
-/// A result row: the rule (index into [`Plan::rules`]) and its output values.
+/// A result row: the rule (index into [`Plan::rules`]), its output values, and the event it
+/// points at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultRow {
     /// Rule index.
     pub rule: usize,
     /// Values, one per output column.
     pub values: Vec<Value>,
+    /// Where its event was read: the one event of a row without `summarize`, the first
+    /// contributing event in input order of a `summarize` row. `None` when events were given
+    /// without a place ([`Executor::process`] rather than [`Executor::process_at`]), or for
+    /// the row `summarize` without `by` gives over no event.
+    pub origin: Option<Origin>,
 }
 
 impl ResultRow {
@@ -835,6 +871,8 @@ pub struct Executor<'p> {
     fit_cache: FitCache<'p>,
     /// Scratch for the [`RunStats::decided`] key.
     key_buf: String,
+    /// Where the record being evaluated was read ([`Executor::process_at`]).
+    origin: Option<Origin>,
 }
 
 /// A row held until the sets are complete: where it came from in the input, and for which
@@ -846,6 +884,7 @@ struct Pending {
     rule: usize,
     body: usize,
     row: Arc<Row>,
+    origin: Option<Origin>,
 }
 
 /// One `distinct` set being collected: its values in first-seen order.
@@ -923,6 +962,7 @@ impl<'p> Executor<'p> {
             groups: 0,
             fit_cache: FitCache::default(),
             key_buf: String::new(),
+            origin: None,
         }
     }
 
@@ -1065,11 +1105,7 @@ impl<'p> Executor<'p> {
             } else {
                 for (key, aggs) in theirs.groups {
                     match mine.groups.entry(key) {
-                        hashbrown::hash_map::Entry::Occupied(mut e) => {
-                            for (a, b) in e.get_mut().iter_mut().zip(aggs) {
-                                a.merge(b);
-                            }
-                        }
+                        hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(aggs),
                         // The merged state keeps the budget too; which groups win depends on
                         // the split, but the run then says its results are incomplete.
                         hashbrown::hash_map::Entry::Vacant(_) if self.groups >= self.max_groups => {
@@ -1290,6 +1326,15 @@ impl<'p> Executor<'p> {
         res.map(|_| ())
     }
 
+    /// Evaluates one record read at `origin`, as [`Executor::process`]: the result rows it
+    /// gives point there ([`ResultRow::origin`]).
+    pub fn process_at(&mut self, row: &Row, origin: Origin) -> Result<(), Skip> {
+        self.origin = Some(origin);
+        let res = self.process(row);
+        self.origin = None;
+        res
+    }
+
     /// Evaluates one record for one rule only and says what the rule did with it.
     pub fn verdict(&mut self, row: &Row, rule: usize) -> Result<Verdict, Skip> {
         self.stats.read += 1;
@@ -1378,6 +1423,7 @@ impl<'p> Executor<'p> {
                         rule: ri,
                         body: bi,
                         row: Arc::clone(row),
+                        origin: self.origin,
                     });
                     self.seq += 1;
                     self.stats.held += 1;
@@ -1444,7 +1490,7 @@ impl<'p> Executor<'p> {
                     .iter()
                     .map(|k| Key::of(&eval::eval(k, &env).to_value()))
                     .collect();
-                let aggs = match state.groups.entry(key) {
+                let group = match state.groups.entry(key) {
                     hashbrown::hash_map::Entry::Occupied(e) => e.into_mut(),
                     hashbrown::hash_map::Entry::Vacant(_) if self.groups >= self.max_groups => {
                         self.stats.rules[ri].over_budget += 1;
@@ -1452,10 +1498,14 @@ impl<'p> Executor<'p> {
                     }
                     hashbrown::hash_map::Entry::Vacant(e) => {
                         self.groups += 1;
-                        e.insert(body.aggs.iter().map(AggState::new).collect())
+                        e.insert(Group {
+                            aggs: body.aggs.iter().map(AggState::new).collect(),
+                            origin: None,
+                        })
                     }
                 };
-                for (st, a) in aggs.iter_mut().zip(&body.aggs) {
+                Origin::keep_first(&mut group.origin, self.origin);
+                for (st, a) in group.aggs.iter_mut().zip(&body.aggs) {
                     let arg = a.arg.as_ref();
                     match st {
                         AggState::Count(n) => {
@@ -1527,7 +1577,12 @@ impl<'p> Executor<'p> {
                     .iter()
                     .map(|e| eval::eval(e, &env).to_value())
                     .collect();
-                state.rows.push((self.chunk, self.seq, values));
+                state.rows.push(Tagged {
+                    chunk: self.chunk,
+                    seq: self.seq,
+                    origin: self.origin,
+                    values,
+                });
                 self.seq += 1;
                 if let Some(n) = rule.take {
                     keep_first(&mut state.rows, n);
@@ -1562,10 +1617,11 @@ impl<'p> Executor<'p> {
             rule: ri,
             body: bi,
             row,
+            origin,
         } in pending
         {
-            // Rows a held row produces keep its place in the input.
-            (self.chunk, self.seq) = (chunk, seq);
+            // Rows a held row produces keep its place in the input, and point at it.
+            (self.chunk, self.seq, self.origin) = (chunk, seq, origin);
             let Some(tp) = plan.table(&plan.rules[ri].bodies[bi].table) else {
                 continue;
             };
@@ -1576,43 +1632,44 @@ impl<'p> Executor<'p> {
             let (mut windowed, mut in_window) = (false, false);
             self.eval_rule(tp, ri, bi, &row, &ts_cache, &mut windowed, &mut in_window);
         }
+        self.origin = None;
         let mut out = Vec::new();
         for (ri, rule) in self.plan.rules.iter().enumerate() {
             let state = &mut self.state[ri];
-            let mut rows: Vec<Vec<Value>> = Vec::new();
+            let mut rows: Vec<(Vec<Value>, Option<Origin>)> = Vec::new();
             if rule.summarize {
-                let mut groups: Vec<(Vec<Key>, Vec<AggState>)> = state.groups.drain().collect();
+                let mut groups: Vec<(Vec<Key>, Group)> = state.groups.drain().collect();
                 if groups.is_empty() && rule.bodies.first().is_some_and(|b| b.keys.is_empty()) {
                     // `summarize` without `by` gives exactly one row, even for no input.
                     let aggs = rule.bodies[0].aggs.iter().map(AggState::new).collect();
-                    groups.push((Vec::new(), aggs));
+                    groups.push((Vec::new(), Group { aggs, origin: None }));
                 }
                 groups.sort_by(|a, b| a.0.cmp(&b.0));
                 self.stats.rules[ri].capped_sets = groups
                     .iter()
-                    .flat_map(|(_, aggs)| aggs)
+                    .flat_map(|(_, g)| &g.aggs)
                     .filter(|a| matches!(a, AggState::MakeSet { capped: true, .. }))
                     .count() as u64;
-                for (key, aggs) in groups {
+                for (key, group) in groups {
                     let mut values: Vec<Value> = key.iter().map(Key::value).collect();
-                    for a in &aggs {
+                    for a in &group.aggs {
                         a.finish_into(&mut values);
                     }
-                    rows.push(values);
+                    rows.push((values, group.origin));
                 }
             } else {
                 let mut tagged = std::mem::take(&mut state.rows);
-                tagged.sort_by_key(|(chunk, seq, _)| (*chunk, *seq));
-                rows = tagged.into_iter().map(|(_, _, values)| values).collect();
+                tagged.sort_by_key(|t| (t.chunk, t.seq));
+                rows = tagged.into_iter().map(|t| (t.values, t.origin)).collect();
             }
             if let Some(h) = &rule.having {
-                rows.retain(|values| {
+                rows.retain(|(values, _)| {
                     let env = OutputEnv(values, self.now);
                     eval::test(h, &env) == Some(true)
                 });
             }
             if let Some(exprs) = &rule.reshape {
-                for values in &mut rows {
+                for (values, _) in &mut rows {
                     let env = OutputEnv(values, self.now);
                     let projected = exprs
                         .iter()
@@ -1627,10 +1684,11 @@ impl<'p> Executor<'p> {
                 rows.truncate(usize::try_from(n).unwrap_or(usize::MAX));
             }
             self.stats.rules[ri].results = rows.len() as u64;
-            out.extend(
-                rows.into_iter()
-                    .map(|values| ResultRow { rule: ri, values }),
-            );
+            out.extend(rows.into_iter().map(|(values, origin)| ResultRow {
+                rule: ri,
+                values,
+                origin,
+            }));
         }
         out
     }
@@ -1640,11 +1698,11 @@ impl<'p> Executor<'p> {
 /// results, so once there are many more, keep those. Each executor keeps its own first N, and
 /// the first N of the whole input are among them, so memory stays O(N) per executor however
 /// long the input, and merged executors give the same rows.
-fn keep_first(rows: &mut Vec<(u64, u64, Vec<Value>)>, n: u64) {
+fn keep_first(rows: &mut Vec<Tagged>, n: u64) {
     let n = usize::try_from(n).unwrap_or(usize::MAX);
     // Sorting only past twice the bound (and a floor) keeps the cost per row constant.
     if rows.len() > n.saturating_mul(2).max(64) {
-        rows.sort_by_key(|(chunk, seq, _)| (*chunk, *seq));
+        rows.sort_by_key(|t| (t.chunk, t.seq));
         rows.truncate(n);
     }
 }

@@ -14,9 +14,10 @@
 //! into nonsense.
 
 use crate::compile::AggKind;
+use crate::origin::Origin;
 use crate::plan::Plan;
 use crate::value::Value;
-use crate::{AggState, Key, Partial, RuleState, RunStats, SetAcc};
+use crate::{AggState, Group, Key, Partial, RuleState, RunStats, SetAcc, Tagged};
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -102,7 +103,46 @@ enum AggWire {
     },
 }
 
-type RowWire = Vec<(u64, u64, Vec<Key>)>;
+/// Result rows as stored in a blob: (chunk, sequence, values), and where the row's event was
+/// read when that is known. Rows without a place (Arrow batches have none) keep the
+/// three-element form states had before places existed, so those states still decode.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum RowItem {
+    Located(u64, u64, Vec<Key>, Origin),
+    Plain(u64, u64, Vec<Key>),
+}
+
+type RowWire = Vec<RowItem>;
+
+/// A group's blob: its aggregates as a JSON array, as before places existed; or, when the
+/// place of its first event is known, an object `{"aggs": [...], "origin": {...}}`.
+#[derive(Debug, Serialize, Deserialize)]
+struct LocatedGroup {
+    aggs: Vec<AggWire>,
+    origin: Origin,
+}
+
+fn group_blob(g: &Group) -> Vec<u8> {
+    let aggs: Vec<AggWire> = g.aggs.iter().map(to_wire).collect();
+    match g.origin {
+        Some(origin) => json(&LocatedGroup { aggs, origin }),
+        None => json(&aggs),
+    }
+}
+
+fn group_from_blob(blob: &[u8]) -> Result<Group, serde_json::Error> {
+    let (aggs, origin) = if blob.first() == Some(&b'{') {
+        let g: LocatedGroup = serde_json::from_slice(blob)?;
+        (g.aggs, Some(g.origin))
+    } else {
+        (serde_json::from_slice::<Vec<AggWire>>(blob)?, None)
+    };
+    Ok(Group {
+        aggs: aggs.into_iter().map(from_wire).collect(),
+        origin,
+    })
+}
 
 fn to_wire(a: &AggState) -> AggWire {
     let key = |v: &Option<Value>| v.as_ref().map(Key::of);
@@ -187,9 +227,10 @@ pub fn entries(plan: &Plan, partial: Partial) -> Vec<Entry> {
     let mut out = Vec::new();
     for (ri, state) in rules.into_iter().enumerate() {
         let rule = plan.rules[ri].id().to_string();
-        let mut groups: Vec<(Vec<Key>, Vec<AggState>)> = state.groups.into_iter().collect();
+        let mut groups: Vec<(Vec<Key>, Group)> = state.groups.into_iter().collect();
         groups.sort_by(|a, b| a.0.cmp(&b.0));
-        for (key, aggs) in groups {
+        for (key, group) in groups {
+            let aggs = &group.aggs;
             let datetime = |want: fn(&AggState) -> Option<&Option<Value>>| {
                 aggs.iter().filter_map(want).find_map(|v| match v {
                     Some(Value::DateTime(t)) => Some(*t),
@@ -214,7 +255,6 @@ pub fn entries(plan: &Plan, partial: Partial) -> Vec<Entry> {
                 }
                 _ => None,
             });
-            let wire: Vec<AggWire> = aggs.iter().map(to_wire).collect();
             out.push(Entry {
                 kind: EntryKind::Group,
                 rule: Some(rule.clone()),
@@ -223,13 +263,23 @@ pub fn entries(plan: &Plan, partial: Partial) -> Vec<Entry> {
                 last_seen,
                 count,
                 set,
-                blob: json(&wire),
+                blob: group_blob(&group),
             });
         }
         let mut rows = state.rows;
-        rows.sort_by_key(|(chunk, seq, _)| (*chunk, *seq));
-        for (chunk, seq, values) in rows {
-            let wire: RowWire = vec![(chunk, seq, values.iter().map(Key::of).collect())];
+        rows.sort_by_key(|t| (t.chunk, t.seq));
+        for Tagged {
+            chunk,
+            seq,
+            origin,
+            values,
+        } in rows
+        {
+            let keys = values.iter().map(Key::of).collect();
+            let wire: RowWire = vec![match origin {
+                Some(o) => RowItem::Located(chunk, seq, keys, o),
+                None => RowItem::Plain(chunk, seq, keys),
+            }];
             out.push(Entry {
                 kind: EntryKind::Row,
                 rule: Some(rule.clone()),
@@ -321,8 +371,17 @@ pub fn partial(plan: &Plan, entries: impl IntoIterator<Item = Entry>) -> Result<
                     }
                     let rows: RowWire =
                         serde_json::from_slice(&e.blob).map_err(|x| bad(x.to_string()))?;
-                    rules[ri].rows.extend(rows.into_iter().map(|(c, s, keys)| {
-                        (c, s, keys.iter().map(Key::value).collect::<Vec<_>>())
+                    rules[ri].rows.extend(rows.into_iter().map(|item| {
+                        let (chunk, seq, keys, origin) = match item {
+                            RowItem::Located(c, s, k, o) => (c, s, k, Some(o)),
+                            RowItem::Plain(c, s, k) => (c, s, k, None),
+                        };
+                        Tagged {
+                            chunk,
+                            seq,
+                            origin,
+                            values: keys.iter().map(Key::value).collect(),
+                        }
                     }));
                     continue;
                 }
@@ -333,25 +392,23 @@ pub fn partial(plan: &Plan, entries: impl IntoIterator<Item = Entry>) -> Result<
                     .ok_or_else(|| bad("the rule does not summarize".into()))?;
                 let key: Vec<Key> = serde_json::from_str(e.key.as_deref().unwrap_or(""))
                     .map_err(|x| bad(format!("group key: {x}")))?;
-                let wire: Vec<AggWire> =
-                    serde_json::from_slice(&e.blob).map_err(|x| bad(x.to_string()))?;
-                let aggs: Vec<AggState> = wire.into_iter().map(from_wire).collect();
+                let group = group_from_blob(&e.blob).map_err(|x| bad(x.to_string()))?;
                 if key.len() != body.keys.len()
-                    || aggs.len() != body.aggs.len()
-                    || !aggs.iter().zip(&body.aggs).all(|(a, d)| fits(a, d.kind))
+                    || group.aggs.len() != body.aggs.len()
+                    || !group
+                        .aggs
+                        .iter()
+                        .zip(&body.aggs)
+                        .all(|(a, d)| fits(a, d.kind))
                 {
                     return Err(bad(
                         "its aggregates are not the rule's: was it made with other rules?".into(),
                     ));
                 }
                 match rules[ri].groups.entry(key) {
-                    hashbrown::hash_map::Entry::Occupied(mut o) => {
-                        for (a, b) in o.get_mut().iter_mut().zip(aggs) {
-                            a.merge(b);
-                        }
-                    }
+                    hashbrown::hash_map::Entry::Occupied(mut o) => o.get_mut().merge(group),
                     hashbrown::hash_map::Entry::Vacant(v) => {
-                        v.insert(aggs);
+                        v.insert(group);
                     }
                 }
             }
@@ -398,4 +455,115 @@ pub fn partial(plan: &Plan, entries: impl IntoIterator<Item = Entry>) -> Result<
         acc.values.sort_by_key(Key::of);
     }
     Ok(Partial { rules, sets, stats })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{self, Sources};
+    use crate::row::Row;
+    use crate::schema::Catalog;
+    use crate::Executor;
+    use scry_io::row_from_json;
+    use std::sync::Arc;
+
+    const RULES: &str = r#"
+rule per_device { id "groups" from DeviceProcessEvents summarize n = count() by DeviceName examples {} }
+rule each { id "rows" from DeviceProcessEvents project DeviceName, FileName examples {} }
+"#;
+
+    fn plan() -> Plan {
+        let mut sources = Sources::default();
+        sources.add("o.scry", RULES);
+        let compiled = compile::compile(&sources, Arc::new(Catalog::builtin()));
+        assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+        Plan::new(compiled.rules)
+    }
+
+    fn event(device: &str, file: &str) -> String {
+        format!(r#"{{"Type":"DeviceProcessEvents","DeviceName":"{device}","FileName":"{file}"}}"#)
+    }
+
+    /// Evaluates (line, device) events of input 0 at their lines.
+    fn partial_of(plan: &Plan, events: &[(u64, &str)]) -> Partial {
+        let mut ex = Executor::new(plan, 0, None);
+        let fields = ex.fields().clone();
+        let mut row = Row::new(&fields);
+        for &(line, device) in events {
+            row_from_json(&event(device, "a.exe"), &fields, &mut row).unwrap();
+            ex.begin_chunk(line);
+            let at = Origin {
+                input: 0,
+                line,
+                record: 1,
+            };
+            ex.process_at(&row, at).unwrap();
+        }
+        ex.into_partial().unwrap()
+    }
+
+    fn line_of(r: &crate::ResultRow) -> Option<u64> {
+        r.origin.map(|o| o.line)
+    }
+
+    #[test]
+    fn origins_travel_through_entries_and_merge_to_the_first_event() {
+        let plan = plan();
+        // Two splits of one input: device `a` first seen at line 2 (in the second part),
+        // device `b` at line 1 (in the first).
+        let first = entries(&plan, partial_of(&plan, &[(5, "a"), (1, "b")]));
+        let second = entries(&plan, partial_of(&plan, &[(2, "a"), (7, "b")]));
+        // Any order of entries merges to the same origins.
+        for all in [
+            first.iter().chain(&second).cloned().collect::<Vec<_>>(),
+            second.iter().chain(&first).cloned().collect(),
+        ] {
+            let mut ex = Executor::new(&plan, 0, None);
+            ex.absorb(partial(&plan, all).unwrap());
+            let rows = ex.finish();
+            let groups: Vec<(String, Option<u64>)> = rows
+                .iter()
+                .filter(|r| r.rule == 0)
+                .map(|r| (crate::kql::funcs::tostring(&r.values[0]), line_of(r)))
+                .collect();
+            assert_eq!(
+                groups,
+                [("a".to_string(), Some(2)), ("b".to_string(), Some(1))]
+            );
+            // Rows come out in their tags' order (chunk = line here), each at its own line.
+            let rows: Vec<Option<u64>> = rows.iter().filter(|r| r.rule == 1).map(line_of).collect();
+            assert_eq!(rows, [Some(1), Some(2), Some(5), Some(7)]);
+        }
+    }
+
+    #[test]
+    fn states_without_origins_keep_their_bytes_and_still_decode() {
+        let plan = plan();
+        let mut ex = Executor::new(&plan, 0, None);
+        let fields = ex.fields().clone();
+        let mut row = Row::new(&fields);
+        row_from_json(&event("a", "a.exe"), &fields, &mut row).unwrap();
+        ex.process(&row).unwrap();
+        let es = entries(&plan, ex.into_partial().unwrap());
+        // The blobs states had before origins existed: aggregates as an array, rows as
+        // (chunk, sequence, values).
+        let blobs: Vec<&[u8]> = es.iter().map(|e| e.blob.as_slice()).collect();
+        assert_eq!(blobs[0], br#"[{"Count":1}]"#);
+        assert_eq!(blobs[1], br#"[[0,0,[{"Str":"a"},{"Str":"a.exe"}]]]"#);
+        let mut back = Executor::new(&plan, 0, None);
+        back.absorb(partial(&plan, es).unwrap());
+        assert!(back.finish().iter().all(|r| r.origin.is_none()));
+    }
+
+    #[test]
+    fn a_damaged_group_blob_is_refused_by_name() {
+        let plan = plan();
+        let es = entries(&plan, partial_of(&plan, &[(3, "a")]));
+        let mut bad = es[0].clone();
+        assert!(bad.blob.starts_with(b"{"), "a located group");
+        bad.blob = br#"{"aggs":[{"Count":1}]}"#.to_vec();
+        let err = partial(&plan, [bad]).unwrap_err();
+        assert!(err.starts_with("state entry (group, groups, "), "{err}");
+        assert!(err.contains("origin"), "{err}");
+    }
 }

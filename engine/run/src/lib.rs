@@ -257,7 +257,12 @@ impl RecordSink for WorkerSink<'_, '_> {
             // A record the sets cannot read is reported by the second pass.
             Pass::Sets => drop(self.exec.collect_sets(row)),
             Pass::Rules => {
-                if let Err(skip) = self.exec.process(row) {
+                let origin = crate::exec::origin::Origin {
+                    input: self.input,
+                    line: loc.line,
+                    record: loc.record,
+                };
+                if let Err(skip) = self.exec.process_at(row, origin) {
                     self.report(loc, skip.to_string());
                 }
             }
