@@ -235,6 +235,11 @@ impl<'n> Writer<'n> {
         if break_chain {
             if let Some((op, parts)) = chain(e) {
                 if parts.len() >= 2 {
+                    // The chain's own notes go where it starts, like every node's: the
+                    // formatter attaches a comment to the outermost node starting on its
+                    // line, so a note printed on the chain's last line would move to that
+                    // line on the next pass (fmt would not be a fixed point).
+                    self.note(e.span);
                     for (i, p) in parts.iter().enumerate() {
                         if i > 0 {
                             self.newline(indent + 2);
@@ -245,7 +250,6 @@ impl<'n> Writer<'n> {
                         let paren = prec(p) <= prec(e) && i > 0 || prec(p) < prec(e);
                         self.operand(p, indent + 2, paren);
                     }
-                    self.note(e.span);
                     return;
                 }
             }
