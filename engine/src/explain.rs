@@ -124,16 +124,62 @@ pub fn explain(
     table: Option<&str>,
     now: i64,
 ) -> Result<Explanation, ExplainError> {
+    Explainer::new(plan, sources).explain(event, table, now, &|_| true)
+}
+
+/// A rule set ready to explain events: its sources are parsed once (the explanation walks
+/// the written conditions), for any number of events.
+pub struct Explainer<'a> {
+    plan: &'a Plan,
+    sources: &'a Sources,
+    parsed: Vec<Option<ast::File>>,
+}
+
+impl<'a> Explainer<'a> {
+    /// Parses the sources of `plan`'s rules.
+    pub fn new(plan: &'a Plan, sources: &'a Sources) -> Self {
+        let parsed = sources
+            .files
+            .iter()
+            .map(|f| ast::parse_file(&f.text).ok())
+            .collect();
+        Explainer {
+            plan,
+            sources,
+            parsed,
+        }
+    }
+
+    /// [`explain`] for the rules whose index in `plan.rules` passes `wanted` (`scry why
+    /// --rule`): the others are neither evaluated nor listed.
+    pub fn explain(
+        &self,
+        event: &serde_json::Value,
+        table: Option<&str>,
+        now: i64,
+        wanted: &dyn Fn(usize) -> bool,
+    ) -> Result<Explanation, ExplainError> {
+        explain_with(self, event, table, now, wanted)
+    }
+}
+
+fn explain_with(
+    ex: &Explainer<'_>,
+    event: &serde_json::Value,
+    table: Option<&str>,
+    now: i64,
+    wanted: &dyn Fn(usize) -> bool,
+) -> Result<Explanation, ExplainError> {
+    let (plan, sources) = (ex.plan, ex.sources);
     let obj = event.as_object().ok_or(ExplainError::NotAnObject)?;
     let (table, table_from) = event_table(&plan.catalog, obj, table)?;
     let text = event.to_string();
     let mut rules = Vec::new();
-    let parsed: Vec<Option<ast::File>> = sources
-        .files
-        .iter()
-        .map(|f| ast::parse_file(&f.text).ok())
-        .collect();
     for (ri, rule) in plan.rules.iter().enumerate() {
+        if !wanted(ri) {
+            continue;
+        }
+        let parsed = &ex.parsed[rule.file];
         let src = &sources.files[rule.file];
         let location = format!("{}:{}", src.name, line_col(&src.text, rule.span.start).0);
         let tables: Vec<&str> = rule.bodies.iter().map(|b| b.table.as_str()).collect();
@@ -166,9 +212,7 @@ pub fn explain(
             let hi = crate::exec::eval_on_row(hi, &empty, now);
             window_decision(obj, &lo, &hi)
         });
-        let ast_rule = parsed[rule.file]
-            .as_ref()
-            .and_then(|f| find_rule(f, &rule.name));
+        let ast_rule = parsed.as_ref().and_then(|f| find_rule(f, &rule.name));
         let mut cx = Cx {
             src,
             obj,
@@ -177,7 +221,7 @@ pub fn explain(
             lets: HashMap::new(),
             extended: HashMap::new(),
         };
-        if let Some(f) = &parsed[rule.file] {
+        if let Some(f) = parsed {
             for item in &f.items {
                 if let ast::Item::Let(l) = item {
                     cx.bind(l);
