@@ -178,6 +178,10 @@ fn why_reads_an_event_from_a_file_line_and_prints_json() {
     let v: serde_json::Value = serde_json::from_str(&util::stdout(&out)).unwrap();
     assert_eq!(v["rules"][0]["verdict"], "no match");
     assert_eq!(v["rules"][0]["conditions"][0]["verdict"], false);
+    assert_eq!(
+        v["rules"][0]["conditions"][0]["read"][0],
+        serde_json::json!({"column": "Signer", "value": "DerKrämer IT Solutions GmbH"})
+    );
     assert_eq!(v["table_from"], "--table");
 
     let mut bad = args.to_vec();

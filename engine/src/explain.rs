@@ -84,12 +84,22 @@ pub struct Condition {
     pub location: String,
     /// `true`, `false`, or `null` (a null condition drops the row like `false`).
     pub verdict: Option<bool>,
-    /// The columns it read and their values (as JSON), in order of appearance.
-    pub read: Vec<(String, serde_json::Value)>,
+    /// The columns it read and their values, in order of appearance.
+    pub read: Vec<ColumnRead>,
     /// Which needle matched where, or why not.
     pub why: String,
     /// For `and`/`or`/`not` below the top: the operands.
     pub parts: Vec<Condition>,
+}
+
+/// One column a condition read: `{"column": "RemoteUrl", "value": "myserver-eye.de"}` in the
+/// JSON, named fields rather than a pair so that tools need not know the order.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnRead {
+    /// The column (an alias resolved to the table's column).
+    pub column: String,
+    /// Its value as the engine typed it, as JSON (a missing string is `""`, as in KQL).
+    pub value: serde_json::Value,
 }
 
 /// Why an explanation could not be made.
@@ -503,8 +513,11 @@ impl Cx<'_> {
             if let ExprKind::Name(id) = &x.kind {
                 if let Some((col, v, _)) = self.column(&id.name) {
                     let j = kql::funcs::value_to_json(&v);
-                    if !read.iter().any(|(c, _)| c == &col) {
-                        read.push((col, j));
+                    if !read.iter().any(|r: &ColumnRead| r.column == col) {
+                        read.push(ColumnRead {
+                            column: col,
+                            value: j,
+                        });
                     }
                 }
             }
@@ -755,7 +768,11 @@ fn condition_lines(out: &mut String, c: &Condition, label: &str, indent: usize) 
         format!("{label} {}", c.text)
     };
     let _ = writeln!(out, "{pad}{v:<6}{text}  ({})", c.location);
-    for (col, val) in c.read.iter().filter(|_| show_read) {
+    for ColumnRead {
+        column: col,
+        value: val,
+    } in c.read.iter().filter(|_| show_read)
+    {
         let _ = writeln!(out, "{pad}        {col} = {val}");
     }
     if !c.why.is_empty() {
