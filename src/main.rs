@@ -62,7 +62,11 @@ enum Command {
     /// Print rules as queries for other tools.
     Export(export::ExportArgs),
     /// A Language Server Protocol server over stdio (for editors).
-    Lsp,
+    Lsp {
+        /// Extra schema/alias files (JSON), as for `scry check`.
+        #[arg(long = "schema")]
+        schema: Vec<PathBuf>,
+    },
     /// Give rule files their canonical layout (in place; `-` for stdin; `--check` for CI).
     Fmt(fmt::FmtArgs),
     /// Run the rules over Kafka / Event Hubs topics as a consumer group (feature `kafka`).
@@ -133,7 +137,7 @@ fn main() -> ExitCode {
         Command::Import(a) => import::cmd_import(a),
         Command::Export(a) => export::cmd_export(a),
         Command::Fmt(a) => fmt::cmd_fmt(a),
-        Command::Lsp => lsp::cmd_lsp(),
+        Command::Lsp { schema } => catalog(&schema).and_then(lsp::cmd_lsp),
         #[cfg(feature = "kafka")]
         Command::Stream(a) => cmd_stream(a),
         Command::Completions { shell } => {

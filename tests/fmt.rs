@@ -132,6 +132,14 @@ fn check_prints_a_diff_and_exits_1_then_fmt_rewrites_in_place() {
     assert_eq!(util::stdout(&out), "");
 }
 
+/// What CI runs (`.ci/run`): every pack, found by walking the folder, is formatted.
+#[test]
+fn check_over_the_rules_folder_passes() {
+    let out = util::scry(&["fmt", "--check", "rules"]);
+    assert_eq!(out.status.code(), Some(0), "{}", util::stderr(&out));
+    assert_eq!(util::stdout(&out), "");
+}
+
 #[test]
 fn stdin_is_formatted_to_stdout() {
     use std::io::Write as _;
@@ -217,7 +225,11 @@ fn gaps(src: &str) -> Vec<usize> {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    // 200 cases by default; `PROPTEST_CASES=5000` runs more (`with_cases` would ignore it).
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200),
+        ..proptest::prelude::ProptestConfig::default()
+    })]
 
     /// Comments and line breaks dropped between any tokens: the formatter keeps every comment,
     /// keeps the plan, and its output is a fixed point.

@@ -32,10 +32,13 @@
 //!   one killed mid-run: the latest alerts equal `scry run` over the same events.
 //! - `columnar`: Parquet and Arrow IPC inputs give the rows JSON lines give; projection and
 //!   row-group skipping are reported; unreadable files and column types are named.
-//! - `fmt`: `scry fmt`: every pack formatted, idempotence, the plan unchanged, `--check` diffs.
-//! - `why`: `scry why` explains the seed ServerEye examples as the engine decides them.
-//! - `lsp`: `scry lsp` driven over stdio by a JSON-RPC client: diagnostics, fixes, completion,
-//!   formatting, hover, definitions, example verdicts on save.
+//! - `fmt`: `scry fmt`: every pack formatted, idempotence (a property test with comments
+//!   anywhere), the plan unchanged, `--check` diffs.
+//! - `why`: `scry why` explains every pack example as the engine decides it, naming the reason;
+//!   `--input FILE --line N` reads export lines as `scry run` does.
+//! - `lsp`: `scry lsp` driven over stdio by a JSON-RPC client: the diagnostics of `scry check`
+//!   for every invalid fixture, fixes, completion with schema docs, formatting, hover,
+//!   definitions, `--schema`, example verdicts on save.
 //! - `windows`: EVTX and Sysmon JSON inputs: real files load cleanly, planted RMM tools are
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 

@@ -3,7 +3,7 @@
 
 use crate::util;
 use scry_engine::compile::{self, Expectation, Sources};
-use scry_engine::explain::{explain, Explanation};
+use scry_engine::explain::{explain, Explainer, Explanation};
 use scry_engine::plan::Plan;
 use scry_engine::schema::Catalog;
 use std::sync::Arc;
@@ -178,6 +178,10 @@ fn why_reads_an_event_from_a_file_line_and_prints_json() {
     let v: serde_json::Value = serde_json::from_str(&util::stdout(&out)).unwrap();
     assert_eq!(v["rules"][0]["verdict"], "no match");
     assert_eq!(v["rules"][0]["conditions"][0]["verdict"], false);
+    assert_eq!(
+        v["rules"][0]["conditions"][0]["read"][0],
+        serde_json::json!({"column": "Signer", "value": "DerKrämer IT Solutions GmbH"})
+    );
     assert_eq!(v["table_from"], "--table");
 
     let mut bad = args.to_vec();
@@ -186,6 +190,112 @@ fn why_reads_an_event_from_a_file_line_and_prints_json() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         util::stderr(&out).contains("no line 9 (the file has 2)"),
+        "{}",
+        util::stderr(&out)
+    );
+}
+
+/// Every example of every pack, explained alone: the explanation's own conditions decide what
+/// the engine decides (`consistent`), and, for rules whose examples need no `given` context,
+/// the verdict is the one the example declares. A condition the explanation cannot evaluate,
+/// or reads differently from the engine, fails here with the pack, rule and example named.
+#[test]
+fn every_pack_example_is_explained_consistently() {
+    let catalog = Arc::new(Catalog::builtin());
+    let (mut checked, mut declared) = (0, 0);
+    for file in util::files(&util::path("rules"), "scry") {
+        let rel = file
+            .strip_prefix(util::root())
+            .unwrap()
+            .display()
+            .to_string();
+        let mut sources = Sources::default();
+        sources.add(rel.clone(), std::fs::read_to_string(&file).unwrap());
+        let compiled = compile::compile(&sources, Arc::clone(&catalog));
+        assert!(!compiled.has_errors(), "{rel}");
+        let plan = Plan::new(compiled.rules);
+        let explainer = Explainer::new(&plan, &sources);
+        for (ri, rule) in plan.rules.iter().enumerate() {
+            let now = rule.examples_now.unwrap_or(0);
+            let needs_context = rule.examples.iter().any(|c| c.expect == Expectation::Given);
+            for case in &rule.examples {
+                let want = match &case.expect {
+                    Expectation::Match => "match".to_string(),
+                    Expectation::NoMatch => "no match".to_string(),
+                    Expectation::Suppressed(i) => {
+                        format!("suppressed by \"{}\"", rule.exclusions[*i].name)
+                    }
+                    Expectation::Given => continue,
+                };
+                let event: serde_json::Value = serde_json::from_str(&case.json).unwrap();
+                let ex = explainer
+                    .explain(&event, Some(&case.table), now, &|i| i == ri)
+                    .unwrap_or_else(|e| panic!("{rel} / {} / {}: {e}", rule.name, case.label));
+                assert_eq!(ex.rules.len(), 1);
+                let r = &ex.rules[0];
+                assert!(
+                    r.consistent,
+                    "{rel} / {} / {}: {r:#?}",
+                    rule.name, case.label
+                );
+                checked += 1;
+                if !needs_context {
+                    assert_eq!(r.verdict, want, "{rel} / {} / {}", rule.name, case.label);
+                    declared += 1;
+                }
+            }
+        }
+    }
+    // 6,636 judged examples in the packs today (6 `given` contexts aside).
+    assert!(checked > 6000 && declared > 6000, "{checked} {declared}");
+}
+
+/// `--input FILE --line N` reads the line as `scry run` reads a record: a storage-account
+/// export line is its `properties`, of the table its `category` names (the README's example).
+#[test]
+fn a_storage_account_line_is_read_as_scry_run_reads_it() {
+    let out = util::scry(&[
+        "why",
+        "--rules",
+        "rules/rmm/servereye.scry",
+        "--rule",
+        "servereye_network_connection",
+        "--now",
+        "2024-05-15T12:00:00Z",
+        "--input",
+        "tests/data/sample/defender-storage.jsonl",
+        "--line",
+        "15",
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let text = util::stdout(&out);
+    assert!(
+        text.starts_with(
+            "event table: DeviceNetworkEvents (from its category (a storage-account record))\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(": no match\n"), "{text}");
+    assert!(text.contains("RemoteUrl = \"myserver-eye.de\""), "{text}");
+    assert!(text.contains("glued to a letter before it ('y')"), "{text}");
+
+    // A container line holds several rows: which one is meant is not guessed.
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("why-container");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("hub.jsonl");
+    std::fs::write(&f, "{\"records\": [{\"a\": 1}, {\"a\": 2}]}\n").unwrap();
+    let out = util::scry(&[
+        "why",
+        "--rules",
+        "rules/rmm/servereye.scry",
+        "--input",
+        f.to_str().unwrap(),
+        "--line",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        util::stderr(&out).contains("hub.jsonl:1: the record is a container of 2 rows"),
         "{}",
         util::stderr(&out)
     );

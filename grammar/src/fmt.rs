@@ -585,6 +585,24 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_on_the_first_line_of_a_broken_chain_stays_there() {
+        // The comment first sits on `1`; once printed after `when a == 1` it is on the line
+        // where the whole chain starts, so it attaches to the chain the next time: the chain's
+        // notes must print where it starts too (they went to its last line: tests/fmt.rs's
+        // property test found it, see tests/fmt.proptest-regressions).
+        let src = "rule r {\n  from T\n  except \"fp\" { description \"why\" when a\n == 1 /* b */ and c == 2 }\n}\n";
+        assert_eq!(
+            fmt(src),
+            "rule r {\n  from T\n  except \"fp\" {\n    description \"why\"\n    when a == 1  /* b */\n      and c == 2\n  }\n}\n"
+        );
+        let src = "rule r {\n  from T\n  where a\n == 1 // one\n    and c == 2\n}\n";
+        assert_eq!(
+            fmt(src),
+            "rule r {\n  from T\n  where a == 1  // one\n    and c == 2\n}\n"
+        );
+    }
+
+    #[test]
     fn syntax_errors_are_reported_not_formatted() {
         assert!(matches!(
             format("rule r { title }"),

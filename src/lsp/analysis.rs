@@ -9,7 +9,7 @@ use lsp_types::{
 use scry_engine::compile::{self, Sources};
 use scry_engine::diag::Severity;
 use scry_engine::plan::Plan;
-use scry_engine::schema::Catalog;
+use scry_engine::schema::{Catalog, TableSchema};
 use std::sync::Arc;
 
 /// The operators, with the semantics hover shows.
@@ -99,11 +99,28 @@ const KEYWORDS: &[&str] = &[
     "description",
 ];
 
-/// Each built-in table's documentation page (the schema file's `source`).
-fn table_doc(table: &str) -> Option<String> {
+/// What a table holds (the schema file's description), and for the three core Defender tables
+/// the reference page they were copied from (`defender.json`'s `source`).
+fn table_doc(t: &TableSchema) -> Option<String> {
     static SCHEMA: &str = include_str!("../../engine/schemas/defender.json");
-    let v: serde_json::Value = serde_json::from_str(SCHEMA).ok()?;
-    v["source"][table].as_str().map(str::to_string)
+    let page = serde_json::from_str::<serde_json::Value>(SCHEMA)
+        .ok()
+        .and_then(|v| v["source"][&t.name].as_str().map(str::to_string));
+    match (t.description(), page) {
+        (Some(d), Some(p)) => Some(format!("{d}\n\n{p}")),
+        (Some(d), None) => Some(d.to_string()),
+        (None, p) => p,
+    }
+}
+
+/// A column's documentation: its schema description, then what its table holds.
+fn column_doc(t: &TableSchema, column: &str) -> Option<String> {
+    let table = t.description().map(|d| format!("{}: {d}", t.name));
+    match (t.column_description(column), table) {
+        (Some(c), Some(tb)) => Some(format!("{c}\n\n{tb}")),
+        (Some(c), None) => Some(c.to_string()),
+        (None, tb) => tb,
+    }
 }
 
 /// Compiles the document alone: its diagnostics, and the plan when it compiles.
@@ -234,7 +251,7 @@ pub fn completion(src: &str, at: usize, catalog: &Catalog) -> Vec<CompletionItem
                 &t.name,
                 CompletionItemKind::CLASS,
                 format!("table, {} columns", t.columns.len()),
-                table_doc(&t.name),
+                table_doc(t),
             ));
         }
     };
@@ -262,7 +279,7 @@ pub fn completion(src: &str, at: usize, catalog: &Catalog) -> Vec<CompletionItem
                     c,
                     CompletionItemKind::FIELD,
                     format!("{ty} — {}", t.name),
-                    table_doc(&t.name),
+                    column_doc(t, c),
                 ));
             }
         }
@@ -272,7 +289,7 @@ pub fn completion(src: &str, at: usize, catalog: &Catalog) -> Vec<CompletionItem
                     alias,
                     CompletionItemKind::PROPERTY,
                     format!("alias of {col} in {}", t.name),
-                    None,
+                    column_doc(t, col),
                 ));
             }
         }
@@ -330,14 +347,22 @@ pub fn hover(src: &str, at: usize, catalog: &Catalog) -> Option<(Range, MarkupCo
         if !tables.is_empty() && !tables.contains(&t.name) {
             continue;
         }
+        let describe = |col: &str| {
+            t.column_description(col)
+                .map_or(String::new(), |d| format!(": {d}"))
+        };
         if let Some(ty) = t.column(word) {
-            let doc = table_doc(&t.name).map_or(String::new(), |d| format!(" — {d}"));
-            lines.push(format!("`{word}`: **{ty}**, column of `{}`{doc}", t.name));
+            lines.push(format!(
+                "`{word}`: **{ty}**, column of `{}`{}",
+                t.name,
+                describe(word)
+            ));
         } else if let Some(col) = t.alias(word) {
             let ty = t.column(col).map_or("?".to_string(), |ty| ty.to_string());
             lines.push(format!(
-                "`{word}`: alias of `{col}` (**{ty}**) in `{}`",
-                t.name
+                "`{word}`: alias of `{col}` (**{ty}**) in `{}`{}",
+                t.name,
+                describe(col)
             ));
         }
     }
@@ -345,7 +370,7 @@ pub fn hover(src: &str, at: usize, catalog: &Catalog) -> Option<(Range, MarkupCo
         lines.push(format!(
             "table `{word}`: {} columns{}",
             t.columns.len(),
-            table_doc(word).map_or(String::new(), |d| format!(" — {d}"))
+            table_doc(t).map_or(String::new(), |d| format!(" — {d}"))
         ));
     }
     let base = word.trim_end_matches("_cs");

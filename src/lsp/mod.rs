@@ -33,7 +33,9 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-pub fn cmd_lsp() -> Result<ExitCode, String> {
+/// Serves until the client says `exit`; `catalog` holds the built-in tables and the user's
+/// `--schema` files, so diagnostics and completion know what `scry check` knows.
+pub fn cmd_lsp(catalog: Arc<Catalog>) -> Result<ExitCode, String> {
     let (conn, io) = Connection::stdio();
     let caps = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Options(
@@ -63,7 +65,7 @@ pub fn cmd_lsp() -> Result<ExitCode, String> {
     let mut server = Server {
         conn: &conn,
         docs: HashMap::new(),
-        catalog: Arc::new(Catalog::builtin()),
+        catalog,
     };
     server.run()?;
     drop(conn);

@@ -101,6 +101,56 @@ async function main() {
       }
     });
   }
+  // Forms the packs do not use (or use rarely), each with the scope every token of it must
+  // carry: a grammar change that breaks one fails here even if the packs still pass.
+  const FORMS = [
+    ["where a has 'x' /* note */ and b == 1", "/* note */", "comment.block.scry"],
+    ["/* over\ntwo lines */ rule r {", "/* over\ntwo lines */", "comment.block.scry"],
+    ["where p has @'C:\\Program Files\\'", "@'C:\\Program Files\\'", "string.quoted.single.verbatim.scry"],
+    ["where p has @'it''s'", "@'it''s'", "string.quoted.single.verbatim.scry"],
+    ["where u == 'https://x.example/a' // c", "'https://x.example/a'", "string.quoted.single.scry"],
+    ["where u == 'https://x.example/a' // c", "// c", "comment.line.double-slash.scry"],
+    ["where u has 'a\\'b'", "'a\\'b'", "string.quoted.single.scry"],
+    ['where f =~ "it\'s"', '"it\'s"', "string.quoted.double.scry"],
+    ["let S = ```a // b\nc```;", "```a // b\nc```", "string.quoted.other.multiline.scry"],
+    ["where x in~ ('a')", "in~", "keyword.operator.word.scry"],
+    ["where x !has 'a'", "!has", "keyword.operator.word.scry"],
+    ["where x !in ('a')", "!in", "keyword.operator.word.scry"],
+    ["where x has_cs 'a'", "has_cs", "keyword.operator.word.scry"],
+    ["where x matches regex 'a+'", "matches", "keyword.operator.word.scry"],
+    ["where x !between (1 .. 2)", "!between", "keyword.operator.word.scry"],
+    ["where x =~ 'a'", "=~", "keyword.operator.comparison.scry"],
+    ["where isnotempty(x)", "isnotempty", "support.function.scry"],
+    ["  window 5d", "5d", "constant.numeric.scry"],
+    ["  window 5d", "window", "keyword.control.scry"],
+    ["  examples at datetime(2024-05-15T12:00:00Z) {", "examples", "keyword.control.scry"],
+    ['    suppressed "s" by "fp" {"a": 1}', "suppressed", "keyword.control.scry"],
+    ['  title "x // y"', "title", "entity.other.attribute-name.metadata.scry"],
+    ['  title "x // y"', '"x // y"', "string.quoted.double.scry"],
+    ["rule servereye_x {", "servereye_x", "entity.name.type.rule.scry"],
+    ["where process.parent.name =~ 'a'", "process.parent.name", "variable.other.column.scry"],
+    ["where x == true", "true", "constant.language.scry"],
+  ];
+  for (const [text, part, scope] of FORMS) {
+    counts.forms = (counts.forms || 0) + 1;
+    const at = text.indexOf(part);
+    if (at < 0) throw new Error(`bad form: ${part} not in ${text}`);
+    let stack = vsctm.INITIAL;
+    let offset = 0;
+    const wrong = [];
+    for (const line of text.split("\n")) {
+      const r = grammar.tokenizeLine(line, stack);
+      stack = r.ruleStack;
+      for (const t of r.tokens) {
+        const [s, e] = [offset + t.startIndex, offset + t.endIndex];
+        const overlaps = s < at + part.length && at < e && line.slice(t.startIndex, t.endIndex).trim() !== "";
+        if (overlaps && !t.scopes.includes(scope)) wrong.push(`${JSON.stringify(line.slice(t.startIndex, t.endIndex))} is ${t.scopes.join(" ")}`);
+        if (overlaps && (s < at || e > at + part.length) && !/string|comment/.test(scope)) wrong.push(`token ${JSON.stringify(line.slice(t.startIndex, t.endIndex))} runs past ${part}`);
+      }
+      offset += line.length + 1;
+    }
+    if (wrong.length) failures.push(`form ${JSON.stringify(text)}: ${part} should be ${scope}: ${wrong.join("; ")}`);
+  }
   for (const [k, v] of Object.entries(counts)) {
     if (v === 0) failures.push(`no ${k} seen: the test checked nothing`);
   }

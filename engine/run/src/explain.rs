@@ -86,12 +86,22 @@ pub struct Condition {
     pub location: String,
     /// `true`, `false`, or `null` (a null condition drops the row like `false`).
     pub verdict: Option<bool>,
-    /// The columns it read and their values (as JSON), in order of appearance.
-    pub read: Vec<(String, serde_json::Value)>,
+    /// The columns it read and their values, in order of appearance.
+    pub read: Vec<ColumnRead>,
     /// Which needle matched where, or why not.
     pub why: String,
     /// For `and`/`or`/`not` below the top: the operands.
     pub parts: Vec<Condition>,
+}
+
+/// One column a condition read: `{"column": "RemoteUrl", "value": "myserver-eye.de"}` in the
+/// JSON, named fields rather than a pair so that tools need not know the order.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnRead {
+    /// The column (an alias resolved to the table's column).
+    pub column: String,
+    /// Its value as the engine typed it, as JSON (a missing string is `""`, as in KQL).
+    pub value: serde_json::Value,
 }
 
 /// Why an explanation could not be made.
@@ -126,16 +136,62 @@ pub fn explain(
     table: Option<&str>,
     now: i64,
 ) -> Result<Explanation, ExplainError> {
+    Explainer::new(plan, sources).explain(event, table, now, &|_| true)
+}
+
+/// A rule set ready to explain events: its sources are parsed once (the explanation walks
+/// the written conditions), for any number of events.
+pub struct Explainer<'a> {
+    plan: &'a Plan,
+    sources: &'a Sources,
+    parsed: Vec<Option<ast::File>>,
+}
+
+impl<'a> Explainer<'a> {
+    /// Parses the sources of `plan`'s rules.
+    pub fn new(plan: &'a Plan, sources: &'a Sources) -> Self {
+        let parsed = sources
+            .files
+            .iter()
+            .map(|f| ast::parse_file(&f.text).ok())
+            .collect();
+        Explainer {
+            plan,
+            sources,
+            parsed,
+        }
+    }
+
+    /// [`explain`] for the rules whose index in `plan.rules` passes `wanted` (`scry why
+    /// --rule`): the others are neither evaluated nor listed.
+    pub fn explain(
+        &self,
+        event: &serde_json::Value,
+        table: Option<&str>,
+        now: i64,
+        wanted: &dyn Fn(usize) -> bool,
+    ) -> Result<Explanation, ExplainError> {
+        explain_with(self, event, table, now, wanted)
+    }
+}
+
+fn explain_with(
+    ex: &Explainer<'_>,
+    event: &serde_json::Value,
+    table: Option<&str>,
+    now: i64,
+    wanted: &dyn Fn(usize) -> bool,
+) -> Result<Explanation, ExplainError> {
+    let (plan, sources) = (ex.plan, ex.sources);
     let obj = event.as_object().ok_or(ExplainError::NotAnObject)?;
     let (table, table_from) = event_table(&plan.catalog, obj, table)?;
     let text = event.to_string();
     let mut rules = Vec::new();
-    let parsed: Vec<Option<ast::File>> = sources
-        .files
-        .iter()
-        .map(|f| ast::parse_file(&f.text).ok())
-        .collect();
     for (ri, rule) in plan.rules.iter().enumerate() {
+        if !wanted(ri) {
+            continue;
+        }
+        let parsed = &ex.parsed[rule.file];
         let src = &sources.files[rule.file];
         let location = format!("{}:{}", src.name, line_col(&src.text, rule.span.start).0);
         let tables: Vec<&str> = rule.bodies.iter().map(|b| b.table.as_str()).collect();
@@ -168,9 +224,7 @@ pub fn explain(
             let hi = crate::exec::eval_on_row(hi, &empty, now);
             window_decision(obj, &lo, &hi)
         });
-        let ast_rule = parsed[rule.file]
-            .as_ref()
-            .and_then(|f| find_rule(f, &rule.name));
+        let ast_rule = parsed.as_ref().and_then(|f| find_rule(f, &rule.name));
         let mut cx = Cx {
             src,
             obj,
@@ -179,7 +233,7 @@ pub fn explain(
             lets: HashMap::new(),
             extended: HashMap::new(),
         };
-        if let Some(f) = &parsed[rule.file] {
+        if let Some(f) = parsed {
             for item in &f.items {
                 if let ast::Item::Let(l) = item {
                     cx.bind(l);
@@ -461,8 +515,11 @@ impl Cx<'_> {
             if let ExprKind::Name(id) = &x.kind {
                 if let Some((col, v, _)) = self.column(&id.name) {
                     let j = kql::funcs::value_to_json(&v);
-                    if !read.iter().any(|(c, _)| c == &col) {
-                        read.push((col, j));
+                    if !read.iter().any(|r: &ColumnRead| r.column == col) {
+                        read.push(ColumnRead {
+                            column: col,
+                            value: j,
+                        });
                     }
                 }
             }
@@ -713,7 +770,11 @@ fn condition_lines(out: &mut String, c: &Condition, label: &str, indent: usize) 
         format!("{label} {}", c.text)
     };
     let _ = writeln!(out, "{pad}{v:<6}{text}  ({})", c.location);
-    for (col, val) in c.read.iter().filter(|_| show_read) {
+    for ColumnRead {
+        column: col,
+        value: val,
+    } in c.read.iter().filter(|_| show_read)
+    {
         let _ = writeln!(out, "{pad}        {col} = {val}");
     }
     if !c.why.is_empty() {

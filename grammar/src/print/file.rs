@@ -1,0 +1,288 @@
+//! Whole `.scry` files: items, rules and their clauses, in written order.
+
+use super::*;
+
+/// The span that comments after a file's last item are attached to (as closing comments).
+pub const FILE_END: Span = Span {
+    start: u32::MAX,
+    end: u32::MAX,
+};
+
+/// Prints a `.scry` file: top-level lets and rules, clauses in written order, `where` chains
+/// one condition per line. Returns the text and the notes that found no node to sit on.
+pub fn file(f: &File, notes: &Notes) -> (String, Vec<(Span, String)>) {
+    let mut w = Writer::new(Dialect::Scry, notes);
+    for (i, item) in f.items.iter().enumerate() {
+        if i > 0 {
+            w.newline(0);
+            if matches!(item, Item::Rule(_)) {
+                w.newline(0);
+            }
+        }
+        let span = match item {
+            Item::Let(l) => l.span,
+            Item::Rule(r) => r.span,
+        };
+        w.lead(span, 0);
+        match item {
+            Item::Let(l) => let_decl(&mut w, l, 0),
+            Item::Rule(r) => rule(&mut w, r),
+        }
+    }
+    // Comments after the last item (or in a file without items).
+    w.closing(FILE_END, 0);
+    w.newline(0);
+    let (mut text, lost) = w.finish();
+    while text.ends_with("\n\n") {
+        text.pop();
+    }
+    (text, lost)
+}
+
+fn let_decl(w: &mut Writer<'_>, l: &Let, indent: usize) {
+    w.note(l.span);
+    w.text("let ");
+    w.text(&name(&l.name.name));
+    w.text(" = ");
+    w.expr(&l.value, indent, false);
+    w.text(";");
+    w.after(l.span);
+}
+
+/// Metadata strings read best in double quotes (`title "ServerEye"`), the form rule files use.
+fn meta_string(s: &str) -> String {
+    quoted(s, '"')
+}
+
+/// A metadata word (`CommandAndControl`, `T1059.001`) bare when it is one, else a string.
+fn meta_word(w: &str) -> String {
+    let mut chars = w.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        w.to_string()
+    } else {
+        meta_string(w)
+    }
+}
+
+fn meta_value(v: &MetaValue) -> String {
+    match v {
+        MetaValue::Str(s) => meta_string(&s.value),
+        MetaValue::Word(id) => meta_word(&id.name),
+        MetaValue::List(items, _) => {
+            let parts: Vec<String> = items.iter().map(meta_value).collect();
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
+fn assignments(w: &mut Writer<'_>, xs: &[Assignment], cont: usize) {
+    for (i, a) in xs.iter().enumerate() {
+        let text = match &a.name {
+            Some(n) => format!("{} = {}", name(&n.name), expr(&a.value, w.dialect)),
+            None => expr(&a.value, w.dialect),
+        };
+        if i > 0 {
+            w.text(",");
+            if w.column() + 1 + text.chars().count() > WIDTH {
+                w.newline(cont);
+            } else {
+                w.text(" ");
+            }
+        }
+        w.note(a.span);
+        w.note(a.value.span);
+        w.text(&text);
+    }
+}
+
+/// Prints `summarize aggs by keys` starting at the current column (`indent` is the line's).
+pub fn summarize(w: &mut Writer<'_>, s: &Summarize, indent: usize, keyword: &str) {
+    w.note(s.span);
+    w.text(keyword);
+    w.text(" ");
+    let cont = w.column();
+    assignments(w, &s.aggregates, cont);
+    if !s.by.is_empty() {
+        let keys: Vec<String> =
+            s.by.iter()
+                .map(|a| match &a.name {
+                    Some(n) => format!("{} = {}", name(&n.name), expr(&a.value, w.dialect)),
+                    None => expr(&a.value, w.dialect),
+                })
+                .collect();
+        let one = keys.join(", ");
+        if s.aggregates.is_empty() {
+            w.text("by ");
+        } else if w.column() + 4 + one.chars().count() <= WIDTH {
+            w.text(" by ");
+        } else {
+            w.newline(cont.saturating_sub(3).max(indent + 2));
+            w.text("by ");
+        }
+        let cont = w.column();
+        assignments(w, &s.by, cont);
+    }
+}
+
+/// Prints `project Col, Name = expr, ...` starting at the current column; `keyword` is
+/// `project` for scry and `| project` for KQL, which spell the clause the same way.
+pub fn project(w: &mut Writer<'_>, p: &Project, keyword: &str) {
+    w.note(p.span);
+    w.text(keyword);
+    w.text(" ");
+    let cont = w.column();
+    assignments(w, &p.columns, cont);
+}
+
+/// Prints `take N` (or `limit N`, as written); `prefix` is `""` for scry and `"| "` for KQL.
+pub fn take(w: &mut Writer<'_>, t: &Take, prefix: &str) {
+    w.note(t.span);
+    w.text(prefix);
+    w.text(&t.keyword.name);
+    w.text(" ");
+    w.text(&expr(&t.count, w.dialect));
+}
+
+fn rule(w: &mut Writer<'_>, r: &Rule) {
+    w.note(r.span);
+    w.text("rule ");
+    w.text(&name(&r.name.name));
+    w.text(" {");
+    for c in &r.clauses {
+        w.newline(2);
+        w.lead(clause_span(c), 2);
+        match c {
+            Clause::Meta(m) => {
+                w.note(m.span);
+                // One space, not aligned keys: a long `description` would push every value
+                // of the rule to its width.
+                w.text(&m.key.name);
+                w.text(" ");
+                w.text(&meta_value(&m.value));
+            }
+            Clause::From(f) => {
+                w.note(f.span);
+                let tables: Vec<String> = f.tables.iter().map(|t| name(&t.name)).collect();
+                w.text("from ");
+                w.text(&tables.join(", "));
+            }
+            Clause::Window(win) => {
+                w.note(win.span);
+                w.text(&window_text(win, Dialect::Scry));
+            }
+            Clause::Let(l) => let_decl(w, l, 2),
+            Clause::Where(x) => {
+                w.note(x.span);
+                w.text("where ");
+                w.expr(&x.predicate, 2, true);
+            }
+            Clause::Having(x) => {
+                w.note(x.span);
+                w.text("having ");
+                w.expr(&x.predicate, 2, true);
+            }
+            Clause::Extend(x) => {
+                w.note(x.span);
+                w.text("extend ");
+                let cont = w.column();
+                assignments(w, &x.assignments, cont);
+            }
+            Clause::Except(x) => {
+                w.note(x.span);
+                w.text("except ");
+                w.text(&meta_string(&x.name.value));
+                match &x.description {
+                    None => {
+                        w.text(" when ");
+                        w.expr(&x.condition, 2, true);
+                    }
+                    Some(desc) => {
+                        w.text(" {");
+                        w.newline(4);
+                        w.lead(desc.span, 4);
+                        w.note(desc.span);
+                        w.text("description ");
+                        w.text(&meta_string(&desc.value));
+                        w.newline(4);
+                        w.lead(x.condition.span, 4);
+                        w.text("when ");
+                        w.expr(&x.condition, 4, true);
+                        w.closing(x.span, 4);
+                        w.newline(2);
+                        w.text("}");
+                        w.after(x.span);
+                    }
+                }
+            }
+            Clause::Summarize(s) => summarize(w, s, 2, "summarize"),
+            Clause::Project(p) => project(w, p, "project"),
+            Clause::Take(t) => take(w, t, ""),
+            Clause::Examples(x) => examples(w, x),
+        }
+        w.after(clause_span(c));
+    }
+    w.closing(r.span, 2);
+    w.newline(0);
+    w.text("}");
+    w.after(r.span);
+}
+
+/// The span of a clause, where its comments are attached.
+pub fn clause_span(c: &Clause) -> Span {
+    match c {
+        Clause::Meta(m) => m.span,
+        Clause::From(f) => f.span,
+        Clause::Window(w) => w.span,
+        Clause::Let(l) => l.span,
+        Clause::Where(x) => x.span,
+        Clause::Extend(x) => x.span,
+        Clause::Except(x) => x.span,
+        Clause::Summarize(x) => x.span,
+        Clause::Having(x) => x.span,
+        Clause::Project(x) => x.span,
+        Clause::Take(x) => x.span,
+        Clause::Examples(x) => x.span,
+    }
+}
+
+fn examples(w: &mut Writer<'_>, x: &Examples) {
+    w.note(x.span);
+    w.text("examples");
+    if let Some(n) = &x.now {
+        w.text(" at ");
+        w.text(&expr(n, Dialect::Scry));
+    }
+    w.text(" {");
+    for c in &x.cases {
+        w.newline(4);
+        w.lead(c.span, 4);
+        w.note(c.span);
+        match &c.expect {
+            Expect::Match => w.text("match "),
+            Expect::NoMatch => w.text("no_match "),
+            Expect::Given => w.text("given "),
+            Expect::Suppressed(_) => w.text("suppressed "),
+        }
+        w.text(&meta_string(&c.label.value));
+        if let Expect::Suppressed(by) = &c.expect {
+            w.text(" by ");
+            w.text(&meta_string(&by.value));
+        }
+        if let Some(t) = &c.table {
+            w.text(" in ");
+            w.text(&name(&t.name));
+        }
+        w.text(" ");
+        // The event is kept as written; a multi-line one keeps its own line breaks.
+        w.text(&c.event.text);
+        w.after(c.span);
+    }
+    w.closing(x.span, 4);
+    w.newline(2);
+    w.text("}");
+    w.after(x.span);
+}
