@@ -594,6 +594,8 @@ impl RunStats {
         for c in other.set_aside_columns {
             self.note_set_aside(c);
         }
+        // A state from elsewhere may name more than a run keeps.
+        self.trim_set_aside();
     }
 
     /// Adds a set-aside column name, keeping the [`SET_ASIDE_NAMES`] smallest: the kept names
@@ -603,7 +605,12 @@ impl RunStats {
             return;
         }
         self.set_aside_columns.insert(column);
-        if self.set_aside_columns.len() > SET_ASIDE_NAMES {
+        self.trim_set_aside();
+    }
+
+    /// Keeps the [`SET_ASIDE_NAMES`] smallest set-aside names, saying when there were more.
+    fn trim_set_aside(&mut self) {
+        while self.set_aside_columns.len() > SET_ASIDE_NAMES {
             self.set_aside_columns.pop_last();
             self.set_aside_more = true;
         }
