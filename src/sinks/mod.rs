@@ -13,8 +13,12 @@ pub mod timesketch;
 
 /// What the writers know about the run besides the rows.
 pub struct RunInfo {
-    /// The input names as the run summary prints them, in input order.
+    /// The input names as the run summary prints them, in input order (a row's
+    /// [`Origin::input`](scry_engine::origin::Origin::input) indexes this).
     pub inputs: Vec<String>,
+    /// Each input's framing, as detected: whether a row's origin is a line, a row of a
+    /// columnar file or an EVTX record.
+    pub framings: Vec<scry_engine::io::Framing>,
     /// The evaluation clock (`--now`, else the start of the run), in ticks.
     pub now: i64,
 }
@@ -27,6 +31,11 @@ impl RunInfo {
     pub fn of(outcome: &scry_engine::run::RunOutcome, now: i64) -> RunInfo {
         RunInfo {
             inputs: outcome.inputs.iter().map(|i| i.name.clone()).collect(),
+            framings: outcome
+                .inputs
+                .iter()
+                .map(|i| i.stats.format.framing)
+                .collect(),
             now,
         }
     }

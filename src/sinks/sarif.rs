@@ -7,17 +7,23 @@
 //!   `level` and as `properties.security-severity` (the CVSS-like score code scanning sorts by).
 //! - `results`: one per result row, in the final row order, with the rule, level, a message
 //!   naming the row's columns, and the columns themselves under `properties.columns`.
-//! - Locations: result rows do not carry the line they came from (a summarized row comes from
-//!   many records, and the executor keeps only values), so a result's `physicalLocation` is the
-//!   input file, without a region, when the run read exactly one file; with several inputs (or
-//!   standard input) which one a row came from is not known, so results carry no location and
-//!   `run.artifacts` lists every input instead of guessing one.
+//! - Locations: a result points at its row's event ([`ResultRow::origin`]): the one event of
+//!   a row without `summarize`, the first contributing event in input order of a `summarize`
+//!   row (the same for any thread count). `physicalLocation.artifactLocation` is that input
+//!   (its `index` into `run.artifacts`, which lists every input in input order), with
+//!   `region.startLine` in a text input (JSON lines, a JSON document, CSV: the line where the
+//!   record starts, counted after decompression). A Parquet or Arrow row has no line: the
+//!   location carries `properties.row` instead; an EVTX record `properties.record`. Standard
+//!   input is an artifact with a description and no URI. A row with no event (`summarize`
+//!   without `by` over nothing) has no location.
 
 use super::fields::{self, Severity};
 use super::RunInfo;
 use crate::output::Sink;
 use scry_engine::compile::Rule;
 use scry_engine::exec::{value_to_json, ResultRow};
+use scry_engine::io::Framing;
+use scry_engine::origin::Origin;
 use scry_engine::plan::Plan;
 use serde_json::{json, Map, Value as J};
 use std::io::{self, Write};
@@ -150,6 +156,36 @@ pub fn uri(name: &str) -> Option<String> {
     Some(out)
 }
 
+impl<W: Write> Sarif<W> {
+    /// The SARIF location of an event: its input, and its line, row or record there.
+    fn location(&self, o: Origin) -> Option<J> {
+        let name = self.info.inputs.get(o.input)?;
+        let mut artifact = Map::new();
+        if let Some(u) = uri(name) {
+            artifact.insert("uri".into(), u.into());
+        }
+        artifact.insert("index".into(), o.input.into());
+        let mut physical = Map::new();
+        physical.insert("artifactLocation".into(), artifact.into());
+        let mut loc = Map::new();
+        match self.info.framings.get(o.input) {
+            Some(Framing::Parquet | Framing::ArrowIpc) => {
+                loc.insert("properties".into(), json!({ "row": o.line }));
+            }
+            Some(Framing::Evtx) => {
+                loc.insert("properties".into(), json!({ "record": o.record }));
+            }
+            // A region's lines start at 1: a line 0 is no place in a text file.
+            _ if o.line > 0 => {
+                physical.insert("region".into(), json!({ "startLine": o.line }));
+            }
+            _ => {}
+        }
+        loc.insert("physicalLocation".into(), physical.into());
+        Some(loc.into())
+    }
+}
+
 impl<W: Write> Sink for Sarif<W> {
     fn row(&mut self, plan: &Plan, row: &ResultRow) -> io::Result<()> {
         let rule = &plan.rules[row.rule];
@@ -165,13 +201,8 @@ impl<W: Write> Sink for Sarif<W> {
             "message".into(),
             json!({ "text": fields::message(rule, row) }),
         );
-        if let [only] = self.info.inputs.as_slice() {
-            if let Some(u) = uri(only) {
-                r.insert(
-                    "locations".into(),
-                    json!([{ "physicalLocation": { "artifactLocation": { "uri": u, "index": 0 } } }]),
-                );
-            }
+        if let Some(loc) = row.origin.and_then(|o| self.location(o)) {
+            r.insert("locations".into(), json!([loc]));
         }
         r.insert("properties".into(), json!({ "columns": columns }));
         self.results.push(r.into());
@@ -180,12 +211,18 @@ impl<W: Write> Sink for Sarif<W> {
 
     fn finish(&mut self, plan: &Plan) -> io::Result<()> {
         let rules: Vec<J> = plan.rules.iter().map(descriptor).collect();
+        // Every input, in input order, so that a location's `index` is its input's index.
         let artifacts: Vec<J> = self
             .info
             .inputs
             .iter()
-            .filter_map(|n| uri(n))
-            .map(|u| json!({ "location": { "uri": u }, "roles": ["analysisTarget"] }))
+            .map(|n| match uri(n) {
+                Some(u) => json!({ "location": { "uri": u }, "roles": ["analysisTarget"] }),
+                None => json!({
+                    "description": { "text": "standard input" },
+                    "roles": ["analysisTarget"],
+                }),
+            })
             .collect();
         let mut run = Map::new();
         run.insert(

@@ -565,7 +565,21 @@ pub struct RunStats {
     /// [`RunStats::decided_lines`]).
     #[serde(default)]
     pub decided: BTreeMap<String, u64>,
+    /// Records given a table from their columns although it lacks some of them (set aside:
+    /// columns an export's query computed, see [`Catalog::fit`]), per table.
+    #[serde(default)]
+    pub set_aside: BTreeMap<String, u64>,
+    /// The names of those columns: the [`SET_ASIDE_NAMES`] first in sorted order (so any
+    /// split of the input names the same), and whether there were more.
+    #[serde(default)]
+    pub set_aside_columns: std::collections::BTreeSet<String>,
+    /// More columns were set aside than [`RunStats::set_aside_columns`] names.
+    #[serde(default)]
+    pub set_aside_more: bool,
 }
+
+/// How many set-aside column names a run keeps (hostile input can hold any number).
+pub const SET_ASIDE_NAMES: usize = 12;
 
 impl RunStats {
     /// The counters of nothing evaluated yet, one per rule of `plan`.
@@ -610,6 +624,33 @@ impl RunStats {
         for (k, n) in other.decided {
             *self.decided.entry(k).or_insert(0) += n;
         }
+        for (k, n) in other.set_aside {
+            *self.set_aside.entry(k).or_insert(0) += n;
+        }
+        self.set_aside_more |= other.set_aside_more;
+        for c in other.set_aside_columns {
+            self.note_set_aside(c);
+        }
+        // A state from elsewhere may name more than a run keeps.
+        self.trim_set_aside();
+    }
+
+    /// Adds a set-aside column name, keeping the [`SET_ASIDE_NAMES`] smallest: the kept names
+    /// and `set_aside_more` are then the same for any order and grouping of additions.
+    fn note_set_aside(&mut self, column: String) {
+        if self.set_aside_columns.contains(&column) {
+            return;
+        }
+        self.set_aside_columns.insert(column);
+        self.trim_set_aside();
+    }
+
+    /// Keeps the [`SET_ASIDE_NAMES`] smallest set-aside names, saying when there were more.
+    fn trim_set_aside(&mut self) {
+        while self.set_aside_columns.len() > SET_ASIDE_NAMES {
+            self.set_aside_columns.pop_last();
+            self.set_aside_more = true;
+        }
     }
 
     /// How the tables of records that named none were decided, one line each, sorted: `table
@@ -636,6 +677,20 @@ impl RunStats {
             ));
         }
         lines.sort();
+        if !self.set_aside.is_empty() {
+            let per_table: Vec<String> = self
+                .set_aside
+                .iter()
+                .map(|(t, n)| format!("{n} {t}"))
+                .collect();
+            let names: Vec<&str> = self.set_aside_columns.iter().map(String::as_str).collect();
+            lines.push(format!(
+                "record(s) given a table that lacks some of their columns ({}), set aside: {}{} (columns a query computed? --schema declares them for rules)",
+                per_table.join(", "),
+                names.join(", "),
+                if self.set_aside_more { ", ..." } else { "" }
+            ));
+        }
         lines
     }
 
@@ -1041,7 +1096,7 @@ impl<'p> Executor<'p> {
     /// does); an `Err` is a record the second pass will report as skipped.
     pub fn collect_sets(&mut self, row: &Row) -> Result<(), Skip> {
         let plan = self.plan;
-        let (table, _) = table_of(
+        let (table, _, _) = table_of(
             &self.default_table,
             self.type_field,
             self.action_field,
@@ -1190,7 +1245,7 @@ impl<'p> Executor<'p> {
     /// (which `process` then reports).
     pub fn record_time(&mut self, row: &Row) -> Option<i64> {
         let plan = self.plan;
-        let (table, _) = table_of(
+        let (table, _, _) = table_of(
             &self.default_table,
             self.type_field,
             self.action_field,
@@ -1349,7 +1404,7 @@ impl<'p> Executor<'p> {
         let plan = self.plan;
         // Borrowed from the row, the options or the catalog: nothing is allocated per record
         // here, but for records whose table is inferred.
-        let (table, inferred) = table_of(
+        let (table, inferred, partial) = table_of(
             &self.default_table,
             self.type_field,
             self.action_field,
@@ -1372,6 +1427,9 @@ impl<'p> Executor<'p> {
                 self.key_buf.push_str(&and_list(&among));
                 bump(&mut self.stats.decided, &self.key_buf);
             }
+        }
+        if partial {
+            count_set_aside(&mut self.stats, &plan.catalog, table, row);
         }
         let Some(tp) = plan.table(table) else {
             if plan.catalog.table(table).is_none() {
@@ -1722,6 +1780,24 @@ fn record_timestamp(tp: &TablePlan, row: &Row) -> Result<Option<i64>, Skip> {
     }
 }
 
+/// Counts a record given `table` although the table lacks some of its columns, and names
+/// those ([`RunStats::set_aside`]).
+fn count_set_aside(st: &mut RunStats, catalog: &Catalog, table: &str, row: &Row) {
+    bump(&mut st.set_aside, table);
+    let Some(columns) = row.columns() else {
+        return;
+    };
+    for c in catalog.lacking(table, columns) {
+        // Names already kept, or past the kept ones, change nothing: no copy per record.
+        let full = st.set_aside_columns.len() >= SET_ASIDE_NAMES;
+        if full && st.set_aside_columns.last().is_some_and(|l| c > l.as_str()) {
+            st.set_aside_more = true;
+        } else if !st.set_aside_columns.contains(c) {
+            st.note_set_aside(c.to_string());
+        }
+    }
+}
+
 /// Counts one more under `key`, allocating the key only the first time it is seen.
 fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
     match map.get_mut(key) {
@@ -1743,16 +1819,16 @@ fn table_of<'r, 'c: 'r>(
     catalog: &'c Catalog,
     cache: &mut FitCache<'c>,
     row: &'r Row,
-) -> Result<(&'r str, Option<Decided<'c>>), Skip> {
+) -> Result<(&'r str, Option<Decided<'c>>, bool), Skip> {
     if let Some(t) = default {
-        return Ok((t, None));
+        return Ok((t, None, false));
     }
     if let Some(t) = row.table_hint() {
-        return Ok((t, None));
+        return Ok((t, None, false));
     }
     if let Some(Cell::Str(t)) = type_field.map(|f| row.get(f)) {
         if !t.is_empty() {
-            return Ok((t, None));
+            return Ok((t, None, false));
         }
     }
     let Some(columns) = row.columns() else {
@@ -1768,15 +1844,15 @@ fn table_of<'r, 'c: 'r>(
     if cache.key.is_empty() {
         return Err(Skip::NoTable);
     }
-    let fit = match cache.fits.get(cache.key.as_str()) {
+    let (fit, partial) = match cache.fits.get(cache.key.as_str()) {
         Some(f) => f.clone(),
         // A key holding the separator would read as other columns: not cached.
         None if !cacheable => match row.columns() {
-            Some(c) => catalog.fit(c),
+            Some(c) => shape_of(catalog, c.collect()),
             None => return Err(Skip::NoTable),
         },
         None => {
-            let f = catalog.fit(cache.key.lines());
+            let f = shape_of(catalog, cache.key.lines().collect());
             if cache.fits.len() < MAX_SHAPES {
                 cache.fits.insert(cache.key.clone(), f.clone());
             }
@@ -1784,13 +1860,28 @@ fn table_of<'r, 'c: 'r>(
         }
     };
     match catalog.decide(fit, action_type(row, action_field)) {
-        Ok(d) => Ok((d.table, Some(d.by))),
+        Ok(d) => Ok((d.table, Some(d.by), partial)),
         Err(Fit::Several(ts)) => Err(Skip::AmbiguousTable(
             ts.into_iter().map(str::to_string).collect(),
         )),
         Err(Fit::None { unknown }) => Err(Skip::NoFittingTable { unknown }),
-        Err(Fit::One(t)) => Ok((t, Some(Decided::Columns))),
+        Err(Fit::One(t)) => Ok((t, Some(Decided::Columns), partial)),
     }
+}
+
+/// What a shape (a record's column names) fits, and whether only partly: the tables it fits
+/// lack some of its columns (the export's query computed them, [`Catalog::fit`]), and its
+/// records' set-aside columns are to be counted.
+fn shape_of<'c>(catalog: &'c Catalog, columns: Vec<&str>) -> (Fit<'c>, bool) {
+    let fit = catalog.fit(columns.iter().copied());
+    let partial = match &fit {
+        Fit::One(t) => !catalog.lacking(t, columns.into_iter()).is_empty(),
+        Fit::Several(ts) => ts
+            .first()
+            .is_some_and(|t| !catalog.lacking(t, columns.into_iter()).is_empty()),
+        Fit::None { .. } => false,
+    };
+    (fit, partial)
 }
 
 /// The record's `ActionType` (in a union export, read from `ActionType_string`), if a
@@ -1813,7 +1904,8 @@ const MAX_SHAPES: usize = 4096;
 struct FitCache<'c> {
     /// The current record's columns, one per line.
     key: String,
-    fits: HashMap<String, Fit<'c>>,
+    /// What each shape fits, and whether only partly (its tables lack some of its columns).
+    fits: HashMap<String, (Fit<'c>, bool)>,
 }
 
 fn add(a: &Value, b: &Value) -> Value {

@@ -18,10 +18,9 @@ pub struct Origin {
     /// CSV; counted after decompression); the 1-based row in a Parquet or Arrow file; 0 in
     /// an EVTX file, whose records have no lines.
     pub line: u64,
-    /// The record's 1-based index. In an EVTX file, a JSON document or CSV it counts from the
-    /// start of the input; in JSON lines, which are read in pieces, from the start of the
-    /// piece, where it only orders records that share a line (an Event Hub message's
-    /// `records`). Outputs show it only where `line` is 0.
+    /// The record's 1-based index in an EVTX file (where `line` is 0); 0 elsewhere, where the
+    /// line says where. Records that share a line (an Event Hub message's `records`) share
+    /// their origin, so which of them comes first does not matter.
     pub record: u64,
 }
 

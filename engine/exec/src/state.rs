@@ -556,6 +556,35 @@ rule each { id "rows" from DeviceProcessEvents project DeviceName, FileName exam
     }
 
     #[test]
+    fn set_aside_column_names_merge_to_the_same_for_any_split() {
+        use crate::SET_ASIDE_NAMES;
+        let names = |r: std::ops::Range<usize>| -> RunStats {
+            RunStats {
+                set_aside: [("T".to_string(), r.len() as u64)].into(),
+                set_aside_columns: r.map(|i| format!("c{i:02}")).collect(),
+                ..RunStats::default()
+            }
+        };
+        let mut ab = names(0..8);
+        ab.merge(names(6..20));
+        let mut ba = names(6..20);
+        ba.merge(names(0..8));
+        assert_eq!(ab, ba);
+        assert_eq!(ab.set_aside_columns.len(), SET_ASIDE_NAMES);
+        assert_eq!(ab.set_aside_columns.last().unwrap(), "c11");
+        assert!(ab.set_aside_more);
+        assert_eq!(ab.set_aside["T"], 22);
+        let mut few = names(0..3);
+        few.merge(names(2..5));
+        assert!(!few.set_aside_more);
+        let line = &few.decided_lines()[0];
+        assert!(
+            line.contains("(6 T), set aside: c00, c01, c02, c03, c04 ("),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn a_damaged_group_blob_is_refused_by_name() {
         let plan = plan();
         let es = entries(&plan, partial_of(&plan, &[(3, "a")]));

@@ -257,10 +257,12 @@ impl RecordSink for WorkerSink<'_, '_> {
             // A record the sets cannot read is reported by the second pass.
             Pass::Sets => drop(self.exec.collect_sets(row)),
             Pass::Rules => {
+                // A record index only where there is no line (EVTX): JSON lines count records
+                // per piece, which would make the origin depend on how the input was cut.
                 let origin = crate::exec::origin::Origin {
                     input: self.input,
                     line: loc.line,
-                    record: loc.record,
+                    record: if loc.line == 0 { loc.record } else { 0 },
                 };
                 if let Err(skip) = self.exec.process_at(row, origin) {
                     self.report(loc, skip.to_string());

@@ -5,7 +5,14 @@
 //! `ActionType`. The decision, in order, stops at the first step that names one table:
 //!
 //! 1. the tables that have every column the row holds a value in ([`Catalog::fit`]): if only
-//!    one, it is the row's table;
+//!    one, it is the row's table. When no table has them all, the row also holds columns its
+//!    export's query computed (`extend rawData = parse_json(RawEventData), AppId = ...`; such
+//!    a name may even be another table's column, `UserId`): the tables that have the most of
+//!    its columns are the candidates, the explanation needing the fewest computed columns,
+//!    provided they have most of them (more than half: a row that is mostly unknown
+//!    columns is not a Defender row at all). The columns the chosen table lacks are set aside
+//!    ([`Catalog::lacking`]); the run counts such records and names the columns, which rules
+//!    can read once `--schema` declares them;
 //! 2. among several, the ones whose documented `ActionType` values
 //!    ([`TableSchema::action_types`]) include the row's: if only one, it is the row's table.
 //!    Defender names each kind of event once, in the table that records it (`LdapSearch` is a
@@ -14,8 +21,9 @@
 //! 3. otherwise the row is not given a table: the candidates are named ([`Fit::Several`]), or
 //!    the column no table has ([`Fit::None`]).
 //!
-//! Nothing is guessed: a value no candidate documents, or several do, decides nothing, and a
-//! column outside every table makes the row fit none (rather than being ignored).
+//! Nothing is guessed: a value no candidate documents, or several do, decides nothing; a tie
+//! for the most columns leaves several candidates, and a row that no table has most of the
+//! columns of fits none.
 
 use super::{Catalog, TableSchema};
 
@@ -81,27 +89,47 @@ impl Catalog {
     /// of a table holds values only in that table's columns, so its own table is always among
     /// them if the catalog knows it; the answer is deterministic (catalog order), and a table
     /// is only named alone when no other table fits.
+    ///
+    /// When no table has them all, the tables with the most of them, if those are more than
+    /// half (see the module documentation; [`Catalog::lacking`] names the rest).
     pub fn fit<'a>(&self, columns: impl Iterator<Item = &'a str>) -> Fit<'_> {
         // Log Analytics adds its bookkeeping columns to every table: they tell none apart.
-        let columns: Vec<&str> = columns
-            .filter(|c| !c.starts_with('_') && !LOG_ANALYTICS_COLUMNS.contains(c))
-            .collect();
-        let fits: Vec<&str> = self
+        let columns: Vec<&str> = columns.filter(|c| !bookkeeping(c)).collect();
+        let covers: Vec<usize> = self
             .tables
             .iter()
-            .filter(|t| columns.iter().all(|c| has(t, c)))
-            .map(|t| t.name.as_str())
+            .map(|t| columns.iter().filter(|c| has(t, c)).count())
             .collect();
-        match fits.as_slice() {
-            [one] => Fit::One(one),
-            [] => Fit::None {
+        let most = covers.iter().copied().max().unwrap_or(0);
+        if most < columns.len() && most * 2 <= columns.len() {
+            return Fit::None {
                 unknown: columns
                     .iter()
                     .find(|c| !self.tables.iter().any(|t| has(t, c)))
                     .map(|c| c.to_string()),
-            },
+            };
+        }
+        let fits: Vec<&str> = self
+            .tables
+            .iter()
+            .zip(&covers)
+            .filter(|(_, n)| **n == most)
+            .map(|(t, _)| t.name.as_str())
+            .collect();
+        match fits.as_slice() {
+            [one] => Fit::One(one),
+            [] => Fit::None { unknown: None },
             _ => Fit::Several(fits),
         }
+    }
+
+    /// The columns among `columns` that `table` lacks (Log Analytics' own aside): those a
+    /// record given `table` by [`Catalog::fit`] holds beside the table's, set aside.
+    pub fn lacking<'a>(&self, table: &str, columns: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+        let Some(t) = self.table(table) else {
+            return Vec::new();
+        };
+        columns.filter(|c| !bookkeeping(c) && !has(t, c)).collect()
     }
 
     /// The table of a record that names none, from the columns it holds a value in and its
@@ -183,6 +211,11 @@ impl Catalog {
             }
         }
     }
+}
+
+/// Log Analytics' bookkeeping columns, which every table has and none is told apart by.
+fn bookkeeping(c: &str) -> bool {
+    c.starts_with('_') || LOG_ANALYTICS_COLUMNS.contains(&c)
 }
 
 /// Whether `t` has column `c`, or the column `c` names with a union export's type suffix.

@@ -513,8 +513,32 @@ mod tests {
                 "IdentityQueryEvents"
             ])
         );
+        // A row with columns its export's query computed: the table with the most of them,
+        // if that is most of them; the rest are set aside.
+        assert_eq!(
+            fit(&[
+                "RemoteIP",
+                "NoSuchColumnAnywhere",
+                "RemotePort",
+                "LocalIPType"
+            ]),
+            Fit::One("DeviceNetworkEvents")
+        );
+        assert_eq!(
+            c.lacking(
+                "DeviceNetworkEvents",
+                ["RemoteIP", "NoSuchColumnAnywhere", "TenantId"].into_iter()
+            ),
+            ["NoSuchColumnAnywhere"]
+        );
         assert_eq!(
             fit(&["DeviceName", "NoSuchColumnAnywhere"]),
+            Fit::None {
+                unknown: Some("NoSuchColumnAnywhere".into())
+            }
+        );
+        assert_eq!(
+            fit(&["Signer", "NoSuchColumnAnywhere", "RemoteIP"]),
             Fit::None {
                 unknown: Some("NoSuchColumnAnywhere".into())
             }
