@@ -49,6 +49,8 @@ fn events(n: u64) -> String {
     for i in 0..n {
         let r = next();
         let hash = format!("{:040x}", r % 23);
+        // Processes also run hashes no certificate has (23..36): unsigned agents.
+        let process_hash = format!("{:040x}", r % 37);
         let day = if r % 17 == 0 { 1 } else { 10 + r % 5 };
         let ts = format!("2024-05-{day:02}T{:02}:{:02}:00Z", r % 24, (r >> 8) % 3);
         let device = if r % 11 == 0 {
@@ -77,7 +79,7 @@ fn events(n: u64) -> String {
                     "other.exe"
                 };
                 format!(
-                    r#"{{"Type":"DeviceProcessEvents","Timestamp":"{ts}","DeviceId":"d-{}","DeviceName":"{device}","FileName":"{file}","FolderPath":"C:\\p{}","ProcessCommandLine":"{file} --run {i}","SHA1":"{hash}","InitiatingProcessSHA1":"{:040x}","InitiatingProcessFileName":"p{}.exe","ReportId":{i}}}"#,
+                    r#"{{"Type":"DeviceProcessEvents","Timestamp":"{ts}","DeviceId":"d-{}","DeviceName":"{device}","FileName":"{file}","FolderPath":"C:\\p{}","ProcessCommandLine":"{file} --run {i}","SHA1":"{process_hash}","InitiatingProcessSHA1":"{:040x}","InitiatingProcessFileName":"p{}.exe","ReportId":{i}}}"#,
                     r % 5,
                     r % 13,
                     (r >> 5) % 23,
@@ -129,11 +131,8 @@ fn held_rows_spill_to_a_temporary_file_and_give_the_two_pass_results() {
     let want = format!("{:?}", two.results);
     // Every rule finds something, so each is compared on real rows.
     for (ri, rule) in plan.rules.iter().enumerate() {
-        assert!(
-            two.results.iter().filter(|r| r.rule == ri).count() > 3,
-            "{}: {want}",
-            rule.name
-        );
+        let n = two.results.iter().filter(|r| r.rule == ri).count();
+        assert!(n >= 3, "{}: {n} result(s)", rule.name);
     }
     for threads in [1, 2, 3] {
         for budget in [0, 16 << 10, scry_engine::exec::DEFAULT_HELD_BUDGET] {

@@ -88,8 +88,8 @@ scry: 1 input(s), 258 bytes, 4 record(s) read: 2 evaluated, 2 skipped (1 thread(
 }
 
 /// A gzip cut short and a path that does not exist, among good inputs: both are named as
-/// errors (exit 2), everything readable is evaluated, and the counts still reconcile. Known
-/// limit: the byte total leaves out an input that ended in an error.
+/// errors (exit 2), everything readable is evaluated, and the counts still reconcile. The
+/// byte total counts the truncated input too (issue 12.7).
 #[test]
 fn truncated_gzip_and_missing_path_do_not_stop_the_other_inputs() {
     let (code, out, err) = golden(&[
@@ -117,9 +117,9 @@ fn truncated_gzip_and_missing_path_do_not_stop_the_other_inputs() {
         r#"scry: skipped tests/data/robust/truncated.jsonl.gz:5: malformed JSON at line 5 column 80: EOF while parsing a string
 scry: error: tests/data/robust/truncated.jsonl.gz: truncated or corrupt gzip stream: incomplete deflate stream
 scry: error: tests/data/robust/missing.jsonl: cannot open: No such file or directory (os error 2)
-scry: 3 input(s), 543 bytes, 10 record(s) read: 9 evaluated, 1 skipped (1 thread(s))
+scry: 3 input(s), 700 bytes, 10 record(s) read: 9 evaluated, 1 skipped (1 thread(s))
   input tests/data/robust/good.jsonl: json lines (flat) (5 records)
-  input tests/data/robust/truncated.jsonl.gz: json lines (flat) (5 records, then unreadable)
+  input tests/data/robust/truncated.jsonl.gz: json lines (flat), gzip (5 records from 157 bytes, then unreadable)
   input tests/data/robust/missing.jsonl: unreadable (0 records)
   skipped 1: malformed JSON
   table DeviceProcessEvents: 9 record(s)
