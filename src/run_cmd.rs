@@ -194,7 +194,12 @@ pub fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
     }
     let plan = Plan::new(compiled.rules);
     let filter = io::InputFilter::new(&args.include, &args.exclude)?;
-    let inputs = io::expand_inputs_filtered(&args.inputs, &filter).map_err(|e| e.to_string())?;
+    let expansion = io::expand_inputs_noted(&args.inputs, &filter).map_err(|e| e.to_string())?;
+    // Passed over, not lost: a folder linked into the evidence tree is not read unless named.
+    for (path, why) in &expansion.passed_over {
+        say!("scry: note: not read: {}: {why}", path.display());
+    }
+    let inputs = expansion.files;
     let threads = match args.threads {
         Some(0) => return Err("--threads must be at least 1".into()),
         Some(n) => n,
@@ -276,6 +281,16 @@ pub fn cmd_run(args: RunArgs) -> Result<ExitCode, String> {
         if let Some(e) = &i.error {
             say!("scry: error: {e}");
             input_errors += 1;
+        }
+    }
+    // Held rows that could not be read back make results incomplete: an error, as an input
+    // that could not be read is. A temporary file that could not be written only cost memory.
+    if let Some(e) = &outcome.stats.spill_error {
+        if outcome.stats.held_lost > 0 {
+            say!("scry: error: {e}");
+            input_errors += 1;
+        } else {
+            say!("scry: warning: {e}");
         }
     }
     let results = &outcome.results;

@@ -40,10 +40,11 @@ pub fn print(plan: &Plan, outcome: &RunOutcome, o: &Options) -> u64 {
                 say!("  input {}: unreadable (0 records)", i.name)
             }
             Some(_) => say!(
-                "  input {}: {} ({} records, then unreadable)",
+                "  input {}: {} ({} records from {} bytes, then unreadable)",
                 i.name,
                 i.stats.format,
-                i.stats.records
+                i.stats.records,
+                i.stats.bytes
             ),
             None => say!(
                 "  input {}: {} ({} records)",
@@ -66,8 +67,13 @@ pub fn print(plan: &Plan, outcome: &RunOutcome, o: &Options) -> u64 {
         if outcome.two_pass {
             say!("  sets collected in a first pass over the input:");
         } else {
+            let spilled = if st.spilled_bytes > 0 {
+                format!(" ({} bytes of them in a temporary file)", st.spilled_bytes)
+            } else {
+                String::new()
+            };
             say!(
-                "  sets collected in one pass (an input can be read once only), {} candidate row(s) held until they were complete:",
+                "  sets collected in one pass (an input can be read once only), {} candidate row(s) held until they were complete{spilled}:",
                 st.held
             );
         }

@@ -88,8 +88,8 @@ scry: 1 input(s), 258 bytes, 4 record(s) read: 2 evaluated, 2 skipped (1 thread(
 }
 
 /// A gzip cut short and a path that does not exist, among good inputs: both are named as
-/// errors (exit 2), everything readable is evaluated, and the counts still reconcile. Known
-/// limit: the byte total leaves out an input that ended in an error.
+/// errors (exit 2), everything readable is evaluated, and the counts still reconcile. The
+/// byte total counts the truncated input too (issue 12.7).
 #[test]
 fn truncated_gzip_and_missing_path_do_not_stop_the_other_inputs() {
     let (code, out, err) = golden(&[
@@ -117,9 +117,9 @@ fn truncated_gzip_and_missing_path_do_not_stop_the_other_inputs() {
         r#"scry: skipped tests/data/robust/truncated.jsonl.gz:5: malformed JSON at line 5 column 80: EOF while parsing a string
 scry: error: tests/data/robust/truncated.jsonl.gz: truncated or corrupt gzip stream: incomplete deflate stream
 scry: error: tests/data/robust/missing.jsonl: cannot open: No such file or directory (os error 2)
-scry: 3 input(s), 543 bytes, 10 record(s) read: 9 evaluated, 1 skipped (1 thread(s))
+scry: 3 input(s), 700 bytes, 10 record(s) read: 9 evaluated, 1 skipped (1 thread(s))
   input tests/data/robust/good.jsonl: json lines (flat) (5 records)
-  input tests/data/robust/truncated.jsonl.gz: json lines (flat) (5 records, then unreadable)
+  input tests/data/robust/truncated.jsonl.gz: json lines (flat), gzip (5 records from 157 bytes, then unreadable)
   input tests/data/robust/missing.jsonl: unreadable (0 records)
   skipped 1: malformed JSON
   table DeviceProcessEvents: 9 record(s)
@@ -515,5 +515,72 @@ fn fifo_and_dev_stdin_are_read_once_in_full() {
             assert!(err.contains("sets collected in one pass"), "{err}");
         }
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 12.7: a truncated gzip input reports the bytes it had (it said "0 bytes": the stats of
+/// an input that ended in an error were dropped), what it was, the records it gave before the
+/// cut, and an error naming it; exit 2.
+#[test]
+fn truncated_gzip_reports_its_true_byte_count() {
+    let name = "tests/data/robust/truncated.jsonl.gz";
+    let size = std::fs::metadata(util::path(name)).unwrap().len();
+    assert!(size > 0);
+    let (code, out, err) = golden(&[name]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(out.lines().count(), 5, "{out}");
+    assert!(
+        err.contains(&format!("scry: 1 input(s), {size} bytes, 5 record(s) read")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "  input {name}: json lines (flat), gzip (5 records from {size} bytes, then unreadable)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "scry: error: {name}: truncated or corrupt gzip stream: "
+        )),
+        "{err}"
+    );
+}
+
+/// Issue 12.7: a directory walk does not follow a symbolic link to a folder (that rules out
+/// cycles), but it says so, naming the link, instead of passing over it silently; so for a
+/// broken link. The files beside them are read.
+#[cfg(unix)]
+#[test]
+fn symlinked_folder_skipped_in_a_walk_gets_a_note() {
+    let dir = scratch("symlink");
+    let tree = dir.join("tree");
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let good = util::path("tests/data/robust/good.jsonl");
+    std::fs::copy(&good, tree.join("sub/a.jsonl")).unwrap();
+    std::fs::copy(&good, elsewhere.join("b.jsonl")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, tree.join("linked")).unwrap();
+    std::os::unix::fs::symlink(dir.join("nothing"), tree.join("broken")).unwrap();
+    let (code, out, err) = golden(&[tree.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.is_empty());
+    let t = tree.display();
+    assert!(
+        err.starts_with(&format!(
+            "scry: note: not read: {t}/broken: a broken symbolic link\n\
+             scry: note: not read: {t}/linked: a symbolic link to a directory, not followed (name it to read it)\n\
+             scry: 1 input(s), "
+        )),
+        "{err}"
+    );
+    // Named, the linked folder is read.
+    let (code, _, err) = golden(&[tree.join("linked").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("linked/b.jsonl: json lines (flat) (5 records)"),
+        "{err}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

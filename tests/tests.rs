@@ -19,6 +19,8 @@
 //! - `robustness`: corrupt and hostile input (malformed JSON, ragged CSV, truncated gzip,
 //!   missing and vanishing files, deep nesting, record size, group budget): golden stdout and
 //!   stderr with reconciled summaries; the README's first two commands as written.
+//! - `memory`: memory stays flat: rows held for `distinct` sets spill to a temporary file and
+//!   give the two-pass results; every pack over a pipe peaks under 64 MiB.
 //! - `report`: `scry run --report`: figures equal the run summary, events escaped, and the page
 //!   renders in headless Chromium without console errors (a screenshot is taken).
 //! - `prefilter`: the same results with and without the prefilter, on adversarial spellings.
@@ -55,6 +57,7 @@ mod generated_examples;
 mod import_export;
 mod lolrmm;
 mod lsp;
+mod memory;
 mod prefilter;
 mod report;
 mod robustness;

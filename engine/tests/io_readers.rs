@@ -773,10 +773,10 @@ fn long_lines_are_cut_in_linear_work_and_skipped_with_their_length() {
     assert_eq!(whole.rows.len() + too_long.len(), lens.len());
 
     let mut pieces = Vec::new();
-    let cut = read_pieces("<t>", &text[..], &opts, chunk, &mut Vec::new, &mut |p| {
+    let (cut, res) = read_pieces("<t>", &text[..], &opts, chunk, &mut Vec::new, &mut |p| {
         pieces.push(p)
-    })
-    .unwrap();
+    });
+    res.unwrap();
     assert_eq!(cut.decoded_bytes, text.len() as u64);
     assert_eq!(cut.scanned, text.len() as u64, "each byte searched once");
     // No piece holds more than the limit plus a chunk: a long line is not buffered.
@@ -862,4 +862,42 @@ fn union_export_nonempty_copy_wins_in_either_key_order() {
         );
     }
     let _ = name;
+}
+
+/// Issue 12 (the fuzz target's property, also run here): lines of every length around the
+/// read buffer (256 KiB), the piece size and `--max-record-bytes`, each anchor ± 16 bytes, LF
+/// and CRLF, plain and gzip: read whole and in pieces, each gives the records a model of the
+/// input predicts (see `scry_engine::io::check`).
+#[test]
+fn line_lengths_around_buffers_and_limits_give_the_predicted_records() {
+    use scry_engine::io::check::line_lengths;
+    // Per limit (8) and piece size × gzip (12 knob values): every anchor (9) at 5 offsets,
+    // CRLF on every other line, malformed on every third.
+    for limit in 0..8u8 {
+        for knob in 0..12u8 {
+            let knob = (knob % 6) | if knob >= 6 { 0x80 } else { 0 };
+            let mut data = vec![limit, knob];
+            for (i, anchor) in (0..9u8).flat_map(|a| [a; 5]).enumerate() {
+                let offset = [-16i8, -1, 0, 1, 16][i % 5] as u8;
+                data.extend([
+                    anchor,
+                    offset,
+                    (i % 2) as u8 | if i % 3 == 0 { 2 } else { 0 },
+                ]);
+            }
+            line_lengths(&data).unwrap();
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// The same property on random cases (the fuzz target's input layout).
+    #[test]
+    fn line_lengths_random_cases(
+        data in proptest::collection::vec(proptest::prelude::any::<u8>(), 2..90),
+    ) {
+        let checked = scry_engine::io::check::line_lengths(&data);
+        proptest::prop_assert!(checked.is_ok(), "{:?}", checked);
+    }
 }

@@ -83,7 +83,8 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     assert_eq!(records, parts.delivered + parts.skipped);
-    if cut.is_ok() {
-        let _ = cut.map(|s| s.framing);
+    let (stats, res) = cut;
+    if res.is_ok() {
+        let _ = stats.framing;
     }
 });

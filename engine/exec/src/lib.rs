@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod origin;
+pub mod spill;
 pub mod state;
 
 // The stages below this one, under the names the code uses (`crate::kql::...`).
@@ -44,19 +45,20 @@ use scry_plan::prefilter;
 
 use crate::compile::{Agg, AggKind, Body, Rule, Step};
 use crate::eval::{Env, Val};
-use crate::ir::{AtomId, ConstList, Expr, SetId};
+use crate::ir::{AtomId, ConstList, Expr, ExprKind, SetId};
 use crate::origin::Origin;
 use crate::plan::{cell_text, Bits, Plan, TablePlan};
 use crate::prefilter::Prefilter;
 use crate::row::{Cell, FieldId, FieldSet, Row};
 use crate::schema::{Catalog, Decided, Fit};
+pub use crate::spill::DEFAULT_HELD_BUDGET;
+use crate::spill::{HeldRows, Target};
 use crate::value::{Type, Value};
 use hashbrown::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell as StdCell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// A hashable, totally ordered form of a [`Value`], for group keys and sets.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -558,6 +560,16 @@ pub struct RunStats {
     pub held: u64,
     /// Records ruled out by the prefilter without being parsed (counted in `evaluated`).
     pub ruled_out: u64,
+    /// Bytes of held rows written to temporary files (see `io::spill`).
+    #[serde(default)]
+    pub spilled_bytes: u64,
+    /// Held rows lost: their temporary file could not be read back. The results of the rules
+    /// testing sets are then incomplete, and `spill_error` says why.
+    #[serde(default)]
+    pub held_lost: u64,
+    /// What went wrong with the temporary file of held rows, if anything.
+    #[serde(default)]
+    pub spill_error: Option<String>,
     /// Records that named no table, per table inferred from their columns.
     pub inferred: BTreeMap<String, u64>,
     /// Records that named no table and whose columns fit several, per table their
@@ -618,6 +630,11 @@ impl RunStats {
         }
         self.held += other.held;
         self.ruled_out += other.ruled_out;
+        self.spilled_bytes += other.spilled_bytes;
+        self.held_lost += other.held_lost;
+        if self.spill_error.is_none() {
+            self.spill_error = other.spill_error;
+        }
         for (k, n) in other.inferred {
             *self.inferred.entry(k).or_insert(0) += n;
         }
@@ -911,8 +928,14 @@ pub struct Executor<'p> {
     /// Set by [`Executor::seal_sets`] after a first pass: the sets are complete.
     sets_sealed: bool,
     /// Single pass: rows of rules testing sets that passed the relaxed steps, kept (in input
-    /// order) until the sets are complete at [`Executor::finish`]: (rule, body, row).
-    pending: Vec<Pending>,
+    /// order, as compact rows that spill to a temporary file past a memory budget) until the
+    /// sets are complete at [`Executor::finish`].
+    pending: HeldRows,
+    /// Per rule and body, the fields a held row keeps (what the body reads), built on first use.
+    held_fields: Vec<Vec<Option<Vec<FieldId>>>>,
+    /// Scratch for one record's held targets and their fields.
+    held_targets: Vec<Target>,
+    held_union: Vec<FieldId>,
     /// `--profile`: time and rows per rule.
     profile: Option<Vec<RuleProfile>>,
     prefilter: Prefilter,
@@ -927,18 +950,6 @@ pub struct Executor<'p> {
     /// Scratch for the [`RunStats::decided`] key.
     key_buf: String,
     /// Where the record being evaluated was read ([`Executor::process_at`]).
-    origin: Option<Origin>,
-}
-
-/// A row held until the sets are complete: where it came from in the input, and for which
-/// rule body.
-#[derive(Debug)]
-struct Pending {
-    chunk: u64,
-    seq: u64,
-    rule: usize,
-    body: usize,
-    row: Arc<Row>,
     origin: Option<Origin>,
 }
 
@@ -1006,7 +1017,14 @@ impl<'p> Executor<'p> {
             set_lists: Vec::new(),
             sets_dirty: true,
             sets_sealed: false,
-            pending: Vec::new(),
+            pending: HeldRows::default(),
+            held_fields: plan
+                .rules
+                .iter()
+                .map(|r| vec![None; r.bodies.len()])
+                .collect(),
+            held_targets: Vec::new(),
+            held_union: Vec::new(),
             chunk: 0,
             seq: 0,
             profile: None,
@@ -1142,7 +1160,7 @@ impl<'p> Executor<'p> {
             }
         }
         let (partial, pending) = other.into_parts();
-        self.pending.extend(pending);
+        self.pending.absorb(pending);
         self.absorb(partial);
     }
 
@@ -1190,7 +1208,7 @@ impl<'p> Executor<'p> {
     }
 
     /// The executor's partial results, and the rows it holds until the sets are complete.
-    fn into_parts(self) -> (Partial, Vec<Pending>) {
+    fn into_parts(self) -> (Partial, HeldRows) {
         let Executor {
             state,
             stats,
@@ -1351,6 +1369,14 @@ impl<'p> Executor<'p> {
         self
     }
 
+    /// Keeps at most about `bytes` of rows held for `distinct` sets in memory (default
+    /// [`DEFAULT_HELD_BUDGET`]); more are written to a temporary file and read back, in input
+    /// order, by [`Executor::finish`].
+    pub fn with_held_budget(mut self, bytes: usize) -> Self {
+        self.pending.set_budget(bytes);
+        self
+    }
+
     /// Caps the `summarize` groups held over all rules (default [`DEFAULT_MAX_GROUPS`]): a row
     /// that needs a new group once `max` are held is left out and counted in
     /// [`RuleStats::over_budget`] of its rule, so hostile input (a unique key per record) ends
@@ -1455,7 +1481,7 @@ impl<'p> Executor<'p> {
         let mut verdict = None;
         let mut windowed = false;
         let mut in_window = false;
-        let mut kept: Option<Arc<Row>> = None;
+        self.held_targets.clear();
         for &(ri, bi) in &tp.rules {
             if only.is_some_and(|o| o != ri) {
                 continue;
@@ -1474,17 +1500,12 @@ impl<'p> Executor<'p> {
                     &mut windowed,
                     &mut in_window,
                 ) {
-                    let row = kept.get_or_insert_with(|| Arc::new(row.clone()));
-                    self.pending.push(Pending {
-                        chunk: self.chunk,
+                    self.held_targets.push(Target {
+                        rule: ri as u32,
+                        body: bi as u32,
                         seq: self.seq,
-                        rule: ri,
-                        body: bi,
-                        row: Arc::clone(row),
-                        origin: self.origin,
                     });
                     self.seq += 1;
-                    self.stats.held += 1;
                 }
                 continue;
             }
@@ -1501,6 +1522,9 @@ impl<'p> Executor<'p> {
                 verdict = Some(v);
             }
         }
+        if !self.held_targets.is_empty() {
+            self.hold(tp, row);
+        }
         if windowed {
             self.stats.windowed += 1;
             if in_window {
@@ -1508,6 +1532,27 @@ impl<'p> Executor<'p> {
             }
         }
         Ok(verdict)
+    }
+
+    /// Holds `row` for the bodies in `held_targets`, keeping only the cells they read.
+    fn hold(&mut self, tp: &TablePlan, row: &Row) {
+        self.held_union.clear();
+        for t in &self.held_targets {
+            let (ri, bi) = (t.rule as usize, t.body as usize);
+            let fields =
+                self.held_fields[ri][bi].get_or_insert_with(|| body_fields(self.plan, tp, ri, bi));
+            self.held_union.extend_from_slice(fields);
+        }
+        self.held_union.sort_unstable();
+        self.held_union.dedup();
+        self.pending.push(
+            self.chunk,
+            self.origin,
+            &self.held_targets,
+            row,
+            &self.held_union,
+        );
+        self.stats.held += self.held_targets.len() as u64;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1667,28 +1712,40 @@ impl<'p> Executor<'p> {
         // order, exactly as a second pass would.
         self.refresh_set_lists();
         let plan = self.plan;
-        let mut pending = std::mem::take(&mut self.pending);
-        pending.sort_by_key(|p| (p.chunk, p.seq));
-        for Pending {
-            chunk,
-            seq,
-            rule: ri,
-            body: bi,
-            row,
-            origin,
-        } in pending
-        {
-            // Rows a held row produces keep its place in the input, and point at it.
-            (self.chunk, self.seq, self.origin) = (chunk, seq, origin);
-            let Some(tp) = plan.table(&plan.rules[ri].bodies[bi].table) else {
+        self.stats.spilled_bytes = self.pending.spilled_bytes();
+        if let Some(e) = self.pending.error() {
+            self.stats.spill_error.get_or_insert_with(|| e.to_string());
+        }
+        let mut held = self.pending.drain(&self.fields);
+        let mut row = Row::new(&self.fields);
+        let mut targets = Vec::new();
+        while let Some((chunk, origin)) = held.next(&mut row, &mut targets) {
+            // All targets of a row read the same table.
+            let Some(first) = targets.first() else {
+                continue;
+            };
+            let Some(tp) =
+                plan.table(&plan.rules[first.rule as usize].bodies[first.body as usize].table)
+            else {
                 continue;
             };
             tp.match_atoms(&row, &mut self.bits, &mut self.fold_buf);
             // The timestamp parsed when the row was kept.
             let ts = record_timestamp(tp, &row).unwrap_or(None);
             let ts_cache = StdCell::new(Some(ts));
-            let (mut windowed, mut in_window) = (false, false);
-            self.eval_rule(tp, ri, bi, &row, &ts_cache, &mut windowed, &mut in_window);
+            for t in &targets {
+                // Rows a held row produces keep its place in the input, and point at it.
+                (self.chunk, self.seq, self.origin) = (chunk, t.seq, origin);
+                let (ri, bi) = (t.rule as usize, t.body as usize);
+                let (mut windowed, mut in_window) = (false, false);
+                self.eval_rule(tp, ri, bi, &row, &ts_cache, &mut windowed, &mut in_window);
+            }
+        }
+        if let Some((n, e)) = held.lost() {
+            self.stats.held_lost += n;
+            self.stats.spill_error = Some(format!(
+                "{n} row(s) held for `distinct` sets could not be read back ({e}): the results of the rules testing sets are incomplete"
+            ));
         }
         self.origin = None;
         let mut out = Vec::new();
@@ -2006,4 +2063,51 @@ pub fn time_span(
         (a, b) => a.or(b),
     };
     (tighter(lo, since, i64::max), tighter(hi, until, i64::min))
+}
+
+/// The fields body `bi` of rule `ri` reads from a row: what a held copy of the row keeps. Its
+/// expressions' fields (as the planner collects a table's fields), its atoms' columns, and the
+/// timestamps `finish` reads again. Should an atom's column not be found, the table's fields
+/// are kept whole: a held row must never lack a cell its body reads.
+fn body_fields(plan: &Plan, tp: &TablePlan, ri: usize, bi: usize) -> Vec<FieldId> {
+    let body = &plan.rules[ri].bodies[bi];
+    let mut out: Vec<FieldId> = Vec::new();
+    let mut complete = true;
+    let mut visit = |e: &Expr| {
+        e.walk(&mut |n| match &n.kind {
+            ExprKind::Field { field, .. } => out.push(*field),
+            ExprKind::Atom(a) => {
+                let column = tp.atom_needles.get(a.0 as usize).map(|(c, _, _)| c);
+                match column.and_then(|c| tp.matchers.iter().find(|m| &m.name == c)) {
+                    Some(m) => out.push(m.field),
+                    None => complete = false,
+                }
+            }
+            _ => {}
+        })
+    };
+    for s in body.steps.iter().chain(body.relaxed.iter().flatten()) {
+        match s {
+            Step::Where(e) | Step::Extend(_, e) => visit(e),
+        }
+    }
+    if let Some((lo, hi)) = &body.window {
+        visit(lo);
+        visit(hi);
+    }
+    body.exclusions.iter().flatten().for_each(&mut visit);
+    body.keys.iter().for_each(&mut visit);
+    body.project.iter().for_each(&mut visit);
+    body.aggs
+        .iter()
+        .flat_map(|a| a.arg.iter().chain(&a.returned))
+        .for_each(&mut visit);
+    if !complete {
+        out = tp.fields.clone();
+    }
+    out.extend(body.timestamp);
+    out.extend(tp.timestamp);
+    out.sort_unstable();
+    out.dedup();
+    out
 }

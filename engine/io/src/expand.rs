@@ -57,7 +57,28 @@ pub fn expand_inputs_filtered(
     paths: &[PathBuf],
     filter: &InputFilter,
 ) -> Result<Vec<PathBuf>, InputError> {
+    expand_inputs_noted(paths, filter).map(|e| e.files)
+}
+
+/// The files to read, and the entries a directory walk passed over that a user may have
+/// meant to be read (hidden entries and the globs' choices aside): each should be told.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expansion {
+    /// The files, in order.
+    pub files: Vec<PathBuf>,
+    /// Entries not read, each with why, sorted by path within each walk.
+    pub passed_over: Vec<(PathBuf, &'static str)>,
+}
+
+/// [`expand_inputs_filtered`], also saying which entries the walks passed over: a symbolic
+/// link to a directory (not followed, which rules out cycles), a broken link, a FIFO, socket
+/// or device.
+pub fn expand_inputs_noted(
+    paths: &[PathBuf],
+    filter: &InputFilter,
+) -> Result<Expansion, InputError> {
     let mut out = Vec::new();
+    let mut passed_over = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
             out.push(path.clone());
@@ -69,7 +90,10 @@ pub fn expand_inputs_filtered(
         };
         if meta.is_dir() {
             let start = out.len();
-            walk(path, &mut out)?;
+            let noted = passed_over.len();
+            walk(path, &mut out, &mut passed_over)?;
+            // `read_dir` order is the file system's: sorted, like the files, for stable output.
+            passed_over[noted..].sort();
             let mut found = out.split_off(start);
             found.retain(|f| filter.keeps(f.strip_prefix(path).unwrap_or(f)));
             found.sort();
@@ -82,7 +106,10 @@ pub fn expand_inputs_filtered(
             push_file(path.clone(), filter, &mut out)?;
         }
     }
-    Ok(out)
+    Ok(Expansion {
+        files: out,
+        passed_over,
+    })
 }
 
 /// The separator between a zip archive's path and a member's name in an input path:
@@ -155,24 +182,116 @@ pub fn open_input(path: &Path) -> std::io::Result<Box<dyn std::io::Read + Send>>
     let text = path.to_string_lossy();
     if let Some((archive, member)) = text.split_once(ZIP_MEMBER) {
         if fs::metadata(archive).is_ok_and(|m| m.is_file()) {
-            let file = fs::File::open(archive)?;
-            let mut zip = zip::ZipArchive::new(file)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-            // A member's reader borrows the archive, so it cannot be handed out: the member is
-            // decompressed into memory, one at a time (README: use gzip or zstd for
-            // multi-gigabyte files).
-            let mut entry = zip
-                .by_name(member)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e))?;
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut bytes)?;
-            return Ok(Box::new(std::io::Cursor::new(bytes)));
+            return ZipMember::open(Path::new(archive), member)
+                .map(|m| Box::new(m) as Box<dyn std::io::Read + Send>);
         }
     }
     Ok(Box::new(fs::File::open(path)?))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+/// A member of a zip archive, streamed. The `zip` crate's member reader borrows the archive, so
+/// it cannot be handed out on its own; reading the whole member into memory instead made a
+/// multi-gigabyte member cost its size in memory. A thread owns the archive and decompresses
+/// the member into a channel of [`ZIP_PIECES`] pieces of [`ZIP_PIECE_BYTES`]: memory stays
+/// bounded whatever the member's size, and the thread ends when the member does or when the
+/// reader is dropped (its next send fails).
+struct ZipMember {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    piece: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+const ZIP_PIECES: usize = 2;
+const ZIP_PIECE_BYTES: usize = 256 << 10;
+
+impl ZipMember {
+    fn open(archive: &Path, member: &str) -> std::io::Result<ZipMember> {
+        use std::io::{Error, ErrorKind};
+        let file = fs::File::open(archive)?;
+        let mut zip =
+            zip::ZipArchive::new(file).map_err(|e| Error::new(ErrorKind::InvalidData, e))?;
+        // Found here, so that a missing member is an open error, not a read error later.
+        zip.by_name(member)
+            .map_err(|e| Error::new(ErrorKind::NotFound, e))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(ZIP_PIECES);
+        let member = member.to_string();
+        std::thread::Builder::new()
+            .name("zip member".into())
+            .spawn(move || {
+                use std::io::Read as _;
+                let mut entry = match zip.by_name(&member) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let _ = tx.send(Err(Error::new(ErrorKind::NotFound, e)));
+                        return;
+                    }
+                };
+                loop {
+                    let mut piece = Vec::with_capacity(ZIP_PIECE_BYTES);
+                    let read = std::io::Read::by_ref(&mut entry)
+                        .take(ZIP_PIECE_BYTES as u64)
+                        .read_to_end(&mut piece);
+                    let end = matches!(read, Ok(0)) || read.is_err();
+                    let msg = match read {
+                        Ok(_) => Ok(piece),
+                        // What was read before the error is delivered first.
+                        Err(e) if piece.is_empty() => Err(e),
+                        Err(e) => {
+                            if tx.send(Ok(piece)).is_err() {
+                                return;
+                            }
+                            Err(e)
+                        }
+                    };
+                    // A failed send: the reader is gone, nothing more to do.
+                    if tx.send(msg).is_err() || end {
+                        return;
+                    }
+                }
+            })?;
+        Ok(ZipMember {
+            rx,
+            piece: Vec::new(),
+            at: 0,
+            done: false,
+        })
+    }
+}
+
+impl std::io::Read for ZipMember {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.piece.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(piece)) if piece.is_empty() => self.done = true,
+                Ok(Ok(piece)) => (self.piece, self.at) = (piece, 0),
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(std::io::Error::other(
+                        "the zip member's reader thread stopped",
+                    ));
+                }
+            }
+        }
+        let n = buf.len().min(self.piece.len() - self.at);
+        buf[..n].copy_from_slice(&self.piece[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    passed_over: &mut Vec<(PathBuf, &'static str)>,
+) -> Result<(), InputError> {
     let walk_error = |source| InputError::Walk {
         path: dir.to_path_buf(),
         source,
@@ -185,11 +304,21 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
         let path = entry.path();
         let kind = entry.file_type().map_err(walk_error)?;
         if kind.is_dir() {
-            walk(&path, out)?;
-        } else if kind.is_file()
-            || (kind.is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_file()))
-        {
+            walk(&path, out, passed_over)?;
+        } else if kind.is_file() {
             out.push(path);
+        } else if kind.is_symlink() {
+            match fs::metadata(&path) {
+                Ok(m) if m.is_file() => out.push(path),
+                Ok(m) if m.is_dir() => passed_over.push((
+                    path,
+                    "a symbolic link to a directory, not followed (name it to read it)",
+                )),
+                Ok(_) => passed_over.push((path, "a link to something not a regular file")),
+                Err(_) => passed_over.push((path, "a broken symbolic link")),
+            }
+        } else {
+            passed_over.push((path, "not a regular file (a FIFO, socket or device)"));
         }
     }
     Ok(())

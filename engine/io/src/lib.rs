@@ -109,6 +109,8 @@ pub(crate) mod columnar;
 pub use columnar::guarded;
 #[cfg(feature = "arrow")]
 pub(crate) use json::field_of;
+#[doc(hidden)]
+pub mod check;
 mod csv;
 mod evtx;
 pub use columnar::{in_guarded_decoder, parquet_pieces, ColumnarStats, ParquetPieces, Wanted};
@@ -127,7 +129,8 @@ use std::path::{Path, PathBuf};
 use crate::row::{FieldSet, Row};
 
 pub use expand::{
-    expand_inputs, expand_inputs_filtered, is_rereadable, open_input, InputFilter, ZIP_MEMBER,
+    expand_inputs, expand_inputs_filtered, expand_inputs_noted, is_rereadable, open_input,
+    Expansion, InputFilter, ZIP_MEMBER,
 };
 
 /// The size of the read buffer: large enough that the per-call overhead of `read` (and of the
@@ -792,7 +795,7 @@ pub enum Piece {
 }
 
 /// What [`read_pieces`] learnt about an input: its framing, compression and size.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct PieceStats {
     /// Framing and compression.
     pub framing: Framing,
@@ -816,7 +819,11 @@ pub struct PieceStats {
 /// within about the limit plus a chunk, and time linear in the line's length.
 ///
 /// `spare` hands out buffers for the next pieces (return emitted pieces' buffers to it once
-/// evaluated: reused buffers spare the page faults of fresh megabyte allocations).
+/// evaluated: reused buffers spare the page faults of fresh megabyte allocations). `emit` may
+/// block: the reader then waits, so a caller that bounds the pieces in flight bounds memory.
+///
+/// The stats are returned even when reading stopped at an error: a truncated gzip stream
+/// still reports the bytes it held and what it was.
 pub fn read_pieces(
     name: &str,
     input: impl Read,
@@ -824,7 +831,7 @@ pub fn read_pieces(
     chunk_bytes: usize,
     spare: &mut dyn FnMut() -> Vec<u8>,
     emit: &mut dyn FnMut(Piece),
-) -> Result<PieceStats, InputError> {
+) -> (PieceStats, Result<(), InputError>) {
     let Opened {
         head,
         gzip,
@@ -832,7 +839,10 @@ pub fn read_pieces(
         framing,
         raw_count,
         decoded_count,
-    } = open(name, input, opts)?;
+    } = match open(name, input, opts) {
+        Ok(o) => o,
+        Err(e) => return (PieceStats::default(), Err(e)),
+    };
     let compressed = gzip || zstd;
     let mut input = head.into_reader();
     let mut result = Ok(());
@@ -865,7 +875,7 @@ pub fn read_pieces(
         decoded_bytes: decoded_count.get(),
         scanned,
     };
-    result.map(|()| stats)
+    (stats, result)
 }
 
 /// Cuts JSON lines into [`Piece::Lines`] at line ends. Every byte is searched for a newline

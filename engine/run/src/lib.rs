@@ -10,7 +10,12 @@
 //! Rules testing `distinct` sets need a first pass that fills the sets (parsing only the
 //! lines the sets' prefilter lets through); an input that can be read once only (standard
 //! input, a FIFO: see [`io::is_rereadable`]) is never reopened, so then the executors hold
-//! candidate rows instead and decide them at the end.
+//! candidate rows instead and decide them at the end: compact rows, which go to a temporary
+//! file past [`RunOptions::held_budget`].
+//!
+//! Memory is bounded by the pieces in flight: the channel to the workers holds two pieces
+//! per worker and the reader blocks when it is full, whatever the input (a file, a pipe, a
+//! decompressor); evaluated pieces' buffers come back for reuse.
 //!
 //! Beside [`run`], the drivers that use readers and executors together: [`stream`] (exact
 //! windows on a moving clock, for `scry stream`), [`testing`] (a rule's own examples),
@@ -92,6 +97,9 @@ pub struct RunOptions {
     pub progress: Option<std::sync::Arc<Progress>>,
     /// The `summarize` group budget over all rules (see [`Executor::with_max_groups`]).
     pub max_groups: usize,
+    /// Memory for the rows held for `distinct` sets in a one-pass run, per worker; more goes
+    /// to a temporary file (see [`Executor::with_held_budget`]).
+    pub held_budget: usize,
 }
 
 /// Live counters of a run, for a progress display (read from another thread).
@@ -139,6 +147,7 @@ impl Default for RunOptions {
             profile: false,
             progress: None,
             max_groups: crate::exec::DEFAULT_MAX_GROUPS,
+            held_budget: crate::exec::DEFAULT_HELD_BUDGET,
         }
     }
 }
@@ -289,7 +298,8 @@ struct PassOutcome<'p> {
 fn new_executor<'p>(plan: &'p Plan, opts: &RunOptions) -> Executor<'p> {
     let mut exec = Executor::new(plan, opts.now, opts.table.clone())
         .with_time_range(opts.since, opts.until)
-        .with_max_groups(opts.max_groups);
+        .with_max_groups(opts.max_groups)
+        .with_held_budget(opts.held_budget);
     if opts.profile {
         exec = exec.with_profile();
     }
@@ -382,8 +392,12 @@ fn one_pass<'p>(
                             )),
                         }
                         if let Piece::Lines { bytes, .. } = job.piece {
-                            // The reader may have finished: then the buffer is just dropped.
-                            let _ = back_tx.send(bytes);
+                            // A buffer grown by a long line is dropped, not reused: kept, a
+                            // few of them would hold up to the record limit each. The reader
+                            // may have finished: then the buffer is just dropped too.
+                            if bytes.capacity() <= 2 * opts.chunk_bytes + (64 << 10) {
+                                let _ = back_tx.send(bytes);
+                            }
                         }
                     }
                     (exec, sink_reports, reported, per_input)
@@ -453,7 +467,7 @@ fn one_pass<'p>(
                 }
                 continue;
             }
-            let res: Result<io::PieceStats, InputError> = if path.as_os_str() == "-" {
+            let (ps, res) = if path.as_os_str() == "-" {
                 let stdin = Counted {
                     inner: std::io::stdin().lock(),
                     progress: opts.progress.clone(),
@@ -479,22 +493,25 @@ fn one_pass<'p>(
                         &mut spare,
                         &mut emit,
                     ),
-                    Err(source) => Err(InputError::Open {
-                        path: path.clone(),
-                        source,
-                    }),
+                    Err(source) => (
+                        io::PieceStats::default(),
+                        Err(InputError::Open {
+                            path: path.clone(),
+                            source,
+                        }),
+                    ),
                 }
             };
+            // Also for an input that ended in an error: a truncated gzip stream reports the
+            // bytes it had, not 0.
             let r = &mut reports_in[i];
-            match res {
-                Ok(ps) => {
-                    r.stats.bytes = ps.bytes;
-                    r.stats.decoded_bytes = ps.decoded_bytes;
-                    r.stats.format.framing = ps.framing;
-                    r.stats.format.gzip = ps.gzip;
-                    r.stats.format.zstd = ps.zstd;
-                }
-                Err(e) => r.error = Some(e.to_string()),
+            r.stats.bytes = ps.bytes;
+            r.stats.decoded_bytes = ps.decoded_bytes;
+            r.stats.format.framing = ps.framing;
+            r.stats.format.gzip = ps.gzip;
+            r.stats.format.zstd = ps.zstd;
+            if let Err(e) = res {
+                r.error = Some(e.to_string());
             }
         }
         drop(tx);
