@@ -184,7 +184,7 @@ fn group_budget_holds_when_threads_merge() {
 
 /// A line longer than `--max-record-bytes` is skipped with its size and the next line read.
 /// The framing is forced: detection takes a first line longer than the limit for the start
-/// of one large JSON document (an Event Hub message on one line), see `engine/src/io/mod.rs`.
+/// of one large JSON document (an Event Hub message on one line), see `engine/io/src/lib.rs`.
 #[test]
 fn record_size_limit_skips_the_long_lines_only() {
     let limit = ["--max-record-bytes", "107", "--input-format", "jsonl"];

@@ -92,7 +92,7 @@ impl Rng {
     }
 }
 
-/// How records are framed on a line (see `engine/src/io/mod.rs` and the spec §7).
+/// How records are framed on a line (see `engine/io/src/lib.rs` and the spec §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// One flat row per line, with a `Type` column naming the table; `\n` line ends.
