@@ -61,7 +61,13 @@ def format_ticks(ticks: int | None) -> str | None:
 def load_schema(path: Path) -> dict[str, list[tuple[str, str]]]:
     """{table: [(column, kql type), ...]} from engine/schemas/defender.json."""
     doc = json.loads(path.read_text(encoding="utf-8"))
-    return {t: [(c["name"], c["type"]) for c in cols] for t, cols in doc["tables"].items()}
+    # A table is its column list, or an object with a description and `columns`.
+    def columns(table):
+        return table["columns"] if isinstance(table, dict) else table
+
+    return {
+        t: [(c["name"], c["type"]) for c in columns(table)] for t, table in doc["tables"].items()
+    }
 
 
 def _to_int(v):
