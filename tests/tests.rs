@@ -1,6 +1,7 @@
 //! Integration tests of the `scry` binary and the engine, one module per concern.
 //!
 //! - `architecture`: crates depend on earlier stages only; no two modules import each other.
+//! - `bins`: time buckets (`bin`, `bin_at`, `startof*`) case by case, compiled and reference.
 //! - `conformance`: every public case of the matching contract, through the library and
 //!   through `scry eval`.
 //! - `rule_packs`: walks `rules/`, runs each rule's examples, snapshots plans and results.
@@ -45,6 +46,7 @@
 //!   found through `sysmon-mapping.json`, damaged EVTX chunks are reported and counted.
 
 mod architecture;
+mod bins;
 mod cli;
 mod cli_output;
 mod columnar;

@@ -345,6 +345,28 @@ fn call<'a, E: Env + ?Sized>(func: Func, args: &'a [Expr], env: &'a E) -> Val<'a
                 .and_then(|s| s.trim().parse::<i64>().ok())
                 .map_or(Val::Null, Val::Long),
         },
+        Func::Bin => Val::from_value(kql::bins::bin(&arg(0).to_value(), &arg(1).to_value())),
+        Func::BinAt => Val::from_value(kql::bins::bin_at(
+            &arg(0).to_value(),
+            &arg(1).to_value(),
+            &arg(2).to_value(),
+        )),
+        Func::StartOf(p) | Func::EndOf(p) => {
+            let offset = match args.get(1).map(|a| eval(a, env)) {
+                None => Some(0),
+                Some(Val::Long(n)) => Some(n),
+                Some(_) => None,
+            };
+            match offset {
+                Some(o) => Val::from_value(kql::bins::start_of(
+                    p,
+                    &arg(0).to_value(),
+                    o,
+                    matches!(func, Func::EndOf(_)),
+                )),
+                None => Val::Null,
+            }
+        }
         Func::ToReal => match arg(0) {
             Val::Long(n) => Val::Real(n as f64),
             Val::Real(x) => Val::Real(x),

@@ -186,6 +186,14 @@ pub enum Func {
     ToDateTime,
     ToLong,
     ToReal,
+    /// `bin(value, size)` / `floor`: see [`crate::kql::bins::bin`].
+    Bin,
+    /// `bin_at(value, size, fixed)`.
+    BinAt,
+    /// `startofday(d [, offset])`, ... .
+    StartOf(crate::kql::bins::Period),
+    /// `endofday(d [, offset])`, ... .
+    EndOf(crate::kql::bins::Period),
 }
 
 impl Func {
@@ -205,6 +213,20 @@ impl Func {
             Func::ToDateTime => "todatetime",
             Func::ToLong => "tolong",
             Func::ToReal => "toreal",
+            Func::Bin => "bin",
+            Func::BinAt => "bin_at",
+            Func::StartOf(p) => match p {
+                crate::kql::bins::Period::Day => "startofday",
+                crate::kql::bins::Period::Week => "startofweek",
+                crate::kql::bins::Period::Month => "startofmonth",
+                crate::kql::bins::Period::Year => "startofyear",
+            },
+            Func::EndOf(p) => match p {
+                crate::kql::bins::Period::Day => "endofday",
+                crate::kql::bins::Period::Week => "endofweek",
+                crate::kql::bins::Period::Month => "endofmonth",
+                crate::kql::bins::Period::Year => "endofyear",
+            },
         }
     }
 }

@@ -522,6 +522,42 @@ fn call(name: &str, args: &[Expr], env: &RefEnv, span: Span) -> Result<Value, Re
             })?;
             Ok(Value::Str(kql::trim_start_with(&re, &kql::tostring(&v[1]))))
         }
+        "bin" | "floor" => {
+            arity("2", args.len() == 2)?;
+            let v = vals()?;
+            Ok(kql::bins::bin(&v[0], &v[1]))
+        }
+        "bin_at" => {
+            arity("3", args.len() == 3)?;
+            let v = vals()?;
+            Ok(kql::bins::bin_at(&v[0], &v[1], &v[2]))
+        }
+        "startofday" | "startofweek" | "startofmonth" | "startofyear" | "endofday"
+        | "endofweek" | "endofmonth" | "endofyear" => {
+            arity("1 or 2", (1..=2).contains(&args.len()))?;
+            let v = vals()?;
+            let period = match name
+                .trim_start_matches("startof")
+                .trim_start_matches("endof")
+            {
+                "day" => kql::bins::Period::Day,
+                "week" => kql::bins::Period::Week,
+                "month" => kql::bins::Period::Month,
+                _ => kql::bins::Period::Year,
+            };
+            let offset = match v.get(1) {
+                None => 0,
+                Some(Value::Long(n)) => *n,
+                Some(Value::Null) => return Ok(Value::Null),
+                Some(other) => return Err(mismatch(other)),
+            };
+            Ok(kql::bins::start_of(
+                period,
+                &v[0],
+                offset,
+                name.starts_with("end"),
+            ))
+        }
         "iff" | "iif" => {
             arity("3", args.len() == 3)?;
             let v = vals()?;

@@ -14,6 +14,7 @@
 //! | [`compare`] | `==`/`!=` and ordering with nulls, `between`, `in`, `has_any`, `has_all` |
 //! | [`funcs`] | `tostring`, `split`, `trim_start`, `strlen`, `isempty`, ... |
 //! | [`time`] | datetime and timespan parsing and Kusto's text forms |
+//! | [`bins`] | `bin`, `bin_at`, `startof*`, `endof*` |
 //! | [`agg`] | `make_set`'s cap, `min`/`max` skipping nulls, distinctness |
 //!
 //! ```
@@ -30,6 +31,7 @@
 pub mod value;
 
 pub mod agg;
+pub mod bins;
 pub mod compare;
 pub mod fold;
 pub mod funcs;

@@ -14,7 +14,7 @@ const TICKS_PER_MINUTE: i64 = 60 * TICKS_PER_SECOND;
 /// Ticks in one hour.
 const TICKS_PER_HOUR: i64 = 60 * TICKS_PER_MINUTE;
 /// Ticks in one day.
-const TICKS_PER_DAY: i64 = 24 * TICKS_PER_HOUR;
+pub(crate) const TICKS_PER_DAY: i64 = 24 * TICKS_PER_HOUR;
 
 /// Parses a datetime into ticks since the Unix epoch (UTC).
 ///
@@ -243,7 +243,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -254,7 +254,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// The civil date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -1,6 +1,7 @@
 //! Type checking and lowering of function calls and aggregates (`summarize`, `arg_max`, ...).
 
 use super::*;
+use crate::kql::bins::Period;
 
 impl Cx<'_> {
     pub(super) fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
@@ -94,6 +95,70 @@ impl Cx<'_> {
                         format!("invalid regex: {}", regex_message(&e)),
                     ),
                 }
+            }
+            "bin" | "floor" | "bin_at" => self.bin_call(n, args, span),
+            "startofday" | "startofweek" | "startofmonth" | "startofyear" | "endofday"
+            | "endofweek" | "endofmonth" | "endofyear" => {
+                if !arity(self, 1, 2) {
+                    return self.error_expr();
+                }
+                let period = match &n[n.len() - 3..] {
+                    "day" => Period::Day,
+                    "eek" => Period::Week,
+                    "nth" => Period::Month,
+                    _ => Period::Year,
+                };
+                let func = if n.starts_with("start") {
+                    Func::StartOf(period)
+                } else {
+                    Func::EndOf(period)
+                };
+                let lowered: Vec<Expr> = args.iter().map(|a| self.expr(a)).collect();
+                if lowered.iter().any(Self::is_error) {
+                    return self.error_expr();
+                }
+                if lowered[0].ty != Type::DateTime {
+                    return self.err(
+                        codes::TYPE_MISMATCH,
+                        args[0].span,
+                        format!("{n}() takes a datetime, not {}", a_type(lowered[0].ty)),
+                    );
+                }
+                if let Some(o) = lowered.get(1) {
+                    if !matches!(o.ty, Type::Long | Type::Int) {
+                        return self.err(
+                            codes::TYPE_MISMATCH,
+                            args[1].span,
+                            format!(
+                                "{n}()'s offset is a whole number of periods, not {}",
+                                a_type(o.ty)
+                            ),
+                        );
+                    }
+                }
+                Expr {
+                    kind: ExprKind::Call(func, lowered),
+                    ty: Type::DateTime,
+                }
+            }
+            "startofhour" | "startofminute" | "startofsecond" => {
+                let unit = &n[7..];
+                let size = match unit {
+                    "hour" => "1h",
+                    "minute" => "1m",
+                    _ => "1s",
+                };
+                let mut d = Diagnostic::error(
+                    codes::UNKNOWN_FUNCTION,
+                    self.file,
+                    name.span,
+                    format!("KQL has no `{n}`"),
+                );
+                d = d.with_note(format!(
+                    "did you mean `bin(Timestamp, {size})`? KQL's period starts are startofday, startofweek, startofmonth and startofyear"
+                ));
+                self.diags.push(d);
+                self.error_expr()
             }
             "count" | "countif" | "dcount" | "min" | "max" | "make_set" | "sum" | "makeset"
             | "arg_max" | "arg_min" => self.err(
@@ -422,5 +487,75 @@ impl Cx<'_> {
             }
         }
         out
+    }
+}
+
+impl Cx<'_> {
+    /// `bin(x, size)`, `floor(x, size)`, `bin_at(x, size, fixed)`: the value's type decides
+    /// the size's (a datetime is binned by a timespan, as Kusto requires) and the result's.
+    fn bin_call(&mut self, n: &str, args: &[ast::Expr], span: Span) -> Expr {
+        let want = if n == "bin_at" { 3 } else { 2 };
+        if args.len() != want {
+            return self.err(
+                codes::BAD_ARGUMENTS,
+                span,
+                format!("{n}() takes {want} arguments, {} given", args.len()),
+            );
+        }
+        let lowered: Vec<Expr> = args.iter().map(|a| self.expr(a)).collect();
+        if lowered.iter().any(Self::is_error) {
+            return self.error_expr();
+        }
+        let (x, size) = (lowered[0].ty, lowered[1].ty);
+        let numeric = |t: Type| matches!(t, Type::Long | Type::Int | Type::Real);
+        let ty = match (x, size) {
+            (Type::DateTime | Type::Timespan, Type::Timespan) => x,
+            (Type::Long | Type::Int, Type::Long | Type::Int) => Type::Long,
+            (a, b) if numeric(a) && numeric(b) => Type::Real,
+            (Type::DateTime, _) => {
+                return self.err(
+                    codes::TYPE_MISMATCH,
+                    args[1].span,
+                    format!(
+                        "{n}() bins a datetime by a timespan such as 10m or 1d, not {}",
+                        a_type(size)
+                    ),
+                )
+            }
+            _ => {
+                return self.err(
+                    codes::TYPE_MISMATCH,
+                    span,
+                    format!(
+                        "{n}() takes a number, datetime or timespan and a size of the same kind, not {} and {}",
+                        a_type(x),
+                        a_type(size)
+                    ),
+                )
+            }
+        };
+        if let Some(f) = lowered.get(2) {
+            let ok = f.ty == x || (numeric(f.ty) && numeric(x));
+            if !ok {
+                return self.err(
+                    codes::TYPE_MISMATCH,
+                    args[2].span,
+                    format!(
+                        "bin_at()'s fixed point must be {}, not {}",
+                        a_type(x),
+                        a_type(f.ty)
+                    ),
+                );
+            }
+        }
+        let func = if n == "bin_at" {
+            Func::BinAt
+        } else {
+            Func::Bin
+        };
+        Expr {
+            kind: ExprKind::Call(func, lowered),
+            ty,
+        }
     }
 }

@@ -105,6 +105,17 @@ pub const FUNCTIONS: &[&str] = &[
     "not",
     "datetime",
     "todatetime",
+    "bin",
+    "floor",
+    "bin_at",
+    "startofday",
+    "startofweek",
+    "startofmonth",
+    "startofyear",
+    "endofday",
+    "endofweek",
+    "endofmonth",
+    "endofyear",
 ];
 
 /// The aggregates `summarize` knows (`makeset` is an old spelling of `make_set`).
@@ -309,6 +320,23 @@ fn column_of(e: &Expr) -> Option<&str> {
     }
 }
 
+/// `bin(Timestamp, 1h)`, `bin_at(...)`, `floor(...)` and `startofday(Timestamp)` keep their
+/// first argument's column name in Kusto (`summarize count() by bin(Timestamp, 1h)` has a
+/// `Timestamp` column); `startofweek/month/year` do not (they are `Column1`, ...), as measured
+/// by duckdb-kql on the Kusto emulator.
+fn preserved_name(e: &Expr) -> Option<&str> {
+    match &e.kind {
+        ExprKind::Call(
+            Func::Bin | Func::BinAt | Func::StartOf(crate::kql::bins::Period::Day),
+            args,
+        ) => match &args.first()?.kind {
+            ExprKind::Field { name, .. } | ExprKind::Computed { name, .. } => Some(name),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The name Kusto gives a result column computed by `e` (`lowered` is `e` lowered): the
 /// column it reads whole, else a `let` name it is; `None` for other expressions.
 fn result_name(e: &ast::Expr, lowered: &Expr) -> Option<String> {
@@ -398,6 +426,9 @@ fn output_name(e: &ast::Expr, lowered: &Expr, cols: &[OutputColumn]) -> String {
     }
     if let Some(n) = result_name(e, lowered) {
         return n;
+    }
+    if let Some(n) = preserved_name(lowered) {
+        return n.to_string();
     }
     (1u64..)
         .map(|k| format!("Column{k}"))

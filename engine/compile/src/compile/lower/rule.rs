@@ -355,7 +355,10 @@ pub fn lower_rule(
                         ExprKind::Field { name, .. } if id.name.contains('.') => name.to_string(),
                         _ => id.name.clone(),
                     },
-                    _ => format!("Column{}", out_cols.len() + 1),
+                    _ => match preserved_name(&v) {
+                        Some(n) => n.to_string(),
+                        None => format!("Column{}", out_cols.len() + 1),
+                    },
                 };
                 if v.ty == Type::Dynamic && !Cx::is_error(&v) {
                     // Grouping by a dynamic value is allowed in Kusto only for scalars; keep it
