@@ -118,6 +118,81 @@ pub enum Clause {
     Take(Take),
     /// `examples at datetime(...) { match "label" {...} ... }`.
     Examples(Examples),
+    /// `threshold count() >= 5 within 10m by DeviceId with ...`.
+    Threshold(Threshold),
+    /// `sequence within 5m by DeviceId { step a from T where ...  step b ... }`.
+    Sequence(Sequence),
+    /// `first_seen Signer by DeviceId detect 1d history 30d`.
+    FirstSeen(FirstSeen),
+}
+
+/// `threshold [Name =] count() >= 5 within 10m [by keys] [with Name = agg(...), ...]`: the keys
+/// whose events, within some span of the given length, satisfy the condition (one aggregate
+/// compared with constants).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Threshold {
+    /// `Name =`: the measure's output column.
+    pub name: Option<Ident>,
+    /// The condition, e.g. `count() >= 5` or `dcount(RemoteUrl) > 3 and dcount(RemoteUrl) < 10`.
+    pub condition: Expr,
+    /// The span length.
+    pub within: Expr,
+    /// The keys.
+    pub by: Vec<Assignment>,
+    /// Aggregates over the reported span.
+    pub with: Vec<Assignment>,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// `sequence [unordered] within 5m [by keys] { step ... until ... }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sequence {
+    /// `unordered`: all steps within the span, in any order.
+    pub unordered: bool,
+    /// The longest time from the first step's event to the last's.
+    pub within: Expr,
+    /// The keys every step shares.
+    pub by: Vec<Assignment>,
+    /// The steps, in order.
+    pub steps: Vec<SeqStep>,
+    /// `until from T where ...`: an event that ends the partial matches of its key.
+    pub until: Option<SeqStep>,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// `step name from T [, U] [where ...]* [by expr, ...]` (or `until from ...`, without a name).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeqStep {
+    /// The step's name; `None` for `until`.
+    pub name: Option<Ident>,
+    /// Its tables.
+    pub tables: Vec<Ident>,
+    /// Its `where` and `extend` clauses, in written order.
+    pub clauses: Vec<Clause>,
+    /// The step's own key expressions, after the sequence's keys.
+    pub by: Vec<Expr>,
+    /// The whole step.
+    pub span: Span,
+}
+
+/// `first_seen Term by keys detect D history H [with ...]`: (keys, Term) pairs seen in the last
+/// D and never in the H before.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FirstSeen {
+    /// The term (a column, or `Name = expr`).
+    pub term: Assignment,
+    /// The keys.
+    pub by: Vec<Assignment>,
+    /// The detection span.
+    pub detect: Expr,
+    /// The history span before it.
+    pub history: Expr,
+    /// More aggregates per (keys, term).
+    pub with: Vec<Assignment>,
+    /// The whole clause.
+    pub span: Span,
 }
 
 /// A metadata entry: a key and a value.
@@ -281,19 +356,31 @@ pub struct Examples {
     pub span: Span,
 }
 
-/// One example event and what the rule must do with it.
+/// One example (an event, or a scenario of several) and what the rule must do with it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Example {
     /// The verdict the rule must reach.
     pub expect: Expect,
     /// A human label for reports.
     pub label: StrLit,
-    /// `in Table`: the table of the event, when the rule reads more than one.
+    /// The events: one, or several for a scenario written `[...]`.
+    pub events: Vec<ExampleEvent>,
+    /// Written as a list `[...]`: the events are one small input, judged by the rule's result
+    /// rows over them together.
+    pub scenario: bool,
+    /// `expect N` after a scenario: exactly N result rows.
+    pub count: Option<Expr>,
+    /// The whole example.
+    pub span: Span,
+}
+
+/// One event of an example.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExampleEvent {
+    /// `in Table`: the event's table, when the rule reads more than one.
     pub table: Option<Ident>,
     /// The event as JSON text, exactly as written (escapes are decoded later, by the JSON reader).
     pub event: JsonText,
-    /// The whole example.
-    pub span: Span,
 }
 
 /// The verdict an example expects.

@@ -348,6 +348,44 @@ impl Tree {
                     }
                     self.predicate(&x.condition);
                 }
+                Clause::Threshold(x) => {
+                    self.predicate(&x.condition);
+                    self.expr(&x.within);
+                    self.assignments(&x.by);
+                    self.assignments(&x.with);
+                }
+                Clause::FirstSeen(x) => {
+                    self.assignments(std::slice::from_ref(&x.term));
+                    self.assignments(&x.by);
+                    self.expr(&x.detect);
+                    self.expr(&x.history);
+                    self.assignments(&x.with);
+                }
+                Clause::Sequence(x) => {
+                    self.expr(&x.within);
+                    self.assignments(&x.by);
+                    let steps: Vec<Span> = x.steps.iter().chain(&x.until).map(|s| s.span).collect();
+                    for (st, &sp) in x.steps.iter().chain(&x.until).zip(&steps) {
+                        self.blank_anchors.push(sp);
+                        self.nodes.push((sp, false));
+                        self.closers.push(sp);
+                        for c in &st.clauses {
+                            match c {
+                                Clause::Where(w) => self.predicate(&w.predicate),
+                                Clause::Extend(e) => self.assignments(&e.assignments),
+                                _ => {}
+                            }
+                        }
+                        for e in &st.by {
+                            self.expr(e);
+                        }
+                    }
+                    self.blocks.push(Block {
+                        span: x.span,
+                        children: steps,
+                        closing: Some(x.span),
+                    });
+                }
                 Clause::Examples(x) => {
                     let cases: Vec<Span> = x.cases.iter().map(|c| c.span).collect();
                     for &c in &cases {

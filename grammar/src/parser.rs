@@ -8,9 +8,10 @@
 //! grammar's order, so that the file reads beside `scry.pest`; the rules are many and short.
 
 use crate::ast::{
-    Assignment, BinOp, Clause, Example, Examples, Except, Expect, Expr, ExprKind, Extend, File,
-    From, Having, Ident, Item, JsonText, Let, ListOp, Literal, Meta, MetaValue, Project, Query,
-    Span, StrLit, StrOp, StrOpKind, Summarize, Take, Where, Window, WindowKind,
+    Assignment, BinOp, Clause, Example, ExampleEvent, Examples, Except, Expect, Expr, ExprKind,
+    Extend, File, FirstSeen, From, Having, Ident, Item, JsonText, Let, ListOp, Literal, Meta,
+    MetaValue, Project, Query, SeqStep, Sequence, Span, StrLit, StrOp, StrOpKind, Summarize, Take,
+    Threshold, Where, Window, WindowKind,
 };
 use crate::pest_rules::{Rule, ScryParser};
 use crate::{literal, prescan, SyntaxError, MAX_NESTING};
@@ -133,7 +134,25 @@ fn is_keyword(r: Rule) -> bool {
             | kw_datetime
             | kw_timespan
             | kw_dynamic
+            | kw_threshold
+            | kw_within
+            | kw_with
+            | kw_sequence
+            | kw_step
+            | kw_until
+            | kw_first_seen
+            | kw_detect
+            | kw_history
+            | kw_expect
     )
+}
+
+/// A JSON object as written.
+fn json_text(p: &Pair<'_, Rule>) -> JsonText {
+    JsonText {
+        text: p.as_str().to_string(),
+        span: span(p),
+    }
 }
 
 /// The pair's span without trailing trivia: pest's implicit whitespace runs before each
@@ -292,6 +311,9 @@ impl Visitor {
             Rule::project_clause => Clause::Project(self.visit_project_clause(p)),
             Rule::take_clause => Clause::Take(self.visit_take_clause(p)),
             Rule::examples_clause => Clause::Examples(self.visit_examples_clause(p)),
+            Rule::threshold_clause => Clause::Threshold(self.visit_threshold_clause(p)),
+            Rule::sequence_clause => Clause::Sequence(self.visit_sequence_clause(p)),
+            Rule::first_seen_clause => Clause::FirstSeen(self.visit_first_seen_clause(p)),
             // clause = _{ from_clause | window_clause | ... | meta }
             r => unreachable!("rule `clause` has no alternative {r:?}"),
         }
@@ -481,27 +503,46 @@ impl Visitor {
     fn visit_example(&mut self, pair: Pair<'_, Rule>) -> Example {
         let sp = span(&pair);
         let mut inner = pair.into_inner();
-        // example = { (kw_match | kw_no_match) ~ string ~ ... | kw_suppressed ~ string ~ kw_by ~ string ~ ... }
+        // example = { (kw_match | kw_no_match | kw_given) ~ string ~ example_body
+        //           | kw_suppressed ~ string ~ kw_by ~ string ~ example_body }
         let kw = inner
             .next()
             .unwrap_or_else(|| unreachable!("example: keyword"));
         let mut strings = vec![];
         let mut table = None;
-        let mut event = None;
+        let mut events = vec![];
+        let mut scenario = false;
+        let mut count = None;
         for p in sig(inner) {
             match p.as_rule() {
                 Rule::string => strings.push(self.visit_string(p)),
-                Rule::example_table => {
-                    let n = sig(p.into_inner())
-                        .next()
-                        .unwrap_or_else(|| unreachable!("example_table: name"));
-                    table = Some(self.visit_name(n));
-                }
-                Rule::json_object => {
-                    event = Some(JsonText {
-                        text: p.as_str().to_string(),
-                        span: span(&p),
-                    })
+                Rule::example_table => table = Some(self.visit_example_table(p)),
+                Rule::json_object => events.push(ExampleEvent {
+                    table: table.take(),
+                    event: json_text(&p),
+                }),
+                Rule::scenario => {
+                    scenario = true;
+                    for e in sig(p.into_inner()) {
+                        match e.as_rule() {
+                            Rule::scenario_event => {
+                                let mut table = None;
+                                for q in sig(e.into_inner()) {
+                                    match q.as_rule() {
+                                        Rule::example_table => {
+                                            table = Some(self.visit_example_table(q))
+                                        }
+                                        _ => events.push(ExampleEvent {
+                                            table: table.take(),
+                                            event: json_text(&q),
+                                        }),
+                                    }
+                                }
+                            }
+                            Rule::expr => count = Some(self.visit_expr(e).expr),
+                            r => unreachable!("rule `scenario` has no child {r:?}"),
+                        }
+                    }
                 }
                 r => unreachable!("rule `example` has no child {r:?}"),
             }
@@ -523,8 +564,147 @@ impl Visitor {
         Example {
             expect,
             label,
-            table,
-            event: event.unwrap_or_else(|| unreachable!("example: json_object")),
+            events,
+            scenario,
+            count,
+            span: sp,
+        }
+    }
+
+    fn visit_example_table(&mut self, p: Pair<'_, Rule>) -> Ident {
+        let n = sig(p.into_inner())
+            .next()
+            .unwrap_or_else(|| unreachable!("example_table: name"));
+        self.visit_name(n)
+    }
+
+    fn visit_assignments(&mut self, p: Pair<'_, Rule>) -> Vec<Assignment> {
+        sig(p.into_inner())
+            .map(|a| self.visit_assignment(a))
+            .collect()
+    }
+
+    fn visit_threshold_clause(&mut self, pair: Pair<'_, Rule>) -> Threshold {
+        let sp = span(&pair);
+        // threshold_clause = { kw_threshold ~ (name ~ assign_eq)? ~ expr ~ kw_within ~ expr
+        //                      ~ by_list? ~ with_list? }
+        let mut name = None;
+        let mut exprs = vec![];
+        let mut by = vec![];
+        let mut with = vec![];
+        for p in sig(pair.into_inner()) {
+            match p.as_rule() {
+                Rule::ident | Rule::bracket_name => name = Some(self.visit_name(p)),
+                Rule::expr => exprs.push(self.visit_expr(p).expr),
+                Rule::by_list => by = self.visit_assignments(p),
+                Rule::with_list => with = self.visit_assignments(p),
+                r => unreachable!("rule `threshold_clause` has no child {r:?}"),
+            }
+        }
+        let mut exprs = exprs.into_iter();
+        let condition = exprs
+            .next()
+            .unwrap_or_else(|| unreachable!("threshold_clause: condition"));
+        let within = exprs
+            .next()
+            .unwrap_or_else(|| unreachable!("threshold_clause: within"));
+        Threshold {
+            name,
+            condition,
+            within,
+            by,
+            with,
+            span: sp,
+        }
+    }
+
+    fn visit_sequence_clause(&mut self, pair: Pair<'_, Rule>) -> Sequence {
+        let sp = span(&pair);
+        // sequence_clause = { kw_sequence ~ kw_unordered? ~ kw_within ~ expr ~ by_list?
+        //                     ~ lbrace ~ step_decl+ ~ until_decl? ~ rbrace }
+        let mut unordered = false;
+        let mut within = None;
+        let mut by = vec![];
+        let mut steps = vec![];
+        let mut until = None;
+        for p in sig(pair.into_inner()) {
+            match p.as_rule() {
+                Rule::kw_unordered => unordered = true,
+                Rule::expr => within = Some(self.visit_expr(p).expr),
+                Rule::by_list => by = self.visit_assignments(p),
+                Rule::step_decl => steps.push(self.visit_step(p)),
+                Rule::until_decl => until = Some(self.visit_step(p)),
+                r => unreachable!("rule `sequence_clause` has no child {r:?}"),
+            }
+        }
+        Sequence {
+            unordered,
+            within: within.unwrap_or_else(|| unreachable!("sequence_clause: within")),
+            by,
+            steps,
+            until,
+            span: sp,
+        }
+    }
+
+    /// `step_decl` and `until_decl`.
+    fn visit_step(&mut self, pair: Pair<'_, Rule>) -> SeqStep {
+        let sp = span(&pair);
+        let is_until = pair.as_rule() == Rule::until_decl;
+        let mut name = None;
+        let mut tables = vec![];
+        let mut clauses = vec![];
+        let mut by = vec![];
+        for p in sig(pair.into_inner()) {
+            match p.as_rule() {
+                Rule::ident if !is_until && name.is_none() => name = Some(self.visit_name(p)),
+                Rule::ident | Rule::bracket_name => tables.push(self.visit_name(p)),
+                Rule::where_clause | Rule::extend_clause => clauses.push(self.visit_clause(p)),
+                Rule::step_by => {
+                    by = sig(p.into_inner())
+                        .map(|e| self.visit_expr(e).expr)
+                        .collect()
+                }
+                r => unreachable!("rule `step_decl` has no child {r:?}"),
+            }
+        }
+        SeqStep {
+            name,
+            tables,
+            clauses,
+            by,
+            span: sp,
+        }
+    }
+
+    fn visit_first_seen_clause(&mut self, pair: Pair<'_, Rule>) -> FirstSeen {
+        let sp = span(&pair);
+        // first_seen_clause = { kw_first_seen ~ assignment ~ by_list ~ kw_detect ~ expr
+        //                       ~ kw_history ~ expr ~ with_list? }
+        let mut term = None;
+        let mut by = vec![];
+        let mut exprs = vec![];
+        let mut with = vec![];
+        for p in sig(pair.into_inner()) {
+            match p.as_rule() {
+                Rule::assignment => term = Some(self.visit_assignment(p)),
+                Rule::by_list => by = self.visit_assignments(p),
+                Rule::expr => exprs.push(self.visit_expr(p).expr),
+                Rule::with_list => with = self.visit_assignments(p),
+                r => unreachable!("rule `first_seen_clause` has no child {r:?}"),
+            }
+        }
+        let mut exprs = exprs.into_iter();
+        FirstSeen {
+            term: term.unwrap_or_else(|| unreachable!("first_seen_clause: term")),
+            by,
+            detect: exprs
+                .next()
+                .unwrap_or_else(|| unreachable!("first_seen_clause: detect")),
+            history: exprs
+                .next()
+                .unwrap_or_else(|| unreachable!("first_seen_clause: history")),
+            with,
             span: sp,
         }
     }

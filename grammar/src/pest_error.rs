@@ -26,9 +26,20 @@ fn human(r: Rule) -> &'static str {
         kw_from | kw_window | kw_where | kw_extend | kw_except | kw_summarize | kw_having
         | kw_project | kw_take | kw_limit | kw_examples | meta_key | meta | from_clause
         | window_clause | where_clause | extend_clause | except_clause | summarize_clause
-        | having_clause | project_clause | take_clause | examples_clause => {
+        | having_clause | project_clause | take_clause | examples_clause | kw_threshold
+        | threshold_clause | kw_sequence | sequence_clause | kw_first_seen | first_seen_clause => {
             "clause (from, where, summarize, ...)"
         }
+        kw_within => "`within`",
+        kw_with | with_list => "`with`",
+        kw_unordered => "`unordered`",
+        kw_step | step_decl => "`step`",
+        kw_until | until_decl => "`until`",
+        step_by => "`by`",
+        kw_detect => "`detect`",
+        kw_history => "`history`",
+        kw_expect => "`expect`",
+        scenario | scenario_event => "`[`",
         kw_by | by_list => "`by`",
         kw_when => "`when`",
         kw_description => "`description`",
@@ -76,7 +87,7 @@ fn human(r: Rule) -> &'static str {
         WHITESPACE | COMMENT | ident_start | ident_char | clause_kw | name | triple_bt
         | triple_tilde | verbatim_sq | verbatim_dq | sq_string | dq_string | sq_char | dq_char
         | json_char | meta_item | meta_value | clause | json_ws | primary | dynamic_item
-        | call_arg => "input",
+        | call_arg | example_body => "input",
     }
 }
 
@@ -252,7 +263,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("project-reorder", "`project A, B` keeps the columns in the order written"),
     ("join", "a rule reads the tables of its `from` clause; a set from another table is `x in (from T where ... distinct C)`"),
     ("lookup", "a set from another table is `x in (from T where ... distinct C)`"),
-    ("sequence", "rules match single events; write one rule per step"),
     ("union", "list the tables in one clause: `from DeviceProcessEvents, DeviceEvents`"),
     ("order", "results are sorted by their group key (see `summarize`)"),
     ("sort", "results are sorted by their group key (see `summarize`)"),

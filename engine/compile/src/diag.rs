@@ -126,6 +126,18 @@ pub mod codes {
     /// `*` (every column of the row) where it means nothing: outside the returned arguments
     /// of `arg_max` / `arg_min`, or in a rule over several tables, whose rows differ.
     pub const STAR_MISUSE: &str = "E0122";
+    /// A `threshold` whose condition is not one aggregate (`count`, `countif`, `dcount`,
+    /// `sum`) compared with constants.
+    pub const BAD_THRESHOLD: &str = "E0130";
+    /// Sequence steps whose keys differ in number or type.
+    pub const STEP_KEYS: &str = "E0131";
+    /// A `within`, `detect` or `history` that is not a positive constant timespan.
+    pub const BAD_SPAN: &str = "E0132";
+    /// A `sequence` with fewer than two steps, two steps of one name, or `until` in an
+    /// unordered sequence.
+    pub const BAD_SEQUENCE: &str = "E0138";
+    /// A `threshold`, `sequence` or `first_seen` over a table without a `Timestamp`.
+    pub const NO_TIMESTAMP: &str = "E0139";
 
     // Import (`scry import kql`) and export (`scry export kql`). Unknown tables and columns
     // in imported queries keep their compiler codes (E0100, E0101).

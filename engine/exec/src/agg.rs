@@ -25,6 +25,8 @@ pub(crate) enum AggState {
         /// How many values are returned (for a group with no row at all).
         width: usize,
     },
+    /// `threshold` / `sequence`: the key's events (see `timeline.rs`).
+    Timeline(crate::timeline::TimelineAcc),
 }
 
 impl AggState {
@@ -63,6 +65,8 @@ impl AggState {
                 v.clone().unwrap_or(Value::Null)
             }
             AggState::MakeSet { set, .. } => Value::Array(set.iter().map(Key::value).collect()),
+            // A timeline gives rows through its operator (`timeline::finish`), not values.
+            AggState::Timeline(_) => return,
             AggState::ArgExtreme { best, width, .. } => {
                 match best {
                     Some((ranked, returned)) => {
@@ -76,6 +80,68 @@ impl AggState {
             }
         };
         out.push(v);
+    }
+
+    /// Offers one row: `arg` is the aggregate's argument on the row (for `countif`, the
+    /// predicate's value; `None` for `count()`), `returned` computes `arg_max`'s returned
+    /// values (called only when the row ties or wins).
+    pub(crate) fn offer(
+        &mut self,
+        kind: AggKind,
+        arg: Option<Value>,
+        returned: impl FnOnce() -> Vec<Key>,
+    ) {
+        match self {
+            AggState::Count(n) => {
+                let yes = match kind {
+                    AggKind::CountIf => arg == Some(Value::Bool(true)),
+                    _ => true,
+                };
+                *n += i64::from(yes);
+            }
+            AggState::DCount(set) => {
+                if let Some(v) = arg.filter(|v| !v.is_null()) {
+                    set.insert(Key::of(&v));
+                }
+            }
+            AggState::Min(slot) => {
+                if let Some(v) = arg {
+                    extreme(slot, v, Ordering::Less);
+                }
+            }
+            AggState::Max(slot) => {
+                if let Some(v) = arg {
+                    extreme(slot, v, Ordering::Greater);
+                }
+            }
+            AggState::Sum(slot) => {
+                if let Some(v) = arg.filter(|v| !v.is_null()) {
+                    *slot = Some(match slot.take() {
+                        None => v,
+                        Some(cur) => add(&cur, &v),
+                    });
+                }
+            }
+            AggState::ArgExtreme { want, best, .. } => {
+                if let Some(v) = arg {
+                    arg_offer(best, *want, Key::of(&v), returned);
+                }
+            }
+            AggState::MakeSet { set, limit, capped } => {
+                let mut push = |x: Value| {
+                    if !x.is_null() {
+                        AggState::set_insert(set, *limit, capped, Key::of(&x));
+                    }
+                };
+                match arg {
+                    Some(Value::Array(items)) => items.into_iter().for_each(&mut push),
+                    Some(v) => push(v),
+                    None => {}
+                }
+            }
+            // Events reach a timeline through `TimelineAcc::push`.
+            AggState::Timeline(_) => {}
+        }
     }
 
     /// Adds a value to a `make_set`, keeping the smallest `limit`.
@@ -134,6 +200,7 @@ impl AggState {
                     ..
                 },
             ) => arg_offer(best, *want, ranked, || returned),
+            (AggState::Timeline(a), AggState::Timeline(b)) => a.merge(b),
             // Min/Max/Sum/arg_max of nothing, or (never, by construction) different aggregates.
             _ => {}
         }

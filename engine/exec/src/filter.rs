@@ -183,6 +183,12 @@ impl<'p> Executor<'p> {
                     .iter()
                     .map(|k| Key::of(&eval::eval(k, &env).to_value()))
                     .collect();
+                let ts = ts_cache.get().flatten();
+                if rule.timeline.is_some() && ts.is_none() {
+                    // No span can hold an event without a time.
+                    self.stats.rules[ri].untimed += 1;
+                    break 'eval Verdict::Match;
+                }
                 let group = match state.groups.entry(key) {
                     hashbrown::hash_map::Entry::Occupied(e) => e.into_mut(),
                     hashbrown::hash_map::Entry::Vacant(_) if self.groups >= self.max_groups => {
@@ -191,78 +197,44 @@ impl<'p> Executor<'p> {
                     }
                     hashbrown::hash_map::Entry::Vacant(e) => {
                         self.groups += 1;
-                        e.insert(Group {
-                            aggs: body.aggs.iter().map(AggState::new).collect(),
-                            origin: None,
-                        })
+                        let aggs = match &rule.timeline {
+                            Some(tl) => vec![AggState::Timeline(timeline::TimelineAcc::new(
+                                tl.steps.len() + 1,
+                                tl.max_events,
+                            ))],
+                            None => body.aggs.iter().map(AggState::new).collect(),
+                        };
+                        e.insert(Group { aggs, origin: None })
                     }
                 };
                 Origin::keep_first(&mut group.origin, self.origin);
+                if let (Some(tl), Some(ts), [AggState::Timeline(acc)]) =
+                    (&rule.timeline, ts, group.aggs.as_mut_slice())
+                {
+                    let (lane, class, step) = timeline::lane(tl, body.step);
+                    let values = timeline::event_values(&body.aggs, &env);
+                    acc.push(
+                        lane,
+                        timeline::Event {
+                            ts,
+                            class,
+                            step,
+                            values,
+                        },
+                    );
+                    break 'eval Verdict::Match;
+                }
                 for (st, a) in group.aggs.iter_mut().zip(&body.aggs) {
-                    let arg = a.arg.as_ref();
-                    match st {
-                        AggState::Count(n) => {
-                            let yes = match (a.kind, arg) {
-                                (AggKind::CountIf, Some(p)) => eval::test(p, &env) == Some(true),
-                                _ => true,
-                            };
-                            *n += i64::from(yes);
-                        }
-                        AggState::DCount(set) => {
-                            if let Some(e) = arg {
-                                let v = eval::eval(e, &env).to_value();
-                                if !v.is_null() {
-                                    set.insert(Key::of(&v));
-                                }
-                            }
-                        }
-                        AggState::Min(slot) => {
-                            if let Some(e) = arg {
-                                extreme(slot, eval::eval(e, &env).to_value(), Ordering::Less);
-                            }
-                        }
-                        AggState::Max(slot) => {
-                            if let Some(e) = arg {
-                                extreme(slot, eval::eval(e, &env).to_value(), Ordering::Greater);
-                            }
-                        }
-                        AggState::Sum(slot) => {
-                            if let Some(e) = arg {
-                                let v = eval::eval(e, &env).to_value();
-                                if !v.is_null() {
-                                    *slot = Some(match slot.take() {
-                                        None => v,
-                                        Some(cur) => add(&cur, &v),
-                                    });
-                                }
-                            }
-                        }
-                        AggState::ArgExtreme { want, best, .. } => {
-                            if let Some(e) = arg {
-                                let ranked = Key::of(&eval::eval(e, &env).to_value());
-                                arg_offer(best, *want, ranked, || {
-                                    a.returned
-                                        .iter()
-                                        .map(|r| Key::of(&eval::eval(r, &env).to_value()))
-                                        .collect()
-                                });
-                            }
-                        }
-                        AggState::MakeSet { set, limit, capped } => {
-                            if let Some(e) = arg {
-                                let v = eval::eval(e, &env).to_value();
-                                let mut push = |x: Value| {
-                                    if !x.is_null() {
-                                        AggState::set_insert(set, *limit, capped, Key::of(&x));
-                                    }
-                                };
-                                match v {
-                                    Value::Array(items) => items.into_iter().for_each(&mut push),
-                                    v => push(v),
-                                }
-                            }
-                        }
-                    }
+                    let arg = a.arg.as_ref().map(|e| match a.kind {
+                        AggKind::CountIf => Value::Bool(eval::test(e, &env) == Some(true)),
+                        _ => eval::eval(e, &env).to_value(),
+                    });
+                    st.offer(a.kind, arg, || {
+                        a.returned
+                            .iter()
+                            .map(|r| Key::of(&eval::eval(r, &env).to_value()))
+                            .collect()
+                    });
                 }
             } else {
                 let values = body

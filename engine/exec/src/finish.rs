@@ -167,7 +167,10 @@ impl<'p> Executor<'p> {
             let mut rows: Vec<(Vec<Value>, Option<Origin>)> = Vec::new();
             if rule.summarize {
                 let mut groups: Vec<(Vec<Key>, Group)> = state.groups.drain().collect();
-                if groups.is_empty() && rule.bodies.first().is_some_and(|b| b.keys.is_empty()) {
+                if groups.is_empty()
+                    && rule.timeline.is_none()
+                    && rule.bodies.first().is_some_and(|b| b.keys.is_empty())
+                {
                     // `summarize` without `by` gives exactly one row, even for no input.
                     let aggs = rule.bodies[0].aggs.iter().map(AggState::new).collect();
                     groups.push((Vec::new(), Group { aggs, origin: None }));
@@ -178,6 +181,19 @@ impl<'p> Executor<'p> {
                     .flat_map(|(_, g)| &g.aggs)
                     .filter(|a| matches!(a, AggState::MakeSet { capped: true, .. }))
                     .count() as u64;
+                if let Some(tl) = &rule.timeline {
+                    let mut evicted = 0;
+                    for (key, group) in groups {
+                        if let [AggState::Timeline(acc)] = group.aggs.as_slice() {
+                            evicted += acc.evicted;
+                            for values in crate::timeline::finish(rule, tl, &key, acc) {
+                                rows.push((values, group.origin));
+                            }
+                        }
+                    }
+                    self.stats.rules[ri].evicted = evicted;
+                    groups = Vec::new();
+                }
                 for (key, group) in groups {
                     let mut values: Vec<Value> = key.iter().map(Key::value).collect();
                     for a in &group.aggs {

@@ -40,6 +40,7 @@
 //! | `stats.rs` | run counters, per-rule statistics, skip reasons |
 //! | `spill.rs` | rows held for sets, in bounded memory with a temporary file |
 //! | `origin.rs` | where a result row's event was read |
+//! | `timeline.rs` | `threshold` / `sequence`: each key's events, bounded, and their operators |
 //! | `state.rs` | partial states as portable entries |
 #![deny(missing_docs)]
 
@@ -85,8 +86,9 @@ mod key;
 mod sets;
 mod stats;
 mod tables;
+mod timeline;
 
-use agg::{add, arg_offer, extreme, AggState};
+use agg::AggState;
 pub use env::{eval_on_row, time_span};
 use env::{OutputEnv, StepCx};
 use finish::keep_first;

@@ -96,6 +96,11 @@ enum AggWire {
         limit: usize,
         capped: bool,
     },
+    Timeline {
+        cap: usize,
+        evicted: u64,
+        lanes: Vec<Vec<(crate::timeline::Event, u32)>>,
+    },
     Arg {
         max: bool,
         best: Option<(Key, Vec<Key>)>,
@@ -161,6 +166,15 @@ fn to_wire(a: &AggState) -> AggWire {
             limit: *limit,
             capped: *capped,
         },
+        AggState::Timeline(t) => AggWire::Timeline {
+            cap: t.cap,
+            evicted: t.evicted,
+            lanes: t
+                .lanes
+                .iter()
+                .map(|l| l.iter().map(|(e, n)| (e.clone(), *n)).collect())
+                .collect(),
+        },
         AggState::ArgExtreme { want, best, width } => AggWire::Arg {
             max: *want == Ordering::Greater,
             best: best.clone(),
@@ -182,6 +196,23 @@ fn from_wire(w: AggWire) -> AggState {
             limit,
             capped,
         },
+        AggWire::Timeline {
+            cap,
+            evicted,
+            lanes,
+        } => {
+            // Re-adding the events re-checks the cap, so a state cannot smuggle in more.
+            let mut t = crate::timeline::TimelineAcc::new(lanes.len(), cap);
+            for (lane, events) in lanes.into_iter().enumerate() {
+                for (e, n) in events {
+                    for _ in 0..n.min(u32::try_from(cap).unwrap_or(u32::MAX)) {
+                        t.push(lane, e.clone());
+                    }
+                }
+            }
+            t.evicted += evicted;
+            AggState::Timeline(t)
+        }
         AggWire::Arg { max, best, width } => AggState::ArgExtreme {
             want: if max {
                 Ordering::Greater
@@ -245,8 +276,17 @@ pub fn entries(plan: &Plan, partial: Partial) -> Vec<Entry> {
                 AggState::Max(v) => Some(v),
                 _ => None,
             });
+            let timeline = aggs.iter().find_map(|a| match a {
+                AggState::Timeline(t) => Some(t.summary()),
+                _ => None,
+            });
+            let (first_seen, last_seen) = match timeline {
+                Some((first, last, _)) => (first, last),
+                None => (first_seen, last_seen),
+            };
             let count = aggs.iter().find_map(|a| match a {
                 AggState::Count(n) => Some(*n),
+                AggState::Timeline(t) => Some(t.summary().2),
                 _ => None,
             });
             let set = aggs.iter().find_map(|a| match a {
@@ -393,14 +433,18 @@ pub fn partial(plan: &Plan, entries: impl IntoIterator<Item = Entry>) -> Result<
                 let key: Vec<Key> = serde_json::from_str(e.key.as_deref().unwrap_or(""))
                     .map_err(|x| bad(format!("group key: {x}")))?;
                 let group = group_from_blob(&e.blob).map_err(|x| bad(x.to_string()))?;
-                if key.len() != body.keys.len()
-                    || group.aggs.len() != body.aggs.len()
-                    || !group
-                        .aggs
-                        .iter()
-                        .zip(&body.aggs)
-                        .all(|(a, d)| fits(a, d.kind))
-                {
+                let fitting = match &rule.timeline {
+                    Some(_) => matches!(group.aggs.as_slice(), [AggState::Timeline(_)]),
+                    None => {
+                        group.aggs.len() == body.aggs.len()
+                            && group
+                                .aggs
+                                .iter()
+                                .zip(&body.aggs)
+                                .all(|(a, d)| fits(a, d.kind))
+                    }
+                };
+                if key.len() != body.keys.len() || !fitting {
                     return Err(bad(
                         "its aggregates are not the rule's: was it made with other rules?".into(),
                     ));

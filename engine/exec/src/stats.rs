@@ -28,6 +28,14 @@ pub struct RuleStats {
     /// Rows that needed a new group when the group budget ([`Executor::with_max_groups`]) was
     /// spent, plus groups left out when executors merged: the rule's results are incomplete.
     pub over_budget: u64,
+    /// `threshold` / `sequence`: events left out because the key and step already held the
+    /// most kept (the oldest go first): the rule's results cover the latest events only.
+    #[serde(default)]
+    pub evicted: u64,
+    /// `threshold` / `sequence`: passing rows without a valid `Timestamp`, which no span can
+    /// hold.
+    #[serde(default)]
+    pub untimed: u64,
 }
 
 /// Counters of a run.

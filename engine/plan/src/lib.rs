@@ -558,7 +558,15 @@ impl fmt::Display for Plan {
                         None => writeln!(f, "    except {:?}: (inert: field missing)", x.name)?,
                     }
                 }
-                if r.summarize {
+                if let Some(tl) = &r.timeline {
+                    timeline_text(f, r, b, tl)?;
+                    if let Some(h) = &r.having {
+                        writeln!(f, "    having: {h}")?;
+                    }
+                    if let Some(exprs) = &r.reshape {
+                        writeln!(f, "    project: {}", projection(&r.output, exprs))?;
+                    }
+                } else if r.summarize {
                     let mut s = String::new();
                     let nk = b.keys.len();
                     let mut cols = r.grouped[nk.min(r.grouped.len())..].iter();
@@ -614,6 +622,95 @@ impl fmt::Display for Plan {
             }
         }
         Ok(())
+    }
+}
+
+/// A `threshold` or `sequence` body: its operator, keys, and what each event keeps.
+fn timeline_text(
+    f: &mut fmt::Formatter<'_>,
+    r: &Rule,
+    b: &crate::compile::Body,
+    tl: &crate::compile::Timeline,
+) -> fmt::Result {
+    use crate::compile::{StepRole, TimelineKind};
+    let span = crate::kql::time::format_timespan(tl.span);
+    let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
+    let by = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", keys.join(", "))
+    };
+    let arg = |a: &crate::compile::Agg| {
+        let x = a.arg.as_ref().map(|e| e.to_string()).unwrap_or_default();
+        format!("{}({x})", a.kind.name())
+    };
+    match (&tl.kind, b.step) {
+        (
+            TimelineKind::Threshold {
+                measure, condition, ..
+            },
+            _,
+        ) => {
+            let m = b.aggs.get(*measure).map(arg).unwrap_or_default();
+            let cond: Vec<String> = condition
+                .iter()
+                .map(|(op, v)| format!("{m} {} {}", op_text(*op), crate::ir::DisplayValue(v)))
+                .collect();
+            writeln!(
+                f,
+                "    threshold: {} within {span}{by} (the key's peak; the earliest span that holds)",
+                cond.join(" and ")
+            )?;
+            let nk = tl.rule_keys;
+            let with: Vec<String> = r.grouped[(nk + 4).min(r.grouped.len())..]
+                .iter()
+                .zip(b.aggs.iter().skip(4))
+                .map(|(c, a)| format!("{} = {}", c.name, arg(a)))
+                .collect();
+            if !with.is_empty() {
+                writeln!(f, "    with: {}", with.join(", "))?;
+            }
+        }
+        (kind, role) => {
+            let what = match role {
+                StepRole::Step(i) => format!(
+                    "step {} ({} of {})",
+                    tl.steps.get(usize::from(i)).map_or("?", String::as_str),
+                    i + 1,
+                    tl.steps.len()
+                ),
+                _ => "until".to_string(),
+            };
+            let how = if *kind == TimelineKind::Unordered {
+                "unordered: every step, the earliest span"
+            } else {
+                "ordered: the tightest matches"
+            };
+            writeln!(f, "    sequence {what} within {span}{by} ({how})")?;
+            let kept: Vec<String> = b
+                .aggs
+                .iter()
+                .filter_map(|a| a.arg.as_ref().map(|e| e.to_string()))
+                .collect();
+            writeln!(f, "    keep: {}", kept.join(", "))?;
+        }
+    }
+    writeln!(
+        f,
+        "    state: the latest {} events per key and step",
+        tl.max_events
+    )
+}
+
+fn op_text(op: crate::ir::CmpOp) -> &'static str {
+    use crate::ir::CmpOp::*;
+    match op {
+        Eq => "==",
+        NotEq => "!=",
+        Lt => "<",
+        Le => "<=",
+        Gt => ">",
+        Ge => ">=",
     }
 }
 

@@ -222,6 +222,9 @@ fn rule(w: &mut Writer<'_>, r: &Rule) {
             Clause::Project(p) => project(w, p, "project"),
             Clause::Take(t) => take(w, t, ""),
             Clause::Examples(x) => examples(w, x),
+            Clause::Threshold(x) => threshold(w, x),
+            Clause::Sequence(x) => sequence(w, x),
+            Clause::FirstSeen(x) => first_seen(w, x),
         }
         w.after(clause_span(c));
     }
@@ -246,7 +249,115 @@ pub fn clause_span(c: &Clause) -> Span {
         Clause::Project(x) => x.span,
         Clause::Take(x) => x.span,
         Clause::Examples(x) => x.span,
+        Clause::Threshold(x) => x.span,
+        Clause::Sequence(x) => x.span,
+        Clause::FirstSeen(x) => x.span,
     }
+}
+
+/// ` by a, b` then, on its own line, `with A = ..., ...`.
+fn by_with(w: &mut Writer<'_>, by: &[Assignment], with: &[Assignment]) {
+    if !by.is_empty() {
+        w.text(" by ");
+        let cont = w.column();
+        assignments(w, by, cont);
+    }
+    if !with.is_empty() {
+        w.newline(4);
+        w.text("with ");
+        let cont = w.column();
+        assignments(w, with, cont);
+    }
+}
+
+fn threshold(w: &mut Writer<'_>, x: &Threshold) {
+    w.note(x.span);
+    w.text("threshold ");
+    if let Some(n) = &x.name {
+        w.text(&name(&n.name));
+        w.text(" = ");
+    }
+    w.text(&expr(&x.condition, w.dialect));
+    w.text(" within ");
+    w.text(&expr(&x.within, w.dialect));
+    by_with(w, &x.by, &x.with);
+}
+
+fn first_seen(w: &mut Writer<'_>, x: &FirstSeen) {
+    w.note(x.span);
+    w.text("first_seen ");
+    let cont = w.column();
+    assignments(w, std::slice::from_ref(&x.term), cont);
+    if !x.by.is_empty() {
+        w.text(" by ");
+        let cont = w.column();
+        assignments(w, &x.by, cont);
+    }
+    w.text(" detect ");
+    w.text(&expr(&x.detect, w.dialect));
+    w.text(" history ");
+    w.text(&expr(&x.history, w.dialect));
+    by_with(w, &[], &x.with);
+}
+
+fn sequence(w: &mut Writer<'_>, x: &Sequence) {
+    w.note(x.span);
+    w.text("sequence ");
+    if x.unordered {
+        w.text("unordered ");
+    }
+    w.text("within ");
+    w.text(&expr(&x.within, w.dialect));
+    if !x.by.is_empty() {
+        w.text(" by ");
+        let cont = w.column();
+        assignments(w, &x.by, cont);
+    }
+    w.text(" {");
+    for st in x.steps.iter().chain(&x.until) {
+        w.newline(4);
+        w.lead(st.span, 4);
+        w.note(st.span);
+        match &st.name {
+            Some(n) => {
+                w.text("step ");
+                w.text(&name(&n.name));
+                w.text(" from ");
+            }
+            None => w.text("until from "),
+        }
+        let tables: Vec<String> = st.tables.iter().map(|t| name(&t.name)).collect();
+        w.text(&tables.join(", "));
+        for c in &st.clauses {
+            w.newline(6);
+            w.lead(clause_span(c), 6);
+            match c {
+                Clause::Where(x) => {
+                    w.note(x.span);
+                    w.text("where ");
+                    w.expr(&x.predicate, 6, true);
+                }
+                Clause::Extend(x) => {
+                    w.note(x.span);
+                    w.text("extend ");
+                    let cont = w.column();
+                    assignments(w, &x.assignments, cont);
+                }
+                _ => {}
+            }
+            w.after(clause_span(c));
+        }
+        if !st.by.is_empty() {
+            w.newline(6);
+            let keys: Vec<String> = st.by.iter().map(|e| expr(e, w.dialect)).collect();
+            w.text("by ");
+            w.text(&keys.join(", "));
+        }
+        w.after(st.span);
+    }
+    w.closing(x.span, 4);
+    w.newline(2);
+    w.text("}");
 }
 
 fn examples(w: &mut Writer<'_>, x: &Examples) {
@@ -272,13 +383,36 @@ fn examples(w: &mut Writer<'_>, x: &Examples) {
             w.text(" by ");
             w.text(&meta_string(&by.value));
         }
-        if let Some(t) = &c.table {
-            w.text(" in ");
-            w.text(&name(&t.name));
-        }
+        let event = |w: &mut Writer<'_>, e: &ExampleEvent| {
+            if let Some(t) = &e.table {
+                w.text("in ");
+                w.text(&name(&t.name));
+                w.text(" ");
+            }
+            // The event is kept as written; a multi-line one keeps its own line breaks.
+            w.text(&e.event.text);
+        };
         w.text(" ");
-        // The event is kept as written; a multi-line one keeps its own line breaks.
-        w.text(&c.event.text);
+        if c.scenario {
+            w.text("[");
+            for (i, e) in c.events.iter().enumerate() {
+                if i > 0 {
+                    w.text(",");
+                }
+                w.newline(6);
+                event(w, e);
+            }
+            w.newline(4);
+            w.text("]");
+            if let Some(n) = &c.count {
+                w.text(" expect ");
+                w.text(&expr(n, Dialect::Scry));
+            }
+        } else {
+            for e in &c.events {
+                event(w, e);
+            }
+        }
         w.after(c.span);
     }
     w.closing(x.span, 4);

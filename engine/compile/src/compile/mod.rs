@@ -168,6 +168,63 @@ pub struct Body {
     pub computed: usize,
     /// The names of the computed columns, by slot.
     pub computed_names: Vec<String>,
+    /// In a `threshold` or `sequence` rule: which step's events this body feeds.
+    pub step: StepRole,
+}
+
+/// What a body's passing rows are, in a rule over several events of one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum StepRole {
+    /// A row of a plain or `summarize` rule, or an event of a `threshold`.
+    #[default]
+    Main,
+    /// An event of `sequence` step `i` (written order).
+    Step(u16),
+    /// An event of the sequence's `until`.
+    Until,
+}
+
+/// A rule over several events of one key: what `threshold` and `sequence` compile to. Its
+/// bodies group events by key, as `summarize` groups rows; each body's `aggs` say which values
+/// an event keeps (their arguments), and the operator runs over each key's events at finish
+/// (docs/semantics.md, "Thresholds" and "Sequences").
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    /// What is computed over a key's events.
+    pub kind: TimelineKind,
+    /// The span (`within`), in ticks: > 0.
+    pub span: i64,
+    /// The step names, in order (one unnamed step for a threshold).
+    pub steps: Vec<String>,
+    /// The most events kept per key and step: the latest ones; older ones are evicted and
+    /// counted ([`DEFAULT_MAX_STEP_EVENTS`]).
+    pub max_events: usize,
+    /// How many of each body's keys are the rule's own `by` keys (the output's key columns);
+    /// the rest are a step's own keys (`step a ... by ProcessId`).
+    pub rule_keys: usize,
+}
+
+/// The most events a `threshold` or `sequence` keeps per key and step.
+pub const DEFAULT_MAX_STEP_EVENTS: usize = 4096;
+
+/// The operators over a key's events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimelineKind {
+    /// `threshold`: the aggregate at `measure` (an index into the aggregates), tested with
+    /// `condition` (and-ed comparisons with constants); `Peak` overwrites the aggregate at
+    /// `peak` with the key's highest measure.
+    Threshold {
+        /// Index of the measured aggregate.
+        measure: usize,
+        /// Index of the `Peak` column's aggregate.
+        peak: usize,
+        /// The condition: the measure compared with each constant.
+        condition: Vec<(crate::ir::CmpOp, crate::value::Value)>,
+    },
+    /// `sequence`: ordered steps, the tightest matches (docs/semantics.md).
+    Sequence,
+    /// `sequence unordered`: every step within the span, in any order.
+    Unordered,
 }
 
 /// A `from T [window ...] [where ...]* distinct C` set, collected from events of its tables
@@ -219,19 +276,31 @@ pub struct OutputColumn {
     pub ty: Type,
 }
 
-/// An example event of a rule.
+/// An example of a rule: one event, or a scenario of several.
 #[derive(Debug, Clone)]
 pub struct ExampleCase {
     /// What must happen.
     pub expect: Expectation,
     /// The label.
     pub label: String,
-    /// The table (given, or the rule's only table).
+    /// The events, each with its table (given, or the rule's only table).
+    pub events: Vec<ExampleEvent>,
+    /// Written `[...]`: judged by the rule's result rows over these events (and the `given`
+    /// ones), not event by event.
+    pub scenario: bool,
+    /// `expect N`: exactly N result rows.
+    pub count: Option<u64>,
+    /// Where.
+    pub span: Span,
+}
+
+/// One event of an example.
+#[derive(Debug, Clone)]
+pub struct ExampleEvent {
+    /// The table.
     pub table: String,
     /// The JSON text as written.
     pub json: String,
-    /// Where.
-    pub span: Span,
 }
 
 /// The verdict an example expects.
@@ -285,6 +354,9 @@ pub struct Rule {
     pub examples: Vec<ExampleCase>,
     /// The `distinct` sets the rule tests (sorted).
     pub sets: Vec<SetId>,
+    /// `threshold` / `sequence`: the operator over each key's events (the rule is grouped:
+    /// `summarize` is true).
+    pub timeline: Option<Arc<Timeline>>,
 }
 
 impl Rule {
@@ -401,7 +473,7 @@ pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
                 ast::Item::Let(l) => lower::add_let(&mut file_lets, l, file, &mut diags),
                 ast::Item::Rule(r) => {
                     let before = diags.len();
-                    let rule = lower::lower_rule(
+                    let rule = lower::lower_any_rule(
                         r,
                         file,
                         &file_lets,

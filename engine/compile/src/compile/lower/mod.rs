@@ -10,8 +10,8 @@
 
 use super::lint;
 use super::{
-    Agg, AggKind, Body, ExampleCase, ExclusionInfo, Expectation, OutputColumn, Rule, RuleMeta,
-    SetBody, SetDef, Step,
+    Agg, AggKind, Body, ExampleCase, ExampleEvent, ExclusionInfo, Expectation, OutputColumn, Rule,
+    RuleMeta, SetBody, SetDef, Step, StepRole,
 };
 use crate::diag::{codes, Diagnostic};
 use crate::eval::{self, ConstEnv};
@@ -25,12 +25,16 @@ use scry_grammar::{self as ast, BinOp, ListOp, Span, StrOp, StrOpKind};
 use std::sync::Arc;
 
 mod calls;
+mod examples;
 mod expr;
 mod meta;
 mod rule;
+mod timeline;
 
+use examples::{lower_examples, no_examples};
 use meta::lower_meta;
 pub use rule::lower_rule;
+pub use timeline::lower_any_rule;
 
 /// The value of an expression that already failed to check: no JSON text can equal it, so
 /// it never collides with a real constant, and later checks skip it instead of piling on.

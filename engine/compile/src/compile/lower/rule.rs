@@ -533,6 +533,7 @@ pub fn lower_rule(
             project,
             computed,
             computed_names,
+            step: StepRole::Main,
         });
     }
     // Without `summarize`, a rule over several tables outputs the union of their columns
@@ -623,108 +624,22 @@ pub fn lower_rule(
         .collect();
 
     // Examples.
-    let mut examples_now = None;
-    let mut cases = Vec::new();
-    if let Some(x) = examples {
-        if let Some(n) = &x.now {
-            let mut fx = FieldSet::new();
-            let e = lower_standalone(n, None, &lets, &mut fx, diags);
-            match e.as_const() {
-                Some(Value::DateTime(t)) => examples_now = Some(*t),
-                _ => diags.push(Diagnostic::error(
-                    codes::BAD_EXAMPLE,
-                    file,
-                    n.span,
-                    "`examples at` takes a constant datetime, e.g. datetime(2024-05-15T12:00:00Z)",
-                )),
-            }
+    let table_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    let (examples_now, cases) = match examples {
+        Some(x) => lower_examples(
+            x,
+            &table_names,
+            &set_tables,
+            &exclusions,
+            file,
+            &lets,
+            diags,
+        ),
+        None => {
+            no_examples(r, file, diags);
+            (None, Vec::new())
         }
-        for c in &x.cases {
-            let table = match &c.table {
-                Some(t) => {
-                    let read = tables.iter().any(|s| s.name == t.name)
-                        || (c.expect == ast::Expect::Given
-                            && set_tables.contains(&t.name.as_str()));
-                    if !read {
-                        diags.push(Diagnostic::error(
-                            codes::BAD_EXAMPLE,
-                            file,
-                            t.span,
-                            format!("neither this rule nor its sets read {}", t.name),
-                        ));
-                        continue;
-                    }
-                    t.name.clone()
-                }
-                None if tables.len() == 1 => tables[0].name.clone(),
-                None => {
-                    diags.push(Diagnostic::error(
-                        codes::BAD_EXAMPLE,
-                        file,
-                        c.label.span,
-                        "this rule reads several tables: say which with `in Table`",
-                    ));
-                    continue;
-                }
-            };
-            if let Err(e) =
-                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&c.event.text)
-            {
-                let off = offset_of(&c.event.text, e.line(), e.column());
-                let at = c.event.span.start as usize + off;
-                diags.push(Diagnostic::error(
-                    codes::BAD_EXAMPLE,
-                    file,
-                    Span::new(at, at + 1),
-                    format!("example event is not a JSON object: {e}"),
-                ));
-                continue;
-            }
-            let expect = match &c.expect {
-                ast::Expect::Match => Expectation::Match,
-                ast::Expect::NoMatch => Expectation::NoMatch,
-                ast::Expect::Given => Expectation::Given,
-                ast::Expect::Suppressed(name) => {
-                    match exclusions.iter().position(|e| e.name == name.value) {
-                        Some(i) => Expectation::Suppressed(i),
-                        None => {
-                            let mut d = Diagnostic::error(
-                                codes::UNKNOWN_EXCLUSION,
-                                file,
-                                name.span,
-                                format!("this rule has no exclusion \"{}\"", name.value),
-                            );
-                            if let Some(h) = did_you_mean(
-                                &name.value,
-                                exclusions.iter().map(|e| e.name.as_str()),
-                            ) {
-                                d = d.with_note(format!("did you mean \"{h}\"?"));
-                            }
-                            diags.push(d);
-                            continue;
-                        }
-                    }
-                }
-            };
-            cases.push(ExampleCase {
-                expect,
-                label: c.label.value.clone(),
-                table,
-                json: c.event.text.clone(),
-                span: c.span,
-            });
-        }
-    } else {
-        diags.push(
-            Diagnostic::warning(
-                codes::NO_EXAMPLES,
-                file,
-                r.name.span,
-                format!("rule `{}` has no examples", r.name.name),
-            )
-            .with_note("add an `examples` block with events that must and must not match; `scry test` runs them"),
-        );
-    }
+    };
 
     // Result rows start with these fields (`ResultRow::to_json_line`); a column of the same
     // name would make ndjson carry the key twice, and readers keep only one of them.
@@ -768,6 +683,7 @@ pub fn lower_rule(
         examples_now,
         examples: cases,
         sets: rule_sets,
+        timeline: None,
     })
 }
 
