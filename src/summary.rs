@@ -89,6 +89,12 @@ pub fn print(plan: &Plan, outcome: &RunOutcome, o: &Options) -> u64 {
     }
     rules(plan, outcome, o);
     for (ri, rs) in st.rules.iter().enumerate() {
+        if rs.evicted > 0 {
+            say!(
+                "scry: warning: rule {}: {} event(s) evicted past the cap of events kept per key and step; its results are incomplete",
+                plan.rules[ri].name, rs.evicted
+            );
+        }
         if rs.over_budget > 0 {
             say!(
                 "scry: warning: rule {}: the group budget (--max-groups {}) was spent; {} row(s) needing a new group were left out, its results are incomplete",
@@ -111,7 +117,9 @@ fn rules(plan: &Plan, outcome: &RunOutcome, o: &Options) {
             && rs.passed == 0
             && supp == 0
             && rs.capped_sets == 0
-            && rs.over_budget == 0;
+            && rs.over_budget == 0
+            && rs.evicted == 0
+            && rs.untimed == 0;
         if nothing && !o.verbose {
             quiet += 1;
             continue;
@@ -138,6 +146,18 @@ fn rules(plan: &Plan, outcome: &RunOutcome, o: &Options) {
             say!(
                 "    group budget (--max-groups {}) spent: {} row(s) needing a new group left out; results incomplete",
                 o.max_groups, rs.over_budget
+            );
+        }
+        if let (Some(tl), true) = (&rule.timeline, rs.evicted > 0) {
+            say!(
+                "    {} event(s) evicted, the oldest first: the results cover the latest {} per key and step",
+                rs.evicted, tl.max_events
+            );
+        }
+        if rs.untimed > 0 {
+            say!(
+                "    {} matching record(s) without a valid Timestamp: no span can hold them",
+                rs.untimed
             );
         }
     }

@@ -54,7 +54,7 @@ fn a_misspelled_operator_is_an_error_not_metadata() {
 /// Issue 12 item 4: `join` and `sequence` are "not supported yet" at their position, not a
 /// confusing parse error further on (or a metadata pair).
 #[test]
-fn join_and_sequence_are_not_supported_yet() {
+fn join_is_not_supported_yet_and_eql_sequence_syntax_is_pointed_at() {
     let out = util::scry(&[
         "check",
         "--rules",
@@ -77,6 +77,7 @@ fn join_and_sequence_are_not_supported_yet() {
     let err = util::stderr(&out);
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("`sequence` is not supported yet"), "{err}");
-    assert!(err.contains("seq.scry:3:3"), "{err}");
+    // EQL's `sequence by K [...]` is not scry's `sequence within T by K { step ... }`.
+    assert!(err.contains("expected `unordered` or `within`"), "{err}");
+    assert!(err.contains("seq.scry:3:12"), "{err}");
 }

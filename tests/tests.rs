@@ -12,6 +12,8 @@
 //!   with the candidates named.
 //! - `threads`: any number of threads and any cut into pieces give the same results (also
 //!   `arg_max` ties and nulls, and `take`, for any order of arrival and merging).
+//! - `timeline`: `threshold` and `sequence` through the plan, split over executors and
+//!   through state entries, against a naive reference built on the reference evaluator.
 //! - `cli`: the README commands and exit codes.
 //! - `cli_output`: hostile text escaped for people, kept for machines; `--strict` and empty
 //!   inputs; `--output` checked before reading; rules named in result rows; a short summary.
@@ -70,6 +72,7 @@ mod shapes;
 mod stream;
 mod tables;
 mod threads;
+mod timeline;
 mod util;
 mod why;
 mod windows;

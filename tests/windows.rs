@@ -182,6 +182,8 @@ fn rmm_tools_planted_in_sysmon_json_are_found_by_the_unchanged_packs() {
         [
             "Remote Management and Monitoring tool - AnyDesk - Create Process",
             "Remote Management and Monitoring tool - AnyDesk - File Signature",
+            // The first AnyDesk signature on WKS-7 within the last 31 days (Sysmon EID 7).
+            "An RMM vendor's signature appears on a device for the first time in 30 days",
             "Remote Management and Monitoring tool - ServerEye - Create Process",
         ],
         "{stderr}"

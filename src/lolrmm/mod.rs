@@ -456,6 +456,11 @@ fn covering_needles(paths: &[PathBuf]) -> Result<Vec<Cover>, String> {
     })?;
     let mut out = Vec::new();
     for rule in &compiled.rules.rules {
+        // A rule covers a needle only when every event it matches yields a result: a
+        // threshold, sequence or `having` reports some of them only.
+        if rule.timeline.is_some() || rule.having.is_some() {
+            continue;
+        }
         for body in &rule.bodies {
             for s in &body.steps {
                 if let compile::Step::Where(e) = s {

@@ -126,6 +126,8 @@ impl RunStats {
                 *a += b;
             }
             mine.over_budget += theirs.over_budget;
+            mine.untimed += theirs.untimed;
+            // `evicted` is set at finish from the merged timelines, which count it exactly.
         }
         self.held += other.held;
         self.ruled_out += other.ruled_out;

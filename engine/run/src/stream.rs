@@ -94,6 +94,9 @@ impl StreamPlan {
             if !rule.sets.is_empty() {
                 why("it tests a `distinct` set, which is complete only at the end of an input");
             }
+            if rule.timeline.is_some() {
+                why("a `threshold` or `sequence` is not streamed yet: its matches would be alerts that change as late events arrive on other partitions; run it with `scry run` over the window's events");
+            }
             if rule.take.is_some() {
                 why(
                     "`take` keeps the first N results, and a stream has no order across partitions",

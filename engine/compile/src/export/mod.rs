@@ -121,6 +121,32 @@ impl Exporter<'_> {
     }
 
     fn rule(&mut self, r: &ast::Rule, file_lets: &[&ast::Let]) -> Option<Exported> {
+        for c in &r.clauses {
+            match c {
+                // `first_seen` is a window, a summarize and a having: export those.
+                Clause::FirstSeen(f) => {
+                    let mut scratch = Vec::new();
+                    let plain = crate::compile::desugar_first_seen(r, f, self.file, &mut scratch);
+                    self.diags.extend(scratch);
+                    return plain.and_then(|plain| self.rule(&plain, file_lets));
+                }
+                Clause::Threshold(t) => {
+                    self.error(
+                        t.span,
+                        "`threshold` has no KQL export yet: a sliding span is a self-join over each key's events, and `summarize ... by bin(Timestamp, ...)` is a different (tumbling) rule",
+                    );
+                    return None;
+                }
+                Clause::Sequence(s) => {
+                    self.error(
+                        s.span,
+                        "`sequence` has no KQL export yet: its tightest matches are KQL's `scan`, which duckdb-kql cannot run to check the export",
+                    );
+                    return None;
+                }
+                _ => {}
+            }
+        }
         let tables: Vec<&ast::Ident> = r
             .clauses
             .iter()

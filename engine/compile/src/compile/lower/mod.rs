@@ -34,7 +34,7 @@ mod timeline;
 use examples::{lower_examples, no_examples};
 use meta::lower_meta;
 pub use rule::lower_rule;
-pub use timeline::lower_any_rule;
+pub use timeline::{first_seen as desugar_first_seen, lower_any_rule};
 
 /// The value of an expression that already failed to check: no JSON text can equal it, so
 /// it never collides with a real constant, and later checks skip it instead of piling on.

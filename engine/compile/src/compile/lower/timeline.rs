@@ -168,10 +168,10 @@ fn rule_lets(r: &ast::Rule, file: usize, file_lets: &Lets) -> Lets {
     lets
 }
 
-/// `first_seen T by K detect D history H with ...` is `window D + H`, `summarize FirstSeen =
+/// `first_seen T by K detect D history H with ...` (the rule's `first_seen` clause `f`) is `window D + H`, `summarize FirstSeen =
 /// min(Timestamp), LastSeen = max(Timestamp), Count = count(), ... by K, T` and `having
 /// FirstSeen >= ago(D)` (and-ed with the rule's own `having`).
-fn first_seen(
+pub fn first_seen(
     r: &ast::Rule,
     f: &ast::FirstSeen,
     file: usize,
@@ -211,15 +211,24 @@ fn first_seen(
         },
         sp,
     );
-    let total = node(
-        ast::ExprKind::Binary {
-            op: ast::BinOp::Add,
-            op_span: sp,
-            lhs: Box::new(f.detect.clone()),
-            rhs: Box::new(f.history.clone()),
-        },
-        sp,
-    );
+    // One literal when both are (what `explain` and the KQL export then print: `31d`).
+    let total = match (&f.detect.kind, &f.history.kind) {
+        (
+            ast::ExprKind::Literal(ast::Literal::Timespan(d)),
+            ast::ExprKind::Literal(ast::Literal::Timespan(h)),
+        ) if d.checked_add(*h).is_some() => {
+            node(ast::ExprKind::Literal(ast::Literal::Timespan(d + h)), sp)
+        }
+        _ => node(
+            ast::ExprKind::Binary {
+                op: ast::BinOp::Add,
+                op_span: sp,
+                lhs: Box::new(f.detect.clone()),
+                rhs: Box::new(f.history.clone()),
+            },
+            sp,
+        ),
+    };
     let has_having = r
         .clauses
         .iter()
