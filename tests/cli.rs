@@ -4,6 +4,53 @@ use crate::util;
 
 const NOW: &str = "2024-05-15T12:00:00Z";
 
+/// The README's run of the multi-event pack: one row per form, the SCCM install suppressed,
+/// the bucketed twin silent.
+#[test]
+fn readme_multi_event_command_finds_each_form() {
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        "rules/rmm/multi_event.scry",
+        "--now",
+        NOW,
+        "--format",
+        "ndjson",
+        "tests/data/sample/multi-event.jsonl",
+    ]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let rows: Vec<serde_json::Value> = util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "rmm_anydesk_install_then_relay",
+            "rmm_domain_lookup_burst",
+            "rmm_signer_first_seen_on_device"
+        ]
+    );
+    assert_eq!(rows[0]["DeviceName"], "WKS-7");
+    assert_eq!(rows[0]["StartTime"], "2024-05-15T09:14:02.0000000Z");
+    assert_eq!(rows[0]["EndTime"], "2024-05-15T09:15:32.0000000Z");
+    assert_eq!(rows[0]["Reports"], "11,12");
+    assert_eq!(rows[1]["DeviceName"], "WKS-3");
+    assert_eq!(rows[1]["Lookups"], 24);
+    assert_eq!(rows[1]["Peak"], 24);
+    assert_eq!(rows[2]["DeviceName"], "WKS-7");
+    assert!(
+        err.contains("except \"Sanctioned AnyDesk rollout\": 1 suppressed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rule rmm_domain_lookup_buckets: 0 result(s) from 26 matching record(s)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn readme_main_command_finds_servereye() {
     let out = util::scry(&[
