@@ -177,6 +177,12 @@ pub mod codes {
     /// An output column named `rule`, `name` or `title`, the fields every result row starts
     /// with: `summarize name = count() by DeviceId` (ndjson would carry the key twice).
     pub const OUTPUT_NAME_TAKEN: &str = "W0205";
+    /// A `bin(Timestamp, S)` bucket longer than the rule's look-back window.
+    pub const BUCKET_OVER_WINDOW: &str = "W0401";
+    /// A `threshold` or `sequence` span longer than the rule's window.
+    pub const SPAN_OVER_WINDOW: &str = "W0404";
+    /// A datetime bucket size that does not divide a day: its start depends on the origin.
+    pub const BIN_ORIGIN: &str = "W0405";
 
     /// `scry import --fix` corrected a known defect (the output carries a comment saying so).
     pub const IMPORT_FIXED: &str = "W0300";

@@ -6,6 +6,7 @@
 //! share one aggregation state, as a KQL `union` would.
 
 mod lint;
+mod lint_time;
 mod lower;
 
 use crate::diag::{codes, Diagnostic, Severity};

@@ -28,6 +28,7 @@ pub fn lower_any_rule(
         ast::Clause::FirstSeen(s) => Some(("first_seen", s.span)),
         _ => None,
     });
+    super::super::lint_time::time_lints(r, file, diags);
     let first = shapes.next();
     if let (Some((a, _)), Some((b, span))) = (first, shapes.next()) {
         diags.push(
