@@ -165,6 +165,18 @@ pub fn generate(rule: &Rule, catalog: &Catalog, opts: &Options) -> Result<Genera
         rule: rule.name.clone(),
         what,
     };
+    if let Some(tl) = &rule.timeline {
+        // Single events say nothing about a span or an order: these need scenarios, which
+        // the generator does not build yet.
+        let what = if tl.steps.len() > 1 {
+            "sequence"
+        } else {
+            "threshold"
+        };
+        return Err(unsupported(format!(
+            "{what}: its examples are scenarios of several events (`match \"...\" [ ... ]`), write them by hand"
+        )));
+    }
     let mut out = Generated {
         rule: rule.name.clone(),
         now: opts.now,
