@@ -62,9 +62,21 @@ fn join_is_not_supported_yet_and_eql_sequence_syntax_is_pointed_at() {
     ]);
     let err = util::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("E0014"), "{err}");
-    assert!(err.contains("`join` is not supported yet"), "{err}");
-    assert!(err.contains("join_not_supported.scry:4:3"), "{err}");
+    // Semi and anti joins on one string key are; the rest is refused by kind and key.
+    assert!(err.contains("E0140"), "{err}");
+    assert!(
+        err.contains("`join kind=inner` is not supported yet"),
+        "{err}"
+    );
+    assert!(err.contains("join_not_supported.scry:4:13"), "{err}");
+    assert!(
+        err.contains("a join on `ProcessId` (long in DeviceProcessEvents)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("a join on several keys is not supported yet"),
+        "{err}"
+    );
     let dir = std::env::temp_dir().join(format!("scry-seq-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("seq.scry");

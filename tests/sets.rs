@@ -96,3 +96,27 @@ fn one_pass_over_stdin_equals_two_passes_over_a_file() {
     };
     assert_eq!(sorted(&rev), sorted(&two));
 }
+
+/// `join kind=leftsemi|leftanti ... on Key` is a membership test in the right side's keys:
+/// its examples pass, and its KQL export is the `in (... | distinct Key)` it means.
+#[test]
+fn semi_and_anti_joins_are_membership_tests() {
+    let rules = "tests/data/features/joins.scry";
+    let out = util::scry(&["test", "--rules", rules]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert!(
+        util::stdout(&out).contains("4 passed, 0 failed"),
+        "{}",
+        util::stdout(&out)
+    );
+    let out = util::scry(&["export", "kql", rules]);
+    let kql = util::stdout(&out);
+    assert!(
+        kql.contains("| where SHA1 in ((DeviceFileCertificateInfo | where Signer has 'AnyDesk' | distinct SHA1))"),
+        "{kql}"
+    );
+    assert!(
+        kql.contains("| where DeviceId !in ((DeviceNetworkEvents | where RemoteUrl has 'anydesk.com' | distinct DeviceId))"),
+        "{kql}"
+    );
+}

@@ -124,6 +124,38 @@ pub enum Clause {
     Sequence(Sequence),
     /// `first_seen Signer by DeviceId detect 1d history 30d`.
     FirstSeen(FirstSeen),
+    /// `join kind=leftsemi (from T where ...) on Key`.
+    Join(Join),
+}
+
+/// `join kind=K (from T [, U] [window ...] [where ...]*) on A, $left.B == $right.C`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Join {
+    /// The kind as written (`leftsemi`, `leftanti`, `inner`, ...); the compiler says which
+    /// it supports.
+    pub kind: Ident,
+    /// The right side's tables.
+    pub tables: Vec<Ident>,
+    /// The right side's time range.
+    pub window: Option<Window>,
+    /// The right side's filters.
+    pub filters: Vec<Where>,
+    /// The equal keys.
+    pub on: Vec<JoinKey>,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// One key of a join: `A` (the same column on both sides) or `$left.A == $right.B` (as
+/// written: the names keep their `$left.` / `$right.` prefixes).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JoinKey {
+    /// The left side, as written.
+    pub left: Ident,
+    /// The right side, as written.
+    pub right: Ident,
+    /// The key as written.
+    pub span: Span,
 }
 
 /// `threshold [Name =] count() >= 5 within 10m [by keys] [with Name = agg(...), ...]`: the keys

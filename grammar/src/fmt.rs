@@ -354,6 +354,20 @@ impl Tree {
                     self.assignments(&x.by);
                     self.assignments(&x.with);
                 }
+                Clause::Join(x) => {
+                    if let Some(w) = &x.window {
+                        match &w.kind {
+                            WindowKind::Lookback(e) => self.expr(e),
+                            WindowKind::Between(a, b) => {
+                                self.expr(a);
+                                self.expr(b);
+                            }
+                        }
+                    }
+                    for f in &x.filters {
+                        self.predicate(&f.predicate);
+                    }
+                }
                 Clause::FirstSeen(x) => {
                     self.assignments(std::slice::from_ref(&x.term));
                     self.assignments(&x.by);

@@ -9,9 +9,9 @@
 
 use crate::ast::{
     Assignment, BinOp, Clause, Example, ExampleEvent, Examples, Except, Expect, Expr, ExprKind,
-    Extend, File, FirstSeen, From, Having, Ident, Item, JsonText, Let, ListOp, Literal, Meta,
-    MetaValue, Project, Query, SeqStep, Sequence, Span, StrLit, StrOp, StrOpKind, Summarize, Take,
-    Threshold, Where, Window, WindowKind,
+    Extend, File, FirstSeen, From, Having, Ident, Item, Join, JoinKey, JsonText, Let, ListOp,
+    Literal, Meta, MetaValue, Project, Query, SeqStep, Sequence, Span, StrLit, StrOp, StrOpKind,
+    Summarize, Take, Threshold, Where, Window, WindowKind,
 };
 use crate::pest_rules::{Rule, ScryParser};
 use crate::{literal, prescan, SyntaxError, MAX_NESTING};
@@ -144,6 +144,10 @@ fn is_keyword(r: Rule) -> bool {
             | kw_detect
             | kw_history
             | kw_expect
+            | kw_join
+            | kw_kind
+            | kw_on
+            | join_eq
     )
 }
 
@@ -314,6 +318,7 @@ impl Visitor {
             Rule::threshold_clause => Clause::Threshold(self.visit_threshold_clause(p)),
             Rule::sequence_clause => Clause::Sequence(self.visit_sequence_clause(p)),
             Rule::first_seen_clause => Clause::FirstSeen(self.visit_first_seen_clause(p)),
+            Rule::join_clause => Clause::Join(self.visit_join_clause(p)),
             // clause = _{ from_clause | window_clause | ... | meta }
             r => unreachable!("rule `clause` has no alternative {r:?}"),
         }
@@ -673,6 +678,71 @@ impl Visitor {
             tables,
             clauses,
             by,
+            span: sp,
+        }
+    }
+
+    fn visit_join_clause(&mut self, pair: Pair<'_, Rule>) -> Join {
+        let sp = span(&pair);
+        // join_clause = { kw_join ~ kw_kind ~ assign_eq ~ ident ~ lparen ~ join_query ~ rparen
+        //                 ~ kw_on ~ join_key ~ (comma ~ join_key)* }
+        let mut kind = None;
+        let mut tables = vec![];
+        let mut window = None;
+        let mut filters = vec![];
+        let mut on = vec![];
+        for p in sig(pair.into_inner()) {
+            match p.as_rule() {
+                Rule::ident => kind = Some(self.visit_name(p)),
+                Rule::join_query => {
+                    for q in sig(p.into_inner()) {
+                        match q.as_rule() {
+                            Rule::ident | Rule::bracket_name => tables.push(self.visit_name(q)),
+                            Rule::window_clause => window = Some(self.visit_window_clause(q)),
+                            Rule::where_clause => {
+                                let wsp = span(&q);
+                                let e = self.visit_expr(
+                                    sig(q.into_inner())
+                                        .next()
+                                        .unwrap_or_else(|| unreachable!("where_clause: expr")),
+                                );
+                                filters.push(Where {
+                                    predicate: e.expr,
+                                    span: wsp,
+                                });
+                            }
+                            r => unreachable!("rule `join_query` has no child {r:?}"),
+                        }
+                    }
+                }
+                Rule::join_key => {
+                    let ksp = span(&p);
+                    let parts: Vec<Ident> = sig(p.into_inner())
+                        .map(|x| Ident {
+                            name: x.as_str().to_string(),
+                            span: span(&x),
+                        })
+                        .collect();
+                    let (left, right) = match parts.as_slice() {
+                        [a, b] => (a.clone(), b.clone()),
+                        [a] => (a.clone(), a.clone()),
+                        _ => unreachable!("join_key: one name or two sides"),
+                    };
+                    on.push(JoinKey {
+                        left,
+                        right,
+                        span: ksp,
+                    });
+                }
+                r => unreachable!("rule `join_clause` has no child {r:?}"),
+            }
+        }
+        Join {
+            kind: kind.unwrap_or_else(|| unreachable!("join_clause: kind")),
+            tables,
+            window,
+            filters,
+            on,
             span: sp,
         }
     }

@@ -39,6 +39,12 @@ fn human(r: Rule) -> &'static str {
         kw_detect => "`detect`",
         kw_history => "`history`",
         kw_expect => "`expect`",
+        kw_join | join_clause => "`join`",
+        kw_kind => "`kind`",
+        kw_on => "`on`",
+        join_query => "`from`",
+        join_key | side_ref => "join key (`Column` or `$left.A == $right.B`)",
+        join_eq => "`==`",
         scenario | scenario_event => "`[`",
         kw_by | by_list => "`by`",
         kw_when => "`when`",
@@ -257,28 +263,72 @@ fn closest_operator(tok: &str) -> Option<String> {
 /// KQL tabular operators scry does not have yet (the grammar's `clause_kw` keeps them from
 /// being read as metadata keys), each with what to write instead where there is something.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("project-away", "list the columns to keep with `project A, B`"),
-    ("project-keep", "list the columns to keep with `project A, B`"),
+    (
+        "project-away",
+        "list the columns to keep with `project A, B`",
+    ),
+    (
+        "project-keep",
+        "list the columns to keep with `project A, B`",
+    ),
     ("project-rename", "rename with `project New = Old, ...`"),
-    ("project-reorder", "`project A, B` keeps the columns in the order written"),
-    ("join", "a rule reads the tables of its `from` clause; a set from another table is `x in (from T where ... distinct C)`"),
-    ("lookup", "a set from another table is `x in (from T where ... distinct C)`"),
-    ("union", "list the tables in one clause: `from DeviceProcessEvents, DeviceEvents`"),
-    ("order", "results are sorted by their group key (see `summarize`)"),
-    ("sort", "results are sorted by their group key (see `summarize`)"),
+    (
+        "project-reorder",
+        "`project A, B` keeps the columns in the order written",
+    ),
+    (
+        "lookup",
+        "a set from another table is `x in (from T where ... distinct C)`",
+    ),
+    (
+        "union",
+        "list the tables in one clause: `from DeviceProcessEvents, DeviceEvents`",
+    ),
+    (
+        "order",
+        "results are sorted by their group key (see `summarize`)",
+    ),
+    (
+        "sort",
+        "results are sorted by their group key (see `summarize`)",
+    ),
     ("top-nested", "`take N` keeps the first N results"),
-    ("top", "`take N` keeps the first N results, in key order after `summarize`"),
-    ("mv-expand", "test array elements with `has`, `has_any` or `in` on the column"),
-    ("mv-apply", "test array elements with `has`, `has_any` or `in` on the column"),
+    (
+        "top",
+        "`take N` keeps the first N results, in key order after `summarize`",
+    ),
+    (
+        "mv-expand",
+        "test array elements with `has`, `has_any` or `in` on the column",
+    ),
+    (
+        "mv-apply",
+        "test array elements with `has`, `has_any` or `in` on the column",
+    ),
     ("make-series", "aggregate with `summarize`"),
-    ("parse-where", "compute values with `extend` (`extract`, `split`, ...)"),
-    ("parse", "compute values with `extend` (`extract`, `split`, ...)"),
+    (
+        "parse-where",
+        "compute values with `extend` (`extract`, `split`, ...)",
+    ),
+    (
+        "parse",
+        "compute values with `extend` (`extract`, `split`, ...)",
+    ),
     ("evaluate", "plugins have no equivalent in scry"),
     ("render", "scry prints rows; charts have no equivalent"),
-    ("distinct", "write `summarize by A, B` for the distinct combinations of columns"),
+    (
+        "distinct",
+        "write `summarize by A, B` for the distinct combinations of columns",
+    ),
     ("sample", "`take N` keeps the first N results"),
-    ("serialize", "rows without `summarize` keep input order already"),
-    ("invoke", "functions have no equivalent in scry; use a rule-local `let`"),
+    (
+        "serialize",
+        "rows without `summarize` keep input order already",
+    ),
+    (
+        "invoke",
+        "functions have no equivalent in scry; use a rule-local `let`",
+    ),
     ("scan", "rules match single events"),
     ("fork", "write one rule per branch"),
     ("facet", "write one rule with `summarize` per facet"),

@@ -97,6 +97,20 @@ const KEYWORDS: &[&str] = &[
     "by",
     "when",
     "description",
+    "threshold",
+    "within",
+    "with",
+    "sequence",
+    "unordered",
+    "step",
+    "until",
+    "first_seen",
+    "detect",
+    "history",
+    "expect",
+    "join",
+    "kind",
+    "on",
 ];
 
 /// What a table holds (the schema file's description), and for the three core Defender tables

@@ -138,6 +138,8 @@ pub mod codes {
     pub const BAD_SEQUENCE: &str = "E0138";
     /// A `threshold`, `sequence` or `first_seen` over a table without a `Timestamp`.
     pub const NO_TIMESTAMP: &str = "E0139";
+    /// A `join` of a kind, key count or key type not supported yet.
+    pub const UNSUPPORTED_JOIN: &str = "E0140";
 
     // Import (`scry import kql`) and export (`scry export kql`). Unknown tables and columns
     // in imported queries keep their compiler codes (E0100, E0101).

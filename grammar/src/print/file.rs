@@ -225,6 +225,7 @@ fn rule(w: &mut Writer<'_>, r: &Rule) {
             Clause::Threshold(x) => threshold(w, x),
             Clause::Sequence(x) => sequence(w, x),
             Clause::FirstSeen(x) => first_seen(w, x),
+            Clause::Join(x) => join(w, x),
         }
         w.after(clause_span(c));
     }
@@ -252,7 +253,38 @@ pub fn clause_span(c: &Clause) -> Span {
         Clause::Threshold(x) => x.span,
         Clause::Sequence(x) => x.span,
         Clause::FirstSeen(x) => x.span,
+        Clause::Join(x) => x.span,
     }
+}
+
+fn join(w: &mut Writer<'_>, x: &Join) {
+    w.note(x.span);
+    w.text("join kind=");
+    w.text(&x.kind.name);
+    w.text(" (from ");
+    let tables: Vec<String> = x.tables.iter().map(|t| name(&t.name)).collect();
+    w.text(&tables.join(", "));
+    if let Some(win) = &x.window {
+        w.text(" ");
+        w.text(&window_text(win, Dialect::Scry));
+    }
+    for f in &x.filters {
+        w.newline(6);
+        w.text("where ");
+        w.expr(&f.predicate, 6, true);
+    }
+    w.text(") on ");
+    let keys: Vec<String> =
+        x.on.iter()
+            .map(|k| {
+                if k.left.name == k.right.name {
+                    k.left.name.clone()
+                } else {
+                    format!("{} == {}", k.left.name, k.right.name)
+                }
+            })
+            .collect();
+    w.text(&keys.join(", "));
 }
 
 /// ` by a, b` then, on its own line, `with A = ..., ...`.

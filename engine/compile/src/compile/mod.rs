@@ -18,7 +18,7 @@ use hashbrown::HashMap;
 use scry_grammar::{self as ast, Span};
 use std::sync::Arc;
 
-pub use lower::{default_agg_name, desugar_first_seen, AGGREGATES, FUNCTIONS};
+pub use lower::{default_agg_name, desugar_first_seen, desugar_joins, AGGREGATES, FUNCTIONS};
 
 /// One rule file's name and text.
 #[derive(Debug, Clone)]

@@ -130,6 +130,14 @@ impl Exporter<'_> {
                     self.diags.extend(scratch);
                     return plain.and_then(|plain| self.rule(&plain, file_lets));
                 }
+                // A semi or anti join is a membership test in the right side's keys.
+                Clause::Join(_) => {
+                    let mut scratch = Vec::new();
+                    let plain =
+                        crate::compile::desugar_joins(r, self.file, self.catalog, &mut scratch);
+                    self.diags.extend(scratch);
+                    return plain.and_then(|plain| self.rule(&plain, file_lets));
+                }
                 Clause::Threshold(t) => {
                     self.error(
                         t.span,

@@ -27,11 +27,13 @@ use std::sync::Arc;
 mod calls;
 mod examples;
 mod expr;
+mod join;
 mod meta;
 mod rule;
 mod timeline;
 
 use examples::{lower_examples, no_examples};
+pub use join::desugar_joins;
 use meta::lower_meta;
 pub use rule::lower_rule;
 pub use timeline::{first_seen as desugar_first_seen, lower_any_rule};

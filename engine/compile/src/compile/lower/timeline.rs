@@ -28,6 +28,10 @@ pub fn lower_any_rule(
         ast::Clause::FirstSeen(s) => Some(("first_seen", s.span)),
         _ => None,
     });
+    if r.clauses.iter().any(|c| matches!(c, ast::Clause::Join(_))) {
+        let plain = super::join::desugar_joins(r, file, catalog, diags)?;
+        return lower_any_rule(&plain, file, file_lets, catalog, fields, sets, diags);
+    }
     super::super::lint_time::time_lints(r, file, diags);
     let first = shapes.next();
     if let (Some((a, _)), Some((b, span))) = (first, shapes.next()) {
