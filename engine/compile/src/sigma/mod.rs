@@ -1,0 +1,323 @@
+//! The Sigma frontend: Sigma rule YAML → `.scry` rules, compiled with the `.scry` rules into
+//! the same plan (one scan per column for all rules, the same prefilter, the same executor).
+//!
+//! Each Sigma rule becomes the text of one scry rule ([`SigmaRule::scry`]): its metadata,
+//! `from` the tables its logsource maps to ([`logsource`]), and a `where` that ORs, per
+//! target, `target guard and (the detection on that target's fields)` ([`lower`]). Going
+//! through scry text rather than building IR directly means `scry import sigma` prints
+//! exactly what runs, and every check of the `.scry` compiler applies to Sigma rules too.
+//! Fields a Sigma rule reads that a target table's schema lacks are added to the catalog as
+//! string columns ([`catalog_additions`]): Windows event readers fill any field the plan
+//! reads by name.
+//!
+//! A file either yields rules or is refused by name with the reason ([`Refusal`]);
+//! correlation rules are refused ("correlation rules are not supported yet"), as are
+//! filters, the timestamp modifiers and `expand` placeholders.
+//!
+//! ```
+//! use scry_compile::sigma::{translate, logsource::Mapping};
+//! use scry_compile::schema::Catalog;
+//! let yml = "title: t\nid: 1\nlogsource: {product: windows, category: process_creation}\n\
+//!            detection: {sel: {Image|endswith: '\\cmd.exe'}, condition: sel}\n";
+//! let out = translate("x.yml", yml, Mapping::builtin(), &Catalog::builtin());
+//! assert!(out.rules[0].scry.contains("endswith '\\\\cmd.exe'"));
+//! ```
+
+pub mod condition;
+pub mod logsource;
+pub mod lower;
+mod meta;
+pub mod value;
+pub mod yaml;
+
+use crate::schema::Catalog;
+use logsource::{Mapping, OtherFields, Target};
+use lower::{ColKind, Env};
+use std::collections::{BTreeMap, BTreeSet};
+use yaml::{Kind, Node};
+
+/// A Sigma rule lowered to scry text.
+#[derive(Debug, Clone)]
+pub struct SigmaRule {
+    /// The Sigma file.
+    pub file: String,
+    /// The Sigma `id` (or `title`).
+    pub id: String,
+    /// The scry rule's text.
+    pub scry: String,
+    /// Columns the rule reads that its tables lack: `(table, column, type)`.
+    pub columns: Vec<(String, String, String)>,
+    /// Targets left out, with the reason (`defender: field CurrentDirectory has no mapping`).
+    pub skipped: Vec<String>,
+}
+
+/// A Sigma document that is not compiled, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The file.
+    pub file: String,
+    /// 1-based line and column of what is refused.
+    pub line: usize,
+    /// See `line`.
+    pub col: usize,
+    /// The rule's title or id, when it has one.
+    pub name: String,
+    /// The reason.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.file, self.line, self.col, self.name, self.reason
+        )
+    }
+}
+
+/// What one file gave.
+#[derive(Debug, Clone, Default)]
+pub struct Translation {
+    /// The rules.
+    pub rules: Vec<SigmaRule>,
+    /// The documents refused.
+    pub refusals: Vec<Refusal>,
+}
+
+/// True if `text` looks like a Sigma file: a YAML mapping with `detection`, `correlation`
+/// or `filter` at top level (other YAML beside rules is not ours to judge).
+pub fn is_sigma(text: &str) -> bool {
+    text.lines().any(|l| {
+        l.starts_with("detection:") || l.starts_with("correlation:") || l.starts_with("filter:")
+    })
+}
+
+/// Translates every document of a Sigma file.
+pub fn translate(file: &str, text: &str, mapping: &Mapping, catalog: &Catalog) -> Translation {
+    let mut out = Translation::default();
+    let docs = match yaml::parse_documents(text) {
+        Ok(d) => d,
+        Err(e) => {
+            out.refusals.push(Refusal {
+                file: file.into(),
+                line: e.line,
+                col: e.col,
+                name: file.into(),
+                reason: format!("not YAML: {}", e.message),
+            });
+            return out;
+        }
+    };
+    for doc in &docs {
+        let name = doc
+            .get("title")
+            .and_then(Node::as_str)
+            .or_else(|| doc.get("id").and_then(Node::as_str))
+            .unwrap_or(file)
+            .to_string();
+        match rule(file, doc, docs.len() > 1, mapping, catalog) {
+            Ok(r) => out.rules.push(r),
+            Err(r) => out.refusals.push(Refusal {
+                file: file.into(),
+                line: r.at.0,
+                col: r.at.1,
+                name,
+                reason: r.reason,
+            }),
+        }
+    }
+    out
+}
+
+fn rule(
+    file: &str,
+    doc: &Node,
+    multi: bool,
+    mapping: &Mapping,
+    catalog: &Catalog,
+) -> Result<SigmaRule, lower::Refuse> {
+    if !matches!(doc.kind, Kind::Map(_)) {
+        return lower::refuse(doc, "a Sigma document must be a map");
+    }
+    if let Some(c) = doc.get("correlation") {
+        return lower::refuse(c, "correlation rules are not supported yet");
+    }
+    if let Some(f) = doc.get("filter") {
+        return lower::refuse(f, "filter documents are not supported yet");
+    }
+    let Some(det) = doc.get("detection") else {
+        return lower::refuse(doc, "no `detection`: not a Sigma rule");
+    };
+    let ls = doc.get("logsource");
+    let part = |k: &str| -> String {
+        ls.and_then(|l| l.get(k))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let (product, category, service) = (part("product"), part("category"), part("service"));
+    let generic;
+    let targets: &[Target] = match mapping.lookup(&product, &category, &service) {
+        Some(t) => t,
+        None => {
+            generic = [Target {
+                name: "generic".into(),
+                table: mapping.generic_table(&product, &category, &service),
+                when: None,
+                columns: BTreeMap::from([("Timestamp".to_string(), "datetime".to_string())]),
+                fields: BTreeMap::new(),
+                other_fields: OtherFields::AsIs,
+                keywords: mapping.generic.keywords.clone(),
+            }];
+            &generic
+        }
+    };
+    let mut used = BTreeSet::new();
+    let has_keywords = lower::fields_used(det, &mut used);
+    let mut chosen = Vec::new();
+    let mut skipped = Vec::new();
+    for t in targets {
+        let missing = used
+            .iter()
+            .find(|f| t.other_fields == OtherFields::SkipTarget && !t.fields.contains_key(*f));
+        match missing {
+            Some(f) => skipped.push(format!("{}: field {f} has no mapping", t.name)),
+            None => chosen.push(t),
+        }
+    }
+    if chosen.is_empty() {
+        return lower::refuse(
+            ls.unwrap_or(doc),
+            format!("no target can read this rule ({})", skipped.join("; ")),
+        );
+    }
+    // Every column any target reads, added to every table of the rule where absent (a rule
+    // over several tables is lowered once per table, and every name must resolve in each).
+    let mut tables: Vec<&str> = Vec::new();
+    for t in &chosen {
+        if !tables.contains(&t.table.as_str()) {
+            tables.push(&t.table);
+        }
+    }
+    let mut cols: BTreeMap<String, String> = BTreeMap::new();
+    // A column's type is the one its own target's table declares, so that it is added to
+    // the rule's other tables with the same type.
+    let declared = |table: &str, c: &str| -> Option<String> {
+        catalog
+            .table(table)
+            .and_then(|s| s.column(c))
+            .map(|ty| ty.to_string())
+    };
+    for t in &chosen {
+        for (c, ty) in &t.columns {
+            cols.insert(
+                c.clone(),
+                declared(&t.table, c).unwrap_or_else(|| ty.clone()),
+            );
+        }
+        let kw: &[String] = if t.keywords.is_empty() {
+            &mapping.generic.keywords
+        } else {
+            &t.keywords
+        };
+        let fields = used
+            .iter()
+            .chain(if has_keywords { kw.iter() } else { [].iter() });
+        for f in fields {
+            match t.fields.get(f) {
+                Some(logsource::FieldSource::Column(c)) => {
+                    cols.entry(c.clone()).or_insert_with(|| {
+                        declared(&t.table, c).unwrap_or_else(|| "string".into())
+                    });
+                }
+                Some(logsource::FieldSource::Expr { .. }) => {}
+                None => {
+                    cols.entry(f.clone()).or_insert_with(|| "string".into());
+                }
+            }
+        }
+    }
+    let mut columns = Vec::new();
+    for table in &tables {
+        let schema = catalog.table(table);
+        for (c, ty) in &cols {
+            if schema.is_none_or(|s| s.column(c).is_none()) {
+                columns.push((table.to_string(), c.clone(), ty.clone()));
+            }
+        }
+    }
+    let kind = |c: &str| -> ColKind {
+        let mut kinds = tables.iter().map(|t| {
+            let declared = catalog.table(t).and_then(|s| s.column(c));
+            match declared {
+                Some(ty) if ty.is_stringish() => ColKind::Str,
+                Some(ty) if ty.is_numeric() => ColKind::Num,
+                Some(crate::value::Type::Bool) => ColKind::Bool,
+                Some(_) => ColKind::Other,
+                None => match cols.get(c).map(String::as_str) {
+                    Some("long" | "int" | "real") => ColKind::Num,
+                    Some("string") | None => ColKind::Str,
+                    Some(_) => ColKind::Other,
+                },
+            }
+        });
+        let first = kinds.next().unwrap_or(ColKind::Str);
+        if kinds.all(|k| k == first) {
+            first
+        } else {
+            ColKind::Other
+        }
+    };
+    let mut per_target = Vec::new();
+    for t in &chosen {
+        let kw: &[String] = if t.keywords.is_empty() {
+            &mapping.generic.keywords
+        } else {
+            &t.keywords
+        };
+        let env = Env {
+            target: t,
+            kind: &kind,
+            keywords: kw,
+        };
+        let body = lower::detection(&env, det)?;
+        per_target.push(match &t.when {
+            Some(w) => format!("({w}) and {body}"),
+            None => body,
+        });
+    }
+    let id = doc
+        .get("id")
+        .and_then(Node::as_str)
+        .or_else(|| doc.get("title").and_then(Node::as_str))
+        .unwrap_or(file)
+        .to_string();
+    let mut scry = format!("// Sigma: {file}\n");
+    if !skipped.is_empty() {
+        scry.push_str(&format!("// targets left out: {}\n", skipped.join("; ")));
+    }
+    scry.push_str(&format!("rule {} {{\n", meta::rule_name(file, doc, multi)));
+    meta::write(&mut scry, doc, file);
+    scry.push_str(&format!("  from {}\n", tables.join(", ")));
+    scry.push_str(&format!("  where {}\n}}\n", lower::join(per_target, "or")));
+    Ok(SigmaRule {
+        file: file.into(),
+        id,
+        scry,
+        columns,
+        skipped,
+    })
+}
+
+/// The schema file (as `--schema` reads them) that adds the columns the rules read and the
+/// generic tables they name.
+pub fn catalog_additions(rules: &[SigmaRule]) -> String {
+    let mut tables: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+    for r in rules {
+        for (t, c, ty) in &r.columns {
+            tables.entry(t).or_default().insert(c, ty);
+        }
+    }
+    serde_json::json!({ "tables": tables }).to_string()
+}
