@@ -195,3 +195,214 @@ fn corpus_compiles() {
     assert_eq!(total - compiled, refusals.len(), "every refusal is named");
     assert!(compiled * 100 >= total * 99, "{compiled} of {total}");
 }
+
+/// A scratch folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scry-sigma-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `detection` (YAML lines under `detection:`) over events of the generic table
+/// `Sigma_test` and returns which events matched (by index).
+fn verdicts(dir: &Path, detection: &str, events: &[&str]) -> Vec<bool> {
+    let rule = format!(
+        "title: case\nid: case-1\nlogsource:\n    product: test\ndetection:\n{detection}\n"
+    );
+    std::fs::write(dir.join("rule.yml"), rule).unwrap();
+    let lines: Vec<String> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let sep = if e.trim().is_empty() { "" } else { ", " };
+            format!(
+                r#"{{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:{:02}:{:02}Z"{sep}{e}}}"#,
+                i / 60,
+                i % 60
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        dir.join("rule.yml").to_str().unwrap(),
+        "--format",
+        "ndjson",
+        dir.join("events.jsonl").to_str().unwrap(),
+    ]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{detection}\n{err}");
+    assert!(!err.contains("sigma rule refused"), "{detection}\n{err}");
+    let hit: Vec<String> = util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| v["Timestamp"].as_str().unwrap_or("").to_string())
+        .collect();
+    (0..events.len())
+        .map(|i| {
+            let t = format!("2024-01-01T00:{:02}:{:02}", i / 60, i % 60);
+            hit.iter().any(|h| h.starts_with(&t))
+        })
+        .collect()
+}
+
+/// Each case: a detection, then events with the verdict docs/semantics.md gives them.
+#[test]
+fn semantics() {
+    let dir = scratch("semantics");
+    #[rustfmt::skip]
+    let cases: &[(&str, &[(&str, bool)])] = &[
+        // Whole values, ignoring case by simple folding.
+        ("    sel:\n        F: 'Cmd.EXE'\n    condition: sel", &[
+            (r#""F": "cmd.exe""#, true), (r#""F": "cmd.exe /c""#, false), (r#""F": "xcmd.exe""#, false)]),
+        ("    sel:\n        F: 'Äb'\n    condition: sel", &[(r#""F": "äB""#, true), (r#""F": "ab""#, false)]),
+        ("    sel:\n        F: 'straße'\n    condition: sel", &[(r#""F": "STRASSE""#, false), (r#""F": "STRAẞE""#, true)]),
+        // contains is a substring (never `has`), startswith / endswith anchor the value.
+        ("    sel:\n        F|contains: 'anydesk'\n    condition: sel", &[
+            (r#""F": "qanydeskq""#, true), (r#""F": "any desk""#, false), ("", false)]),
+        ("    sel:\n        F|startswith: 'ab'\n    condition: sel", &[(r#""F": "ABc""#, true), (r#""F": "cab""#, false)]),
+        ("    sel:\n        F|endswith: 'ab'\n    condition: sel", &[(r#""F": "cAB""#, true), (r#""F": "abc""#, false)]),
+        // Wildcards: `*` any run (newlines too), `?` one code point.
+        ("    sel:\n        F: 'a*c'\n    condition: sel", &[
+            (r#""F": "abbbc""#, true), (r#""F": "ac""#, true), (r#""F": "a\nc""#, true), (r#""F": "abd""#, false)]),
+        ("    sel:\n        F: 'a?c'\n    condition: sel", &[
+            (r#""F": "abc""#, true), (r#""F": "aäc""#, true), (r#""F": "ac""#, false), (r#""F": "abbc""#, false)]),
+        // Escapes: `\*` is a literal star, and takes the backslash with it.
+        ("    sel:\n        F: 'a\\*c'\n    condition: sel", &[(r#""F": "a*c""#, true), (r#""F": "abc""#, false)]),
+        ("    sel:\n        F: 'C:\\Windows\\*.exe'\n    condition: sel", &[
+            (r#""F": "C:\\Windows*.exe""#, true), (r#""F": "C:\\Windows\\x.exe""#, false)]),
+        ("    sel:\n        F: 'C:\\Windows\\\\*.exe'\n    condition: sel", &[
+            (r#""F": "C:\\Windows\\x.exe""#, true), (r#""F": "C:\\Windowsx.exe""#, false)]),
+        ("    sel:\n        F: 'a\\b'\n    condition: sel", &[(r#""F": "a\\b""#, true)]),
+        // Lists are OR, maps AND, `all` makes a list AND.
+        ("    sel:\n        F: [a, b]\n        G: c\n    condition: sel", &[
+            (r#""F": "b", "G": "c""#, true), (r#""F": "b", "G": "d""#, false), (r#""F": "x", "G": "c""#, false)]),
+        ("    sel:\n        F|contains|all: [a, b]\n    condition: sel", &[(r#""F": "xbxa""#, true), (r#""F": "xa""#, false)]),
+        ("    sel:\n        - F: a\n        - G: b\n    condition: sel", &[(r#""G": "b""#, true), (r#""F": "b""#, false)]),
+        // null: missing or JSON null; '' reads the same in scry (a string is never null).
+        ("    sel:\n        F: null\n    condition: sel", &[(r#""F": null"#, true), ("", true), (r#""F": "x""#, false)]),
+        ("    sel:\n        F: ''\n    condition: sel", &[(r#""F": """#, true), (r#""F": "x""#, false)]),
+        // A missing field never matches a string test; `not` of it does.
+        ("    sel:\n        F|contains: 'x'\n    condition: not sel", &[("", true), (r#""F": "axb""#, false)]),
+        // neq, cased.
+        ("    sel:\n        F|neq: a\n    condition: sel", &[(r#""F": "b""#, true), (r#""F": "A""#, false), ("", true)]),
+        ("    sel:\n        F|cased: Abc\n    condition: sel", &[(r#""F": "Abc""#, true), (r#""F": "abc""#, false)]),
+        ("    sel:\n        F|contains|cased: Abc\n    condition: sel", &[(r#""F": "xAbcx""#, true), (r#""F": "xabcx""#, false)]),
+        // re: case-sensitive unanchored search; i, m, s flags.
+        ("    sel:\n        F|re: 'a.c'\n    condition: sel", &[(r#""F": "xabcx""#, true), (r#""F": "ABC""#, false)]),
+        ("    sel:\n        F|re|i: '^a.c$'\n    condition: sel", &[(r#""F": "ABC""#, true)]),
+        ("    sel:\n        F|re|s: '^a.c$'\n    condition: sel", &[(r#""F": "a\nc""#, true)]),
+        ("    sel:\n        F|re: '^a.c$'\n    condition: sel", &[(r#""F": "a\nc""#, false)]),
+        ("    sel:\n        F|re|m: '^b$'\n    condition: sel", &[(r#""F": "a\nb\nc""#, true)]),
+        // cidr, numeric comparisons, exists, fieldref.
+        ("    sel:\n        F|cidr: 10.0.0.0/8\n    condition: sel", &[(r#""F": "10.2.3.4""#, true), (r#""F": "110.2.3.4""#, false)]),
+        ("    sel:\n        F|cidr: 172.16.0.0/12\n    condition: sel", &[(r#""F": "172.31.0.1""#, true), (r#""F": "172.32.0.1""#, false)]),
+        ("    sel:\n        F|cidr: 'fe80::/10'\n    condition: sel", &[(r#""F": "fe80::1""#, true), (r#""F": "fec0::1""#, false)]),
+        ("    sel:\n        F|gte: 10\n    condition: sel", &[(r#""F": "10""#, true), (r#""F": 11"#, true), (r#""F": "9""#, false), (r#""F": "x""#, false)]),
+        ("    sel:\n        F|lt: 10\n    condition: sel", &[(r#""F": "9.5""#, true), (r#""F": "10""#, false), ("", false)]),
+        ("    sel:\n        F|exists: true\n    condition: sel", &[(r#""F": "x""#, true), ("", false)]),
+        ("    sel:\n        F|exists: false\n    condition: sel", &[(r#""F": "x""#, false), ("", true)]),
+        ("    sel:\n        F|fieldref: G\n    condition: sel", &[(r#""F": "Ab", "G": "aB""#, true), (r#""F": "a", "G": "b""#, false)]),
+        ("    sel:\n        F|fieldref|contains: G\n    condition: sel", &[(r#""F": "xaby", "G": "AB""#, true)]),
+        // windash: a dash starting a word is any of - / – — ―.
+        ("    sel:\n        F|windash|contains: ' -enc'\n    condition: sel", &[
+            (r#""F": "ps /enc x""#, true), (r#""F": "ps –enc x""#, true), (r#""F": "ps —enc""#, true),
+            (r#""F": "ps ―enc""#, true), (r#""F": "ps +enc""#, false)]),
+        // Encodings.
+        ("    sel:\n        F|base64|contains: 'cmd'\n    condition: sel", &[(r#""F": "xxY21kxx""#, true), (r#""F": "cmd""#, false)]),
+        ("    sel:\n        F|base64offset|contains: 'IEX (['\n    condition: sel", &[
+            (r#""F": "..SUVYIChb..""#, true), (r#""F": "..lFWCAoW..""#, true), (r#""F": "..JRVggKF..""#, true), (r#""F": "IEX""#, false)]),
+        ("    sel:\n        F|wide|base64offset|contains: 'cmd'\n    condition: sel", &[
+            (r#""F": "..YwBtAGQA..""#, true), (r#""F": "..MAbQBkA..""#, true), (r#""F": "..jAG0AZA..""#, true), (r#""F": "Y21k""#, false)]),
+        // Keywords: searched as `*value*` in the logsource's keyword fields.
+        ("    keywords:\n        - 'evil'\n        - 'bad*thing'\n    condition: keywords", &[
+            (r#""Message": "an EVIL act""#, true), (r#""msg": "a bad old thing""#, true), (r#""Other": "evil""#, false)]),
+        ("    keywords:\n        '|all':\n            - 'a1'\n            - 'b2'\n    condition: keywords", &[
+            (r#""Message": "a1 b2""#, true), (r#""Message": "a1""#, false)]),
+        // Conditions: precedence, `x of`, `them` skips `_` names.
+        ("    sel_a:\n        A: 1\n    sel_b:\n        B: 1\n    filter:\n        C: 1\n    condition: 1 of sel_* and not filter", &[
+            (r#""B": "1""#, true), (r#""A": "1", "C": "1""#, false), (r#""C": "1""#, false)]),
+        ("    sel_a:\n        A: 1\n    sel_b:\n        B: 1\n    _aux:\n        C: 1\n    condition: all of them", &[
+            (r#""A": "1", "B": "1""#, true), (r#""A": "1""#, false)]),
+        ("    a:\n        A: 1\n    b:\n        B: 1\n    c:\n        C: 1\n    condition: not a and b or c", &[
+            (r#""B": "1""#, true), (r#""A": "1", "B": "1""#, false), (r#""A": "1", "C": "1""#, true)]),
+        ("    a:\n        A: 1\n    b:\n        B: 1\n    c:\n        C: 1\n    condition: a and (b or c)", &[
+            (r#""A": "1", "C": "1""#, true), (r#""C": "1""#, false)]),
+        ("    a:\n        A: 1\n    b:\n        B: 1\n    condition:\n        - a\n        - b", &[(r#""B": "1""#, true), ("", false)]),
+    ];
+    let mut wrong = Vec::new();
+    for (det, events) in cases {
+        let texts: Vec<&str> = events.iter().map(|e| e.0).collect();
+        let got = verdicts(&dir, det, &texts);
+        for ((event, want), got) in events.iter().zip(got) {
+            if *want != got {
+                wrong.push(format!(
+                    "{det}\n  event {{{event}}}: want {want}, got {got}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// What is not compiled is refused by name, with the reason; the rest of the set runs.
+#[test]
+fn refusals_are_named() {
+    let dir = scratch("refusals");
+    let ok = "title: fine\nid: ok-1\nlogsource: {product: test}\ndetection: {sel: {F: a}, condition: sel}\n";
+    let corr = "title: many\nid: corr-1\ncorrelation:\n    type: event_count\n    rules: [ok-1]\n    group-by: [F]\n    timespan: 1h\n    condition: {gte: 5}\n";
+    let bad = "title: odd\nid: bad-1\nlogsource: {product: test}\ndetection: {sel: {F|contians: a, G|nosuch: b}, condition: sel}\n";
+    let undefined = "title: undef\nid: undef-1\nlogsource: {product: test}\ndetection: {sel: {F: a}, condition: sel and other}\n";
+    std::fs::write(dir.join("ok.yml"), format!("{ok}---\n{corr}")).unwrap();
+    std::fs::write(dir.join("bad.yml"), bad).unwrap();
+    std::fs::write(dir.join("undefined.yml"), undefined).unwrap();
+    let out = util::scry(&["check", "--rules", dir.to_str().unwrap()]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("many: correlation rules are not supported yet"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.yml:4:19: odd: unknown modifier `contians` (did you mean `contains`?)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("undef: search identifier `other` is not defined"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sigma: 4 rule(s), 1 compiled, 3 refused"),
+        "{err}"
+    );
+    // Positions point into the files.
+    assert!(err.contains("ok.yml:9:5: many:"), "{err}");
+}
+
+/// A Sigma process_creation rule runs over a Defender export through the mapping file.
+#[test]
+fn defender_rows_are_judged_by_the_defender_target() {
+    let dir = scratch("defender");
+    let rule = "title: whoami\nid: w-1\nlogsource: {product: windows, category: process_creation}\n\
+                detection:\n    sel:\n        Image|endswith: '\\cmd.exe'\n        CommandLine|contains: whoami\n    condition: sel\n";
+    std::fs::write(dir.join("rule.yml"), rule).unwrap();
+    let events = [
+        r#"{"Type": "DeviceProcessEvents", "Timestamp": "2024-01-01T00:00:00Z", "FolderPath": "C:\\Windows\\System32\\cmd.exe", "ProcessCommandLine": "cmd /c WHOAMI /all"}"#,
+        r#"{"Type": "DeviceProcessEvents", "Timestamp": "2024-01-01T00:00:01Z", "FolderPath": "C:\\Windows\\System32\\cmd.exe", "ProcessCommandLine": "cmd /c dir"}"#,
+    ];
+    std::fs::write(dir.join("export.jsonl"), events.join("\n") + "\n").unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        dir.join("rule.yml").to_str().unwrap(),
+        "--format",
+        "ndjson",
+        dir.join("export.jsonl").to_str().unwrap(),
+    ]);
+    let stdout = util::stdout(&out);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("2024-01-01T00:00:00"), "{stdout}");
+}

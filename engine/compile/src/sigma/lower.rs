@@ -380,8 +380,10 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
         if !MODIFIERS.contains(m) {
             let hint = MODIFIERS
                 .iter()
-                .min_by_key(|c| crate::schema::edit_distance(c, m))
-                .map(|c| format!(" (did you mean `{c}`?)"))
+                .map(|c| (crate::schema::edit_distance(c, m), c))
+                .filter(|(d, _)| *d <= (m.chars().count() / 3).max(1))
+                .min()
+                .map(|(_, c)| format!(" (did you mean `{c}`?)"))
                 .unwrap_or_default();
             return refuse(key, format!("unknown modifier `{m}`{hint}"));
         }
@@ -617,12 +619,14 @@ fn pattern_value(
                 }
                 enc = Encoding::Utf8;
             }
-            "expand" => return refuse(
-                key,
-                format!(
+            "expand" => {
+                return refuse(
+                    key,
+                    format!(
                     "`expand` needs placeholder values, and scry has no placeholder file yet: {s}"
                 ),
-            ),
+                )
+            }
             _ => {}
         }
     }
