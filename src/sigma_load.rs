@@ -22,6 +22,8 @@ pub struct Loaded {
     pub compiled: usize,
     /// The documents refused.
     pub refusals: Vec<Refusal>,
+    /// Filter documents read.
+    pub filters: usize,
     /// YAML files that are not Sigma rules (no `detection`, `correlation` or `filter`).
     pub not_sigma: Vec<PathBuf>,
 }
@@ -52,6 +54,9 @@ impl Loaded {
         if !top.is_empty() {
             s.push_str(&format!(" ({})", top.join(", ")));
         }
+        if self.filters > 0 {
+            s.push_str(&format!("; {} filter(s)", self.filters));
+        }
         s
     }
 }
@@ -78,6 +83,13 @@ pub fn compile_all(
     let mut loaded = Loaded::default();
     let mut scry_files = Vec::new();
     let mut rules: Vec<SigmaRule> = Vec::new();
+    // Filters first: a filter applies to the rules it names, in whichever file they are.
+    let filters: Vec<sigma::Filter> = files
+        .iter()
+        .filter(|(p, t)| is_yaml(p) && sigma::is_sigma(t))
+        .flat_map(|(_, t)| sigma::filters(t))
+        .collect();
+    loaded.filters = filters.len();
     for (path, text) in files {
         if !is_yaml(path) {
             scry_files.push((path.display().to_string(), text.clone()));
@@ -87,7 +99,7 @@ pub fn compile_all(
             loaded.not_sigma.push(path.clone());
             continue;
         }
-        let t = sigma::translate(&path.display().to_string(), text, mapping, &cat);
+        let t = sigma::translate(&path.display().to_string(), text, mapping, &cat, &filters);
         loaded.documents += t.rules.len() + t.refusals.len();
         rules.extend(t.rules);
         loaded.refusals.extend(t.refusals);
@@ -167,12 +179,23 @@ pub fn cmd_import_sigma(args: SigmaImportArgs) -> Result<std::process::ExitCode,
     }
     let mut rules = Vec::new();
     let mut refused = 0;
+    let mut texts = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        if !sigma::is_sigma(&text) {
+        texts.push(text);
+    }
+    let filters: Vec<sigma::Filter> = texts.iter().flat_map(|t| sigma::filters(t)).collect();
+    for (f, text) in files.iter().zip(&texts) {
+        if !sigma::is_sigma(text) {
             continue;
         }
-        let t = sigma::translate(&f.display().to_string(), &text, Mapping::builtin(), &cat);
+        let t = sigma::translate(
+            &f.display().to_string(),
+            text,
+            Mapping::builtin(),
+            &cat,
+            &filters,
+        );
         for r in &t.refusals {
             crate::escape::say!("scry: warning: sigma rule refused: {r}");
         }

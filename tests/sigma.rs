@@ -406,3 +406,76 @@ fn defender_rows_are_judged_by_the_defender_target() {
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.contains("2024-01-01T00:00:00"), "{stdout}");
 }
+
+/// `scry import sigma` writes what runs: the imported pack, with its column file, has the
+/// plan the Sigma files have.
+#[test]
+fn import_round_trip_gives_the_same_plan() {
+    let dir = scratch("import");
+    for folder in [
+        "rules/sigma/rules/windows/registry/registry_delete",
+        "rules/sigma/rules/windows/dns_query",
+    ] {
+        let out_dir = dir.join(folder.rsplit('/').next().unwrap());
+        let out = util::scry(&[
+            "import",
+            "sigma",
+            folder,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", util::stderr(&out));
+        let direct = util::scry(&["explain", "--rules", folder]);
+        let imported = util::scry(&[
+            "explain",
+            "--schema",
+            out_dir.join("sigma-columns.json").to_str().unwrap(),
+            "--rules",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(imported.status.success(), "{}", util::stderr(&imported));
+        let (a, b) = (util::stdout(&direct), util::stdout(&imported));
+        assert!(a.contains("plan: "), "{a}");
+        assert_eq!(a, b, "{folder}");
+    }
+}
+
+/// A filter document suppresses the rules it names, counted as a named exclusion; a filter
+/// for another logsource or another rule leaves a rule alone.
+#[test]
+fn filters_become_named_exclusions() {
+    let dir = scratch("filters");
+    let rule = "title: Cmd\nid: r-1\nlogsource: {product: test}\ndetection: {sel: {F|contains: cmd}, condition: sel}\n";
+    let other = "title: Other\nid: r-2\nlogsource: {product: test}\ndetection: {sel: {F|contains: cmd}, condition: sel}\n";
+    let filter = "title: Admin tooling\ndescription: adm_ accounts run cmd all day\nlogsource: {product: test}\n\
+                  filter:\n    rules: [r-1]\n    selection:\n        User|startswith: 'adm_'\n    condition: selection\n";
+    let elsewhere = "title: Elsewhere\nlogsource: {product: other}\nfilter:\n    rules: [r-2]\n    selection: {User: x}\n    condition: selection\n";
+    std::fs::write(dir.join("rule.yml"), rule).unwrap();
+    std::fs::write(dir.join("other.yml"), other).unwrap();
+    std::fs::write(dir.join("mf_admin.yml"), filter).unwrap();
+    std::fs::write(dir.join("mf_elsewhere.yml"), elsewhere).unwrap();
+    let events = [
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:00:00Z", "F": "cmd.exe", "User": "ADM_bob"}"#,
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:00:01Z", "F": "cmd.exe", "User": "alice"}"#,
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:00:02Z", "F": "cmd.exe", "User": "x"}"#,
+    ];
+    std::fs::write(dir.join("events.jsonl"), events.join("\n") + "\n").unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        dir.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        dir.join("events.jsonl").to_str().unwrap(),
+    ]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let rows: Vec<serde_json::Value> = util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |id: &str| rows.iter().filter(|r| r["rule"] == id).count();
+    assert_eq!((of("r-1"), of("r-2")), (2, 3), "{rows:?}\n{err}");
+    assert!(err.contains("2 filter(s)"), "{err}");
+    assert!(err.contains("1 suppressed"), "{err}");
+}

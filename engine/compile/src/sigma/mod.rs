@@ -11,15 +11,16 @@
 //! reads by name.
 //!
 //! A file either yields rules or is refused by name with the reason ([`Refusal`]);
-//! correlation rules are refused ("correlation rules are not supported yet"), as are
-//! filters, the timestamp modifiers and `expand` placeholders.
+//! correlation rules are refused ("correlation rules are not supported yet"), as are the
+//! timestamp modifiers and `expand` placeholders. Filter documents ([`Filter`]) become
+//! named `except` scenarios of the rules they name.
 //!
 //! ```
 //! use scry_compile::sigma::{translate, logsource::Mapping};
 //! use scry_compile::schema::Catalog;
 //! let yml = "title: t\nid: 1\nlogsource: {product: windows, category: process_creation}\n\
 //!            detection: {sel: {Image|endswith: '\\cmd.exe'}, condition: sel}\n";
-//! let out = translate("x.yml", yml, Mapping::builtin(), &Catalog::builtin());
+//! let out = translate("x.yml", yml, Mapping::builtin(), &Catalog::builtin(), &[]);
 //! assert!(out.rules[0].scry.contains("endswith '\\\\cmd.exe'"));
 //! ```
 
@@ -76,6 +77,90 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// A Sigma filter document: a named exclusion added to the rules it names (the filters
+/// specification), as a scry `except` scenario so that what it suppresses is counted.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// `title`.
+    pub title: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// The logsource (product, category, service), lowercased; empty parts are absent.
+    pub logsource: [String; 3],
+    /// The rules it applies to, by id or title; empty: every rule of a compatible logsource.
+    pub rules: Vec<String>,
+    /// The `filter` map without `rules`: selections and `condition`, as a detection.
+    pub detection: Node,
+}
+
+fn logsource_of(doc: &Node) -> [String; 3] {
+    let ls = doc.get("logsource");
+    ["product", "category", "service"].map(|k| {
+        ls.and_then(|l| l.get(k))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    })
+}
+
+/// The filter documents of a Sigma file (others, and files that are not YAML, give none:
+/// [`translate`] reports those).
+pub fn filters(text: &str) -> Vec<Filter> {
+    let Ok(docs) = yaml::parse_documents(text) else {
+        return Vec::new();
+    };
+    docs.iter()
+        .filter_map(|doc| {
+            let f = doc.get("filter")?;
+            let Kind::Map(pairs) = &f.kind else {
+                return None;
+            };
+            let detection = Node {
+                kind: Kind::Map(
+                    pairs
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != Some("rules"))
+                        .cloned()
+                        .collect(),
+                ),
+                line: f.line,
+                col: f.col,
+            };
+            Some(Filter {
+                title: doc
+                    .get("title")
+                    .and_then(Node::as_str)
+                    .unwrap_or("filter")
+                    .to_string(),
+                description: doc
+                    .get("description")
+                    .and_then(Node::as_str)
+                    .map(str::to_string),
+                logsource: logsource_of(doc),
+                rules: f
+                    .get("rules")
+                    .map(|r| r.strings().into_iter().map(str::to_string).collect())
+                    .unwrap_or_default(),
+                detection,
+            })
+        })
+        .collect()
+}
+
+impl Filter {
+    /// True if the filter applies to a rule with this id, title and logsource: the rule is
+    /// named (or none is), and each logsource part both give is the same.
+    fn applies(&self, id: &str, title: &str, ls: &[String; 3]) -> bool {
+        let named = self.rules.is_empty() || self.rules.iter().any(|r| r == id || r == title);
+        let compatible = self
+            .logsource
+            .iter()
+            .zip(ls)
+            .all(|(a, b)| a.is_empty() || b.is_empty() || a == b);
+        named && compatible
+    }
+}
+
 /// What one file gave.
 #[derive(Debug, Clone, Default)]
 pub struct Translation {
@@ -94,7 +179,13 @@ pub fn is_sigma(text: &str) -> bool {
 }
 
 /// Translates every document of a Sigma file.
-pub fn translate(file: &str, text: &str, mapping: &Mapping, catalog: &Catalog) -> Translation {
+pub fn translate(
+    file: &str,
+    text: &str,
+    mapping: &Mapping,
+    catalog: &Catalog,
+    filters: &[Filter],
+) -> Translation {
     let mut out = Translation::default();
     let docs = match yaml::parse_documents(text) {
         Ok(d) => d,
@@ -110,13 +201,17 @@ pub fn translate(file: &str, text: &str, mapping: &Mapping, catalog: &Catalog) -
         }
     };
     for doc in &docs {
+        if doc.get("filter").is_some() && doc.get("detection").is_none() {
+            // Applied to the rules it names, wherever they are (see `filters`).
+            continue;
+        }
         let name = doc
             .get("title")
             .and_then(Node::as_str)
             .or_else(|| doc.get("id").and_then(Node::as_str))
             .unwrap_or(file)
             .to_string();
-        match rule(file, doc, docs.len() > 1, mapping, catalog) {
+        match rule(file, doc, docs.len() > 1, mapping, catalog, filters) {
             Ok(r) => out.rules.push(r),
             Err(r) => out.refusals.push(Refusal {
                 file: file.into(),
@@ -136,6 +231,7 @@ fn rule(
     multi: bool,
     mapping: &Mapping,
     catalog: &Catalog,
+    filters: &[Filter],
 ) -> Result<SigmaRule, lower::Refuse> {
     if !matches!(doc.kind, Kind::Map(_)) {
         return lower::refuse(doc, "a Sigma document must be a map");
@@ -143,27 +239,30 @@ fn rule(
     if let Some(c) = doc.get("correlation") {
         return lower::refuse(c, "correlation rules are not supported yet");
     }
-    if let Some(f) = doc.get("filter") {
-        return lower::refuse(f, "filter documents are not supported yet");
-    }
     let Some(det) = doc.get("detection") else {
         return lower::refuse(doc, "no `detection`: not a Sigma rule");
     };
     let ls = doc.get("logsource");
-    let part = |k: &str| -> String {
-        ls.and_then(|l| l.get(k))
-            .and_then(Node::as_str)
-            .unwrap_or("")
-            .to_ascii_lowercase()
-    };
-    let (product, category, service) = (part("product"), part("category"), part("service"));
+    let parts = logsource_of(doc);
+    let [product, category, service] = &parts;
+    let id = doc
+        .get("id")
+        .and_then(Node::as_str)
+        .or_else(|| doc.get("title").and_then(Node::as_str))
+        .unwrap_or(file)
+        .to_string();
+    let title = doc.get("title").and_then(Node::as_str).unwrap_or("");
+    let applied: Vec<&Filter> = filters
+        .iter()
+        .filter(|f| f.applies(&id, title, &parts))
+        .collect();
     let generic;
-    let targets: &[Target] = match mapping.lookup(&product, &category, &service) {
+    let targets: &[Target] = match mapping.lookup(product, category, service) {
         Some(t) => t,
         None => {
             generic = [Target {
                 name: "generic".into(),
-                table: mapping.generic_table(&product, &category, &service),
+                table: mapping.generic_table(product, category, service),
                 when: None,
                 columns: BTreeMap::from([("Timestamp".to_string(), "datetime".to_string())]),
                 fields: BTreeMap::new(),
@@ -174,7 +273,10 @@ fn rule(
         }
     };
     let mut used = BTreeSet::new();
-    let has_keywords = lower::fields_used(det, &mut used);
+    let mut has_keywords = lower::fields_used(det, &mut used);
+    for f in &applied {
+        has_keywords |= lower::fields_used(&f.detection, &mut used);
+    }
     let mut chosen = Vec::new();
     let mut skipped = Vec::new();
     for t in targets {
@@ -283,16 +385,44 @@ fn rule(
         };
         let body = lower::detection(&env, det)?;
         per_target.push(match &t.when {
-            Some(w) => format!("({w}) and {body}"),
+            Some(w) => format!("(({w}) and {body})"),
             None => body,
         });
     }
-    let id = doc
-        .get("id")
-        .and_then(Node::as_str)
-        .or_else(|| doc.get("title").and_then(Node::as_str))
-        .unwrap_or(file)
-        .to_string();
+    let mut excepts = String::new();
+    for f in &applied {
+        let mut per = Vec::new();
+        for t in &chosen {
+            let kw: &[String] = if t.keywords.is_empty() {
+                &mapping.generic.keywords
+            } else {
+                &t.keywords
+            };
+            let env = Env {
+                target: t,
+                kind: &kind,
+                keywords: kw,
+            };
+            let body = lower::detection(&env, &f.detection).map_err(|r| lower::Refuse {
+                reason: format!("filter `{}`: {}", f.title, r.reason),
+                at: r.at,
+            })?;
+            per.push(match &t.when {
+                Some(w) => format!("(({w}) and {body})"),
+                None => body,
+            });
+        }
+        let description = f
+            .description
+            .as_deref()
+            .map(|d| format!("description {} ", value::scry_str(d.trim_end())))
+            .unwrap_or_default();
+        excepts.push_str(&format!(
+            "  except {} {{ {description}when {} }}\n",
+            value::scry_str(&f.title),
+            lower::join(per, "or")
+        ));
+    }
     let mut scry = format!("// Sigma: {file}\n");
     if !skipped.is_empty() {
         scry.push_str(&format!("// targets left out: {}\n", skipped.join("; ")));
@@ -300,7 +430,9 @@ fn rule(
     scry.push_str(&format!("rule {} {{\n", meta::rule_name(file, doc, multi)));
     meta::write(&mut scry, doc, file);
     scry.push_str(&format!("  from {}\n", tables.join(", ")));
-    scry.push_str(&format!("  where {}\n}}\n", lower::join(per_target, "or")));
+    scry.push_str(&format!("  where {}\n", lower::join(per_target, "or")));
+    scry.push_str(&excepts);
+    scry.push_str("}\n");
     Ok(SigmaRule {
         file: file.into(),
         id,
