@@ -24,6 +24,9 @@ pub struct Loaded {
     pub refusals: Vec<Refusal>,
     /// Filter documents read.
     pub filters: usize,
+    /// Rules left out of some target of their logsource (a field the target does not map),
+    /// by target name.
+    pub partial: Vec<(String, usize)>,
     /// YAML files that are not Sigma rules (no `detection`, `correlation` or `filter`).
     pub not_sigma: Vec<PathBuf>,
 }
@@ -56,6 +59,11 @@ impl Loaded {
         }
         if self.filters > 0 {
             s.push_str(&format!("; {} filter(s)", self.filters));
+        }
+        for (target, n) in &self.partial {
+            s.push_str(&format!(
+                "; {n} not lowered on target `{target}` (a field it does not map: `scry import sigma` names it)"
+            ));
         }
         s
     }
@@ -101,6 +109,15 @@ pub fn compile_all(
         }
         let t = sigma::translate(&path.display().to_string(), text, mapping, &cat, &filters);
         loaded.documents += t.rules.len() + t.refusals.len();
+        for r in &t.rules {
+            for sk in &r.skipped {
+                let target = sk.split(':').next().unwrap_or(sk).to_string();
+                match loaded.partial.iter_mut().find(|(t, _)| *t == target) {
+                    Some((_, n)) => *n += 1,
+                    None => loaded.partial.push((target, 1)),
+                }
+            }
+        }
         rules.extend(t.rules);
         loaded.refusals.extend(t.refusals);
     }

@@ -479,3 +479,18 @@ fn filters_become_named_exclusions() {
     assert!(err.contains("2 filter(s)"), "{err}");
     assert!(err.contains("1 suppressed"), "{err}");
 }
+
+/// `service: sysmon` reads every Sysmon event, those `sysmon-mapping.json` delivers as Defender
+/// tables (EID 1 as DeviceProcessEvents) included.
+#[test]
+fn sysmon_service_sees_mapped_events() {
+    let dir = scratch("sysmon");
+    let rule = "title: eid1\nid: s-1\nlogsource: {product: windows, service: sysmon}\n\
+                detection:\n    sel:\n        EventID: 1\n        Image|endswith: '\\bitsadmin.exe'\n    condition: sel\n";
+    std::fs::write(dir.join("rule.yml"), rule).unwrap();
+    let evtx = "tests/data/sigma/regression_data/rules/windows/process_creation/proc_creation_win_bitsadmin_download/d059842b-6b9d-4ed1-b5c3-5b89143c6ede.evtx";
+    for input in [evtx.to_string(), evtx.replace(".evtx", ".json")] {
+        let n = matches(&dir.join("rule.yml"), "s-1", Path::new(&input)).unwrap();
+        assert_eq!(n, 1, "{input}");
+    }
+}
