@@ -494,3 +494,21 @@ fn sysmon_service_sees_mapped_events() {
         assert_eq!(n, 1, "{input}");
     }
 }
+
+/// `process_creation` also reads Security 4688 events (the optional target of the mapping):
+/// `Image` is `NewProcessName` there; a rule reading a field 4688 lacks is not lowered on it.
+#[test]
+fn process_creation_reads_security_4688() {
+    let dir = scratch("4688");
+    let rule = "title: whoami\nid: p-1\nlogsource: {product: windows, category: process_creation}\n\
+                detection:\n    sel:\n        Image|endswith: '\\whoami.exe'\n        ParentImage|endswith: '\\cmd.exe'\n    condition: sel\n";
+    let with_hash = "title: hashed\nid: p-2\nlogsource: {product: windows, category: process_creation}\n\
+                detection:\n    sel:\n        Image|endswith: '\\whoami.exe'\n        Hashes|contains: 'IMPHASH='\n    condition: sel\n";
+    std::fs::write(dir.join("rule.yml"), rule).unwrap();
+    std::fs::write(dir.join("hashed.yml"), with_hash).unwrap();
+    let event = r##"{"Event": {"System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}}, "EventID": 4688, "TimeCreated": {"#attributes": {"SystemTime": "2025-01-01T00:00:00Z"}}, "EventRecordID": 7, "Channel": "Security", "Computer": "pc"}, "EventData": {"NewProcessName": "C:\\Windows\\System32\\whoami.exe", "ParentProcessName": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "whoami /all"}}}"##;
+    let input = dir.join("security.json");
+    std::fs::write(&input, format!("{event}\n")).unwrap();
+    assert_eq!(matches(&dir.join("rule.yml"), "p-1", &input).unwrap(), 1);
+    assert_eq!(matches(&dir.join("hashed.yml"), "p-2", &input).unwrap(), 0);
+}
