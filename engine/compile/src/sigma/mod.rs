@@ -453,3 +453,121 @@ pub fn catalog_additions(rules: &[SigmaRule]) -> String {
     }
     serde_json::json!({ "tables": tables }).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusals(yml: &str) -> Vec<String> {
+        translate("t.yml", yml, Mapping::builtin(), &Catalog::builtin(), &[])
+            .refusals
+            .into_iter()
+            .map(|r| format!("{}:{}: {}", r.line, r.col, r.reason))
+            .collect()
+    }
+
+    #[test]
+    fn hostile_documents_are_refused_never_panic() {
+        let head = "title: t\nlogsource: {product: windows, category: process_creation}\n";
+        for (body, want) in [
+            ("detection: [", "not YAML"),
+            (
+                "detection: {sel: {a|b: [[1]]}, condition: sel}",
+                "unknown modifier `b`",
+            ),
+            (
+                "detection: {sel: {a: {b: 1}}, condition: sel}",
+                "scalar or a list",
+            ),
+            ("detection: {sel: {a: []}, condition: sel}", "empty list"),
+            (
+                "detection: {sel: {a: 1}, condition: 'sel | count() > 5'}",
+                "correlation rule",
+            ),
+            (
+                "detection: {sel: {a: 1}, condition: 'sel and'}",
+                "ends early",
+            ),
+            (
+                "detection: {sel: {a: 1}, condition: '1 of x*'}",
+                "selects no search identifier",
+            ),
+            ("detection: {sel: {a: 1}}", "no `condition`"),
+            (
+                "detection: {sel: {a|re: '(?<=x)y'}, condition: sel}",
+                "regex",
+            ),
+            (
+                "detection: {sel: {a|cidr: 'x/99'}, condition: sel}",
+                "not an IPv4 or IPv6 network",
+            ),
+            (
+                "detection: {sel: {a|gt: abc}, condition: sel}",
+                "not a number",
+            ),
+            (
+                "detection: {sel: {a|exists: maybe}, condition: sel}",
+                "true or false",
+            ),
+            (
+                "detection: {sel: {a|base64: 'x*'}, condition: sel}",
+                "wildcards",
+            ),
+            (
+                "detection: {sel: {a|re|cidr: x}, condition: sel}",
+                "another comparison",
+            ),
+            ("detection: {sel: {a|i: x}, condition: sel}", "need `re`"),
+            (
+                "detection: {sel: {a|hour: 3}, condition: sel}",
+                "timestamp modifiers",
+            ),
+            (
+                "detection: {sel: {a|expand: '%x%'}, condition: sel}",
+                "placeholder",
+            ),
+            ("detection: {sel: {}, condition: sel}", "empty selection"),
+            ("detection: 5", "must be a map"),
+            (
+                "detection: {sel: &a {x: 1}, s2: *a, condition: s2}",
+                "must be a map",
+            ),
+        ] {
+            let got = refusals(&format!("{head}{body}\n"));
+            assert!(
+                got.iter().any(|g| g.contains(want)),
+                "{body}: want `{want}`, got {got:?}"
+            );
+        }
+        let deep = format!("{head}detection: {}", "[".repeat(500));
+        assert_eq!(refusals(&deep).len(), 1);
+        let cond = format!(
+            "{head}detection: {{sel: {{a: 1}}, condition: '{}sel{}'}}\n",
+            "(".repeat(300),
+            ")".repeat(300)
+        );
+        assert!(refusals(&cond)[0].contains("nested too deeply"));
+    }
+
+    #[test]
+    fn large_lists_stay_shallow() {
+        let values: Vec<String> = (0..2000).map(|i| format!("'v{i}'")).collect();
+        let yml = format!(
+            "title: t\nlogsource: {{product: test}}\ndetection: {{sel: {{F|contains: [{}]}}, condition: sel}}\n",
+            values.join(", ")
+        );
+        let t = translate("t.yml", &yml, Mapping::builtin(), &Catalog::builtin(), &[]);
+        let text = &t.rules[0].scry;
+        let mut depth: i32 = 0;
+        let mut max = 0;
+        for c in text.chars() {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            max = max.max(depth);
+        }
+        assert!(max < 40, "{max}");
+    }
+}
