@@ -306,6 +306,12 @@ fn semantics() {
         ("    sel:\n        F|exists: false\n    condition: sel", &[(r#""F": "x""#, false), ("", true)]),
         ("    sel:\n        F|fieldref: G\n    condition: sel", &[(r#""F": "Ab", "G": "aB""#, true), (r#""F": "a", "G": "b""#, false)]),
         ("    sel:\n        F|fieldref|contains: G\n    condition: sel", &[(r#""F": "xaby", "G": "AB""#, true)]),
+        // Timestamp parts, read from the ISO 8601 text (Sysmon's space-separated form too).
+        ("    sel:\n        T|hour: 3\n    condition: sel", &[
+            (r#""T": "2024-05-13T03:04:05Z""#, true), (r#""T": "2024-05-13 03:04:05.123""#, true), (r#""T": "2024-05-13T13:04:05Z""#, false)]),
+        ("    sel:\n        T|minute: 4\n        T|month: 5\n        T|day: 13\n        T|year: 2024\n    condition: sel", &[
+            (r#""T": "2024-05-13T03:04:05Z""#, true), (r#""T": "2024-05-13T03:05:04Z""#, false), (r#""T": "2023-05-13T03:04:05Z""#, false)]),
+        ("    sel:\n        Timestamp|hour: 0\n    condition: sel", &[("", true)]),
         // windash: a dash starting a word is any of - / – — ―.
         ("    sel:\n        F|windash|contains: ' -enc'\n    condition: sel", &[
             (r#""F": "ps /enc x""#, true), (r#""F": "ps –enc x""#, true), (r#""F": "ps —enc""#, true),

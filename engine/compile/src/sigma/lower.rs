@@ -327,6 +327,8 @@ fn keywords(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Test {
     Pattern,
+    /// A part of the field's ISO 8601 date and time (`hour`, ...).
+    TimePart(&'static str),
     Regex,
     Cidr,
     Num(&'static str),
@@ -387,10 +389,10 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
                 .unwrap_or_default();
             return refuse(key, format!("unknown modifier `{m}`{hint}"));
         }
-        if ["minute", "hour", "day", "week", "month", "year"].contains(m) {
+        if *m == "week" {
             return refuse(
                 key,
-                format!("timestamp modifiers are not supported yet: `{m}`"),
+                "the timestamp modifier `week` is not supported yet (an ISO week is not in the text)",
             );
         }
     }
@@ -421,6 +423,11 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
             "gte" => Test::Num(">="),
             "exists" => Test::Exists,
             "fieldref" => Test::FieldRef,
+            "minute" => Test::TimePart("minute"),
+            "hour" => Test::TimePart("hour"),
+            "day" => Test::TimePart("day"),
+            "month" => Test::TimePart("month"),
+            "year" => Test::TimePart("year"),
             _ => continue,
         };
         if test != Test::Pattern {
@@ -473,6 +480,10 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
             Test::Cidr => match v::cidr_test(&as_text(&fe, fk), s) {
                 Some(t) => t,
                 None => return refuse(n, format!("`{s}` is not an IPv4 or IPv6 network")),
+            },
+            Test::TimePart(part) => match time_part(&as_text(&fe, fk), part, s) {
+                Some(t) => t,
+                None => return refuse(n, format!("`{s}` is not a {part}")),
             },
             Test::Num(op) => match s.trim().parse::<f64>() {
                 Ok(x) if x.is_finite() => format!("toreal({fe}) {op} {x:?}"),
@@ -633,4 +644,27 @@ fn pattern_value(
     // Encoded needles too are compared ignoring case unless `cased`: the specification makes
     // every value case-insensitive and names no exception for them.
     Ok(v::pattern_test(&as_text(fe, fk), &toks, cased))
+}
+
+/// `F|hour: 3`: the part of the field's date and time, read from its ISO 8601 text
+/// (`2024-05-13T03:04:05Z`, or Sysmon's `2024-05-13 03:04:05.123`): the modifiers appendix
+/// says these modifiers do no timezone or format conversion, so the text's own fields are
+/// compared. `None` if the value is not a number in the part's range.
+fn time_part(f: &str, part: &str, value: &str) -> Option<String> {
+    let n: u32 = value.trim().parse().ok()?;
+    let (ok, re) = match part {
+        "year" => (n <= 9999, format!(r"^{n:04}-")),
+        "month" => ((1..=12).contains(&n), format!(r"^\d{{4}}-{n:02}-")),
+        "day" => (
+            (1..=31).contains(&n),
+            format!(r"^\d{{4}}-\d{{2}}-{n:02}(?:[T ]|$)"),
+        ),
+        "hour" => (n <= 23, format!(r"^\d{{4}}-\d{{2}}-\d{{2}}[T ]{n:02}:")),
+        "minute" => (
+            n <= 59,
+            format!(r"^\d{{4}}-\d{{2}}-\d{{2}}[T ]\d{{2}}:{n:02}(?:[:.Z+-]|$)"),
+        ),
+        _ => return None,
+    };
+    ok.then(|| format!("{f} matches regex {}", v::scry_str(&re)))
 }

@@ -518,9 +518,10 @@ mod tests {
                 "another comparison",
             ),
             ("detection: {sel: {a|i: x}, condition: sel}", "need `re`"),
+            ("detection: {sel: {a|week: 3}, condition: sel}", "`week`"),
             (
-                "detection: {sel: {a|hour: 3}, condition: sel}",
-                "timestamp modifiers",
+                "detection: {sel: {a|hour: 25}, condition: sel}",
+                "not a hour",
             ),
             (
                 "detection: {sel: {a|expand: '%x%'}, condition: sel}",
