@@ -97,6 +97,9 @@ pub struct RulesArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     deny_warnings: bool,
+    /// Values of Sigma `expand` placeholders: a JSON object, name → value or list of values.
+    #[arg(long)]
+    placeholders: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -261,7 +264,8 @@ fn load(args: &RulesArgs) -> Result<(Sources, compile::Compiled), String> {
         })?;
         texts.push((f.clone(), text));
     }
-    let (sources, compiled, sigma) = sigma_load::compile_all(&texts, cat)?;
+    let (sources, compiled, sigma) =
+        sigma_load::compile_all(&texts, cat, args.placeholders.as_deref())?;
     let (errors, mut warnings) = render::emit(&sources, &compiled.diagnostics);
     if sigma.documents > 0 || !sigma.not_sigma.is_empty() {
         for r in &sigma.refusals {

@@ -4,9 +4,43 @@
 use scry_engine::compile::{self, Sources};
 use scry_engine::diag::Severity;
 use scry_engine::schema::Catalog;
-use scry_engine::sigma::{self, logsource::Mapping, Refusal, SigmaRule};
+use scry_engine::sigma::{self, Refusal, SigmaRule};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// `--placeholders FILE`: a JSON object of placeholder names (without `%`) to a value or a
+/// list of values, each a Sigma pattern: `{"Admins_Workstations": ["adm-*", "jump01"]}`.
+pub fn read_placeholders(
+    path: Option<&std::path::Path>,
+) -> Result<sigma::lower::Placeholders, String> {
+    let Some(path) = path else {
+        return Ok(Default::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let raw: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = sigma::lower::Placeholders::new();
+    for (k, v) in raw {
+        let vals = match v {
+            serde_json::Value::String(s) => vec![s],
+            serde_json::Value::Array(a) => a
+                .into_iter()
+                .map(|x| match x {
+                    serde_json::Value::String(s) => Ok(s),
+                    other => Ok(other.to_string()),
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+            other => {
+                return Err(format!(
+                    "{}: placeholder {k}: expected a string or a list, found {other}",
+                    path.display()
+                ))
+            }
+        };
+        out.insert(k.trim_matches('%').to_string(), vals);
+    }
+    Ok(out)
+}
 
 /// True for the file names Sigma rules have.
 pub fn is_yaml(p: &std::path::Path) -> bool {
@@ -86,8 +120,9 @@ pub fn reason_class(reason: &str) -> String {
 pub fn compile_all(
     files: &[(PathBuf, String)],
     mut cat: Catalog,
+    placeholders: Option<&std::path::Path>,
 ) -> Result<(Sources, compile::Compiled, Loaded), String> {
-    let mapping = Mapping::builtin();
+    let placeholders = read_placeholders(placeholders)?;
     let mut loaded = Loaded::default();
     let mut scry_files = Vec::new();
     let mut rules: Vec<SigmaRule> = Vec::new();
@@ -107,7 +142,12 @@ pub fn compile_all(
             loaded.not_sigma.push(path.clone());
             continue;
         }
-        let t = sigma::translate(&path.display().to_string(), text, mapping, &cat, &filters);
+        let cx = sigma::Context {
+            filters: &filters,
+            placeholders: &placeholders,
+            ..sigma::Context::new(&cat)
+        };
+        let t = sigma::translate(&path.display().to_string(), text, cx);
         loaded.documents += t.rules.len() + t.refusals.len();
         for r in &t.rules {
             for sk in &r.skipped {
@@ -179,6 +219,9 @@ pub struct SigmaImportArgs {
     /// Extra schema/alias files (JSON), added to the built-in tables.
     #[arg(long = "schema")]
     schema: Vec<PathBuf>,
+    /// Values of `expand` placeholders: a JSON object, name → value or list of values.
+    #[arg(long)]
+    placeholders: Option<PathBuf>,
 }
 
 /// Writes the scry text of Sigma rules: what `scry run` compiles for them, unchanged, so
@@ -186,6 +229,7 @@ pub struct SigmaImportArgs {
 /// sigma-columns.json` for the Sigma field names the built-in tables lack).
 pub fn cmd_import_sigma(args: SigmaImportArgs) -> Result<std::process::ExitCode, String> {
     let cat = crate::catalog_base(&args.schema)?;
+    let placeholders = read_placeholders(args.placeholders.as_deref())?;
     let mut files = Vec::new();
     for p in &args.paths {
         crate::collect_rule_files(p, &mut files)?;
@@ -206,13 +250,12 @@ pub fn cmd_import_sigma(args: SigmaImportArgs) -> Result<std::process::ExitCode,
         if !sigma::is_sigma(text) {
             continue;
         }
-        let t = sigma::translate(
-            &f.display().to_string(),
-            text,
-            Mapping::builtin(),
-            &cat,
-            &filters,
-        );
+        let cx = sigma::Context {
+            filters: &filters,
+            placeholders: &placeholders,
+            ..sigma::Context::new(&cat)
+        };
+        let t = sigma::translate(&f.display().to_string(), text, cx);
         for r in &t.refusals {
             crate::escape::say!("scry: warning: sigma rule refused: {r}");
         }

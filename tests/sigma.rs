@@ -518,3 +518,49 @@ fn process_creation_reads_security_4688() {
     assert_eq!(matches(&dir.join("rule.yml"), "p-1", &input).unwrap(), 1);
     assert_eq!(matches(&dir.join("hashed.yml"), "p-2", &input).unwrap(), 0);
 }
+
+/// `expand`: placeholders take their values from `--placeholders`, each a pattern, OR-ed;
+/// without them the rule is refused by name (the specification: a tool that cannot fill
+/// placeholders must reject the rule).
+#[test]
+fn placeholders_expand_or_refuse() {
+    let dir = scratch("placeholders");
+    let rule = "title: admins\nid: e-1\nlogsource: {product: test}\n\
+                detection:\n    sel:\n        User|expand: '%admins%'\n        Host|expand: 'srv-%site%\\%'\n    condition: sel\n";
+    std::fs::write(dir.join("rule.yml"), rule).unwrap();
+    std::fs::write(
+        dir.join("values.json"),
+        r#"{"admins": ["adm_*", "root"], "site": "par"}"#,
+    )
+    .unwrap();
+    let events = [
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:00:00Z", "User": "ADM_bob", "Host": "srv-par%"}"#,
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:00:01Z", "User": "root", "Host": "srv-par%"}"#,
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:00:02Z", "User": "bob", "Host": "srv-par%"}"#,
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:00:03Z", "User": "root", "Host": "srv-lon%"}"#,
+    ];
+    std::fs::write(dir.join("events.jsonl"), events.join("\n") + "\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--rules"];
+        let rule = dir.join("rule.yml");
+        let input = dir.join("events.jsonl");
+        args.push(rule.to_str().unwrap());
+        args.extend_from_slice(extra);
+        args.extend(["--format", "ndjson", input.to_str().unwrap()]);
+        let out = util::scry(&args);
+        (util::stdout(&out), util::stderr(&out))
+    };
+    let values = dir.join("values.json");
+    let (out, err) = run(&["--placeholders", values.to_str().unwrap()]);
+    assert_eq!(out.lines().count(), 2, "{out}\n{err}");
+    assert!(
+        out.contains("00:00:00") && out.contains("00:00:01"),
+        "{out}"
+    );
+    let (out, err) = run(&[]);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("admins: the `expand` placeholder has no values (give them with --placeholders): %admins%"),
+        "{err}"
+    );
+}

@@ -44,6 +44,56 @@ pub struct Env<'a> {
     pub kind: &'a dyn Fn(&str) -> ColKind,
     /// The fields keyword selections search.
     pub keywords: &'a [String],
+    /// `%name%` → its values, for `expand`.
+    pub placeholders: &'a Placeholders,
+}
+
+/// Placeholder values for `expand`: name (without `%`) → values, each a Sigma pattern.
+pub type Placeholders = std::collections::BTreeMap<String, Vec<String>>;
+
+/// `expand`: every `%name%` of `s` replaced by each of its values (several placeholders:
+/// every combination); `\%` is a literal `%`. `Err` names a placeholder without values.
+pub fn expand(s: &str, values: &Placeholders) -> Result<Vec<String>, String> {
+    let mut out = vec![String::new()];
+    let mut rest = s;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("\\%") {
+            out.iter_mut().for_each(|o| o.push('%'));
+            rest = r;
+            continue;
+        }
+        let start = rest.find(['%', '\\']).unwrap_or(rest.len());
+        let (lit, tail) = rest.split_at(start);
+        out.iter_mut().for_each(|o| o.push_str(lit));
+        rest = tail;
+        if let Some(t) = rest.strip_prefix('\\') {
+            out.iter_mut().for_each(|o| o.push('\\'));
+            rest = t;
+            continue;
+        }
+        let Some(t) = rest.strip_prefix('%') else {
+            break;
+        };
+        let Some(end) = t.find('%') else {
+            out.iter_mut().for_each(|o| o.push('%'));
+            rest = t;
+            continue;
+        };
+        let name = &t[..end];
+        let vals = values
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("%{name}%"))?;
+        out = out
+            .iter()
+            .flat_map(|o| vals.iter().map(move |v| format!("{o}{v}")))
+            .collect();
+        if out.len() > 4096 {
+            return Err(format!("%{name}% (more than 4096 combinations)"));
+        }
+        rest = &t[end + 1..];
+    }
+    Ok(out)
 }
 
 /// A column name as scry reads it: bare if it is an identifier, else bracketed.
@@ -405,6 +455,30 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
     if values.iter().any(|n| !matches!(n.kind, Kind::Scalar(..))) {
         return refuse(val, "a field's values must be scalars");
     }
+    let expanded: Vec<Node>;
+    let values: Vec<&Node> = if mods.contains(&"expand") {
+        let mut list = Vec::new();
+        for n in &values {
+            let text = n.as_str().unwrap_or("");
+            match expand(text, env.placeholders) {
+                Ok(vs) => list.extend(vs.into_iter().map(|v| Node {
+                    kind: Kind::Scalar(v, false),
+                    line: n.line,
+                    col: n.col,
+                })),
+                Err(name) => {
+                    return refuse(
+                        n,
+                        format!("the `expand` placeholder has no values (give them with --placeholders): {name}"),
+                    )
+                }
+            }
+        }
+        expanded = list;
+        expanded.iter().collect()
+    } else {
+        values
+    };
     let all = mods.contains(&"all");
     if field.is_empty() {
         let owned: Vec<Node> = values.into_iter().cloned().collect();
@@ -522,7 +596,7 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
                     format!("{a} =~ {b}")
                 }
             }
-            Test::Pattern => pattern_value(env, key, n, s, plain, &mods, cased, (&fe, fk))?,
+            Test::Pattern => pattern_value(n, s, plain, &mods, cased, (&fe, fk))?,
         });
     }
     let joined = join(parts, if all { "and" } else { "or" });
@@ -534,10 +608,7 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
 }
 
 /// A string, number or bool value through its transformations to a test.
-#[allow(clippy::too_many_arguments)]
 fn pattern_value(
-    _env: &Env<'_>,
-    key: &Node,
     n: &Node,
     s: &str,
     plain: bool,
@@ -629,14 +700,6 @@ fn pattern_value(
                     return Ok(join(parts, "or"));
                 }
                 enc = Encoding::Utf8;
-            }
-            "expand" => {
-                return refuse(
-                    key,
-                    format!(
-                    "`expand` needs placeholder values, and scry has no placeholder file yet: {s}"
-                ),
-                )
             }
             _ => {}
         }

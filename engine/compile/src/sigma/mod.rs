@@ -16,11 +16,12 @@
 //! named `except` scenarios of the rules they name.
 //!
 //! ```
-//! use scry_compile::sigma::{translate, logsource::Mapping};
+//! use scry_compile::sigma::{translate, Context};
 //! use scry_compile::schema::Catalog;
 //! let yml = "title: t\nid: 1\nlogsource: {product: windows, category: process_creation}\n\
 //!            detection: {sel: {Image|endswith: '\\cmd.exe'}, condition: sel}\n";
-//! let out = translate("x.yml", yml, Mapping::builtin(), &Catalog::builtin(), &[]);
+//! let catalog = Catalog::builtin();
+//! let out = translate("x.yml", yml, Context::new(&catalog));
 //! assert!(out.rules[0].scry.contains("endswith '\\\\cmd.exe'"));
 //! ```
 
@@ -161,6 +162,33 @@ impl Filter {
     }
 }
 
+/// What translating reads besides the file: the logsource mapping, the catalog (column
+/// types), the filter documents of the rule set and the placeholder values.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The logsource mapping.
+    pub mapping: &'a Mapping,
+    /// The tables.
+    pub catalog: &'a Catalog,
+    /// Every filter document of the rule set.
+    pub filters: &'a [Filter],
+    /// `expand` placeholder values.
+    pub placeholders: &'a lower::Placeholders,
+}
+
+impl<'a> Context<'a> {
+    /// The built-in mapping, no filters, no placeholders.
+    pub fn new(catalog: &'a Catalog) -> Context<'a> {
+        static NONE: lower::Placeholders = lower::Placeholders::new();
+        Context {
+            mapping: Mapping::builtin(),
+            catalog,
+            filters: &[],
+            placeholders: &NONE,
+        }
+    }
+}
+
 /// What one file gave.
 #[derive(Debug, Clone, Default)]
 pub struct Translation {
@@ -179,13 +207,7 @@ pub fn is_sigma(text: &str) -> bool {
 }
 
 /// Translates every document of a Sigma file.
-pub fn translate(
-    file: &str,
-    text: &str,
-    mapping: &Mapping,
-    catalog: &Catalog,
-    filters: &[Filter],
-) -> Translation {
+pub fn translate(file: &str, text: &str, cx: Context<'_>) -> Translation {
     let mut out = Translation::default();
     let docs = match yaml::parse_documents(text) {
         Ok(d) => d,
@@ -211,7 +233,7 @@ pub fn translate(
             .or_else(|| doc.get("id").and_then(Node::as_str))
             .unwrap_or(file)
             .to_string();
-        match rule(file, doc, docs.len() > 1, mapping, catalog, filters) {
+        match rule(file, doc, docs.len() > 1, cx) {
             Ok(r) => out.rules.push(r),
             Err(r) => out.refusals.push(Refusal {
                 file: file.into(),
@@ -225,14 +247,8 @@ pub fn translate(
     out
 }
 
-fn rule(
-    file: &str,
-    doc: &Node,
-    multi: bool,
-    mapping: &Mapping,
-    catalog: &Catalog,
-    filters: &[Filter],
-) -> Result<SigmaRule, lower::Refuse> {
+fn rule(file: &str, doc: &Node, multi: bool, cx: Context<'_>) -> Result<SigmaRule, lower::Refuse> {
+    let (mapping, catalog, filters) = (cx.mapping, cx.catalog, cx.filters);
     if !matches!(doc.kind, Kind::Map(_)) {
         return lower::refuse(doc, "a Sigma document must be a map");
     }
@@ -382,6 +398,7 @@ fn rule(
             target: t,
             kind: &kind,
             keywords: kw,
+            placeholders: cx.placeholders,
         };
         let body = lower::detection(&env, det)?;
         per_target.push(match &t.when {
@@ -402,6 +419,7 @@ fn rule(
                 target: t,
                 kind: &kind,
                 keywords: kw,
+                placeholders: cx.placeholders,
             };
             let body = lower::detection(&env, &f.detection).map_err(|r| lower::Refuse {
                 reason: format!("filter `{}`: {}", f.title, r.reason),
@@ -459,7 +477,7 @@ mod tests {
     use super::*;
 
     fn refusals(yml: &str) -> Vec<String> {
-        translate("t.yml", yml, Mapping::builtin(), &Catalog::builtin(), &[])
+        translate("t.yml", yml, Context::new(&Catalog::builtin()))
             .refusals
             .into_iter()
             .map(|r| format!("{}:{}: {}", r.line, r.col, r.reason))
@@ -557,7 +575,8 @@ mod tests {
             "title: t\nlogsource: {{product: test}}\ndetection: {{sel: {{F|contains: [{}]}}, condition: sel}}\n",
             values.join(", ")
         );
-        let t = translate("t.yml", &yml, Mapping::builtin(), &Catalog::builtin(), &[]);
+        let cat = Catalog::builtin();
+        let t = translate("t.yml", &yml, Context::new(&cat));
         let text = &t.rules[0].scry;
         let mut depth: i32 = 0;
         let mut max = 0;
