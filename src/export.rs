@@ -46,6 +46,8 @@ fn cmd_export_kql(args: KqlExportArgs) -> Result<ExitCode, String> {
     for p in &args.rules {
         crate::collect_rule_files(p, &mut files)?;
     }
+    // Sigma files travel as they are.
+    files.retain(|f| !crate::sigma_load::is_yaml(f));
     if files.is_empty() {
         return Err("no .scry rule files given".into());
     }

@@ -49,6 +49,8 @@ pub fn cmd_fmt(args: FmtArgs) -> Result<ExitCode, String> {
         }
         let mut files = Vec::new();
         crate::collect_rule_files(p, &mut files)?;
+        // Sigma files are formatted by their own tools.
+        files.retain(|f| !crate::sigma_load::is_yaml(f));
         for f in files {
             match one_file(&f, args.check) {
                 Ok(true) => changed += 1,

@@ -21,6 +21,8 @@ pub enum ImportSource {
     Kql(KqlImportArgs),
     /// The LOLRMM catalogue: file-signature and network rules per tool.
     Lolrmm(crate::lolrmm::LolrmmArgs),
+    /// Sigma rules: one .scry file per Sigma file, and the schema file of the columns they read.
+    Sigma(crate::sigma_load::SigmaImportArgs),
 }
 
 #[derive(Args)]
@@ -50,6 +52,7 @@ pub fn cmd_import(args: ImportArgs) -> Result<ExitCode, String> {
     match args.source {
         ImportSource::Kql(a) => cmd_import_kql(a),
         ImportSource::Lolrmm(a) => crate::lolrmm::cmd_import_lolrmm(a),
+        ImportSource::Sigma(a) => crate::sigma_load::cmd_import_sigma(a),
     }
 }
 

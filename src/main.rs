@@ -11,6 +11,7 @@ mod output;
 mod render;
 mod report;
 mod run_cmd;
+mod sigma_load;
 mod sinks;
 #[cfg(feature = "kafka")]
 mod stream;
@@ -96,6 +97,9 @@ pub struct RulesArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     deny_warnings: bool,
+    /// Values of Sigma `expand` placeholders: a JSON object, name → value or list of values.
+    #[arg(long)]
+    placeholders: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -201,13 +205,17 @@ fn parse_instant(flag: &str, s: Option<&str>) -> Result<i64, String> {
 }
 
 fn catalog(schema: &[PathBuf]) -> Result<Arc<Catalog>, String> {
+    catalog_base(schema).map(Arc::new)
+}
+
+fn catalog_base(schema: &[PathBuf]) -> Result<Catalog, String> {
     let mut c = Catalog::builtin();
     for p in schema {
         let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
         c.add_file(&p.display().to_string(), &text)
             .map_err(|e| e.to_string())?;
     }
-    Ok(Arc::new(c))
+    Ok(c)
 }
 
 fn collect_rule_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
@@ -220,7 +228,7 @@ fn collect_rule_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String>
         }
         entries.sort();
         for e in entries {
-            if e.is_dir() || e.extension().is_some_and(|x| x == "scry") {
+            if e.is_dir() || e.extension().is_some_and(|x| x == "scry") || sigma_load::is_yaml(&e) {
                 collect_rule_files(&e, out)?;
             }
         }
@@ -232,7 +240,7 @@ fn collect_rule_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String>
 
 /// Loads and compiles rules; prints diagnostics; fails on errors.
 fn load(args: &RulesArgs) -> Result<(Sources, compile::Compiled), String> {
-    let cat = catalog(&args.schema)?;
+    let cat = catalog_base(&args.schema)?;
     let mut files = Vec::new();
     for p in &args.rules {
         collect_rule_files(p, &mut files)?;
@@ -240,11 +248,11 @@ fn load(args: &RulesArgs) -> Result<(Sources, compile::Compiled), String> {
     if files.is_empty() {
         let given: Vec<String> = args.rules.iter().map(|p| p.display().to_string()).collect();
         return Err(format!(
-            "no .scry rule files in {} (give rule files or folders with --rules)",
+            "no .scry or Sigma rule files in {} (give rule files or folders with --rules)",
             given.join(", ")
         ));
     }
-    let mut sources = Sources::default();
+    let mut texts = Vec::new();
     for f in &files {
         let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
         let text = String::from_utf8(bytes).map_err(|e| {
@@ -254,10 +262,24 @@ fn load(args: &RulesArgs) -> Result<(Sources, compile::Compiled), String> {
                 e.utf8_error().valid_up_to()
             )
         })?;
-        sources.add(f.display().to_string(), text);
+        texts.push((f.clone(), text));
     }
-    let compiled = compile::compile(&sources, cat);
-    let (errors, warnings) = render::emit(&sources, &compiled.diagnostics);
+    let (sources, compiled, sigma) =
+        sigma_load::compile_all(&texts, cat, args.placeholders.as_deref())?;
+    let (errors, mut warnings) = render::emit(&sources, &compiled.diagnostics);
+    if sigma.documents > 0 || !sigma.not_sigma.is_empty() {
+        for r in &sigma.refusals {
+            escape::say!("scry: warning: sigma rule refused: {r}");
+        }
+        for p in &sigma.not_sigma {
+            escape::say!(
+                "scry: note: {} is YAML but not a Sigma rule (no detection); left out",
+                p.display()
+            );
+        }
+        escape::say!("scry: {}", sigma.summary());
+        warnings += sigma.refusals.len();
+    }
     if errors > 0 {
         return Err(format!(
             "{errors} error(s), {warnings} warning(s) in the rules"

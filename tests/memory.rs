@@ -244,7 +244,15 @@ fn piped_input_through_every_pack_keeps_memory_flat() {
     }
     let args = |input: &str| -> Vec<String> {
         [
-            "run", "--rules", "rules", "--now", NOW, "--format", "ndjson",
+            "run",
+            "--rules",
+            "rules/rmm",
+            "--rules",
+            "rules/lolrmm",
+            "--now",
+            NOW,
+            "--format",
+            "ndjson",
         ]
         .iter()
         .map(|s| s.to_string())

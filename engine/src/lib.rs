@@ -46,7 +46,7 @@
 pub use scry_kql as kql;
 pub use scry_kql::value;
 
-pub use scry_compile::{compile, diag, eval, export, import, ir, reference, row, schema};
+pub use scry_compile::{compile, diag, eval, export, import, ir, reference, row, schema, sigma};
 
 pub use scry_plan as plan;
 pub use scry_plan::{prefilter, scan};

@@ -453,6 +453,7 @@ fn covering_needles(paths: &[PathBuf]) -> Result<Vec<Cover>, String> {
         rules: paths.to_vec(),
         schema: Vec::new(),
         deny_warnings: false,
+        placeholders: None,
     })?;
     let mut out = Vec::new();
     for rule in &compiled.rules.rules {

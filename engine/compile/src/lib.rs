@@ -39,6 +39,7 @@ pub mod ir;
 pub mod reference;
 pub mod row;
 pub mod schema;
+pub mod sigma;
 
 // The stages below this one, under the names the code uses (`crate::kql::...`).
 use scry_kql as kql;

@@ -174,6 +174,15 @@ impl WinEvent {
                     for (k, v) in o {
                         if k != "#attributes" {
                             ev.put(k, Val::of(v));
+                            // Sigma names a field "as it appears in the log source" with
+                            // "all spaces" stripped (rules specification, "Field Usage"):
+                            // Defender's `Threat Name` is `ThreatName`.
+                            if k.contains(' ') {
+                                let bare: String = k.chars().filter(|c| *c != ' ').collect();
+                                if !o.contains_key(&bare) {
+                                    ev.put(&bare, Val::of(v));
+                                }
+                            }
                         }
                     }
                 }
