@@ -16,7 +16,7 @@ fn readme_multi_event_command_finds_each_form() {
         NOW,
         "--format",
         "ndjson",
-        "tests/data/sample/multi-event.jsonl",
+        "tests/data/multi-event/sample.jsonl",
     ]);
     let err = util::stderr(&out);
     assert!(out.status.success(), "{err}");

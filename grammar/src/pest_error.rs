@@ -27,9 +27,8 @@ fn human(r: Rule) -> &'static str {
         | kw_project | kw_take | kw_limit | kw_examples | meta_key | meta | from_clause
         | window_clause | where_clause | extend_clause | except_clause | summarize_clause
         | having_clause | project_clause | take_clause | examples_clause | kw_threshold
-        | threshold_clause | kw_sequence | sequence_clause | kw_first_seen | first_seen_clause => {
-            "clause (from, where, summarize, ...)"
-        }
+        | threshold_clause | kw_sequence | sequence_clause | kw_first_seen | first_seen_clause
+        | kw_join | join_clause => "clause (from, where, summarize, ...)",
         kw_within => "`within`",
         kw_with | with_list => "`with`",
         kw_unordered => "`unordered`",
@@ -39,7 +38,6 @@ fn human(r: Rule) -> &'static str {
         kw_detect => "`detect`",
         kw_history => "`history`",
         kw_expect => "`expect`",
-        kw_join | join_clause => "`join`",
         kw_kind => "`kind`",
         kw_on => "`on`",
         join_query => "`from`",
