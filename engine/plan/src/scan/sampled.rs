@@ -15,10 +15,12 @@
 //! keeps branch-predicted; no target-specific code.
 
 use super::commonness;
-use hashbrown::HashMap;
 
 /// Bits of the gram hash: a 32 KiB bitset, small enough to stay in L1 beside the text.
 const BITS: u32 = 18;
+
+/// The shortest literal set for which grams are 4 bytes long (tuning for the benches).
+const GRAM4_FROM: usize = 6;
 
 /// The longest stride: beyond it one literal fills too many bits for little gain.
 pub const MAX_STRIDE: usize = 16;
@@ -29,8 +31,14 @@ pub(super) struct Sampled {
     gram: usize,
     stride: usize,
     bits: Vec<u64>,
-    /// Folded gram → `(literal id, offset of the gram in it)`.
-    filed: HashMap<u32, Vec<(u32, u32)>>,
+    /// Per word of `bits`, the bits set in the words before it: with a popcount, the rank of
+    /// a set bit, which indexes `starts`. A hashed index of the filed grams this compact stays
+    /// in cache beside the bitset (a hash map's probe did not).
+    ranks: Vec<u32>,
+    /// Per set bit of `bits` in order, where its grams start in `filed` (and one past the end).
+    starts: Vec<u32>,
+    /// `(folded gram, literal id, offset of the gram in it)`, ordered by the gram's hash.
+    filed: Vec<(u32, u32, u32)>,
 }
 
 fn hash(gram: u32) -> usize {
@@ -53,29 +61,33 @@ impl Sampled {
     /// a window would hit on every line and cost a verification each time.
     pub(super) fn new(lits: &[(u32, &[u8])], common: &[u8]) -> Sampled {
         let min = lits.iter().map(|(_, p)| p.len()).min().unwrap_or(4).max(1);
-        // The gram length that gives the longest stride (ties to the longer gram, which is
-        // more selective).
-        let gram = if min >= 4 && min - 3 >= (min - 2).min(MAX_STRIDE) {
-            4
-        } else {
-            min.min(3)
-        };
+        // Four-byte grams from 6 bytes on: a stride one shorter than with three-byte grams,
+        // but far fewer grams of JSON text fall into the bitset by chance (measured).
+        let gram = if min >= GRAM4_FROM { 4 } else { min.min(3) };
         let stride = (min - gram + 1).clamp(1, MAX_STRIDE);
         let mut bits = vec![0u64; 1 << (BITS - 6)];
-        let mut filed: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        let mut filed: Vec<(u32, u32, u32)> = Vec::new();
+        // Literals filed under each gram so far.
+        let mut sharing: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::new();
         let common: hashbrown::HashSet<u32> =
             common.windows(gram).map(|w| gram_at(w, gram)).collect();
         for &(id, p) in lits {
             let last = p.len() + 1 - gram - stride;
-            // A window's false hits: the sum over its grams, a common one counting as a hit.
+            // A window's cost: over its grams, the log of how often each occurs by chance
+            // (a gram of `common` text counting as always) plus the log of how many literals
+            // a hit on it verifies: 600 generated `Synthetic Vendor 0042 GmbH` would all
+            // take the window `tic ve` and verify 600 literals on every `Diagnostic vendor`.
             let score = |o: usize| -> u32 {
                 (o..o + stride)
                     .map(|k| {
                         let g = &p[k..k + gram];
-                        if common.contains(&gram_at(g, gram)) {
+                        let x = gram_at(g, gram);
+                        if common.contains(&x) {
                             1000
                         } else {
-                            g.iter().map(|&b| commonness(b)).sum()
+                            let shared = sharing.get(&x).copied().unwrap_or(0);
+                            g.iter().map(|&b| commonness(b)).sum::<u32>()
+                                + (u32::BITS - shared.leading_zeros())
                         }
                     })
                     .sum()
@@ -85,16 +97,31 @@ impl Sampled {
                 let g = gram_at(&p[k..], gram);
                 let h = hash(g);
                 bits[h / 64] |= 1 << (h % 64);
-                let list = filed.entry(g).or_default();
-                if !list.contains(&(id, k as u32)) {
-                    list.push((id, k as u32));
-                }
+                filed.push((g, id, k as u32));
+                *sharing.entry(g).or_insert(0) += 1;
             }
         }
+        filed.sort_unstable_by_key(|&(g, id, k)| (hash(g), g, id, k));
+        filed.dedup();
+        let mut ranks = Vec::with_capacity(bits.len());
+        let mut set = 0u32;
+        for w in &bits {
+            ranks.push(set);
+            set += w.count_ones();
+        }
+        let mut starts = Vec::with_capacity(set as usize + 1);
+        for (i, &(g, ..)) in filed.iter().enumerate() {
+            if i == 0 || hash(filed[i - 1].0) != hash(g) {
+                starts.push(i as u32);
+            }
+        }
+        starts.push(filed.len() as u32);
         Sampled {
             gram,
             stride,
             bits,
+            ranks,
+            starts,
             filed,
         }
     }
@@ -155,10 +182,18 @@ impl Sampled {
         pats: &[Box<[u8]>],
         found: &mut dyn FnMut(usize, u32) -> bool,
     ) -> bool {
-        let Some(list) = self.filed.get(&x) else {
+        let h = hash(x);
+        let (word, bit) = (h / 64, h % 64);
+        let below = self.bits[word] & ((1u64 << bit) - 1);
+        let rank = (self.ranks[word] + below.count_ones()) as usize;
+        let (Some(&from), Some(&to)) = (self.starts.get(rank), self.starts.get(rank + 1)) else {
             return true;
         };
-        for &(id, k) in list {
+        let list = self
+            .filed
+            .get(from as usize..to as usize)
+            .unwrap_or_default();
+        for &(_, id, k) in list.iter().filter(|&&(g, ..)| g == x) {
             let Some(start) = q.checked_sub(k as usize) else {
                 continue;
             };

@@ -28,12 +28,35 @@ pub(super) const WIDTH: usize = 3;
 /// Buckets per group: the bits of a byte.
 const GROUP: usize = 8;
 
-/// Groups at most: two groups cost twice the lookups and halve the literals per bucket.
-pub(super) const MAX_GROUPS: usize = 2;
+/// Groups at most: each group costs its own lookups, and spreads the literals over 8 more
+/// buckets.
+pub(super) const MAX_GROUPS: usize = 4;
+
+/// Literals per bucket before another group is added: more make each bucket's tables admit
+/// much more than its fingerprints.
+const PER_BUCKET: usize = 2;
 
 /// One group's tables: for each fingerprint position, the buckets admitting each low nibble,
 /// then each high nibble.
 type Tables = [[u8; 16]; 2 * WIDTH];
+
+/// The chance that a text position passes a bucket's tables (for each fingerprint position,
+/// the low and high nibbles admitted), with bytes as common as [`commonness`] says: the
+/// product over positions of the share of text bytes both nibble sets admit.
+fn chance(masks: &[(u16, u16); WIDTH]) -> f64 {
+    let freq = |b: u8| f64::from(1u32 << commonness(b));
+    let total: f64 = (0..=255u8).map(freq).sum();
+    masks
+        .iter()
+        .map(|&(lo, hi)| {
+            let admitted: f64 = (0..=255u8)
+                .filter(|b| lo & (1 << (b & 15)) != 0 && hi & (1 << (b >> 4)) != 0)
+                .map(freq)
+                .sum();
+            admitted / total
+        })
+        .product()
+}
 
 /// The filter over a set of short literals.
 #[derive(Debug, Clone)]
@@ -57,30 +80,50 @@ impl Teddy {
                 (p[k..k + w].to_ascii_lowercase(), id, k as u32)
             })
             .collect();
-        // Similar fingerprints share a bucket, so that a bucket's tables admit few bytes
-        // beyond its own: by length first (a short fingerprint admits anything at its missing
-        // positions), then by bytes, cut into runs.
+        // Each fingerprint goes to the bucket whose tables it widens least, by the chance
+        // that a text position passes them ([`chance`]): a bucket holding `" ` and `\u`
+        // would admit `"u` and `\ ` too, and `"p` (`"properties"`, several per line) if
+        // `\u` brought the `p`'s nibbles with its upper case `U`. Shorter fingerprints first:
+        // they admit anything at their missing positions, so they are best kept apart.
         prints.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.0.cmp(&b.0)));
-        let groups = if prints.len() <= GROUP { 1 } else { MAX_GROUPS };
+        let groups = prints
+            .len()
+            .div_ceil(GROUP * PER_BUCKET)
+            .clamp(1, MAX_GROUPS);
         let n = groups * GROUP;
         let mut tables = vec![[[0u8; 16]; 2 * WIDTH]; groups];
-        let mut buckets = vec![Vec::new(); n];
-        for (i, (print, id, k)) in prints.iter().enumerate() {
-            let b = i * n / prints.len().max(1);
-            buckets[b].push((*id, *k));
-            let (t, bit) = (&mut tables[b / GROUP], 1u8 << (b % GROUP));
-            for j in 0..WIDTH {
-                match print.get(j) {
-                    Some(&c) => {
-                        for v in [c, c.to_ascii_uppercase()] {
-                            t[2 * j][usize::from(v & 15)] |= bit;
-                            t[2 * j + 1][usize::from(v >> 4)] |= bit;
+        let mut buckets: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
+        let mut masks = vec![[(0u16, 0u16); WIDTH]; n];
+        for (print, id, k) in &prints {
+            let widened = |m: &[(u16, u16); WIDTH]| -> [(u16, u16); WIDTH] {
+                let mut m = *m;
+                for (j, (lo, hi)) in m.iter_mut().enumerate() {
+                    match print.get(j) {
+                        Some(&c) => {
+                            for v in [c, c.to_ascii_uppercase()] {
+                                *lo |= 1 << (v & 15);
+                                *hi |= 1 << (v >> 4);
+                            }
                         }
+                        None => (*lo, *hi) = (u16::MAX, u16::MAX),
                     }
-                    None => {
-                        t[2 * j].iter_mut().for_each(|x| *x |= bit);
-                        t[2 * j + 1].iter_mut().for_each(|x| *x |= bit);
-                    }
+                }
+                m
+            };
+            let cost = |b: usize| chance(&widened(&masks[b])) - chance(&masks[b]);
+            let b = (0..n)
+                .min_by(|&x, &y| cost(x).total_cmp(&cost(y)))
+                .unwrap_or(0);
+            masks[b] = widened(&masks[b]);
+            buckets[b].push((*id, *k));
+        }
+        for (b, m) in masks.iter().enumerate() {
+            let (t, bit) = (&mut tables[b / GROUP], 1u8 << (b % GROUP));
+            for (j, &(lo, hi)) in m.iter().enumerate() {
+                let (los, his) = t[2 * j..2 * j + 2].split_at_mut(1);
+                for (x, (l, h)) in los[0].iter_mut().zip(his[0].iter_mut()).enumerate() {
+                    *l |= if lo & (1 << x) != 0 { bit } else { 0 };
+                    *h |= if hi & (1 << x) != 0 { bit } else { 0 };
                 }
             }
         }
