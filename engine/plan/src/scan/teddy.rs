@@ -36,6 +36,9 @@ pub(super) const MAX_GROUPS: usize = 4;
 /// much more than its fingerprints.
 const PER_BUCKET: usize = 2;
 
+/// Literals Teddy holds well: every bucket of every group at [`PER_BUCKET`].
+pub(super) const CAPACITY: usize = MAX_GROUPS * GROUP * PER_BUCKET;
+
 /// One group's tables: for each fingerprint position, the buckets admitting each low nibble,
 /// then each high nibble.
 type Tables = [[u8; 16]; 2 * WIDTH];

@@ -123,6 +123,24 @@ fn case_folding_is_ascii_only() {
     }
 }
 
+/// Past Teddy's capacity the longer short literals go to the sampled filter.
+#[test]
+fn many_short_literals() {
+    let pats: Vec<Vec<u8>> = (0..200u32)
+        .map(|i| format!("k{}", "q".repeat(1 + (i % 6) as usize) + &i.to_string()).into_bytes())
+        .collect();
+    let mut hay = b"{\"a\":\"".to_vec();
+    for p in pats.iter().step_by(7) {
+        hay.extend_from_slice(p);
+        hay.extend_from_slice(b" x ");
+    }
+    for split in SPLITS {
+        assert_eq!(scanned_with(&pats, &hay, split), naive(&pats, &hay));
+    }
+    let lit = Literals::with_split(pats.iter().map(Vec::as_slice), b"", Split::default());
+    assert!(lit.describe().contains("sampled") && lit.describe().contains("teddy"));
+}
+
 /// The portable path agrees with the SIMD one (both against the definition).
 #[test]
 fn portable_teddy_agrees() {
