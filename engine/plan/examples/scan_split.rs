@@ -1,7 +1,13 @@
-//! Times `scan::Literals` over a file for several splits (a quick loop for tuning; the
-//! criterion bench is `benches/scan.rs`): `scan_split ANCHORS.json DATA [long few]...`.
+//! Times `scan::Literals` over a file for several splits, in CPU time (a quick loop for
+//! tuning on a shared machine, Linux only; the criterion bench is `benches/scan.rs`):
+//!
+//! ```sh
+//! COMMON=keys.txt scan_split ANCHORS.json DATA [LONG FEW]...
+//! ```
+//!
+//! `ANCHORS.json` is a JSON array of strings; `COMMON` names text whose grams the sampled
+//! filter's windows avoid (the prefilter passes the column keys).
 use scry_plan::scan::{Literals, Split};
-use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -21,18 +27,16 @@ fn main() {
         // CPU time, not wall time: the machine is shared.
         let runs = 20;
         let cpu0 = cpu_seconds();
-        let t = Instant::now();
         for _ in 0..runs {
             out.clear();
             lit.find_all(&data, &mut out);
         }
-        let best = (cpu_seconds() - cpu0) / f64::from(runs);
-        let _ = t;
+        let per_pass = (cpu_seconds() - cpu0) / f64::from(runs);
         println!(
             "{:?} {}: {:.2} GB/s, {} hits",
             split,
             lit.describe(),
-            data.len() as f64 / best / 1e9,
+            data.len() as f64 / per_pass / 1e9,
             out.len()
         );
     }
