@@ -20,7 +20,7 @@ use generator::{Config, Shape};
 use scry_engine::compile::{self, Sources};
 use scry_engine::plan::Plan;
 use scry_engine::prefilter::Prefilter;
-use scry_engine::scan::Literals;
+use scry_engine::scan::{Literals, Split};
 use scry_engine::schema::Catalog;
 use std::hint::black_box;
 use std::path::Path;
@@ -166,10 +166,11 @@ fn scan(c: &mut Criterion) {
             "{name}: the scan and Aho-Corasick find other lines"
         );
         eprintln!(
-            "scan/{name}: {} anchors, (stride, gram) {:?}, {} matching lines",
+            "scan/{name}: {} anchors ({}), {} matching lines; the prefilter's: {}",
             anchors.len(),
-            lit.shape(),
-            got.len()
+            lit.describe(),
+            got.len(),
+            configured.describe()
         );
         g.bench_function(format!("literals/{name}"), |b| {
             let mut out = Vec::new();
@@ -179,6 +180,53 @@ fn scan(c: &mut Criterion) {
                 out.len()
             })
         });
+        // The split between the two filters, side by side: all sampled (the scan before
+        // Teddy), and the short tier at under 6, 8 (the default), 10 and 12 bytes.
+        for (label, split) in [
+            ("all-sampled", Split { long: 0, few: 0 }),
+            ("split6", Split { long: 6, few: 8 }),
+            ("split10", Split { long: 10, few: 8 }),
+            ("split12", Split { long: 12, few: 8 }),
+            (
+                "all-teddy",
+                Split {
+                    long: usize::MAX,
+                    few: 0,
+                },
+            ),
+        ] {
+            let alt = Literals::with_split(anchors.iter().map(String::as_bytes), b"", split);
+            let mut found = Vec::new();
+            alt.find_all(&data, &mut found);
+            assert_eq!(lines_with(&data, found), got, "{name}/{label}");
+            eprintln!("scan/{name}/{label}: {}", alt.describe());
+            g.bench_function(format!("literals-{label}/{name}"), |b| {
+                let mut out = Vec::new();
+                b.iter(|| {
+                    out.clear();
+                    alt.find_all(black_box(&data), &mut out);
+                    out.len()
+                })
+            });
+        }
+        // The aho-corasick crate's packed searcher (Teddy), case-sensitive over the anchors
+        // lower-cased: a lower bound for what it would cost, when it takes the set at all.
+        let lower: Vec<String> = anchors.iter().map(|a| a.to_ascii_lowercase()).collect();
+        match aho_corasick::packed::Config::new()
+            .builder()
+            .extend(&lower)
+            .build()
+        {
+            Some(packed) => {
+                g.bench_function(format!("aho-packed-case-sensitive/{name}"), |b| {
+                    b.iter(|| packed.find_iter(black_box(&data)).count())
+                });
+            }
+            None => eprintln!(
+                "scan/{name}: aho-corasick's packed searcher declines {} patterns",
+                lower.len()
+            ),
+        }
         g.bench_function(format!("prefilter-literals/{name}"), |b| {
             let mut out = Vec::new();
             b.iter(|| {

@@ -34,6 +34,7 @@ pub use crate::schema::windows::{
 };
 use crate::schema::windows::{Source, Take};
 use serde_json::Value;
+use std::sync::OnceLock;
 
 /// What was delivered from Windows events, per source: `Copy`, so that it fits in
 /// [`Shapes`](crate::Shapes).
@@ -463,15 +464,17 @@ impl RecordSink for WindowsSink<'_> {
 }
 
 /// Whether `text` holds a key of a Windows event layout (so it must be parsed to know).
+/// One pass of the `aho-corasick` crate's packed (Teddy) searcher: four `memmem` passes
+/// over every piece cost 12 % of a run over every pack on storage-account lines.
 fn may_be_windows(text: &[u8]) -> bool {
-    [
-        &b"\"Channel\""[..],
-        b"\"log_name\"",
-        b"\"winlog\"",
-        b"\"Event\"",
-    ]
-    .iter()
-    .any(|k| memchr::memmem::find(text, k).is_some())
+    static KEYS: OnceLock<Option<aho_corasick::AhoCorasick>> = OnceLock::new();
+    const KEYS_TEXT: [&str; 4] = ["\"Channel\"", "\"log_name\"", "\"winlog\"", "\"Event\""];
+    match KEYS.get_or_init(|| aho_corasick::AhoCorasick::new(KEYS_TEXT).ok()) {
+        Some(ac) => ac.is_match(text),
+        None => KEYS_TEXT
+            .iter()
+            .any(|k| memchr::memmem::find(text, k.as_bytes()).is_some()),
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-use super::*;
+use super::need::*;
+use super::search::has_unicode_escape;
+use crate::{kql, TablePlan};
 
 fn anchor_of(needle: &str) -> Option<String> {
     let tp = TablePlan {

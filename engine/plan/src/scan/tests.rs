@@ -1,0 +1,203 @@
+use super::*;
+use proptest::prelude::*;
+
+/// Every `(start, id)` of every literal, by the definition.
+fn naive(pats: &[Vec<u8>], hay: &[u8]) -> Vec<(usize, u32)> {
+    let mut out = Vec::new();
+    for i in 0..hay.len() {
+        for (id, p) in pats.iter().enumerate() {
+            if hay
+                .get(i..i + p.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(p))
+            {
+                out.push((i, id as u32));
+            }
+        }
+    }
+    out
+}
+
+fn scanned_with(pats: &[Vec<u8>], hay: &[u8], split: Split) -> Vec<(usize, u32)> {
+    let lit = Literals::with_split(pats.iter().map(Vec::as_slice), b"", split);
+    let mut out = Vec::new();
+    lit.each_match(hay, |p, id| {
+        out.push((p, id));
+        true
+    });
+    out.sort_unstable();
+    out.dedup();
+    assert_eq!(lit.is_match(hay), !out.is_empty());
+    out
+}
+
+/// The splits to test: the default, all sampled, all Teddy, and a split in the middle.
+const SPLITS: [Split; 4] = [
+    Split { long: 8, few: 8 },
+    Split { long: 0, few: 0 },
+    Split {
+        long: usize::MAX,
+        few: 0,
+    },
+    Split { long: 5, few: 2 },
+];
+
+fn scanned(pats: &[Vec<u8>], hay: &[u8]) -> Vec<usize> {
+    let mut out: Vec<usize> = scanned_with(pats, hay, Split::default())
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    out.dedup();
+    out
+}
+
+#[test]
+fn finds_at_every_offset_and_at_the_ends() {
+    let pats = vec![b"mer IT Solutions GmbH".to_vec()];
+    for split in SPLITS {
+        for pad in 0..80 {
+            let mut hay = vec![b'x'; pad];
+            hay.extend_from_slice(b"MER it SOLUTIONS gmbh");
+            assert_eq!(
+                scanned_with(&pats, &hay, split),
+                vec![(pad, 0)],
+                "pad {pad}"
+            );
+            hay.extend_from_slice(b"yy");
+            assert_eq!(
+                scanned_with(&pats, &hay, split),
+                vec![(pad, 0)],
+                "pad {pad}"
+            );
+        }
+    }
+    assert!(scanned(&pats, b"mer IT Solutions Gmb").is_empty());
+    assert!(scanned(&[], b"anything").is_empty());
+    let split = Split { long: 0, few: 0 };
+    let lit = Literals::with_split([b"abc".as_slice()], b"", split);
+    assert_eq!(lit.shape(), (1, 3));
+    let lit = Literals::with_split([b"a long literal here".as_slice()], b"", split);
+    assert_eq!(lit.shape(), (16, 4));
+}
+
+#[test]
+fn short_literals_and_control_bytes() {
+    // The prefilter's structural literals: one and two bytes, at the ends of blocks too.
+    let pats = vec![
+        b"\r".to_vec(),
+        b"\\u".to_vec(),
+        b"\" ".to_vec(),
+        b":  ".to_vec(),
+        b"Ammyy".to_vec(),
+        b"mer IT Solutions GmbH".to_vec(),
+        "\u{17f}".as_bytes().to_vec(),
+    ];
+    for len in [0, 1, 31, 32, 33, 34, 35, 63, 64, 65, 100] {
+        for at in 0..len {
+            for (id, p) in pats.iter().enumerate() {
+                let mut hay = vec![b'q'; len];
+                hay.splice(at..at, p.iter().copied());
+                let got = scanned_with(&pats, &hay, Split::default());
+                assert!(got.contains(&(at, id as u32)), "{id} at {at} of {len}");
+                assert_eq!(got, naive(&pats, &hay));
+            }
+        }
+    }
+}
+
+#[test]
+fn case_folding_is_ascii_only() {
+    // `| 0x20` also maps `@` to a backtick and 0xC4 to 0xE4: the filters may hit on them,
+    // verification must not.
+    let pats = vec![b"@abc".to_vec(), "\u{c4}xyz".as_bytes().to_vec()];
+    for split in SPLITS {
+        let s = |hay: &[u8]| -> Vec<usize> {
+            scanned_with(&pats, hay, split)
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect()
+        };
+        assert!(s(b"`ABC").is_empty());
+        assert_eq!(s(b"-@ABC"), vec![1]);
+        assert!(s("\u{e4}xyz".as_bytes()).is_empty());
+        assert_eq!(s("\u{c4}XYZ".as_bytes()), vec![0]);
+    }
+}
+
+/// Past Teddy's capacity the longer short literals go to the sampled filter.
+#[test]
+fn many_short_literals() {
+    let pats: Vec<Vec<u8>> = (0..200u32)
+        .map(|i| format!("k{}", "q".repeat(1 + (i % 6) as usize) + &i.to_string()).into_bytes())
+        .collect();
+    let mut hay = b"{\"a\":\"".to_vec();
+    for p in pats.iter().step_by(7) {
+        hay.extend_from_slice(p);
+        hay.extend_from_slice(b" x ");
+    }
+    for split in SPLITS {
+        assert_eq!(scanned_with(&pats, &hay, split), naive(&pats, &hay));
+    }
+    let lit = Literals::with_split(pats.iter().map(Vec::as_slice), b"", Split::default());
+    assert!(lit.describe().contains("sampled") && lit.describe().contains("teddy"));
+}
+
+/// The portable path agrees with the SIMD one (both against the definition).
+#[test]
+fn portable_teddy_agrees() {
+    let pats: Vec<Vec<u8>> = ["Action1", "\\u", "\r", "zoho.eu", "PDQ.com", "set.me"]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    let hay = b"{\"a\":\"x\\u0041 action1 ZOHO.EU\",\"b\":\"pdq.COM set.me\"}\r\n".repeat(5);
+    let all: Vec<(u32, &[u8])> = pats
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i as u32, &p[..]))
+        .collect();
+    let boxed: Vec<Box<[u8]>> = pats.iter().map(|p| Box::from(&p[..])).collect();
+    let t = teddy::Teddy::new(&all);
+    let mut got = Vec::new();
+    t.each_portable(&hay, &boxed, &mut |p, id| {
+        got.push((p, id));
+        true
+    });
+    got.sort_unstable();
+    assert_eq!(got, naive(&pats, &hay));
+}
+
+fn literal() -> impl Strategy<Value = Vec<u8>> {
+    // A small alphabet so that literals overlap and recur in the text; bytes differing only
+    // by 0x20 (`@`/`` ` ``, `[`/`{`, 0xC4/0xE4, `\r`/`-`) test the folding.
+    let byte = prop::sample::select(b"aAbB@`[{ \"\\:\xc4\xe4xyz\r-".to_vec());
+    prop::collection::vec(byte, 1..12)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn agrees_with_a_naive_search(
+        pats in prop::collection::vec(literal(), 1..24),
+        hay in prop::collection::vec(prop::sample::select(b"aAbB@`[{ \"\\:\xc4\xe4xyz\r-".to_vec()), 0..300),
+        plant in prop::collection::vec((0usize..300, 0usize..24), 0..6),
+        split in 0usize..4,
+    ) {
+        // Plant some literals so that matches are not left to chance.
+        let mut hay = hay;
+        for (at, which) in plant {
+            let p = &pats[which % pats.len()];
+            let at = at.min(hay.len());
+            hay.splice(at..at, p.iter().copied());
+        }
+        prop_assert_eq!(scanned_with(&pats, &hay, SPLITS[split]), naive(&pats, &hay));
+    }
+
+    #[test]
+    fn any_bytes(
+        pats in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..6), 1..20),
+        hay in prop::collection::vec(any::<u8>(), 0..200),
+        split in 0usize..4,
+    ) {
+        prop_assert_eq!(scanned_with(&pats, &hay, SPLITS[split]), naive(&pats, &hay));
+    }
+}
