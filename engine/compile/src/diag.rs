@@ -140,6 +140,9 @@ pub mod codes {
     pub const NO_TIMESTAMP: &str = "E0139";
     /// A `join` of a kind, key count or key type not supported yet.
     pub const UNSUPPORTED_JOIN: &str = "E0140";
+    /// A combining join (`inner`, `innerunique`, `leftouter`) written in a way it cannot
+    /// run: a time condition of another shape, two such joins, a summarize after it.
+    pub const BAD_JOIN: &str = "E0141";
 
     // Import (`scry import kql`) and export (`scry export kql`). Unknown tables and columns
     // in imported queries keep their compiler codes (E0100, E0101).
