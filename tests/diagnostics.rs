@@ -65,7 +65,7 @@ fn join_is_not_supported_yet_and_eql_sequence_syntax_is_pointed_at() {
     // Semi and anti joins on one string key are; the rest is refused by kind and key.
     assert!(err.contains("E0140"), "{err}");
     assert!(
-        err.contains("`join kind=inner` is not supported yet"),
+        err.contains("`join kind=fullouter` is not supported yet"),
         "{err}"
     );
     assert!(err.contains("join_not_supported.scry:4:13"), "{err}");
