@@ -168,6 +168,10 @@ pub mod codes {
     /// A scry rule that KQL cannot express (an alias naming different columns in the
     /// tables of a `union`).
     pub const EXPORT_UNSUPPORTED: &str = "E0310";
+    /// A scry rule that Sigma cannot express (`scry export sigma`): a `threshold`, a
+    /// `summarize ... having`, a table with no Sigma logsource, a column with no Sigma field,
+    /// a function call.
+    pub const EXPORT_SIGMA_UNSUPPORTED: &str = "E0311";
 
     /// An exclusion that holds for nearly every event (a negated test inside `or`).
     pub const EXCLUSION_TOO_BROAD: &str = "W0200";

@@ -1,4 +1,5 @@
-//! `scry export kql`: scry rules → KQL hunting queries (and Sentinel rule YAML).
+//! `scry export kql`: scry rules → KQL hunting queries (and Sentinel rule YAML); `scry export
+//! sigma` is [`sigma`].
 //!
 //! The map, clause by clause: `from A, B` → `union A, B` (one table → `A`); `window 5d` →
 //! `| where Timestamp between (now(-5d) .. now())`; lets → KQL lets (lists as
@@ -27,6 +28,8 @@
 //! assert!(diags.is_empty());
 //! assert_eq!(rules[0].kql, "DeviceProcessEvents\n| where Timestamp between (now(-5d) .. now())\n| where FileName =~ 'x.exe'\n");
 //! ```
+
+pub mod sigma;
 
 use crate::compile::syntax_diagnostic;
 use crate::diag::{codes, Diagnostic};
