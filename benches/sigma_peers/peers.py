@@ -1,0 +1,447 @@
+#!/usr/bin/env python3
+"""Helpers of the Sigma peers bench (run.sh): input conversion, match sets, the comparison.
+
+Subcommands (stdlib only):
+
+  twins REGDIR OUTDIR           each JSON twin of the regression tests (concatenated evtx_dump
+                                objects) as one compact object per line, OUTDIR/<n>.ndjson
+  chainsaw-mapping IN OUT       Chainsaw's EVTX mapping rewritten for flat JSON lines (the
+                                generated Sysmon file): same rules, fields read at the top level
+  sets ENGINE OUT.json FILE..   one engine's raw output -> {"rule id": [event key, ...]}
+  compare --case NAME ...       the match sets of every engine side by side, rule by rule,
+                                written as a markdown section with every difference classified
+
+An event's key is its `EventRecordID`: unique per event in the regression data (one event
+appears in two tests, with the same record id and time) and the line number in the
+generated file.
+"""
+
+import argparse
+import collections
+import json
+import pathlib
+import re
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from gen_sysmon import flatten, read_concatenated  # noqa: E402
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+# Sysmon event ids of the Windows logsource categories (Sysmon's own documentation; the
+# mapping every Sigma backend uses). process_creation also comes from Security 4688.
+CATEGORY_EIDS = {
+    "process_creation": {1}, "file_change": {2}, "network_connection": {3}, "sysmon_status": {4, 16},
+    "process_termination": {5}, "driver_load": {6}, "image_load": {7}, "create_remote_thread": {8},
+    "raw_access_thread": {9}, "process_access": {10}, "file_event": {11}, "registry_add": {12},
+    "registry_delete": {12}, "registry_set": {13}, "registry_rename": {14},
+    "registry_event": {12, 13, 14}, "create_stream_hash": {15}, "pipe_created": {17, 18},
+    "wmi_event": {19, 20, 21}, "dns_query": {22}, "file_delete": {23, 26}, "clipboard_capture": {24},
+    "process_tampering": {25}, "file_block_executable": {27}, "file_block_shredding": {28},
+    "file_executable_detected": {29}, "sysmon_error": {255},
+}
+SERVICE_CHANNELS = {
+    "security": "Security", "system": "System", "application": "Application", "sysmon": SYSMON,
+    "powershell": "Microsoft-Windows-PowerShell/Operational", "powershell-classic": "Windows PowerShell",
+    "taskscheduler": "Microsoft-Windows-TaskScheduler/Operational",
+    "windefend": "Microsoft-Windows-Windows Defender/Operational",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs
+
+def cmd_twins(a):
+    out = pathlib.Path(a.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for p in sorted(pathlib.Path(a.regdir).rglob("*.json")):
+        docs = read_concatenated(p)
+        (out / (p.stem + ".ndjson")).write_text(
+            "".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n" for d in docs),
+            encoding="utf-8")
+        n += 1
+    print(f"twins: {n} files -> {out}", file=sys.stderr)
+
+
+def cmd_chainsaw_mapping(a):
+    """Rewrite the EVTX mapping's field paths for flat rows: Event.EventData.X -> X,
+    Event.System.X -> X (Provider is a plain string there), kind evtx -> json."""
+    text = pathlib.Path(a.src).read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^kind: evtx$", "kind: jsonl", text)
+    text = re.sub(r"Event\.EventData\.", "", text)
+    text = re.sub(r"Event\.System\.", "", text)
+    # the group's "Event Data" column reads the whole EventData object, which flat rows lack
+    text = re.sub(r"(?m)^( +)- name: Event Data\n\1  from: EventData\n\1  to: Event\.EventData\n", "", text)
+    pathlib.Path(a.dst).write_text(text, encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# match sets
+
+def record_id(ev):
+    """EventRecordID of an event as an engine echoes it (flat row, evtx_dump or Chainsaw)."""
+    if not isinstance(ev, dict):
+        return None
+    for k in ("EventRecordID", "event_record_id"):
+        if k in ev and ev[k] not in (None, ""):
+            return int(ev[k])
+    e = ev.get("Event")
+    if isinstance(e, dict):
+        s = e.get("System") or {}
+        if "EventRecordID" in s:
+            return int(s["EventRecordID"])
+    return None
+
+
+def json_values(path):
+    """Every JSON value of a file: JSON lines, one document, or concatenated documents."""
+    text = pathlib.Path(path).read_text(encoding="utf-8", errors="replace")
+    dec = json.JSONDecoder()
+    i = 0
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return
+        try:
+            v, i = dec.raw_decode(text, i)
+        except json.JSONDecodeError:
+            j = text.find("\n", i)  # a non-JSON line (a log line on stdout): skip it
+            if j < 0:
+                return
+            i = j + 1
+            continue
+        if isinstance(v, list):
+            yield from v
+        else:
+            yield v
+
+
+def sets_scry(files):
+    out = collections.defaultdict(set)
+    for f in files:
+        for row in json_values(f):
+            rid = record_id(row)
+            if rid is not None and row.get("rule"):
+                out[row["rule"]].add(rid)
+    return out
+
+
+def sets_rsigma(files):
+    out = collections.defaultdict(set)
+    for f in files:
+        for m in json_values(f):
+            rule = m.get("rule_id") or m.get("id")
+            ev = m.get("event")
+            rid = record_id(ev)
+            if rule and rid is not None:
+                out[rule].add(rid)
+    return out
+
+
+def sets_chainsaw(files):
+    out = collections.defaultdict(set)
+    for f in files:
+        for det in json_values(f):
+            docs = det.get("document")
+            docs = docs if isinstance(docs, list) else [docs]
+            for d in docs:
+                rid = record_id((d or {}).get("data"))
+                if rid is not None and det.get("id"):
+                    out[det["id"]].add(rid)
+    return out
+
+
+SETS = {"scry": sets_scry, "rsigma": sets_rsigma, "chainsaw": sets_chainsaw}
+
+
+def cmd_sets(a):
+    s = SETS[a.engine](a.files)
+    pathlib.Path(a.out).write_text(json.dumps({k: sorted(v) for k, v in sorted(s.items())}, indent=0))
+    print(f"{a.engine}: {sum(len(v) for v in s.values())} matches of {len(s)} rules", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# the comparison
+
+def load_rules(root):
+    """id -> {title, path, logsource} for every Sigma rule document under root."""
+    rules = {}
+    for p in sorted(pathlib.Path(root).rglob("*.yml")):
+        text = p.read_text(encoding="utf-8", errors="replace")
+        m = re.search(r"(?m)^id:\s*['\"]?([0-9a-fA-F-]{36})", text)
+        if not m:
+            continue
+        t = re.search(r"(?m)^title:\s*(.+)$", text)
+        ls = {}
+        blk = re.search(r"(?ms)^logsource:\n((?:[ \t]+.*\n)+)", text)
+        if blk:
+            for k, v in re.findall(r"(?m)^[ \t]+(product|category|service):\s*(\S+)", blk.group(1)):
+                ls[k] = v.strip("'\"")
+        rules[m.group(1).lower()] = {"title": t.group(1).strip().strip("'\"") if t else "",
+                                     "path": str(p), "logsource": ls}
+    return rules
+
+
+def events_by_id(sources, wanted):
+    """Flat rows of the events named in `wanted`, from evtx_dump JSON files or flat JSON lines."""
+    found = {}
+    for src in sources:
+        p = pathlib.Path(src)
+        files = sorted(p.rglob("*.json")) if p.is_dir() else [p]
+        for f in files:
+            if f.suffix == ".jsonl":
+                with open(f, encoding="utf-8") as fh:
+                    for line in fh:
+                        m = re.search(r'"EventRecordID":(\d+)', line)
+                        if m and int(m.group(1)) in wanted:
+                            found[int(m.group(1))] = json.loads(line)
+            else:
+                for d in read_concatenated(f):
+                    row = flatten(d)
+                    if row.get("EventRecordID") in wanted:
+                        found[row["EventRecordID"]] = row
+    return found
+
+
+def in_logsource(rule, ev):
+    """True/False when the event is / is not of the rule's logsource, None when not known here."""
+    ls = rule["logsource"]
+    if ls.get("product") not in (None, "windows"):
+        return False
+    ch, eid = ev.get("Channel"), ev.get("EventID")
+    if "category" in ls:
+        cat = ls["category"]
+        if cat == "process_creation" and ch == "Security":
+            return eid == 4688
+        if cat in CATEGORY_EIDS:
+            return ch == SYSMON and eid in CATEGORY_EIDS[cat]
+        return None
+    if "service" in ls:
+        want = SERVICE_CHANNELS.get(ls["service"])
+        return None if want is None else ch == want
+    return None
+
+
+def classify(rule, ev, engines_with, engines_without, loaded):
+    """A reason and, where it follows from the spec alone, a verdict."""
+    if rule is None:
+        return "rule not in the rule set", "-"
+    for e in engines_without:
+        if rule_id_loaded(loaded, e, rule) is False:
+            return f"{e} did not load the rule", f"{e} cannot match a rule it did not load"
+    if ev is not None:
+        inside = in_logsource(rule, ev)
+        if inside is False:
+            return ("event outside the rule's logsource "
+                    f"({'/'.join(rule['logsource'].get(k, '') for k in ('product', 'category', 'service'))}; "
+                    f"event {ev.get('Channel')} EID {ev.get('EventID')})",
+                    f"{', '.join(engines_without)} right: the logsource says which events a rule applies to "
+                    "(spec, LogSource)")
+    return "detection logic", "checked by hand (see below)" 
+
+
+def rule_id_loaded(loaded, engine, rule):
+    ids = loaded.get(engine)
+    if ids is None:
+        return None
+    return rule["id"] in ids
+
+
+def cmd_compare(a):
+    rules = load_rules(a.rules)
+    for rid, r in rules.items():
+        r["id"] = rid
+    engines = {}
+    for spec in a.engine:
+        name, path = spec.split("=", 1)
+        engines[name] = {k.lower(): set(v) for k, v in json.loads(pathlib.Path(path).read_text()).items()}
+    loaded = {}
+    for spec in a.loaded or []:
+        name, path = spec.split("=", 1)
+        loaded[name] = {l.strip().lower() for l in pathlib.Path(path).read_text().split() if l.strip()}
+    verdicts = json.loads(pathlib.Path(a.verdicts).read_text()) if a.verdicts else {}
+    names = list(engines)
+    all_rules = sorted(set().union(*[set(s) for s in engines.values()]))
+    diffs = []
+    agree = 0
+    for rid in all_rules:
+        keys = set().union(*[engines[n].get(rid, set()) for n in names])
+        per = {n: engines[n].get(rid, set()) for n in names}
+        if all(per[n] == keys for n in names):
+            agree += 1
+            continue
+        for k in sorted(keys):
+            have = [n for n in names if k in per[n]]
+            lack = [n for n in names if k not in per[n]]
+            diffs.append((rid, k, have, lack))
+    wanted = {k for _, k, _, _ in diffs}
+    evs = events_by_id(a.events, wanted) if wanted else {}
+
+    out = []
+    w = out.append
+    w(f"## {a.case}\n")
+    w(f"Engines: {', '.join(names)}. Rules with at least one match in some engine: {len(all_rules)}; "
+      f"identical match sets: **{agree}**; rules that differ: **{len(all_rules) - agree}** "
+      f"({len(diffs)} (rule, event) differences).\n")
+    w("| engine | rules matched | matches (rule, event) |")
+    w("|---|---|---|")
+    for n in names:
+        w(f"| {n} | {len(engines[n])} | {sum(len(v) for v in engines[n].values())} |")
+    w("")
+    if not diffs:
+        out.append("No differences.\n")
+    else:
+        groups = collections.defaultdict(list)
+        for rid, k, have, lack in diffs:
+            rule = rules.get(rid)
+            reason, verdict = classify(rule, evs.get(k), have, lack, loaded)
+            if rid in verdicts:
+                verdict = verdicts[rid]
+            groups[(rid, tuple(have), tuple(lack), reason, verdict)].append(k)
+        w("| rule | title | matched by | not by | events (EventRecordID) | reason | verdict |")
+        w("|---|---|---|---|---|---|---|")
+        for (rid, have, lack, reason, verdict), ks in sorted(groups.items(), key=lambda x: (x[0][3], x[0][0])):
+            rule = rules.get(rid, {"title": "?", "path": "?"})
+            shown = ", ".join(str(k) for k in ks[:8]) + (f" (+{len(ks) - 8})" if len(ks) > 8 else "")
+            rel = rule["path"].split("rules/sigma/", 1)[-1]
+            w(f"| `{rid}` | {rule['title']} (`{rel}`) | {', '.join(have)} | {', '.join(lack)} | "
+              f"{len(ks)}: {shown} | {reason} | {verdict} |")
+        w("")
+        reasons = collections.Counter()
+        for (rid, have, lack, reason, verdict), ks in groups.items():
+            reasons[(reason.split(" (")[0], "+".join(have) or "-", "+".join(lack))] += len(ks)
+        w("By reason:\n")
+        w("| reason | matched by | not by | differences |")
+        w("|---|---|---|---|")
+        for (reason, have, lack), n in sorted(reasons.items(), key=lambda x: -x[1]):
+            w(f"| {reason} | {have} | {lack} | {n} |")
+        w("")
+    text = "\n".join(out) + "\n"
+    with open(a.out, "a", encoding="utf-8") as f:
+        f.write(text)
+    print(f"{a.case}: {agree} rules agree, {len(all_rules) - agree} differ, {len(diffs)} differences",
+          file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# rules loaded, timing
+
+def cmd_loaded(a):
+    """Which rule ids each engine loaded, from its own report; writes loaded-<engine>.txt."""
+    rules = load_rules(a.rules)
+    given = set(rules)
+    out = pathlib.Path(a.out)
+    rows = []
+    # scry check names every refused rule by its file, with the reason
+    text = pathlib.Path(a.scry).read_text(errors="replace")
+    refused = {rid for rid, r in rules.items() if r["path"] in text or r["path"].split("rules/sigma/", 1)[-1] in text}
+    m = re.search(r"sigma: (\d+) rule\(s\), (\d+) compiled, (\d+) refused", text)
+    scry_ids = given - refused
+    rows.append(("scry", len(scry_ids), m.group(0) if m else "(scry check)"))
+    (out / "loaded-scry.txt").write_text("\n".join(sorted(scry_ids)) + "\n")
+    # rsigma: its eval prints the counts; the refused files are named in its warnings
+    text = pathlib.Path(a.rsigma).read_text(errors="replace")
+    bad = {rid for rid, r in rules.items() if r["path"] in text}
+    m = re.search(r"(?i)loaded (\d+) (?:detection )?rules?[^\n]*", text)
+    rs_ids = given - bad
+    rows.append(("rsigma", int(m.group(1)) if m else len(rs_ids), m.group(0) if m else "(from warnings)"))
+    (out / "loaded-rsigma.txt").write_text("\n".join(sorted(rs_ids)) + "\n")
+    if a.chainsaw:
+        text = pathlib.Path(a.chainsaw).read_text(errors="replace")
+        bad = {rid for rid, r in rules.items() if r["path"] in text}
+        cs_ids = given - bad
+        m = re.search(r"(?i)validated (\d+)[^\n]*", text)
+        rows.append(("chainsaw", len(cs_ids), m.group(0) if m else "(chainsaw lint)"))
+        (out / "loaded-chainsaw.txt").write_text("\n".join(sorted(cs_ids)) + "\n")
+    print(f"Rule files given: {len(given)} (every `.yml` with an `id` under rules/sigma).\n")
+    print("| engine | rules loaded | its own words |")
+    print("|---|---|---|")
+    for name, n, words in rows:
+        print(f"| {name} | {n} | {words} |")
+    print()
+
+
+def cmd_timing(a):
+    out = pathlib.Path(a.out)
+    hf = json.loads((out / "hyperfine.json").read_text())
+    loads = {}
+    lp = out / "rss-load.txt"
+    if lp.exists():
+        for line in lp.read_text().splitlines():
+            k, _, v = line.partition(": ")
+            loads[k] = v
+    med = {}
+    print(f"{a.events} events, {a.bytes / 1e9:.2f} GB; median of {len(hf['results'][0]['times'])} run(s) (hyperfine).\n")
+    print("| engine | median s | min–max s | events/s | MB/s | peak RSS | CPU s (user+sys) | load during the RSS run |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in hf["results"]:
+        name = r["command"]
+        m = r["median"]
+        med[name] = m
+        rss = out / f"rss-{name.replace(' ', '_')}.txt"
+        peak = cpu = "?"
+        if rss.exists():
+            f = rss.read_text().split()
+            if len(f) >= 4:
+                peak = f"{int(f[0]) / 1024:.0f} MiB"
+                cpu = f"{float(f[2]) + float(f[3]):.1f}"
+        print(f"| {name} | {m:.2f} | {min(r['times']):.2f}–{max(r['times']):.2f} | {a.events / m:,.0f} | "
+              f"{a.bytes / m / 1e6:.0f} | {peak} | {cpu} | {loads.get(name, '?')} |")
+    print()
+    for s in ("scry 1 thread", "scry 2 threads"):
+        if s not in med:
+            continue
+        parts = []
+        if "rsigma" in med:
+            parts.append(f"{med['rsigma'] / med[s]:.1f}× rsigma (goal ≥ 5×)")
+        for c in ("chainsaw 1 thread", "chainsaw 2 threads"):
+            if c in med:
+                parts.append(f"{med[c] / med[s]:.1f}× {c} (goal ≥ 20×)")
+        print(f"- {s}: " + ", ".join(parts))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("twins")
+    p.add_argument("regdir")
+    p.add_argument("outdir")
+    p.set_defaults(fn=cmd_twins)
+    p = sub.add_parser("chainsaw-mapping")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.set_defaults(fn=cmd_chainsaw_mapping)
+    p = sub.add_parser("sets")
+    p.add_argument("engine", choices=sorted(SETS))
+    p.add_argument("out")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(fn=cmd_sets)
+    p = sub.add_parser("compare")
+    p.add_argument("--case", required=True)
+    p.add_argument("--rules", required=True)
+    p.add_argument("--engine", action="append", required=True, help="NAME=sets.json")
+    p.add_argument("--loaded", action="append", help="NAME=file of loaded rule ids")
+    p.add_argument("--events", action="append", required=True, help="evtx_dump JSON dir/file or .jsonl")
+    p.add_argument("--verdicts", help="JSON {rule id: verdict} from reading rule and event by hand")
+    p.add_argument("--out", required=True, help="markdown file to append to")
+    p.set_defaults(fn=cmd_compare)
+    p = sub.add_parser("loaded")
+    p.add_argument("--out", required=True)
+    p.add_argument("--rules", required=True)
+    p.add_argument("--scry", required=True)
+    p.add_argument("--rsigma", required=True)
+    p.add_argument("--chainsaw")
+    p.set_defaults(fn=cmd_loaded)
+    p = sub.add_parser("timing")
+    p.add_argument("--out", required=True)
+    p.add_argument("--events", type=int, required=True)
+    p.add_argument("--bytes", type=int, required=True)
+    p.set_defaults(fn=cmd_timing)
+    a = ap.parse_args()
+    a.fn(a)
+
+
+if __name__ == "__main__":
+    main()
