@@ -10,12 +10,13 @@
 #
 # usage: benches/sigma_peers/run.sh [--size-mb N] [--runs N] [--check-only] [--extra DIR]...
 #   --size-mb N    size of the generated file (default 1024)
-#   --runs N       timed runs per engine and thread count (default 3; the median is reported)
+#   --runs N       timed runs per engine and thread count (default 3; medians are reported)
 #   --check-only   compare matches on the regression EVTX files only: no generated file, no
 #                  timing (a few minutes once the peers are installed)
 #   --extra DIR    also compare on the flat JSON files of DIR (e.g. ../shared/data/sysmon-otrf)
 # env: SCRY_PEERS_DIR (work directory, default /tmp/scry-peers), CHAINSAW_SRC (a checkout of
-#   WithSecureLabs/chainsaw at the pinned tag, when it cannot be cloned), CARGO_TARGET_DIR.
+#   WithSecureLabs/chainsaw at the pinned tag, when it cannot be cloned), CHAINSAW_MFT (see
+#   below), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=benches/sigma_peers
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --check-only) CHECK_ONLY=1; shift ;;
     --extra) EXTRA+=("$2"); shift 2 ;;
-    *) sed -n '2,21p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,22p' "$0" >&2; exit 2 ;;
   esac
 done
 
@@ -68,11 +69,16 @@ if ! "$CHAINSAW" --version 2>/dev/null | grep -q "${CHAINSAW_TAG#v}"; then
   if [ -f "$CS_SRC/Cargo.toml" ]; then
     log "building Chainsaw $CHAINSAW_TAG"
     # Its manifest patches libesedb, mft and notatin (ESE, MFT and hive parsers, not on the EVTX
-    # or JSON hunting path) to git forks; where those cannot be fetched, their crates.io releases
-    # are used: the patch section is dropped and the lock file kept for everything else
-    # (`cargo build` re-resolves only what the change needs; `cargo install` would not keep it).
+    # or JSON hunting path) to git forks. Where those cannot be fetched, the patch section is
+    # dropped: libesedb and notatin build from their crates.io releases; mft's does not fit
+    # Chainsaw's code (a path type), so CHAINSAW_MFT may name a checkout of the mft fork. The
+    # lock file is kept for everything else (`cargo build` re-resolves only what the change
+    # needs; `cargo install` without --locked would re-resolve everything).
     if ! cargo install --locked --path "$CS_SRC" --root "$TOOLS"; then
       sed -i '/^# Handling abandoned upstreams/,$d' "$CS_SRC/Cargo.toml"
+      if [ -n "${CHAINSAW_MFT:-}" ] && ! grep -q '^\[patch.crates-io\]' "$CS_SRC/Cargo.toml"; then
+        printf '[patch.crates-io]\nmft = { path = "%s" }\n' "$CHAINSAW_MFT" >> "$CS_SRC/Cargo.toml"
+      fi
       CARGO_TARGET_DIR=$WORK/target-chainsaw cargo build --release --manifest-path "$CS_SRC/Cargo.toml"
       mkdir -p "$TOOLS/bin"
       cp "$WORK/target-chainsaw/release/chainsaw" "$CHAINSAW"
@@ -101,8 +107,8 @@ cat "$OUT/versions.txt" >&2
 log "rules loaded"
 "$SCRY" check --rules "$RULES" > "$OUT/scry-check.txt" 2>&1 || true
 # rsigma: lint-free load through `engine eval` on an empty input prints its rule count
-: > "$OUT/empty.ndjson"
-"$RSIGMA" engine eval -r "$RULES" -p sysmon --logsource-routing -e "@$OUT/empty.ndjson" \
+: > "$OUT/empty.jsonl"
+"$RSIGMA" engine eval -r "$RULES" -p sysmon --logsource-routing -e "@$OUT/empty.jsonl" \
   > /dev/null 2> "$OUT/rsigma-load.txt" || true
 CS_LINT=()
 if [ "$HAVE_CHAINSAW" = 1 ]; then
@@ -120,7 +126,7 @@ cat "$OUT/loaded.md" >&2
 # (the documented way: input-formats guide). `-p sysmon` adds the EventID condition of each
 # category (rsigma's builtin pipeline), --logsource-routing prunes by product.
 # shellcheck disable=SC2016 # jq variables, not shell ones
-JQ='.Event as $e | ($e.EventData // {}) + {EventID: ($e.System.EventID | if type == "object" then .["#text"] else . end), Channel: $e.System.Channel, Computer: $e.System.Computer, Provider_Name: $e.System.Provider["#attributes"].Name, EventRecordID: $e.System.EventRecordID}'
+JQ='.Event as $e | ($e.EventData // {}) + {EventID: ($e.System.EventID | if type == "object" then .["#text"] else . end), Channel: $e.System.Channel, Computer: $e.System.Computer, Provider_Name: $e.System.Provider["#attributes"].Name, EventRecordID: $e.System.EventRecordID, TimeCreated: $e.System.TimeCreated["#attributes"].SystemTime}'
 RS_ARGS=(engine eval -r "$RULES" -p sysmon --logsource-routing)
 
 log "matches: regression EVTX"
@@ -134,9 +140,9 @@ ENG=(--engine "scry=$OUT/a-scry.json" --engine "rsigma=$OUT/a-rsigma.json")
 python3 "$HERE/peers.py" sets scry "$OUT/a-scry.json" "$OUT/a-scry.ndjson"
 python3 "$HERE/peers.py" sets rsigma "$OUT/a-rsigma.json" "$OUT/a-rsigma.ndjson"
 if [ "$HAVE_CHAINSAW" = 1 ]; then
-  "$CHAINSAW" hunt "$REG" -s "$RULES" --mapping "$CS_MAP" --extension evtx --json --skip-errors -q \
-    --output "$OUT/a-chainsaw.json" 2> "$OUT/a-chainsaw.err" || true
-  python3 "$HERE/peers.py" sets chainsaw "$OUT/a-chainsaw.json" "$OUT/a-chainsaw.json"
+  "$CHAINSAW" hunt "$REG" -s "$RULES" --mapping "$CS_MAP" --extension evtx --json --skip-errors \
+    > "$OUT/a-chainsaw.raw.json" 2> "$OUT/a-chainsaw.err" || true
+  python3 "$HERE/peers.py" sets chainsaw "$OUT/a-chainsaw.json" "$OUT/a-chainsaw.raw.json"
   ENG+=(--engine "chainsaw=$OUT/a-chainsaw.json")
 fi
 DIFF=$OUT/DIFFERENCES.md
@@ -184,9 +190,9 @@ if [ "$CHECK_ONLY" = 0 ]; then
   ENG=(--engine "scry=$OUT/c-scry.json" --engine "rsigma=$OUT/c-rsigma.json")
   if [ "$HAVE_CHAINSAW" = 1 ]; then
     python3 "$HERE/peers.py" chainsaw-mapping "$CS_MAP" "$OUT/chainsaw-flat.yml"
-    "$CHAINSAW" hunt "$GEN" -s "$RULES" --mapping "$OUT/chainsaw-flat.yml" --json --skip-errors -q \
-      --output "$OUT/c-chainsaw.json" 2> "$OUT/c-chainsaw.err" || true
-    python3 "$HERE/peers.py" sets chainsaw "$OUT/c-chainsaw.json" "$OUT/c-chainsaw.json"
+    "$CHAINSAW" hunt "$GEN" -s "$RULES" --mapping "$OUT/chainsaw-flat.yml" --load-unknown --json --skip-errors \
+      > "$OUT/c-chainsaw.raw.json" 2> "$OUT/c-chainsaw.err" || true
+    python3 "$HERE/peers.py" sets chainsaw "$OUT/c-chainsaw.json" "$OUT/c-chainsaw.raw.json"
     ENG+=(--engine "chainsaw=$OUT/c-chainsaw.json")
   fi
   python3 "$HERE/peers.py" compare --case "(c) generated Sysmon JSON lines ($SIZE_MB MB, $EVENTS events)" \
@@ -209,20 +215,32 @@ log "differences: $DIFF"
 [ "$CHECK_ONLY" = 1 ] && exit 0
 
 # ---- timing on the generated file -----------------------------------------------------------
-log "timing ($RUNS runs each; load: $(uptime | sed 's/.*load average: //'))"
-CMDS=(-n "scry 1 thread" "$SCRY run --rules $RULES --format ndjson --threads 1 $GEN"
-  -n "scry 2 threads" "$SCRY run --rules $RULES --format ndjson --threads 2 $GEN"
-  -n "rsigma" "$RSIGMA ${RS_ARGS[*]} -e @$GEN")
-if [ "$HAVE_CHAINSAW" = 1 ]; then
-  CMDS+=(-n "chainsaw 1 thread" "$CHAINSAW --num-threads 1 hunt $GEN -s $RULES --mapping $OUT/chainsaw-flat.yml --json --skip-errors -q"
-    -n "chainsaw 2 threads" "$CHAINSAW --num-threads 2 hunt $GEN -s $RULES --mapping $OUT/chainsaw-flat.yml --json --skip-errors -q")
-fi
-hyperfine --runs "$RUNS" --output null --export-json "$OUT/hyperfine.json" "${CMDS[@]}" >&2
-for ((i = 1; i < ${#CMDS[@]}; i += 3)); do
-  name=${CMDS[$i]}
-  read -ra cmd <<< "${CMDS[$((i + 1))]}"
-  /usr/bin/time -f "%M %e %U %S" -o "$OUT/rss-${name// /_}.txt" "${cmd[@]}" > /dev/null 2>&1 || true
-  echo "$name: $(uptime | sed 's/.*load average: //')" >> "$OUT/rss-load.txt"
+# /usr/bin/time per run: wall and CPU seconds, peak RSS, and the load average beside each (the
+# machine may be shared; CPU seconds suffer less from that than wall time). Each engine also
+# runs once on an empty input: its start-up (loading and compiling the rules) is reported apart.
+log "timing ($RUNS runs each)"
+: > "$OUT/timing.tsv"
+timed() { # name input command...
+  local name=$1 input=$2 i
+  shift 2
+  for ((i = 1; i <= RUNS; i++)); do
+    /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.txt" "$@" > /dev/null 2>&1 || true
+    printf '%s\t%s\t%s\t%s\n' "$name" "$input" "$(cat "$OUT/time.txt")" \
+      "$(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/timing.tsv"
+  done
+}
+for input in "$OUT/empty.jsonl" "$GEN"; do
+  kind=events
+  [ "$input" = "$GEN" ] || kind=empty
+  timed "scry 1 thread" "$kind" "$SCRY" run --rules "$RULES" --format ndjson --threads 1 "$input"
+  timed "scry 2 threads" "$kind" "$SCRY" run --rules "$RULES" --format ndjson --threads 2 "$input"
+  timed "rsigma" "$kind" "$RSIGMA" "${RS_ARGS[@]}" -e "@$input"
+  if [ "$HAVE_CHAINSAW" = 1 ]; then
+    for n in 1 2; do
+      timed "chainsaw $n thread$([ $n = 2 ] && echo s)" "$kind" "$CHAINSAW" --num-threads "$n" hunt "$input" \
+        -s "$RULES" --mapping "$OUT/chainsaw-flat.yml" --load-unknown --json --skip-errors -q
+    done
+  fi
 done
 python3 "$HERE/peers.py" timing --out "$OUT" --events "$EVENTS" --bytes "$BYTES" > "$OUT/timing.md"
 cat "$OUT/timing.md"
