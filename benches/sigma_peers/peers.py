@@ -235,7 +235,8 @@ def in_logsource(rule, ev):
             return eid == 4688
         if cat in CATEGORY_EIDS:
             return ch == SYSMON and eid in CATEGORY_EIDS[cat]
-        return None
+        # a category with no Sysmon event (database, webserver, antivirus, ps_script, ...)
+        return False if ch == SYSMON else None
     if "service" in ls:
         want = SERVICE_CHANNELS.get(ls["service"])
         return None if want is None else ch == want
@@ -243,21 +244,22 @@ def in_logsource(rule, ev):
 
 
 def classify(rule, ev, engines_with, engines_without, loaded):
-    """A reason and, where it follows from the spec alone, a verdict."""
+    """A reason and, where it follows from the spec alone, a verdict. Engines that did not load
+    the rule are set apart first; the rest of the difference is between engines that did."""
     if rule is None:
         return "rule not in the rule set", "-"
-    for e in engines_without:
-        if rule_id_loaded(loaded, e, rule) is False:
-            return f"{e} did not load the rule", f"{e} cannot match a rule it did not load"
-    if ev is not None:
-        inside = in_logsource(rule, ev)
-        if inside is False:
-            return ("event outside the rule's logsource "
-                    f"({'/'.join(rule['logsource'].get(k, '') for k in ('product', 'category', 'service'))}; "
-                    f"event {ev.get('Channel')} EID {ev.get('EventID')})",
-                    f"{', '.join(engines_without)} right: the logsource says which events a rule applies to "
-                    "(spec, LogSource)")
-    return "detection logic", "checked by hand (see below)" 
+    unloaded = [e for e in engines_without if rule_id_loaded(loaded, e, rule) is False]
+    missing = [e for e in engines_without if e not in unloaded]
+    note = f" ({', '.join(unloaded)} did not load the rule)" if unloaded and missing else ""
+    if not missing:
+        return f"{', '.join(unloaded)} did not load the rule", f"{', '.join(unloaded)} cannot match a rule it did not load"
+    if ev is not None and in_logsource(rule, ev) is False:
+        return ("event outside the rule's logsource "
+                f"({'/'.join(rule['logsource'].get(k, '') for k in ('product', 'category', 'service'))}; "
+                f"event {ev.get('Channel')} EID {ev.get('EventID')})" + note,
+                f"{', '.join(missing)} right: the logsource says which events a rule applies to "
+                "(spec, LogSource)")
+    return "detection logic" + note, "not decided by the logsource: read by hand where a verdict is given"
 
 
 def rule_id_loaded(loaded, engine, rule):

@@ -108,7 +108,7 @@ log "rules loaded"
 "$SCRY" check --rules "$RULES" > "$OUT/scry-check.txt" 2>&1 || true
 # rsigma: lint-free load through `engine eval` on an empty input prints its rule count
 : > "$OUT/empty.jsonl"
-"$RSIGMA" engine eval -r "$RULES" -p sysmon --logsource-routing -e "@$OUT/empty.jsonl" \
+"$RSIGMA" engine eval -r "$RULES" -p sysmon --logsource-routing --event-logsource product=windows -e "@$OUT/empty.jsonl" \
   > /dev/null 2> "$OUT/rsigma-load.txt" || true
 CS_LINT=()
 if [ "$HAVE_CHAINSAW" = 1 ]; then
@@ -124,10 +124,11 @@ cat "$OUT/loaded.md" >&2
 # rsigma reads EVTX records in the evtx crate's nested shape and SigmaHQ rules name flat
 # fields: this jq filter lifts EventData and the System fields the rules read to the top level
 # (the documented way: input-formats guide). `-p sysmon` adds the EventID condition of each
-# category (rsigma's builtin pipeline), --logsource-routing prunes by product.
+# category (rsigma's builtin pipeline); --logsource-routing with the static product windows
+# skips the rules of other products (EVTX implies it; JSON input does not).
 # shellcheck disable=SC2016 # jq variables, not shell ones
 JQ='.Event as $e | ($e.EventData // {}) + {EventID: ($e.System.EventID | if type == "object" then .["#text"] else . end), Channel: $e.System.Channel, Computer: $e.System.Computer, Provider_Name: $e.System.Provider["#attributes"].Name, EventRecordID: $e.System.EventRecordID, TimeCreated: $e.System.TimeCreated["#attributes"].SystemTime}'
-RS_ARGS=(engine eval -r "$RULES" -p sysmon --logsource-routing)
+RS_ARGS=(engine eval -r "$RULES" -p sysmon --logsource-routing --event-logsource product=windows)
 
 log "matches: regression EVTX"
 mapfile -t EVTX < <(find "$REG" -name '*.evtx' | sort)
@@ -165,10 +166,9 @@ if [ "$CHECK_ONLY" = 0 ]; then
   python3 "$HERE/peers.py" twins "$REG" "$OUT/twins"
   mapfile -t TWINS < <(find "$REG" -name '*.json' | sort)
   "$SCRY" run --rules "$RULES" --format ndjson "${TWINS[@]}" > "$OUT/b-scry.ndjson" 2> "$OUT/b-scry.err"
-  : > "$OUT/b-rsigma.ndjson"
-  for f in "$OUT"/twins/*.ndjson; do
-    "$RSIGMA" "${RS_ARGS[@]}" --include-event --jq "$JQ" -e "@$f" >> "$OUT/b-rsigma.ndjson" 2>> "$OUT/b-rsigma.err" || true
-  done
+  # one input for rsigma: events are keyed by their time, which is unique across the twins
+  cat "$OUT"/twins/*.ndjson > "$OUT/twins.ndjson"
+  "$RSIGMA" "${RS_ARGS[@]}" --include-event --jq "$JQ" -e "@$OUT/twins.ndjson" > "$OUT/b-rsigma.ndjson" 2> "$OUT/b-rsigma.err" || true
   python3 "$HERE/peers.py" sets scry "$OUT/b-scry.json" "$OUT/b-scry.ndjson"
   python3 "$HERE/peers.py" sets rsigma "$OUT/b-rsigma.json" "$OUT/b-rsigma.ndjson"
   python3 "$HERE/peers.py" compare --case "(b) their JSON twins (evtx_dump layout)" --rules "$RULES" \
