@@ -216,7 +216,7 @@ def events_by_key(sources, wanted):
                             found[time_key(m.group(1))] = json.loads(line)
             else:
                 for d in read_concatenated(f):
-                    row = flatten(d)
+                    row = flatten(d) if "Event" in d else d  # evtx_dump object or flat row
                     k = time_key(row.get("TimeCreated"))
                     if k in wanted:
                         found[k] = row

@@ -13,7 +13,8 @@
 #   --runs N       timed runs per engine and thread count (default 3; medians are reported)
 #   --check-only   compare matches on the regression EVTX files only: no generated file, no
 #                  timing (a few minutes once the peers are installed)
-#   --extra DIR    also compare on the flat JSON files of DIR (e.g. ../shared/data/sysmon-otrf)
+#   --extra DIR    also compare on the flat JSON files of DIR (e.g. ../shared/data/sysmon-otrf;
+#                  events are keyed by their time, so millisecond times may merge events)
 # env: SCRY_PEERS_DIR (work directory, default /tmp/scry-peers), CHAINSAW_SRC (a checkout of
 #   WithSecureLabs/chainsaw at the pinned tag, when it cannot be cloned), CHAINSAW_MFT (see
 #   below), CARGO_TARGET_DIR.
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --check-only) CHECK_ONLY=1; shift ;;
     --extra) EXTRA+=("$2"); shift 2 ;;
-    *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,23p' "$0" >&2; exit 2 ;;
   esac
 done
 
