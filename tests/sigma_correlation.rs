@@ -284,8 +284,59 @@ fn value_sum_adds_the_field() {
     ];
     let (rows, err) = run("sum", &yml, &events);
     assert_eq!(
-        show(&rows, &["SourceIP"]),
-        ["corr-sum SourceIP=\"10.0.0.1\""],
+        show(&rows, &["SourceIP", "sum_bytes_sent"]),
+        ["corr-sum SourceIP=\"10.0.0.1\" sum_bytes_sent=1100.0"],
+        "{err}"
+    );
+}
+
+#[test]
+fn value_avg_averages_each_anchored_span() {
+    let yml = "title: Suspicious average network traffic\nid: corr-avg\ncorrelation:\n    type: value_avg\n    rules: [net]\n\
+               \x20   group-by: [SourceIP]\n    timespan: 1h\n    condition:\n        field: BytesOut\n        gt: 500\n---\n\
+               title: net\nid: net-1\nname: net\nlogsource: {product: test}\ndetection: {sel: {Action: send}, condition: sel}\n";
+    let ev = |ip: &str, bytes: u32| {
+        format!(r#""Action": "send", "SourceIP": "{ip}", "BytesOut": "{bytes}""#)
+    };
+    let fields = [
+        // .1: 400 then 700 within the hour, (400 + 700) / 2 = 550 > 500.
+        ev("10.0.0.1", 400),
+        ev("10.0.0.1", 700),
+        // .2: 600, then 300 and 400 within the hour: the span of the 600 averages 433.3,
+        // the later ones 350 and 400; no span is above 500.
+        ev("10.0.0.2", 600),
+        ev("10.0.0.2", 300),
+        ev("10.0.0.2", 400),
+        // .3: 600 alone, 300 two hours later: the first span is the 600 alone.
+        ev("10.0.0.3", 600),
+        ev("10.0.0.3", 300),
+        // .4: exactly 500 (gt, not gte), and a non-matching event of 5000.
+        ev("10.0.0.4", 500),
+        r#""Action": "recv", "SourceIP": "10.0.0.4", "BytesOut": "5000""#.to_string(),
+    ];
+    let times = [
+        "2024-01-01T00:00:00Z",
+        "2024-01-01T00:10:00Z",
+        "2024-01-01T00:00:00Z",
+        "2024-01-01T00:10:00Z",
+        "2024-01-01T00:20:00Z",
+        "2024-01-01T00:00:00Z",
+        "2024-01-01T02:00:00Z",
+        "2024-01-01T00:00:00Z",
+        "2024-01-01T00:01:00Z",
+    ];
+    let events: Vec<(&str, &str)> = times
+        .iter()
+        .copied()
+        .zip(fields.iter().map(String::as_str))
+        .collect();
+    let (rows, err) = run("avg", yml, &events);
+    assert_eq!(
+        show(&rows, &["SourceIP", "avg_BytesOut", "StartTime"]),
+        [
+            "corr-avg SourceIP=\"10.0.0.1\" avg_BytesOut=550.0 StartTime=\"2024-01-01T00:00:00.0000000Z\"",
+            "corr-avg SourceIP=\"10.0.0.3\" avg_BytesOut=600.0 StartTime=\"2024-01-01T00:00:00.0000000Z\"",
+        ],
         "{err}"
     );
 }
@@ -332,7 +383,6 @@ fn temporal_ordered_needs_the_order() {
         ["corr-temporal_ordered User=\"alice\""],
         "{err}"
     );
-    assert_eq!(rows[0]["severity"].as_str().unwrap_or("high"), "high");
     // Unordered: bob's reversed pair fires too.
     let (rows, err) = run("unordered", &temporal("temporal"), &events);
     assert_eq!(
@@ -471,4 +521,62 @@ fn refused_by_name() {
         assert!(err.contains(refusal), "{name}: want `{refusal}`:\n{err}");
         assert!(err.contains(summary), "{name}: want `{summary}`:\n{err}");
     }
+}
+
+/// The README's example: `scry run` over the bundled correlation file and its events.
+#[test]
+fn readme_example() {
+    let dir = util::path("tests/data/sigma/correlation");
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        dir.join("mr_failed_logins.yml").to_str().unwrap(),
+        "--format",
+        "ndjson",
+        dir.join("logins.jsonl").to_str().unwrap(),
+    ]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("sigma: 4 rule(s), 2 compiled, 0 refused; 2 run only inside correlations"),
+        "{err}"
+    );
+    let rows: Vec<Value> = util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut got = show(&rows, &["User", "StartTime", "EndTime", "count_"]);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "0e95725d-7320-415d-80f7-004da920fc11 User=\"alice\" StartTime=\"2024-05-15T09:00:00.0000000Z\" EndTime=\"2024-05-15T09:02:30.0000000Z\" count_=3",
+            "6a7d2c1e-0b6f-4c55-9a43-2f1f3c8f9d10 User=\"alice\" StartTime=\"2024-05-15T09:02:30.0000000Z\" EndTime=\"2024-05-15T09:04:00.0000000Z\" count_=null",
+        ],
+        "{err}"
+    );
+}
+
+/// The correlation's metadata are the rule's (its `level` is the severity); the referenced
+/// rules' `title`s are not.
+#[test]
+fn correlation_metadata_are_the_rules() {
+    let dir = util::path("tests/data/sigma/correlation");
+    let out = util::scry(&[
+        "import",
+        "sigma",
+        dir.join("mr_failed_logins.yml").to_str().unwrap(),
+    ]);
+    let text = util::stdout(&out);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let rules: Vec<&str> = text.split("\nrule ").skip(1).collect();
+    assert_eq!(rules.len(), 2, "{text}");
+    assert!(rules[0].contains("severity high"), "{text}");
+    assert!(rules[0].contains("sequence within 10m by User"), "{text}");
+    assert!(rules[1].contains("severity medium"), "{text}");
+    assert!(
+        rules[1].contains("threshold count() >= 3 within 5m by User"),
+        "{text}"
+    );
+    assert!(!text.contains("title \"Single failed login\""), "{text}");
 }

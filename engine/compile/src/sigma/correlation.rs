@@ -2,11 +2,12 @@
 //! several events, lowered onto the existing forms — no evaluator of their own:
 //!
 //! - `event_count` → `threshold count() <cond> within <timespan> by <group-by>`,
-//!   `value_count` → `dcount(<field>)`, `value_sum` → `sum(todouble(<field>))`, over the
+//!   `value_count` → `dcount(<field>)`, `value_sum` → `sum(todouble(<field>))`,
+//!   `value_avg` → `avg(todouble(<field>))`, over the
 //!   referenced rules' detections or-ed (one event matching two rules counts once);
 //! - `temporal_ordered` → `sequence within <timespan> by <group-by> { step per rule }`,
 //!   `temporal` → `sequence unordered ...` (the condition must ask for all the rules);
-//! - refused by name: `value_avg` (a threshold has no average measure), `value_percentile`
+//! - refused by name: `value_percentile`
 //!   (the specification does not say what is compared: design D11), a correlation over
 //!   another correlation (chains), a rule referenced from another file.
 //!
@@ -168,14 +169,8 @@ pub(crate) fn lower(
     };
     let ty = ty_node.as_str().unwrap_or("");
     let sequence = match ty {
-        "event_count" | "value_count" | "value_sum" => false,
+        "event_count" | "value_count" | "value_sum" | "value_avg" => false,
         "temporal" | "temporal_ordered" => true,
-        "value_avg" => {
-            return refuse(
-                ty_node,
-                "value_avg correlations are not supported: a scry threshold has no average measure (count, dcount and sum only)",
-            )
-        }
         "value_percentile" => {
             return refuse(
                 ty_node,
@@ -185,7 +180,7 @@ pub(crate) fn lower(
         other => {
             return refuse(
                 ty_node,
-                format!("unknown correlation type `{other}` (event_count, value_count, value_sum, temporal, temporal_ordered)"),
+                format!("unknown correlation type `{other}` (event_count, value_count, value_sum, value_avg, temporal, temporal_ordered)"),
             )
         }
     };
@@ -409,6 +404,7 @@ fn threshold_text(
         ("event_count", _) => "count()".to_string(),
         ("value_count", [v]) => format!("dcount({v})"),
         ("value_sum", [v]) => format!("sum(todouble({v}))"),
+        ("value_avg", [v]) => format!("avg(todouble({v}))"),
         (_, []) => return refuse(corr, format!("{ty} needs a `field` in its condition")),
         _ => {
             return refuse(
@@ -417,6 +413,22 @@ fn threshold_text(
             )
         }
     };
+    // A sum or mean of a conversion would be Kusto's `sum_` / `avg_`: named after the field
+    // as `dcount(Host)` is (`dcount_Host`).
+    let name = match (ty, first.values.as_slice()) {
+        ("value_sum" | "value_avg", [v]) => {
+            let field: String = v
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            format!(
+                "{}_{} = ",
+                ty.trim_start_matches("value_"),
+                field.trim_matches('_')
+            )
+        }
+        _ => String::new(),
+    };
     let test: Vec<String> = cond
         .cmps
         .iter()
@@ -424,7 +436,7 @@ fn threshold_text(
         .collect();
     let conds: Vec<String> = parts.iter().map(|p| p.parts.cond.clone()).collect();
     Ok(format!(
-        "  from {}\n  where {}\n  threshold {} within {span}{}\n",
+        "  from {}\n  where {}\n  threshold {name}{} within {span}{}\n",
         first.parts.tables.join(", "),
         lower::join(conds, "or"),
         test.join(" and "),
