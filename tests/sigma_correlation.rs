@@ -470,7 +470,7 @@ fn refused_by_name() {
         (
             "elsewhere",
             "title: far\nid: far\ncorrelation:\n    type: event_count\n    rules: [nowhere]\n    group-by: [User]\n    timespan: 1h\n    condition: {gte: 2}\n".to_string(),
-            "far: rule `nowhere` is not in this file",
+            "far: rules of other files are not supported yet: `nowhere` is not in this file",
             "sigma: 1 rule(s), 0 compiled, 1 refused",
         ),
         (
@@ -512,7 +512,7 @@ fn refused_by_name() {
                  \x20   group-by: [User]\n    timespan: 10m\n---\ntitle: Multiple failed logons\nid: a8418a5a\nname: multiple_failed_login\n\
                  correlation:\n    type: event_count\n    rules: [failed_login]\n    group-by: [User]\n    timespan: 10m\n    condition: {{gte: 10}}\n---\n{FAILED}---\n{SUCCESS}"
             ),
-            "chained: `multiple_failed_login` is itself a correlation: chained correlations are not supported yet",
+            "chained: chained correlations are not supported yet: `multiple_failed_login` is itself a correlation",
             "sigma: 4 rule(s), 2 compiled, 1 refused",
         ),
     ];

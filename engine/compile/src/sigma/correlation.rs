@@ -174,7 +174,7 @@ pub(crate) fn lower(
         "value_percentile" => {
             return refuse(
                 ty_node,
-                "value_percentile correlations are not supported: the specification does not say what is compared (its example reads as a share of events per value, rsigma computes a numeric percentile)",
+                "value_percentile correlations are not supported: the specification does not say what is compared (its example reads as the share of events per value of the field; a numeric percentile of the field is another reading)",
             )
         }
         other => {
@@ -213,7 +213,7 @@ pub(crate) fn lower(
         let Some(&i) = index.get(*r) else {
             return refuse(
                 rules_node,
-                format!("rule `{r}` is not in this file (a correlation reads the rules of its own file)"),
+                format!("rules of other files are not supported yet: `{r}` is not in this file (a correlation reads the rules of its own file)"),
             );
         };
         let rdoc = &docs[i];
@@ -221,7 +221,7 @@ pub(crate) fn lower(
             return refuse(
                 rules_node,
                 format!(
-                    "`{r}` is itself a correlation: chained correlations are not supported yet"
+                    "chained correlations are not supported yet: `{r}` is itself a correlation (a step over another correlation's results has no scry form)"
                 ),
             );
         }
