@@ -95,6 +95,12 @@ pub fn print(plan: &Plan, outcome: &RunOutcome, o: &Options) -> u64 {
                 plan.rules[ri].name, rs.evicted
             );
         }
+        if rs.capped_pairs > 0 {
+            say!(
+                "scry: warning: rule {}: {} joined row(s) past the cap of rows per key were left out; its results are incomplete",
+                plan.rules[ri].name, rs.capped_pairs
+            );
+        }
         if rs.over_budget > 0 {
             say!(
                 "scry: warning: rule {}: the group budget (--max-groups {}) was spent; {} row(s) needing a new group were left out, its results are incomplete",
@@ -119,6 +125,7 @@ fn rules(plan: &Plan, outcome: &RunOutcome, o: &Options) {
             && rs.capped_sets == 0
             && rs.over_budget == 0
             && rs.evicted == 0
+            && rs.capped_pairs == 0
             && rs.untimed == 0;
         if nothing && !o.verbose {
             quiet += 1;
@@ -152,6 +159,13 @@ fn rules(plan: &Plan, outcome: &RunOutcome, o: &Options) {
             say!(
                 "    {} event(s) evicted, the oldest first: the results cover the latest {} per key and step",
                 rs.evicted, tl.max_events
+            );
+        }
+        if let (Some(tl), true) = (&rule.timeline, rs.capped_pairs > 0) {
+            say!(
+                "    {} joined row(s) left out: at most {} rows per key",
+                rs.capped_pairs,
+                tl.max_events
             );
         }
         if rs.untimed > 0 {

@@ -30,9 +30,15 @@ fn readme_multi_event_command_finds_each_form() {
         [
             "rmm_anydesk_install_then_relay",
             "rmm_domain_lookup_burst",
-            "rmm_signer_first_seen_on_device"
+            "rmm_signer_first_seen_on_device",
+            "rmm_signer_first_seen_on_device",
+            "rmm_relay_reached_by_untrusted_rmm_signature"
         ]
     );
+    assert_eq!(rows[3]["DeviceName"], "WKS-9");
+    assert_eq!(rows[4]["DeviceName"], "WKS-9");
+    assert_eq!(rows[4]["InitiatingProcessFileName"], "svchost32.exe");
+    assert_eq!(rows[4]["IsTrusted"], false);
     assert_eq!(rows[0]["DeviceName"], "WKS-7");
     assert_eq!(rows[0]["StartTime"], "2024-05-15T09:14:02.0000000Z");
     assert_eq!(rows[0]["EndTime"], "2024-05-15T09:15:32.0000000Z");
@@ -46,7 +52,7 @@ fn readme_multi_event_command_finds_each_form() {
         "{err}"
     );
     assert!(
-        err.contains("rule rmm_domain_lookup_buckets: 0 result(s) from 26 matching record(s)"),
+        err.contains("rule rmm_domain_lookup_buckets: 0 result(s) from 27 matching record(s)"),
         "{err}"
     );
 }

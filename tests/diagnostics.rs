@@ -65,7 +65,7 @@ fn join_is_not_supported_yet_and_eql_sequence_syntax_is_pointed_at() {
     // Semi and anti joins on one string key are; the rest is refused by kind and key.
     assert!(err.contains("E0140"), "{err}");
     assert!(
-        err.contains("`join kind=inner` is not supported yet"),
+        err.contains("`join kind=fullouter` is not supported yet"),
         "{err}"
     );
     assert!(err.contains("join_not_supported.scry:4:13"), "{err}");
@@ -92,4 +92,26 @@ fn join_is_not_supported_yet_and_eql_sequence_syntax_is_pointed_at() {
     // EQL's `sequence by K [...]` is not scry's `sequence within T by K { step ... }`.
     assert!(err.contains("expected `unordered` or `within`"), "{err}");
     assert!(err.contains("seq.scry:3:12"), "{err}");
+}
+
+/// The import and export codes (`E03xx`, `W03xx` in engine/compile/src/diag.rs) each have a
+/// row in docs/language.md's table: a new code cannot ship undocumented.
+#[test]
+fn import_and_export_codes_are_documented() {
+    let codes = std::fs::read_to_string(util::path("engine/compile/src/diag.rs")).unwrap();
+    let docs = std::fs::read_to_string(util::path("docs/language.md")).unwrap();
+    let mut seen = 0;
+    for part in codes.split('"').skip(1).step_by(2) {
+        let is_code = part.len() == 5
+            && (part.starts_with("E03") || part.starts_with("W03"))
+            && part[1..].bytes().all(|b| b.is_ascii_digit());
+        if is_code {
+            assert!(
+                docs.contains(&format!("| {part} |")),
+                "{part} is not in docs/language.md"
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen >= 14, "{seen}");
 }

@@ -295,7 +295,8 @@ fn pack_round_trips(rel: &str) -> String {
         matches!(
             c,
             scry_grammar::Clause::Threshold(_) | scry_grammar::Clause::Sequence(_)
-        )
+        ) || matches!(c, scry_grammar::Clause::Join(j)
+            if scry_engine::compile::combining_kind(&j.kind.name).is_some())
     };
     // Each rule alone (with the file's lets): plans list fields in the order a set names them.
     let file = scry_grammar::parse_file(&text).unwrap();

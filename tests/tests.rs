@@ -33,6 +33,10 @@
 //! - `import_export`: `scry import kql` / `scry export kql` over the upstream corpus: the known
 //!   defects with their places, `--fix` packs that compile, import → export → import round trips
 //!   (every pack, and the `project` / `take` / `arg_max` feature pack).
+//! - `export_sigma`: `scry export sigma` over the packs: each rule exported or refused by
+//!   name (E0311); every exported rule, read back by the Sigma frontend, decides as the scry
+//!   rule on its examples, generated events and hostile variants; the YAML validates against
+//!   the Sigma rule schema.
 //! - `stream` (feature `kafka`): `scry stream` on librdkafka's mock cluster, three instances,
 //!   one killed mid-run: the latest alerts equal `scry run` over the same events.
 //! - `columnar`: Parquet and Arrow IPC inputs give the rows JSON lines give; projection and
@@ -55,6 +59,7 @@ mod columnar;
 mod conformance;
 mod diagnostics;
 mod differential;
+mod export_sigma;
 mod fmt;
 mod formats;
 mod generated_examples;

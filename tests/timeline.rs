@@ -104,6 +104,19 @@ rule abc { id "abc" sequence within 4m by DeviceId {
 rule any_order { id "any_order" sequence unordered within 2m by DeviceId {
     step a from DeviceProcessEvents where FileName =~ 'a.exe'
     step b from DeviceNetworkEvents where RemoteUrl has 'example' } }
+rule j_inner { id "j_inner" from DeviceProcessEvents where FileName =~ 'a.exe'
+  join kind=inner (from DeviceNetworkEvents where RemoteUrl has 'example')
+    on DeviceId, $right.Timestamp between ($left.Timestamp - 1m .. $left.Timestamp + 2m)
+  project DeviceId, Timestamp, Timestamp1 }
+rule j_unique { id "j_unique" from DeviceProcessEvents where FileName !~ 'c.exe'
+  join kind=innerunique (from DeviceNetworkEvents where RemoteUrl has 'example') on DeviceId
+  project DeviceId, Timestamp, RemoteUrl }
+rule j_outer { id "j_outer" from DeviceProcessEvents where FileName =~ 'b.exe'
+  join kind=leftouter (from DeviceNetworkEvents where RemoteUrl has 'other')
+    on $left.DeviceId == $right.DeviceId,
+       $left.Timestamp between ($right.Timestamp - 1m .. $right.Timestamp)
+  where isempty(RemoteUrl) or Timestamp1 > Timestamp
+  project DeviceId, Timestamp, Matched = isnotempty(RemoteUrl) }
 "#;
 
 fn plan() -> Plan {
@@ -357,8 +370,60 @@ fn reference_rows(evs: &[Ev]) -> Vec<String> {
     naive_sequence("ab_until", evs, &[&A, &B], Some(&C), 3 * MIN, &mut out);
     naive_sequence("abc", evs, &[&A, &B, &C], None, 4 * MIN, &mut out);
     naive_unordered("any_order", evs, &[&A, &B], 2 * MIN, &mut out);
+    naive_joins(evs, &mut out);
     out.sort();
     out
+}
+
+/// Kusto's join kinds written out: every pair of a device's left and right events (`inner`),
+/// the device's earliest left event with every right one (`innerunique`), every left event
+/// with its pairs or alone with nulls (`leftouter`); then the rule's `where` and `project`.
+fn naive_joins(evs: &[Ev], out: &mut Vec<String>) {
+    let dev = |d: &str| format!("\"{d}\"");
+    for d in ["d1", "d2", "d3"] {
+        let mine: Vec<&Ev> = evs.iter().filter(|e| e.device == d).collect();
+        let rights: Vec<&Ev> = mine.iter().copied().filter(|e| holds(e, &B)).collect();
+        for l in mine.iter().filter(|e| holds(e, &A)) {
+            for r in rights
+                .iter()
+                .filter(|r| r.ts >= l.ts - MIN && r.ts <= l.ts + 2 * MIN)
+            {
+                out.push(format!("j_inner|{},{},{}", dev(d), dt(l.ts), dt(r.ts)));
+            }
+        }
+        let first = mine
+            .iter()
+            .filter(|e| e.table == "DeviceProcessEvents" && e.name != "c.exe")
+            .map(|e| e.ts)
+            .min();
+        if let Some(t) = first {
+            for r in &rights {
+                out.push(format!("j_unique|{},{},\"{}\"", dev(d), dt(t), r.name));
+            }
+        }
+        let others: Vec<&Ev> = mine
+            .iter()
+            .copied()
+            .filter(|e| e.table == "DeviceNetworkEvents" && e.name == "x.other")
+            .collect();
+        for l in mine
+            .iter()
+            .filter(|e| e.table == "DeviceProcessEvents" && e.name == "b.exe")
+        {
+            let pairs: Vec<&&Ev> = others
+                .iter()
+                .filter(|r| r.ts <= l.ts + MIN && r.ts >= l.ts)
+                .collect();
+            if pairs.is_empty() {
+                out.push(format!("j_outer|{},{},false", dev(d), dt(l.ts)));
+            }
+            for r in pairs {
+                if r.ts > l.ts {
+                    out.push(format!("j_outer|{},{},true", dev(d), dt(l.ts)));
+                }
+            }
+        }
+    }
 }
 
 /// The plan's rows without the columns the reference does not compute (each step's

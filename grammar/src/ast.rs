@@ -142,7 +142,34 @@ pub struct Join {
     pub filters: Vec<Where>,
     /// The equal keys.
     pub on: Vec<JoinKey>,
+    /// `$right.Timestamp between ($left.Timestamp .. $left.Timestamp + 5m)`.
+    pub time: Option<Box<JoinTime>>,
     /// The whole clause.
+    pub span: Span,
+}
+
+/// A time condition between a join's sides: `column between (low .. high)`, each bound a
+/// column of the other side plus or minus a constant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JoinTime {
+    /// The tested column, as written (`$right.Timestamp`).
+    pub column: Ident,
+    /// The lower bound.
+    pub low: JoinBound,
+    /// The upper bound.
+    pub high: JoinBound,
+    /// The condition as written.
+    pub span: Span,
+}
+
+/// `$left.Timestamp`, `$left.Timestamp + 5m` or `$left.Timestamp - 1h`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JoinBound {
+    /// The column, as written.
+    pub column: Ident,
+    /// The offset: its sign (`-` is true) and the number literal as written.
+    pub offset: Option<(bool, Expr)>,
+    /// The bound as written.
     pub span: Span,
 }
 

@@ -367,6 +367,13 @@ impl Tree {
                     for f in &x.filters {
                         self.predicate(&f.predicate);
                     }
+                    if let Some(t) = &x.time {
+                        for b in [&t.low, &t.high] {
+                            if let Some((_, o)) = &b.offset {
+                                self.expr(o);
+                            }
+                        }
+                    }
                 }
                 Clause::FirstSeen(x) => {
                     self.assignments(std::slice::from_ref(&x.term));

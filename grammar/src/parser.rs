@@ -9,9 +9,9 @@
 
 use crate::ast::{
     Assignment, BinOp, Clause, Example, ExampleEvent, Examples, Except, Expect, Expr, ExprKind,
-    Extend, File, FirstSeen, From, Having, Ident, Item, Join, JoinKey, JsonText, Let, ListOp,
-    Literal, Meta, MetaValue, Project, Query, SeqStep, Sequence, Span, StrLit, StrOp, StrOpKind,
-    Summarize, Take, Threshold, Where, Window, WindowKind,
+    Extend, File, FirstSeen, From, Having, Ident, Item, Join, JoinBound, JoinKey, JoinTime,
+    JsonText, Let, ListOp, Literal, Meta, MetaValue, Project, Query, SeqStep, Sequence, Span,
+    StrLit, StrOp, StrOpKind, Summarize, Take, Threshold, Where, Window, WindowKind,
 };
 use crate::pest_rules::{Rule, ScryParser};
 use crate::{literal, prescan, SyntaxError, MAX_NESTING};
@@ -691,6 +691,7 @@ impl Visitor {
         let mut window = None;
         let mut filters = vec![];
         let mut on = vec![];
+        let mut time = None;
         for p in sig(pair.into_inner()) {
             match p.as_rule() {
                 Rule::ident => kind = Some(self.visit_name(p)),
@@ -734,6 +735,7 @@ impl Visitor {
                         span: ksp,
                     });
                 }
+                Rule::join_time => time = Some(Box::new(self.visit_join_time(p))),
                 r => unreachable!("rule `join_clause` has no child {r:?}"),
             }
         }
@@ -743,6 +745,68 @@ impl Visitor {
             window,
             filters,
             on,
+            time,
+            span: sp,
+        }
+    }
+
+    fn visit_join_time(&mut self, pair: Pair<'_, Rule>) -> JoinTime {
+        // join_time = { side_ref ~ kw_between ~ lparen ~ join_bound ~ dotdot ~ join_bound ~ rparen }
+        let sp = span(&pair);
+        let mut column = None;
+        let mut bounds = Vec::new();
+        for p in sig(pair.into_inner()) {
+            match p.as_rule() {
+                Rule::side_ref => {
+                    column = Some(Ident {
+                        name: p.as_str().to_string(),
+                        span: span(&p),
+                    })
+                }
+                Rule::join_bound => bounds.push(self.visit_join_bound(p)),
+                _ => {}
+            }
+        }
+        let [low, high]: [JoinBound; 2] = bounds
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("join_time: two bounds"));
+        JoinTime {
+            column: column.unwrap_or_else(|| unreachable!("join_time: column")),
+            low,
+            high,
+            span: sp,
+        }
+    }
+
+    fn visit_join_bound(&mut self, pair: Pair<'_, Rule>) -> JoinBound {
+        // join_bound = { side_ref ~ (join_sign ~ number)? }
+        let sp = span(&pair);
+        let mut column = None;
+        let mut negative = false;
+        let mut offset = None;
+        for p in sig(pair.into_inner()) {
+            match p.as_rule() {
+                Rule::side_ref => {
+                    column = Some(Ident {
+                        name: p.as_str().to_string(),
+                        span: span(&p),
+                    })
+                }
+                Rule::join_sign => negative = p.as_str() == "-",
+                Rule::number => {
+                    let at = span(&p);
+                    let lit = self.visit_number(&p);
+                    offset = Some(Expr {
+                        kind: ExprKind::Literal(lit),
+                        span: at,
+                    });
+                }
+                r => unreachable!("rule `join_bound` has no child {r:?}"),
+            }
+        }
+        JoinBound {
+            column: column.unwrap_or_else(|| unreachable!("join_bound: column")),
+            offset: offset.map(|o| (negative, o)),
             span: sp,
         }
     }

@@ -43,6 +43,11 @@ fn human(r: Rule) -> &'static str {
         join_query => "`from`",
         join_key | side_ref => "join key (`Column` or `$left.A == $right.B`)",
         join_eq => "`==`",
+        join_time => {
+            "time condition (`$right.Timestamp between ($left.Timestamp .. $left.Timestamp + 5m)`)"
+        }
+        join_bound => "`$left.Timestamp` (optionally `+ 5m` or `- 5m`)",
+        join_sign => "`+` or `-`",
         scenario | scenario_event => "`[`",
         kw_by | by_list => "`by`",
         kw_when => "`when`",

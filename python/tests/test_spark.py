@@ -112,3 +112,18 @@ def test_rules_compile_once_per_python_worker(spark, events, rule_sources):
     seen = spark.range(0, 64, numPartitions=16).mapInArrow(report, "pid long, most long").collect()
     assert seen and all(r["most"] <= 1 for r in seen)
     assert any(r["most"] == 1 for r in seen)  # the workers that ran detect's tasks kept them
+
+
+def test_rules_over_several_events_equal_cli(spark, tmp_path):
+    # threshold, sequence, first_seen and an inner join (rules/rmm/multi_event.scry): each
+    # key's events are partial states that merge, so spread over more partitions than
+    # events, Spark gives the CLI's lines.
+    from conftest import REPO, cli_results
+
+    rules = REPO / "rules" / "rmm" / "multi_event.scry"
+    sample = REPO / "tests" / "data" / "multi-event" / "sample.jsonl"
+    want = cli_results(rules, [sample])
+    assert len(want) == 5, want
+    df = spark.read.json(str(sample)).repartition(40)
+    lines, _ = run(df, rules)
+    assert lines == want

@@ -140,6 +140,9 @@ pub mod codes {
     pub const NO_TIMESTAMP: &str = "E0139";
     /// A `join` of a kind, key count or key type not supported yet.
     pub const UNSUPPORTED_JOIN: &str = "E0140";
+    /// A combining join (`inner`, `innerunique`, `leftouter`) written in a way it cannot
+    /// run: a time condition of another shape, two such joins, a summarize after it.
+    pub const BAD_JOIN: &str = "E0141";
 
     // Import (`scry import kql`) and export (`scry export kql`). Unknown tables and columns
     // in imported queries keep their compiler codes (E0100, E0101).
@@ -165,6 +168,10 @@ pub mod codes {
     /// A scry rule that KQL cannot express (an alias naming different columns in the
     /// tables of a `union`).
     pub const EXPORT_UNSUPPORTED: &str = "E0310";
+    /// A scry rule that Sigma cannot express (`scry export sigma`): a `threshold`, a
+    /// `summarize ... having`, a table with no Sigma logsource, a column with no Sigma field,
+    /// a function call.
+    pub const EXPORT_SIGMA_UNSUPPORTED: &str = "E0311";
 
     /// An exclusion that holds for nearly every event (a negated test inside `or`).
     pub const EXCLUSION_TOO_BROAD: &str = "W0200";

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`compile`] | the `.scry` frontend: parse (scry-grammar), resolve, type-check, lint, lower |
 //! | [`import`] | the KQL frontend: Sentinel / Defender rule YAML and KQL into `.scry` rules |
-//! | [`export`] | scry rules back to KQL |
+//! | [`export`] | scry rules back to KQL and to Sigma |
 //! | [`schema`] | tables, columns, aliases, the Sysmon mapping: data files, no Rust per table |
 //! | [`ir`] | the typed IR (smart constructors simplify as they build) |
 //! | [`eval`] | the IR interpreter the executor calls for what is not a needle atom |

@@ -182,16 +182,22 @@ impl<'p> Executor<'p> {
                     .filter(|a| matches!(a, AggState::MakeSet { capped: true, .. }))
                     .count() as u64;
                 if let Some(tl) = &rule.timeline {
-                    let mut evicted = 0;
+                    let (mut evicted, mut capped) = (0, 0);
                     for (key, group) in groups {
                         if let [AggState::Timeline(acc)] = group.aggs.as_slice() {
                             evicted += acc.evicted;
-                            for values in crate::timeline::finish(rule, tl, &key, acc) {
+                            let mut key_rows = crate::timeline::finish(rule, tl, &key, acc);
+                            if key_rows.len() > tl.max_events {
+                                capped += (key_rows.len() - tl.max_events) as u64;
+                                key_rows.truncate(tl.max_events);
+                            }
+                            for values in key_rows {
                                 rows.push((values, group.origin));
                             }
                         }
                     }
                     self.stats.rules[ri].evicted = evicted;
+                    self.stats.rules[ri].capped_pairs = capped;
                     groups = Vec::new();
                 }
                 for (key, group) in groups {

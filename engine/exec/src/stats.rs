@@ -36,6 +36,10 @@ pub struct RuleStats {
     /// hold.
     #[serde(default)]
     pub untimed: u64,
+    /// `join kind=inner|innerunique|leftouter`: joined rows of a key past the cap of rows per
+    /// key (the timeline's `max_events`): the rule's results are incomplete.
+    #[serde(default)]
+    pub capped_pairs: u64,
 }
 
 /// Counters of a run.

@@ -10,7 +10,7 @@
 //! whole input keeps, and the evicted count (kept + evicted = seen) adds up the same way.
 
 use super::*;
-use crate::compile::{StepRole, Timeline, TimelineKind};
+use crate::compile::{JoinKind, StepRole, Timeline, TimelineKind};
 use crate::ir::CmpOp;
 
 /// One event of a key: its time, class, step and the values the step keeps (each aggregate's
@@ -178,6 +178,7 @@ pub(crate) fn finish(
             .collect(),
         TimelineKind::Sequence => sequence(rule, tl, key, &events),
         TimelineKind::Unordered => unordered(rule, tl, key, &events).into_iter().collect(),
+        TimelineKind::Join { kind, low, high } => join(rule, tl, key, &events, *kind, *low, *high),
     }
 }
 
@@ -445,6 +446,52 @@ fn unordered(_rule: &Rule, tl: &Timeline, key: &[Key], events: &[&Event]) -> Opt
         }
     }
     None
+}
+
+/// A combining join: per left event (canonical order; `innerunique` only the key's first),
+/// each right event whose time is within `[left + low, left + high]`, in canonical order; a
+/// `leftouter` left event without one gives a row with null right values. At most
+/// `max_events` rows per key: [`join_rows_capped`] counts the rest.
+fn join(
+    rule: &Rule,
+    tl: &Timeline,
+    key: &[Key],
+    events: &[&Event],
+    kind: JoinKind,
+    low: Option<i64>,
+    high: Option<i64>,
+) -> Vec<Vec<Value>> {
+    let (lefts, rights): (Vec<&Event>, Vec<&Event>) = events
+        .iter()
+        .copied()
+        .filter(|e| e.class == 1)
+        .partition(|e| e.step == 0);
+    let lefts = match kind {
+        JoinKind::InnerUnique => &lefts[..lefts.len().min(1)],
+        _ => &lefts[..],
+    };
+    let right_width: usize = step_aggs(rule, StepRole::Step(1))
+        .iter()
+        .map(|a| usize::from(a.arg.is_some()) + a.returned.len())
+        .sum();
+    let mut out = Vec::new();
+    for &l in lefts {
+        let lo = low.map_or(i64::MIN, |d| l.ts.saturating_add(d));
+        let hi = high.map_or(i64::MAX, |d| l.ts.saturating_add(d));
+        // Rights are in time order: the matches are one contiguous run.
+        let start = rights.partition_point(|r| r.ts < lo);
+        let mut paired = false;
+        for &r in rights[start..].iter().take_while(|r| r.ts <= hi) {
+            paired = true;
+            out.push(match_row(tl, key, &[l, r]));
+        }
+        if !paired && kind == JoinKind::LeftOuter {
+            let mut row = match_row(tl, key, &[l]);
+            row.extend(std::iter::repeat_n(Value::Null, right_width));
+            out.push(row);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

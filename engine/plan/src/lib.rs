@@ -681,12 +681,32 @@ fn timeline_text(
                 ),
                 _ => "until".to_string(),
             };
-            let how = if *kind == TimelineKind::Unordered {
-                "unordered: every step, the earliest span"
-            } else {
-                "ordered: the tightest matches"
-            };
-            writeln!(f, "    sequence {what} within {span}{by} ({how})")?;
+            match kind {
+                TimelineKind::Join { kind, low, high } => {
+                    let side = if role == StepRole::Step(0) { "left" } else { "right" };
+                    let bound = |b: &Option<i64>| {
+                        b.map_or("unbounded".to_string(), crate::kql::time::format_timespan)
+                    };
+                    let time = if low.is_none() && high.is_none() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", right.Timestamp - left.Timestamp in [{}, {}]",
+                            bound(low),
+                            bound(high)
+                        )
+                    };
+                    writeln!(f, "    join kind={} {side} side{by}{time}", kind.name())?;
+                }
+                TimelineKind::Unordered => writeln!(
+                    f,
+                    "    sequence {what} within {span}{by} (unordered: every step, the earliest span)"
+                )?,
+                _ => writeln!(
+                    f,
+                    "    sequence {what} within {span}{by} (ordered: the tightest matches)"
+                )?,
+            }
             let kept: Vec<String> = b
                 .aggs
                 .iter()

@@ -95,7 +95,7 @@ impl StreamPlan {
                 why("it tests a `distinct` set, which is complete only at the end of an input");
             }
             if rule.timeline.is_some() {
-                why("a `threshold` or `sequence` is not streamed yet: its matches would be alerts that change as late events arrive on other partitions; run it with `scry run` over the window's events");
+                why("a `threshold`, `sequence` or combining `join` is not streamed yet: its matches would be alerts that change as late events arrive on other partitions; run it with `scry run` over the window's events");
             }
             if rule.take.is_some() {
                 why(

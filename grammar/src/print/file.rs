@@ -285,6 +285,25 @@ fn join(w: &mut Writer<'_>, x: &Join) {
             })
             .collect();
     w.text(&keys.join(", "));
+    if let Some(t) = &x.time {
+        // The condition on its own line: it is long, and a separate test from the keys.
+        w.text(",");
+        w.newline(4);
+        w.text(&t.column.name);
+        w.text(" between (");
+        join_bound(w, &t.low);
+        w.text(" .. ");
+        join_bound(w, &t.high);
+        w.text(")");
+    }
+}
+
+fn join_bound(w: &mut Writer<'_>, b: &JoinBound) {
+    w.text(&b.column.name);
+    if let Some((negative, offset)) = &b.offset {
+        w.text(if *negative { " - " } else { " + " });
+        w.expr(offset, 0, false);
+    }
 }
 
 /// ` by a, b` then, on its own line, `with A = ..., ...`.

@@ -2,8 +2,8 @@
 //!
 //! - W0401: a `bin(Timestamp, S)` key with S longer than a look-back `window`: every row falls
 //!   into one or two buckets, so the bucket is not what groups the rows.
-//! - W0404: a `threshold` or `sequence` span longer than the window: no span can fill beyond
-//!   the window's start, so the span only looks longer than it is.
+//! - W0404: a `threshold` or `sequence` span (or a join's time condition) longer than the
+//!   window: no span can fill beyond the window's start, so the span only looks longer than it is.
 //! - W0405: a datetime bucket whose size does not divide a day (7d, 3d, 5h, 7m, ...): where it
 //!   starts depends on the origin Kusto counts from (docs/semantics.md, "Time buckets").
 
@@ -92,6 +92,14 @@ pub(super) fn time_lints(r: &ast::Rule, file: usize, diags: &mut Vec<Diagnostic>
     let span = r.clauses.iter().find_map(|c| match c {
         ast::Clause::Threshold(t) => literal_span(&t.within).map(|s| (t.within.span, s)),
         ast::Clause::Sequence(s) => literal_span(&s.within).map(|x| (s.within.span, x)),
+        // A join's time condition reaches as far as its farthest bound.
+        ast::Clause::Join(j) => j.time.as_ref().and_then(|t| {
+            [&t.low, &t.high]
+                .iter()
+                .filter_map(|b| b.offset.as_ref().and_then(|(_, e)| literal_span(e)))
+                .max()
+                .map(|s| (t.span, s))
+        }),
         _ => None,
     });
     if let (Some((at, s)), Some(w)) = (span, window) {

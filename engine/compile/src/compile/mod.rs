@@ -18,7 +18,9 @@ use hashbrown::HashMap;
 use scry_grammar::{self as ast, Span};
 use std::sync::Arc;
 
-pub use lower::{default_agg_name, desugar_first_seen, desugar_joins, AGGREGATES, FUNCTIONS};
+pub use lower::{
+    combining_kind, default_agg_name, desugar_first_seen, desugar_joins, AGGREGATES, FUNCTIONS,
+};
 
 /// One rule file's name and text.
 #[derive(Debug, Clone)]
@@ -229,6 +231,39 @@ pub enum TimelineKind {
     Sequence,
     /// `sequence unordered`: every step within the span, in any order.
     Unordered,
+    /// `join kind=inner|innerunique|leftouter`: step 0 is the left side, step 1 the right;
+    /// rows pair a key's left and right events whose times satisfy `low <= right - left <=
+    /// high` (ticks; `None` is unbounded) (docs/semantics.md, "Joins").
+    Join {
+        /// Which rows are reported.
+        kind: JoinKind,
+        /// The least `right.Timestamp - left.Timestamp`.
+        low: Option<i64>,
+        /// The greatest `right.Timestamp - left.Timestamp`.
+        high: Option<i64>,
+    },
+}
+
+/// The kinds of join that combine both sides' columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Every pair of a left and a right event of a key.
+    Inner,
+    /// Kusto's default: the left side's first event of each key, paired with every right one.
+    InnerUnique,
+    /// Every pair, and every left event without a pair (its right columns null).
+    LeftOuter,
+}
+
+impl JoinKind {
+    /// The kind as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinKind::Inner => "inner",
+            JoinKind::InnerUnique => "innerunique",
+            JoinKind::LeftOuter => "leftouter",
+        }
+    }
 }
 
 /// A `from T [window ...] [where ...]* distinct C` set, collected from events of its tables

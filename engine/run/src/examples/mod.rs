@@ -168,10 +168,12 @@ pub fn generate(rule: &Rule, catalog: &Catalog, opts: &Options) -> Result<Genera
     if let Some(tl) = &rule.timeline {
         // Single events say nothing about a span or an order: these need scenarios, which
         // the generator does not build yet.
-        let what = if tl.steps.len() > 1 {
-            "sequence"
-        } else {
-            "threshold"
+        let what = match tl.kind {
+            crate::compile::TimelineKind::Join { kind, .. } => {
+                format!("join kind={}", kind.name())
+            }
+            _ if tl.steps.len() > 1 => "sequence".to_string(),
+            _ => "threshold".to_string(),
         };
         return Err(unsupported(format!(
             "{what}: its examples are scenarios of several events (`match \"...\" [ ... ]`), write them by hand"

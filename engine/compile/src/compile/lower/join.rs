@@ -12,6 +12,37 @@ fn side<'a>(id: &'a ast::Ident, prefix: &str) -> Option<&'a str> {
     id.name.strip_prefix(prefix)
 }
 
+/// The left and right column of a key: `A` (both), `$left.A == $right.B` or the reverse.
+pub(super) fn key_sides<'a>(
+    key: &'a ast::JoinKey,
+    file: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(&'a str, &'a str)> {
+    match (
+        side(&key.left, "$left."),
+        side(&key.right, "$right."),
+        side(&key.left, "$right."),
+        side(&key.right, "$left."),
+    ) {
+        (Some(l), Some(r), _, _) | (_, _, Some(r), Some(l)) => Some((l, r)),
+        _ if !key.left.name.starts_with('$') && key.left.name == key.right.name => {
+            Some((key.left.name.as_str(), key.right.name.as_str()))
+        }
+        _ => {
+            diags.push(
+                Diagnostic::error(
+                    codes::UNSUPPORTED_JOIN,
+                    file,
+                    key.span,
+                    "a join key compares a `$left.` column with a `$right.` one",
+                )
+                .with_note("write `on Column` or `on $left.A == $right.B`"),
+            );
+            None
+        }
+    }
+}
+
 /// The rule with each `join` replaced by the `where` it means; `None` (with errors) for a
 /// join of a kind or key it cannot yet express.
 pub fn desugar_joins(
@@ -48,12 +79,22 @@ pub fn desugar_joins(
                     diags,
                     j.kind.span,
                     format!("`join kind={other}` is not supported yet"),
-                    "`kind=leftsemi` (left rows with a match) and `kind=leftanti` (without one) are; rows combined from both sides are not yet",
+                    "the kinds are inner, innerunique, leftouter (rows combined from both sides), leftsemi and leftanti",
                 );
                 ok = false;
                 continue;
             }
         };
+        if let Some(t) = &j.time {
+            err(
+                diags,
+                t.span,
+                format!("`join kind={}` has no time condition", j.kind.name),
+                "a semi or anti join tests membership in the right side's keys; pair events in time with `kind=inner`",
+            );
+            ok = false;
+            continue;
+        }
         let [key] = j.on.as_slice() else {
             err(
                 diags,
@@ -64,26 +105,9 @@ pub fn desugar_joins(
             ok = false;
             continue;
         };
-        let (left, right) = match (
-            side(&key.left, "$left."),
-            side(&key.right, "$right."),
-            side(&key.left, "$right."),
-            side(&key.right, "$left."),
-        ) {
-            (Some(l), Some(r), _, _) | (_, _, Some(r), Some(l)) => (l, r),
-            _ if !key.left.name.starts_with('$') && key.left.name == key.right.name => {
-                (key.left.name.as_str(), key.right.name.as_str())
-            }
-            _ => {
-                err(
-                    diags,
-                    key.span,
-                    "a join key compares a `$left.` column with a `$right.` one".into(),
-                    "write `on Column` or `on $left.A == $right.B`",
-                );
-                ok = false;
-                continue;
-            }
+        let Some((left, right)) = key_sides(key, file, diags) else {
+            ok = false;
+            continue;
         };
         for t in &left_tables {
             let ty = t

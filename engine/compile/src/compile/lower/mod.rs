@@ -28,12 +28,14 @@ mod calls;
 mod examples;
 mod expr;
 mod join;
+mod join_combine;
 mod meta;
 mod rule;
 mod timeline;
 
 use examples::{lower_examples, no_examples};
 pub use join::desugar_joins;
+pub use join_combine::combining_kind;
 use meta::lower_meta;
 pub use rule::lower_rule;
 pub use timeline::{first_seen as desugar_first_seen, lower_any_rule};

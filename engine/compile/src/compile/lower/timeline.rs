@@ -28,11 +28,23 @@ pub fn lower_any_rule(
         ast::Clause::FirstSeen(s) => Some(("first_seen", s.span)),
         _ => None,
     });
-    if r.clauses.iter().any(|c| matches!(c, ast::Clause::Join(_))) {
+    let combining = r.clauses.iter().any(|c| {
+        matches!(c, ast::Clause::Join(j) if super::join_combine::combining_kind(&j.kind.name).is_some())
+    });
+    let joined = r.clauses.iter().any(|c| matches!(c, ast::Clause::Join(_)));
+    // A semi or anti join's rule is linted once, as the rule it is rewritten into.
+    if combining || !joined {
+        super::super::lint_time::time_lints(r, file, diags);
+    }
+    if combining {
+        return super::join_combine::lower_combining(
+            r, file, file_lets, catalog, fields, sets, diags,
+        );
+    }
+    if joined {
         let plain = super::join::desugar_joins(r, file, catalog, diags)?;
         return lower_any_rule(&plain, file, file_lets, catalog, fields, sets, diags);
     }
-    super::super::lint_time::time_lints(r, file, diags);
     let first = shapes.next();
     if let (Some((a, _)), Some((b, span))) = (first, shapes.next()) {
         diags.push(
@@ -74,18 +86,18 @@ pub fn lower_any_rule(
     lower(r, fields, sets, diags)
 }
 
-fn node(kind: ast::ExprKind, span: Span) -> ast::Expr {
+pub(super) fn node(kind: ast::ExprKind, span: Span) -> ast::Expr {
     ast::Expr { kind, span }
 }
 
-fn ident(name: &str, span: Span) -> ast::Ident {
+pub(super) fn ident(name: &str, span: Span) -> ast::Ident {
     ast::Ident {
         name: name.to_string(),
         span,
     }
 }
 
-fn column(name: &str, span: Span) -> ast::Expr {
+pub(super) fn column(name: &str, span: Span) -> ast::Expr {
     node(ast::ExprKind::Name(ident(name, span)), span)
 }
 
@@ -99,7 +111,7 @@ fn call(name: &str, args: Vec<ast::Expr>, span: Span) -> ast::Expr {
     )
 }
 
-fn assign(name: Option<&str>, value: ast::Expr) -> ast::Assignment {
+pub(super) fn assign(name: Option<&str>, value: ast::Expr) -> ast::Assignment {
     let span = value.span;
     ast::Assignment {
         name: name.map(|n| ident(n, span)),
@@ -161,7 +173,7 @@ fn needs_timestamps(
 }
 
 /// The rule's `let`s as its clauses see them (errors are reported by the lowering proper).
-fn rule_lets(r: &ast::Rule, file: usize, file_lets: &Lets) -> Lets {
+pub(super) fn rule_lets(r: &ast::Rule, file: usize, file_lets: &Lets) -> Lets {
     let mut lets = file_lets.clone();
     let mut scratch = Vec::new();
     for c in &r.clauses {
@@ -465,42 +477,49 @@ fn step_columns(r: &ast::Rule, steps: &[String]) -> Vec<Vec<String>> {
 
 /// `install.FolderPath` → `install_FolderPath`, the grouped column a step's value is in.
 fn rename_step_columns(e: &mut ast::Expr, steps: &[String]) {
+    map_names(e, &mut |name| {
+        let (step, col) = name.split_once('.')?;
+        steps
+            .iter()
+            .any(|s| s == step)
+            .then(|| format!("{step}_{col}"))
+    });
+}
+
+/// Renames every column name `f` gives a new name for.
+pub(super) fn map_names(e: &mut ast::Expr, f: &mut dyn FnMut(&str) -> Option<String>) {
     use ast::ExprKind as K;
     match &mut e.kind {
         K::Name(n) => {
-            if let Some((step, col)) = n.name.split_once('.') {
-                if steps.iter().any(|s| s == step) {
-                    n.name = format!("{step}_{col}");
-                }
+            if let Some(new) = f(&n.name) {
+                n.name = new;
             }
         }
         K::Literal(_) | K::Star | K::Query(_) => {}
-        K::Not(x) | K::Neg(x) => rename_step_columns(x, steps),
+        K::Not(x) | K::Neg(x) => map_names(x, f),
         K::Binary { lhs, rhs, .. }
         | K::Index {
             base: lhs,
             index: rhs,
         } => {
-            rename_step_columns(lhs, steps);
-            rename_step_columns(rhs, steps);
+            map_names(lhs, f);
+            map_names(rhs, f);
         }
         K::InList { lhs, list, .. } => {
-            rename_step_columns(lhs, steps);
-            list.iter_mut().for_each(|x| rename_step_columns(x, steps));
+            map_names(lhs, f);
+            list.iter_mut().for_each(|x| map_names(x, f));
         }
         K::Between { lhs, low, high, .. } => {
             for x in [lhs, low, high] {
-                rename_step_columns(x, steps);
+                map_names(x, f);
             }
         }
-        K::Call { args: xs, .. } | K::List(xs) => {
-            xs.iter_mut().for_each(|x| rename_step_columns(x, steps))
-        }
+        K::Call { args: xs, .. } | K::List(xs) => xs.iter_mut().for_each(|x| map_names(x, f)),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn sequence(
+pub(super) fn sequence(
     r: &ast::Rule,
     s: &ast::Sequence,
     file: usize,
@@ -600,7 +619,14 @@ fn sequence(
             }
         }
         let mut by = s.by.clone();
-        by.extend(st.by.iter().cloned().map(|e| assign(None, e)));
+        // A step's own keys are not output columns: named apart, so that a step can also
+        // keep the key's column (`step a ... by ProcessId` and `a.ProcessId`).
+        by.extend(
+            st.by
+                .iter()
+                .enumerate()
+                .map(|(k, e)| assign(Some(&format!("$key{k}")), e.clone())),
+        );
         let mut clauses: Vec<ast::Clause> = r
             .clauses
             .iter()
