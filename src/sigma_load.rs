@@ -58,6 +58,8 @@ pub struct Loaded {
     pub refusals: Vec<Refusal>,
     /// Filter documents read.
     pub filters: usize,
+    /// Detection rules that run only inside the correlations referencing them.
+    pub parts: usize,
     /// Rules left out of some target of their logsource (a field the target does not map),
     /// by target name.
     pub partial: Vec<(String, usize)>,
@@ -90,6 +92,9 @@ impl Loaded {
         );
         if !top.is_empty() {
             s.push_str(&format!(" ({})", top.join(", ")));
+        }
+        if self.parts > 0 {
+            s.push_str(&format!("; {} run only inside correlations", self.parts));
         }
         if self.filters > 0 {
             s.push_str(&format!("; {} filter(s)", self.filters));
@@ -148,7 +153,8 @@ pub fn compile_all(
             ..sigma::Context::new(&cat)
         };
         let t = sigma::translate(&path.display().to_string(), text, cx);
-        loaded.documents += t.rules.len() + t.refusals.len();
+        loaded.documents += t.rules.len() + t.refusals.len() + t.parts.len();
+        loaded.parts += t.parts.len();
         for r in &t.rules {
             for sk in &r.skipped {
                 let target = sk.split(':').next().unwrap_or(sk).to_string();

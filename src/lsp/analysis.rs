@@ -67,6 +67,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
         "summarize: make_set(x) the distinct values, sorted",
     ),
     ("sum", "summarize: sum(x)"),
+    ("avg", "summarize: avg(x), a real"),
     (
         "arg_max",
         "summarize: arg_max(by, cols...) the row with the largest `by`",

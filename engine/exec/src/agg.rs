@@ -16,6 +16,12 @@ pub(crate) enum AggState {
         capped: bool,
     },
     Sum(Option<Value>),
+    /// `avg`: the sum of the values as reals, and how many there were. Both add up, so
+    /// partial states merge as `sum`'s do; the mean is taken at finish.
+    Avg {
+        sum: f64,
+        n: i64,
+    },
     /// `arg_max` (`want` is `Greater`) / `arg_min` (`Less`): the ranked value and the
     /// returned values of the best row so far. Which row is best does not depend on the
     /// order rows arrive in (see [`arg_rank`]), so partial states merge exactly.
@@ -43,6 +49,7 @@ impl AggState {
                 capped: false,
             },
             AggKind::Sum => AggState::Sum(None),
+            AggKind::Avg => AggState::Avg { sum: 0.0, n: 0 },
             AggKind::ArgMax | AggKind::ArgMin => AggState::ArgExtreme {
                 want: if kind == AggKind::ArgMax {
                     Ordering::Greater
@@ -65,6 +72,8 @@ impl AggState {
                 v.clone().unwrap_or(Value::Null)
             }
             AggState::MakeSet { set, .. } => Value::Array(set.iter().map(Key::value).collect()),
+            AggState::Avg { n: 0, .. } => Value::Null,
+            AggState::Avg { sum, n } => Value::Real(sum / *n as f64),
             // A timeline gives rows through its operator (`timeline::finish`), not values.
             AggState::Timeline(_) => return,
             AggState::ArgExtreme { best, width, .. } => {
@@ -120,6 +129,12 @@ impl AggState {
                         None => v,
                         Some(cur) => add(&cur, &v),
                     });
+                }
+            }
+            AggState::Avg { sum, n } => {
+                if let Some(x) = arg.as_ref().and_then(real) {
+                    *sum += x;
+                    *n += 1;
                 }
             }
             AggState::ArgExtreme { want, best, .. } => {
@@ -179,6 +194,10 @@ impl AggState {
                     None => b,
                     Some(cur) => add(&cur, &b),
                 })
+            }
+            (AggState::Avg { sum, n }, AggState::Avg { sum: s, n: m }) => {
+                *sum += s;
+                *n += m;
             }
             (
                 AggState::MakeSet { set, limit, capped },
@@ -264,6 +283,15 @@ pub(super) fn extreme(slot: &mut Option<Value>, v: Value, want: Ordering) {
                 *slot = Some(v);
             }
         }
+    }
+}
+
+/// A number as a real, for `avg`; anything else (null included) is skipped.
+pub(crate) fn real(v: &Value) -> Option<f64> {
+    match v {
+        Value::Long(n) => Some(*n as f64),
+        Value::Real(x) => Some(*x),
+        _ => None,
     }
 }
 

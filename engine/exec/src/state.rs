@@ -91,6 +91,11 @@ enum AggWire {
     Min(Option<Key>),
     Max(Option<Key>),
     Sum(Option<Key>),
+    /// The sum as a real's key (a JSON number cannot hold an infinite sum).
+    Avg {
+        sum: Key,
+        n: i64,
+    },
     MakeSet {
         set: Vec<Key>,
         limit: usize,
@@ -161,6 +166,10 @@ fn to_wire(a: &AggState) -> AggWire {
         AggState::Min(v) => AggWire::Min(key(v)),
         AggState::Max(v) => AggWire::Max(key(v)),
         AggState::Sum(v) => AggWire::Sum(key(v)),
+        AggState::Avg { sum, n } => AggWire::Avg {
+            sum: Key::of(&Value::Real(*sum)),
+            n: *n,
+        },
         AggState::MakeSet { set, limit, capped } => AggWire::MakeSet {
             set: set.iter().cloned().collect(),
             limit: *limit,
@@ -191,6 +200,10 @@ fn from_wire(w: AggWire) -> AggState {
         AggWire::Min(k) => AggState::Min(value(k)),
         AggWire::Max(k) => AggState::Max(value(k)),
         AggWire::Sum(k) => AggState::Sum(value(k)),
+        AggWire::Avg { sum, n } => AggState::Avg {
+            sum: crate::agg::real(&sum.value()).unwrap_or(0.0),
+            n,
+        },
         AggWire::MakeSet { set, limit, capped } => AggState::MakeSet {
             set: set.into_iter().collect::<BTreeSet<Key>>(),
             limit,
@@ -234,6 +247,7 @@ fn fits(a: &AggState, k: AggKind) -> bool {
             | (AggState::Min(_), AggKind::Min)
             | (AggState::Max(_), AggKind::Max)
             | (AggState::Sum(_), AggKind::Sum)
+            | (AggState::Avg { .. }, AggKind::Avg)
             | (AggState::MakeSet { .. }, AggKind::MakeSet)
             | (
                 AggState::ArgExtreme { .. },
@@ -577,6 +591,59 @@ rule each { id "rows" from DeviceProcessEvents project DeviceName, FileName exam
             // Rows come out in their tags' order (chunk = line here), each at its own line.
             let rows: Vec<Option<u64>> = rows.iter().filter(|r| r.rule == 1).map(line_of).collect();
             assert_eq!(rows, [Some(1), Some(2), Some(5), Some(7)]);
+        }
+    }
+
+    /// `avg` merges its sums and counts: split over two executors and through entries in
+    /// either order, the mean is the mean of all values; no value gives null.
+    #[test]
+    fn avg_merges_through_entries() {
+        let mut sources = Sources::default();
+        sources.add(
+            "avg.scry",
+            r#"rule mean { id "mean" from DeviceProcessEvents summarize m = avg(ProcessId) by DeviceName examples {} }"#,
+        );
+        let compiled = compile::compile(&sources, Arc::new(Catalog::builtin()));
+        assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+        let plan = Plan::new(compiled.rules);
+        let part = |events: &[(&str, Option<i64>)]| {
+            let mut ex = Executor::new(&plan, 0, None);
+            let fields = ex.fields().clone();
+            let mut row = Row::new(&fields);
+            for (device, pid) in events {
+                let pid = pid.map_or(String::new(), |p| format!(r#","ProcessId":{p}"#));
+                let json =
+                    format!(r#"{{"Type":"DeviceProcessEvents","DeviceName":"{device}"{pid}}}"#);
+                row_from_json(&json, &fields, &mut row).unwrap();
+                ex.process(&row).unwrap();
+            }
+            entries(&plan, ex.into_partial().unwrap())
+        };
+        let first = part(&[("a", Some(1)), ("a", Some(2)), ("b", None)]);
+        let second = part(&[("a", Some(6)), ("a", None)]);
+        for all in [
+            first.iter().chain(&second).cloned().collect::<Vec<_>>(),
+            second.iter().chain(&first).cloned().collect(),
+        ] {
+            let mut ex = Executor::new(&plan, 0, None);
+            ex.absorb(partial(&plan, all).unwrap());
+            let got: Vec<(String, Value)> = ex
+                .finish()
+                .iter()
+                .map(|r| {
+                    (
+                        crate::kql::funcs::tostring(&r.values[0]),
+                        r.values[1].clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("a".to_string(), Value::Real(3.0)),
+                    ("b".to_string(), Value::Null)
+                ]
+            );
         }
     }
 

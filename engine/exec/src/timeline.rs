@@ -279,6 +279,9 @@ impl<'a> Sliding<'a> {
             AggKind::Count | AggKind::CountIf => Value::Long(self.count),
             AggKind::DCount => Value::Long(self.distinct.len() as i64),
             _ if self.summed == 0 => Value::Null,
+            AggKind::Avg => {
+                Value::Real((self.sum_real + self.sum_long as f64) / self.summed as f64)
+            }
             _ if self.real => Value::Real(self.sum_real + self.sum_long as f64),
             _ => i64::try_from(self.sum_long).map_or(Value::Null, Value::Long),
         }

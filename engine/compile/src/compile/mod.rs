@@ -96,6 +96,8 @@ pub enum AggKind {
     MakeSet,
     /// `sum(x)`
     Sum,
+    /// `avg(x)`: the mean of the non-null values, a real (null when there is none).
+    Avg,
     /// `arg_max(x, r1, ...)`: the values of `r1, ...` on the row where `x` is largest.
     ArgMax,
     /// `arg_min(x, r1, ...)`: the values of `r1, ...` on the row where `x` is smallest.
@@ -113,6 +115,7 @@ impl AggKind {
             AggKind::Max => "max",
             AggKind::MakeSet => "make_set",
             AggKind::Sum => "sum",
+            AggKind::Avg => "avg",
             AggKind::ArgMax => "arg_max",
             AggKind::ArgMin => "arg_min",
         }

@@ -10,9 +10,9 @@
 //! string columns ([`catalog_additions`]): Windows event readers fill any field the plan
 //! reads by name.
 //!
-//! A file either yields rules or is refused by name with the reason ([`Refusal`]);
-//! correlation rules are refused ("correlation rules are not supported yet"), as are the
-//! timestamp modifiers and `expand` placeholders. Filter documents ([`Filter`]) become
+//! A file either yields rules or is refused by name with the reason ([`Refusal`]), as are
+//! the timestamp modifiers and `expand` placeholders without values. Correlation documents
+//! become threshold and sequence rules over the rules they reference ([`correlation`]). Filter documents ([`Filter`]) become
 //! named `except` scenarios of the rules they name.
 //!
 //! ```
@@ -26,6 +26,7 @@
 //! ```
 
 pub mod condition;
+mod correlation;
 pub mod logsource;
 pub mod lower;
 mod meta;
@@ -196,6 +197,8 @@ pub struct Translation {
     pub rules: Vec<SigmaRule>,
     /// The documents refused.
     pub refusals: Vec<Refusal>,
+    /// Detection rules that run only inside the correlations referencing them, by title.
+    pub parts: Vec<String>,
 }
 
 /// True if `text` looks like a Sigma file: a YAML mapping with `detection`, `correlation`
@@ -222,7 +225,23 @@ pub fn translate(file: &str, text: &str, cx: Context<'_>) -> Translation {
             return out;
         }
     };
+    let multi = docs.len() > 1;
+    // Correlations first: the rules they reference run only inside them unless they say
+    // `generate: true` ([S-corr] "Generate"); a refused correlation hides nothing.
+    let index = correlation::index(&docs);
+    let mut correlations: Vec<Option<Result<SigmaRule, lower::Refuse>>> = Vec::new();
+    let mut hidden = BTreeSet::new();
     for doc in &docs {
+        correlations.push(doc.get("correlation").map(|_| {
+            correlation::lower(file, doc, &docs, &index, multi, cx).map(|l| {
+                if !l.generate {
+                    hidden.extend(l.refs);
+                }
+                l.rule
+            })
+        }));
+    }
+    for (i, doc) in docs.iter().enumerate() {
         if doc.get("filter").is_some() && doc.get("detection").is_none() {
             // Applied to the rules it names, wherever they are (see `filters`).
             continue;
@@ -233,7 +252,15 @@ pub fn translate(file: &str, text: &str, cx: Context<'_>) -> Translation {
             .or_else(|| doc.get("id").and_then(Node::as_str))
             .unwrap_or(file)
             .to_string();
-        match rule(file, doc, docs.len() > 1, cx) {
+        let result = match correlations[i].take() {
+            Some(r) => r,
+            None if hidden.contains(&i) => {
+                out.parts.push(name);
+                continue;
+            }
+            None => rule(file, doc, multi, cx),
+        };
+        match result {
             Ok(r) => out.rules.push(r),
             Err(r) => out.refusals.push(Refusal {
                 file: file.into(),
@@ -247,13 +274,73 @@ pub fn translate(file: &str, text: &str, cx: Context<'_>) -> Translation {
     out
 }
 
+/// A detection rule lowered, before it is written as a rule: what a correlation reuses.
+#[derive(Debug, Clone)]
+pub(crate) struct Parts {
+    /// The tables, in first-use order.
+    pub tables: Vec<String>,
+    /// The `where` text: per target, its guard and the detection, or-ed.
+    pub cond: String,
+    /// The filters applied: `(title, description, when)`.
+    pub excepts: Vec<(String, Option<String>, String)>,
+    /// Columns the tables lack: `(table, column, type)`.
+    pub columns: Vec<(String, String, String)>,
+    /// Targets left out, with the reason.
+    pub skipped: Vec<String>,
+    /// The targets lowered (their field mappings resolve a correlation's fields).
+    pub targets: Vec<Target>,
+}
+
 fn rule(file: &str, doc: &Node, multi: bool, cx: Context<'_>) -> Result<SigmaRule, lower::Refuse> {
+    let id = doc
+        .get("id")
+        .and_then(Node::as_str)
+        .or_else(|| doc.get("title").and_then(Node::as_str))
+        .unwrap_or(file)
+        .to_string();
+    let p = parts(file, doc, cx, &[])?;
+    let mut excepts = String::new();
+    for (title, description, when) in &p.excepts {
+        let description = description
+            .as_deref()
+            .map(|d| format!("description {} ", value::scry_str(d.trim_end())))
+            .unwrap_or_default();
+        excepts.push_str(&format!(
+            "  except {} {{ {description}when {when} }}\n",
+            value::scry_str(title),
+        ));
+    }
+    let mut scry = format!("// Sigma: {file}\n");
+    if !p.skipped.is_empty() {
+        scry.push_str(&format!("// targets left out: {}\n", p.skipped.join("; ")));
+    }
+    scry.push_str(&format!("rule {} {{\n", meta::rule_name(file, doc, multi)));
+    meta::write(&mut scry, doc, file);
+    scry.push_str(&format!("  from {}\n", p.tables.join(", ")));
+    scry.push_str(&format!("  where {}\n", p.cond));
+    scry.push_str(&excepts);
+    scry.push_str("}\n");
+    Ok(SigmaRule {
+        file: file.into(),
+        id,
+        scry,
+        columns: p.columns,
+        skipped: p.skipped,
+    })
+}
+
+/// Lowers a detection rule's logsource, detection and filters; `extra` are fields a
+/// correlation reads besides (its group-by and value fields), mapped and added as columns
+/// like the detection's own.
+pub(crate) fn parts(
+    file: &str,
+    doc: &Node,
+    cx: Context<'_>,
+    extra: &[String],
+) -> Result<Parts, lower::Refuse> {
     let (mapping, catalog, filters) = (cx.mapping, cx.catalog, cx.filters);
     if !matches!(doc.kind, Kind::Map(_)) {
         return lower::refuse(doc, "a Sigma document must be a map");
-    }
-    if let Some(c) = doc.get("correlation") {
-        return lower::refuse(c, "correlation rules are not supported yet");
     }
     let Some(det) = doc.get("detection") else {
         return lower::refuse(doc, "no `detection`: not a Sigma rule");
@@ -290,6 +377,7 @@ fn rule(file: &str, doc: &Node, multi: bool, cx: Context<'_>) -> Result<SigmaRul
     };
     let mut used = BTreeSet::new();
     let mut has_keywords = lower::fields_used(det, &mut used);
+    used.extend(extra.iter().cloned());
     for f in &applied {
         has_keywords |= lower::fields_used(&f.detection, &mut used);
     }
@@ -406,7 +494,7 @@ fn rule(file: &str, doc: &Node, multi: bool, cx: Context<'_>) -> Result<SigmaRul
             None => body,
         });
     }
-    let mut excepts = String::new();
+    let mut excepts = Vec::new();
     for f in &applied {
         let mut per = Vec::new();
         for t in &chosen {
@@ -430,33 +518,19 @@ fn rule(file: &str, doc: &Node, multi: bool, cx: Context<'_>) -> Result<SigmaRul
                 None => body,
             });
         }
-        let description = f
-            .description
-            .as_deref()
-            .map(|d| format!("description {} ", value::scry_str(d.trim_end())))
-            .unwrap_or_default();
-        excepts.push_str(&format!(
-            "  except {} {{ {description}when {} }}\n",
-            value::scry_str(&f.title),
-            lower::join(per, "or")
+        excepts.push((
+            f.title.clone(),
+            f.description.clone(),
+            lower::join(per, "or"),
         ));
     }
-    let mut scry = format!("// Sigma: {file}\n");
-    if !skipped.is_empty() {
-        scry.push_str(&format!("// targets left out: {}\n", skipped.join("; ")));
-    }
-    scry.push_str(&format!("rule {} {{\n", meta::rule_name(file, doc, multi)));
-    meta::write(&mut scry, doc, file);
-    scry.push_str(&format!("  from {}\n", tables.join(", ")));
-    scry.push_str(&format!("  where {}\n", lower::join(per_target, "or")));
-    scry.push_str(&excepts);
-    scry.push_str("}\n");
-    Ok(SigmaRule {
-        file: file.into(),
-        id,
-        scry,
+    Ok(Parts {
+        tables: tables.iter().map(|t| t.to_string()).collect(),
+        cond: lower::join(per_target, "or"),
+        excepts,
         columns,
         skipped,
+        targets: chosen.into_iter().cloned().collect(),
     })
 }
 

@@ -160,8 +160,8 @@ impl Cx<'_> {
                 self.diags.push(d);
                 self.error_expr()
             }
-            "count" | "countif" | "dcount" | "min" | "max" | "make_set" | "sum" | "makeset"
-            | "arg_max" | "arg_min" => self.err(
+            "count" | "countif" | "dcount" | "min" | "max" | "make_set" | "sum" | "avg"
+            | "makeset" | "arg_max" | "arg_min" => self.err(
                 codes::BAD_AGGREGATE,
                 name.span,
                 format!("{n}() is an aggregate: it can only be used in `summarize`"),
@@ -235,6 +235,7 @@ impl Cx<'_> {
             "max" => AggKind::Max,
             "make_set" | "makeset" => AggKind::MakeSet,
             "sum" => AggKind::Sum,
+            "avg" => AggKind::Avg,
             "arg_max" => AggKind::ArgMax,
             "arg_min" => AggKind::ArgMin,
             other => {
@@ -342,6 +343,18 @@ impl Cx<'_> {
                 } else {
                     t
                 }
+            }
+            AggKind::Avg => {
+                let t = arg_ty.unwrap_or(Type::Long);
+                if !t.is_numeric() {
+                    self.err(
+                        codes::TYPE_MISMATCH,
+                        a.span,
+                        format!("avg() needs numbers, not {t}"),
+                    );
+                    return None;
+                }
+                Type::Real
             }
             // Lowered by `arg_extreme` above; never reached.
             AggKind::ArgMax | AggKind::ArgMin => return None,

@@ -128,7 +128,8 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// The aggregates `summarize` knows (`makeset` is an old spelling of `make_set`).
 pub const AGGREGATES: &[&str] = &[
-    "count", "countif", "dcount", "min", "max", "make_set", "makeset", "sum", "arg_max", "arg_min",
+    "count", "countif", "dcount", "min", "max", "make_set", "makeset", "sum", "avg", "arg_max",
+    "arg_min",
 ];
 
 /// Adds a top-level `let` to `lets`.

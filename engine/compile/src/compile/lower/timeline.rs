@@ -327,7 +327,7 @@ fn threshold_condition(
                 span,
                 "a threshold compares one aggregate with constants",
             )
-            .with_note("write `count() >= 5`, `countif(p) > 2`, `dcount(RemoteUrl) >= 3` or `sum(x) > 100`, joined by `and`"),
+            .with_note("write `count() >= 5`, `countif(p) > 2`, `dcount(RemoteUrl) >= 3`, `sum(x) > 100` or `avg(x) > 10`, joined by `and`"),
         );
     };
     let mut measure: Option<&ast::Expr> = None;
@@ -351,7 +351,7 @@ fn threshold_condition(
         };
         let is_measure = |x: &ast::Expr| {
             matches!(&x.kind, ast::ExprKind::Call { name, .. }
-                if matches!(name.name.as_str(), "count" | "countif" | "dcount" | "sum"))
+                if matches!(name.name.as_str(), "count" | "countif" | "dcount" | "sum" | "avg"))
         };
         let (m, k, cmp) = if is_measure(lhs) {
             (&**lhs, &**rhs, cmp)

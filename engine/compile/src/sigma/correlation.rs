@@ -1,0 +1,508 @@
+//! Sigma correlation documents (the correlation rules specification) as scry rules over
+//! several events, lowered onto the existing forms — no evaluator of their own:
+//!
+//! - `event_count` → `threshold count() <cond> within <timespan> by <group-by>`,
+//!   `value_count` → `dcount(<field>)`, `value_sum` → `sum(todouble(<field>))`,
+//!   `value_avg` → `avg(todouble(<field>))`, over the
+//!   referenced rules' detections or-ed (one event matching two rules counts once);
+//! - `temporal_ordered` → `sequence within <timespan> by <group-by> { step per rule }`,
+//!   `temporal` → `sequence unordered ...` (the condition must ask for all the rules);
+//! - refused by name: `value_percentile`
+//!   (the specification does not say what is compared: design D11), a correlation over
+//!   another correlation (chains), a rule referenced from another file.
+//!
+//! The referenced rules are lowered as detection rules are ([`super::parts`]), with the
+//! correlation's group-by and value fields added to the fields they read, so those go
+//! through the same logsource mapping. `aliases` give a group-by name per rule.
+
+use super::lower::{self, refuse, Refuse};
+use super::yaml::{Kind, Node};
+use super::{meta, parts, value, Context, Parts, SigmaRule};
+use std::collections::BTreeMap;
+
+/// A correlation lowered: the rule, the documents it references, and whether those also
+/// run on their own (`generate: true`).
+pub(crate) struct Lowered {
+    pub rule: SigmaRule,
+    pub refs: Vec<usize>,
+    pub generate: bool,
+}
+
+/// Every document's `id` and `name`, to its index: what `rules` refers to.
+pub(crate) fn index(docs: &[Node]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (i, d) in docs.iter().enumerate() {
+        for k in ["id", "name"] {
+            if let Some(v) = d.get(k).and_then(Node::as_str) {
+                out.entry(v.to_string()).or_insert(i);
+            }
+        }
+    }
+    out
+}
+
+/// `5m` → `5m`: `number + letter (in lowercase)`, s, m, h or d ([S-corr] "Time Selection").
+fn timespan(node: &Node) -> Result<String, Refuse> {
+    let s = node.as_str().unwrap_or("");
+    // Split at the last char's boundary: the text may end in any character.
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, c)) if "smhd".contains(c) => (&s[..i], Some(c)),
+        _ => ("", None),
+    };
+    match (unit, digits.parse::<u32>()) {
+        (Some(u), Ok(n)) if n > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(format!("{n}{u}"))
+        }
+        _ => refuse(
+            node,
+            format!("timespan `{s}` is not a number and one of s, m, h, d (`10m`)"),
+        ),
+    }
+}
+
+/// The `condition` map: comparisons (and-ed) and the `field` entry.
+struct Condition {
+    cmps: Vec<(&'static str, String)>,
+    fields: Vec<String>,
+}
+
+fn condition(node: &Node) -> Result<Condition, Refuse> {
+    let Kind::Map(pairs) = &node.kind else {
+        return refuse(node, "a correlation `condition` must be a map (`gte: 5`)");
+    };
+    let mut out = Condition {
+        cmps: Vec::new(),
+        fields: Vec::new(),
+    };
+    for (k, v) in pairs {
+        let key = k.as_str().unwrap_or("");
+        let op = match key {
+            "gt" => ">",
+            "gte" => ">=",
+            "lt" => "<",
+            "lte" => "<=",
+            "eq" => "==",
+            "neq" => "!=",
+            "field" => {
+                out.fields = v.strings().into_iter().map(str::to_string).collect();
+                if out.fields.is_empty() {
+                    return refuse(v, "`field` names no field");
+                }
+                continue;
+            }
+            _ => {
+                return refuse(
+                    k,
+                    format!("unknown condition `{key}` (gt, gte, lt, lte, eq, neq, field)"),
+                )
+            }
+        };
+        let n = v.as_str().unwrap_or("");
+        // A finite number, written back as read: scry reads the same literal forms.
+        let ok = n.parse::<f64>().is_ok_and(f64::is_finite)
+            && n.bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+        if !ok {
+            return refuse(v, format!("condition `{key}: {n}` is not a number"));
+        }
+        out.cmps.push((op, n.to_string()));
+    }
+    Ok(out)
+}
+
+/// A Sigma field as the column every target of `p` reads it from: the group-by keys and
+/// value fields must be one column per rule (a mapped expression, or targets that disagree,
+/// are refused by name).
+fn column(p: &Parts, field: &str, at: &Node) -> Result<String, Refuse> {
+    let mut col: Option<&str> = None;
+    for t in &p.targets {
+        let c = match t.fields.get(field) {
+            Some(super::logsource::FieldSource::Column(c)) => c.as_str(),
+            Some(super::logsource::FieldSource::Expr { .. }) => {
+                return refuse(
+                    at,
+                    format!(
+                        "field `{field}` is an expression on target {} (a correlation groups and counts columns)",
+                        t.name
+                    ),
+                )
+            }
+            None => field,
+        };
+        match col {
+            Some(prev) if prev != c => {
+                return refuse(
+                    at,
+                    format!("field `{field}` is column {prev} on one target and {c} on another"),
+                )
+            }
+            _ => col = Some(c),
+        }
+    }
+    Ok(lower::scry_name(col.unwrap_or(field)))
+}
+
+/// A referenced rule: its document, the name it was referenced by, its lowering and its
+/// keys and value fields as columns.
+struct Part<'a> {
+    doc: &'a Node,
+    reference: String,
+    parts: Parts,
+    keys: Vec<String>,
+    values: Vec<String>,
+}
+
+/// Lowers a correlation document of `docs`.
+pub(crate) fn lower(
+    file: &str,
+    doc: &Node,
+    docs: &[Node],
+    index: &BTreeMap<String, usize>,
+    multi: bool,
+    cx: Context<'_>,
+) -> Result<Lowered, Refuse> {
+    let Some(corr) = doc.get("correlation") else {
+        return refuse(doc, "no `correlation` section");
+    };
+    let Some(ty_node) = corr.get("type") else {
+        return refuse(corr, "a correlation needs a `type`");
+    };
+    let ty = ty_node.as_str().unwrap_or("");
+    let sequence = match ty {
+        "event_count" | "value_count" | "value_sum" | "value_avg" => false,
+        "temporal" | "temporal_ordered" => true,
+        "value_percentile" => {
+            return refuse(
+                ty_node,
+                "value_percentile correlations are not supported: the specification does not say what is compared (its example reads as the share of events per value of the field; a numeric percentile of the field is another reading)",
+            )
+        }
+        other => {
+            return refuse(
+                ty_node,
+                format!("unknown correlation type `{other}` (event_count, value_count, value_sum, value_avg, temporal, temporal_ordered)"),
+            )
+        }
+    };
+    let Some(rules_node) = corr.get("rules") else {
+        return refuse(corr, "a correlation needs `rules`");
+    };
+    let refs = rules_node.strings();
+    if refs.is_empty() {
+        return refuse(rules_node, "`rules` names no rule");
+    }
+    let span = match corr.get("timespan") {
+        Some(t) => timespan(t)?,
+        None => return refuse(corr, "a correlation needs a `timespan`"),
+    };
+    let group_node = corr.get("group-by");
+    let group: Vec<&str> = group_node.map(Node::strings).unwrap_or_default();
+    let cond = corr.get("condition").map(condition).transpose()?;
+    let generate = match doc.get("generate").or_else(|| corr.get("generate")) {
+        None => false,
+        Some(g) => match g.as_str() {
+            Some("true") => true,
+            Some("false") => false,
+            _ => return refuse(g, "`generate` must be true or false"),
+        },
+    };
+    let aliases = corr.get("aliases");
+    let mut lowered: Vec<Part<'_>> = Vec::new();
+    let mut doc_ids = Vec::new();
+    for r in &refs {
+        let Some(&i) = index.get(*r) else {
+            return refuse(
+                rules_node,
+                format!("rules of other files are not supported yet: `{r}` is not in this file (a correlation reads the rules of its own file)"),
+            );
+        };
+        let rdoc = &docs[i];
+        if rdoc.get("correlation").is_some() {
+            return refuse(
+                rules_node,
+                format!(
+                    "chained correlations are not supported yet: `{r}` is itself a correlation (a step over another correlation's results has no scry form)"
+                ),
+            );
+        }
+        let rname = rdoc.get("name").and_then(Node::as_str);
+        // A group-by name is an alias when `aliases` gives one for it, else the field.
+        let mut key_fields = Vec::new();
+        for g in &group {
+            let field = match aliases.and_then(|a| a.get(g)) {
+                Some(per) => {
+                    let f = [Some(*r), rname, rdoc.get("id").and_then(Node::as_str)]
+                        .into_iter()
+                        .flatten()
+                        .find_map(|n| per.get(n).and_then(Node::as_str));
+                    match f {
+                        Some(f) => f.to_string(),
+                        None => {
+                            return refuse(
+                                per,
+                                format!("alias `{g}` names no field for rule `{r}`"),
+                            )
+                        }
+                    }
+                }
+                None => g.to_string(),
+            };
+            key_fields.push(field);
+        }
+        let value_fields: Vec<String> = cond.as_ref().map(|c| c.fields.clone()).unwrap_or_default();
+        let extra: Vec<String> = key_fields.iter().chain(&value_fields).cloned().collect();
+        let p = parts(file, rdoc, cx, &extra).map_err(|e| Refuse {
+            reason: format!("rule `{r}`: {}", e.reason),
+            at: e.at,
+        })?;
+        let at = group_node.unwrap_or(corr);
+        let keys = key_fields
+            .iter()
+            .map(|f| column(&p, f, at))
+            .collect::<Result<Vec<_>, _>>()?;
+        let values = value_fields
+            .iter()
+            .map(|f| column(&p, f, corr))
+            .collect::<Result<Vec<_>, _>>()?;
+        doc_ids.push(i);
+        lowered.push(Part {
+            doc: rdoc,
+            reference: r.to_string(),
+            parts: p,
+            keys,
+            values,
+        });
+    }
+    let body = if sequence {
+        sequence_text(ty, corr, &lowered, cond.as_ref(), &span)?
+    } else {
+        threshold_text(ty, corr, &lowered, cond.as_ref(), &span)?
+    };
+    let mut columns: Vec<(String, String, String)> = Vec::new();
+    let mut skipped = Vec::new();
+    for p in &lowered {
+        for c in &p.parts.columns {
+            if !columns.contains(c) {
+                columns.push(c.clone());
+            }
+        }
+        skipped.extend(p.parts.skipped.iter().cloned());
+    }
+    let mut scry = format!(
+        "// Sigma: {file} (correlation {ty} over {})\n",
+        refs.join(", ")
+    );
+    if !skipped.is_empty() {
+        scry.push_str(&format!("// targets left out: {}\n", skipped.join("; ")));
+    }
+    scry.push_str(&format!("rule {} {{\n", meta::rule_name(file, doc, multi)));
+    meta::write(&mut scry, doc, file);
+    scry.push_str(&body);
+    scry.push_str(&excepts(&lowered, sequence));
+    scry.push_str("}\n");
+    let id = doc
+        .get("id")
+        .and_then(Node::as_str)
+        .or_else(|| doc.get("title").and_then(Node::as_str))
+        .unwrap_or(file)
+        .to_string();
+    Ok(Lowered {
+        rule: SigmaRule {
+            file: file.into(),
+            id,
+            scry,
+            columns,
+            skipped,
+        },
+        refs: doc_ids,
+        generate,
+    })
+}
+
+/// The filters of the referenced rules, as the rule's exclusions. Several rules: each
+/// filter holds for its own rule's events only (and-ed with that rule's condition), and
+/// filters of one title are or-ed into one exclusion.
+fn excepts(parts: &[Part<'_>], scoped: bool) -> String {
+    let mut by_title: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
+    let scoped = scoped || parts.len() > 1;
+    for p in parts {
+        for (title, description, when) in &p.parts.excepts {
+            let when = if scoped {
+                format!("({} and {when})", p.parts.cond)
+            } else {
+                when.clone()
+            };
+            match by_title.iter_mut().find(|(t, _, _)| t == title) {
+                Some((_, _, w)) => w.push(when),
+                None => by_title.push((title.clone(), description.clone(), vec![when])),
+            }
+        }
+    }
+    let mut out = String::new();
+    for (title, description, whens) in by_title {
+        let description = description
+            .as_deref()
+            .map(|d| format!("description {} ", value::scry_str(d.trim_end())))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  except {} {{ {description}when {} }}\n",
+            value::scry_str(&title),
+            lower::join(whens, "or")
+        ));
+    }
+    out
+}
+
+fn by(keys: &[String]) -> String {
+    if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", keys.join(", "))
+    }
+}
+
+/// `from T where (r1) or (r2) threshold m <cond> within T by K`.
+fn threshold_text(
+    ty: &str,
+    corr: &Node,
+    parts: &[Part<'_>],
+    cond: Option<&Condition>,
+    span: &str,
+) -> Result<String, Refuse> {
+    let Some(cond) = cond.filter(|c| !c.cmps.is_empty()) else {
+        return refuse(corr, format!("{ty} needs a `condition` (`gte: 5`)"));
+    };
+    let first = &parts[0];
+    let mut tables = first.parts.tables.clone();
+    tables.sort();
+    for p in &parts[1..] {
+        let mut t = p.parts.tables.clone();
+        t.sort();
+        if t != tables {
+            return refuse(
+                corr,
+                format!(
+                    "rules `{}` and `{}` read different tables ({} and {}): a count over several tables is not supported yet",
+                    first.reference,
+                    p.reference,
+                    first.parts.tables.join(", "),
+                    p.parts.tables.join(", ")
+                ),
+            );
+        }
+        if p.keys != first.keys || p.values != first.values {
+            return refuse(
+                corr,
+                format!(
+                    "rules `{}` and `{}` read the group-by or value fields from different columns: a count over them is not supported yet",
+                    first.reference, p.reference
+                ),
+            );
+        }
+    }
+    let measure = match (ty, first.values.as_slice()) {
+        ("event_count", _) => "count()".to_string(),
+        ("value_count", [v]) => format!("dcount({v})"),
+        ("value_sum", [v]) => format!("sum(todouble({v}))"),
+        ("value_avg", [v]) => format!("avg(todouble({v}))"),
+        (_, []) => return refuse(corr, format!("{ty} needs a `field` in its condition")),
+        _ => {
+            return refuse(
+                corr,
+                format!("{ty} over several fields is not supported yet (name one `field`)"),
+            )
+        }
+    };
+    // A sum or mean of a conversion would be Kusto's `sum_` / `avg_`: named after the field
+    // as `dcount(Host)` is (`dcount_Host`).
+    let name = match (ty, first.values.as_slice()) {
+        ("value_sum" | "value_avg", [v]) => {
+            let field: String = v
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            format!(
+                "{}_{} = ",
+                ty.trim_start_matches("value_"),
+                field.trim_matches('_')
+            )
+        }
+        _ => String::new(),
+    };
+    let test: Vec<String> = cond
+        .cmps
+        .iter()
+        .map(|(op, n)| format!("{measure} {op} {n}"))
+        .collect();
+    let conds: Vec<String> = parts.iter().map(|p| p.parts.cond.clone()).collect();
+    Ok(format!(
+        "  from {}\n  where {}\n  threshold {name}{} within {span}{}\n",
+        first.parts.tables.join(", "),
+        lower::join(conds, "or"),
+        test.join(" and "),
+        by(&first.keys)
+    ))
+}
+
+/// `sequence [unordered] within T by K { step r1 from T where ... ... }`.
+fn sequence_text(
+    ty: &str,
+    corr: &Node,
+    parts: &[Part<'_>],
+    cond: Option<&Condition>,
+    span: &str,
+) -> Result<String, Refuse> {
+    let n = parts.len();
+    // The condition counts the rules that matched: only "all of them" is a sequence.
+    if let Some(c) = cond {
+        let all = c.cmps.iter().all(|(op, v)| {
+            let v = v.parse::<f64>().unwrap_or(f64::NAN);
+            match *op {
+                ">=" | "==" => v == n as f64,
+                ">" => v == n as f64 - 1.0,
+                _ => false,
+            }
+        });
+        if !all || c.cmps.is_empty() {
+            return refuse(
+                corr,
+                format!("a {ty} condition other than all {n} rules is not supported yet"),
+            );
+        }
+    }
+    if n < 2 {
+        return refuse(corr, format!("{ty} needs at least two rules"));
+    }
+    // One key list for all steps when they agree, else each step its own (aliases).
+    let shared = parts.iter().all(|p| p.keys == parts[0].keys);
+    let mut out = format!(
+        "  sequence {}within {span}{} {{\n",
+        if ty == "temporal" { "unordered " } else { "" },
+        if shared {
+            by(&parts[0].keys)
+        } else {
+            String::new()
+        }
+    );
+    for (i, p) in parts.iter().enumerate() {
+        let base: String = p
+            .doc
+            .get("name")
+            .and_then(Node::as_str)
+            .unwrap_or(&p.reference)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        // Step names are identifiers of the rule: prefixed so that no keyword is one.
+        let mut name = format!("r{}_{base}", i + 1);
+        name.truncate(40);
+        out.push_str(&format!(
+            "    step {name} from {} where {}{}\n",
+            p.parts.tables.join(", "),
+            p.parts.cond,
+            if shared { String::new() } else { by(&p.keys) }
+        ));
+    }
+    out.push_str("  }\n");
+    Ok(out)
+}
