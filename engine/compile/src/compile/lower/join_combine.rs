@@ -9,7 +9,8 @@
 //! (`DeviceId1`). `where` after the join filters joined rows; `project` picks their columns;
 //! without `project` the output is every left column, then every right column.
 
-use super::timeline::{assign, column, ident, map_names, node, rule_lets, sequence};
+use super::synth::{assign, column, ident, map_names, node};
+use super::timeline::{rule_lets, sequence};
 use super::*;
 use crate::compile::{JoinKind, TimelineKind};
 

@@ -31,6 +31,8 @@ mod join;
 mod join_combine;
 mod meta;
 mod rule;
+mod shape;
+mod synth;
 mod timeline;
 
 use examples::{lower_examples, no_examples};
@@ -38,7 +40,8 @@ pub use join::desugar_joins;
 pub use join_combine::combining_kind;
 use meta::lower_meta;
 pub use rule::lower_rule;
-pub use timeline::{first_seen as desugar_first_seen, lower_any_rule};
+pub use shape::lower_any_rule;
+pub use timeline::first_seen as desugar_first_seen;
 
 /// The value of an expression that already failed to check: no JSON text can equal it, so
 /// it never collides with a real constant, and later checks skip it instead of piling on.

@@ -8,117 +8,9 @@
 //! lowers each step as such a rule over the step's tables and joins their bodies into one
 //! rule, each body tagged with its step.
 
+use super::synth::{assign, call, column, map_names, node};
 use super::*;
 use crate::compile::{StepRole, Timeline, TimelineKind, DEFAULT_MAX_STEP_EVENTS};
-
-/// Lowers a rule of any shape.
-pub fn lower_any_rule(
-    r: &ast::Rule,
-    file: usize,
-    file_lets: &Lets,
-    catalog: &Catalog,
-    fields: &mut FieldSet,
-    sets: &mut SetRegistry,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Rule> {
-    let mut shapes = r.clauses.iter().filter_map(|c| match c {
-        ast::Clause::Summarize(s) => Some(("summarize", s.span)),
-        ast::Clause::Threshold(s) => Some(("threshold", s.span)),
-        ast::Clause::Sequence(s) => Some(("sequence", s.span)),
-        ast::Clause::FirstSeen(s) => Some(("first_seen", s.span)),
-        _ => None,
-    });
-    let combining = r.clauses.iter().any(|c| {
-        matches!(c, ast::Clause::Join(j) if super::join_combine::combining_kind(&j.kind.name).is_some())
-    });
-    let joined = r.clauses.iter().any(|c| matches!(c, ast::Clause::Join(_)));
-    // A semi or anti join's rule is linted once, as the rule it is rewritten into.
-    if combining || !joined {
-        super::super::lint_time::time_lints(r, file, diags);
-    }
-    if combining {
-        return super::join_combine::lower_combining(
-            r, file, file_lets, catalog, fields, sets, diags,
-        );
-    }
-    if joined {
-        let plain = super::join::desugar_joins(r, file, catalog, diags)?;
-        return lower_any_rule(&plain, file, file_lets, catalog, fields, sets, diags);
-    }
-    let first = shapes.next();
-    if let (Some((a, _)), Some((b, span))) = (first, shapes.next()) {
-        diags.push(
-            Diagnostic::error(
-                codes::CLAUSE_ORDER,
-                file,
-                span,
-                format!("`{b}` in a rule that already has `{a}`"),
-            )
-            .with_note("a rule computes one shape: summarize, threshold, sequence or first_seen"),
-        );
-        return None;
-    }
-    let lower = |r: &ast::Rule,
-                 fields: &mut FieldSet,
-                 sets: &mut SetRegistry,
-                 diags: &mut Vec<Diagnostic>| {
-        lower_rule(r, file, file_lets, catalog, fields, sets, diags)
-    };
-    for c in &r.clauses {
-        match c {
-            ast::Clause::FirstSeen(f) => {
-                let r = first_seen(r, f, file, diags)?;
-                return lower(&r, fields, sets, diags);
-            }
-            ast::Clause::Threshold(t) => {
-                let (synthetic, spec) = threshold(r, t, file, file_lets, diags)?;
-                let mut rule = lower(&synthetic, fields, sets, diags)?;
-                needs_timestamps(&rule, t.span, "threshold", file, diags)?;
-                rule.timeline = Some(Arc::new(spec));
-                return Some(rule);
-            }
-            ast::Clause::Sequence(s) => {
-                return sequence(r, s, file, file_lets, catalog, fields, sets, diags)
-            }
-            _ => {}
-        }
-    }
-    lower(r, fields, sets, diags)
-}
-
-pub(super) fn node(kind: ast::ExprKind, span: Span) -> ast::Expr {
-    ast::Expr { kind, span }
-}
-
-pub(super) fn ident(name: &str, span: Span) -> ast::Ident {
-    ast::Ident {
-        name: name.to_string(),
-        span,
-    }
-}
-
-pub(super) fn column(name: &str, span: Span) -> ast::Expr {
-    node(ast::ExprKind::Name(ident(name, span)), span)
-}
-
-fn call(name: &str, args: Vec<ast::Expr>, span: Span) -> ast::Expr {
-    node(
-        ast::ExprKind::Call {
-            name: ident(name, span),
-            args,
-        },
-        span,
-    )
-}
-
-pub(super) fn assign(name: Option<&str>, value: ast::Expr) -> ast::Assignment {
-    let span = value.span;
-    ast::Assignment {
-        name: name.map(|n| ident(n, span)),
-        value,
-        span,
-    }
-}
 
 /// A constant timespan > 0, in ticks.
 fn positive_span(
@@ -148,7 +40,7 @@ fn positive_span(
 }
 
 /// Every body reads a table with a `Timestamp`.
-fn needs_timestamps(
+pub(super) fn needs_timestamps(
     rule: &Rule,
     span: Span,
     what: &str,
@@ -395,7 +287,7 @@ fn same_call(a: &ast::Expr, b: &ast::Expr) -> bool {
 }
 
 /// `threshold` as a `summarize` of what each event keeps, and the operator.
-fn threshold(
+pub(super) fn threshold(
     r: &ast::Rule,
     t: &ast::Threshold,
     file: usize,
@@ -484,38 +376,6 @@ fn rename_step_columns(e: &mut ast::Expr, steps: &[String]) {
             .any(|s| s == step)
             .then(|| format!("{step}_{col}"))
     });
-}
-
-/// Renames every column name `f` gives a new name for.
-pub(super) fn map_names(e: &mut ast::Expr, f: &mut dyn FnMut(&str) -> Option<String>) {
-    use ast::ExprKind as K;
-    match &mut e.kind {
-        K::Name(n) => {
-            if let Some(new) = f(&n.name) {
-                n.name = new;
-            }
-        }
-        K::Literal(_) | K::Star | K::Query(_) => {}
-        K::Not(x) | K::Neg(x) => map_names(x, f),
-        K::Binary { lhs, rhs, .. }
-        | K::Index {
-            base: lhs,
-            index: rhs,
-        } => {
-            map_names(lhs, f);
-            map_names(rhs, f);
-        }
-        K::InList { lhs, list, .. } => {
-            map_names(lhs, f);
-            list.iter_mut().for_each(|x| map_names(x, f));
-        }
-        K::Between { lhs, low, high, .. } => {
-            for x in [lhs, low, high] {
-                map_names(x, f);
-            }
-        }
-        K::Call { args: xs, .. } | K::List(xs) => xs.iter_mut().for_each(|x| map_names(x, f)),
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
