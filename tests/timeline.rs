@@ -27,11 +27,17 @@ struct Ev {
 }
 
 impl Ev {
+    /// A process id from 1 to 5, varying with time and name (the `avg` threshold's values).
+    fn pid(&self) -> i64 {
+        (self.ts / (MIN / 2) + self.name.len() as i64) % 5 + 1
+    }
+
     fn json(&self) -> serde_json::Value {
         let ts = scry_engine::kql::time::format_datetime(self.ts);
         match self.table {
             "DeviceProcessEvents" => serde_json::json!({
-                "Timestamp": ts, "DeviceId": self.device, "FileName": self.name, "ProcessId": 7
+                "Timestamp": ts, "DeviceId": self.device, "FileName": self.name,
+                "ProcessId": self.pid()
             }),
             _ => serde_json::json!({
                 "Timestamp": ts, "DeviceId": self.device, "RemoteUrl": self.name
@@ -90,6 +96,8 @@ rule spread { id "spread" from DeviceNetworkEvents where RemoteUrl has 'example'
   threshold dcount(RemoteUrl) >= 2 within 2m by DeviceId }
 rule quiet { id "quiet" from DeviceProcessEvents where FileName =~ 'b.exe'
   threshold count() < 2 within 1m by DeviceId }
+rule high_pids { id "high_pids" from DeviceProcessEvents where FileName !~ 'c.exe'
+  threshold avg(ProcessId) >= 3.5 within 2m by DeviceId }
 rule ab { id "ab" sequence within 3m by DeviceId {
     step a from DeviceProcessEvents where FileName =~ 'a.exe'
     step b from DeviceNetworkEvents where RemoteUrl has 'example' } }
@@ -185,8 +193,9 @@ fn naive_threshold(
     id: &str,
     evs: &[&Ev],
     span: i64,
-    measure: &dyn Fn(&[&Ev]) -> i64,
-    cond: &dyn Fn(i64) -> bool,
+    measure: &dyn Fn(&[&Ev]) -> f64,
+    cond: &dyn Fn(f64) -> bool,
+    show: &dyn Fn(f64) -> String,
     with: &dyn Fn(&[&Ev]) -> Vec<String>,
     out: &mut Vec<String>,
 ) {
@@ -202,7 +211,7 @@ fn naive_threshold(
                     .collect()
             })
             .collect();
-        let Some(peak) = spans.iter().map(|s| measure(s)).max() else {
+        let Some(peak) = spans.iter().map(|s| measure(s)).reduce(f64::max) else {
             continue;
         };
         if !cond(peak) {
@@ -214,8 +223,8 @@ fn naive_threshold(
             format!("\"{d}\""),
             dt(s[0].ts),
             dt(end),
-            measure(s).to_string(),
-            peak.to_string(),
+            show(measure(s)),
+            show(peak),
         ];
         vals.extend(with(s));
         out.push(format!("{id}|{}", vals.join(",")));
@@ -312,6 +321,7 @@ fn naive_unordered(id: &str, evs: &[Ev], steps: &[&StepDef], span: i64, out: &mu
 
 fn reference_rows(evs: &[Ev]) -> Vec<String> {
     let mut out = Vec::new();
+    let whole = |m: f64| (m as i64).to_string();
     let procs: Vec<&Ev> = evs
         .iter()
         .filter(|e| e.table == "DeviceProcessEvents" && e.name != "c.exe")
@@ -332,8 +342,9 @@ fn reference_rows(evs: &[Ev]) -> Vec<String> {
         "burst",
         &procs,
         3 * MIN,
-        &|s| s.len() as i64,
-        &|m| m >= 3,
+        &|s| s.len() as f64,
+        &|m| m >= 3.0,
+        &whole,
         &names,
         &mut out,
     );
@@ -342,14 +353,15 @@ fn reference_rows(evs: &[Ev]) -> Vec<String> {
         let mut n: Vec<&str> = s.iter().map(|e| e.name).collect();
         n.sort();
         n.dedup();
-        n.len() as i64
+        n.len() as f64
     };
     naive_threshold(
         "spread",
         &urls,
         2 * MIN,
         &distinct,
-        &|m| m >= 2,
+        &|m| m >= 2.0,
+        &whole,
         &|_| vec![],
         &mut out,
     );
@@ -361,8 +373,20 @@ fn reference_rows(evs: &[Ev]) -> Vec<String> {
         "quiet",
         &bs,
         MIN,
-        &|s| s.len() as i64,
-        &|m| m < 2,
+        &|s| s.len() as f64,
+        &|m| m < 2.0,
+        &whole,
+        &|_| vec![],
+        &mut out,
+    );
+    // avg: the mean of the span's process ids, a real (as serde_json prints one).
+    naive_threshold(
+        "high_pids",
+        &procs,
+        2 * MIN,
+        &|s| s.iter().map(|e| e.pid()).sum::<i64>() as f64 / s.len() as f64,
+        &|m| m >= 3.5,
+        &|m| serde_json::json!(m).to_string(),
         &|_| vec![],
         &mut out,
     );
