@@ -189,6 +189,7 @@ fn dt(t: i64) -> String {
 }
 
 /// Every anchor's span, the peak, the earliest span that holds.
+#[allow(clippy::too_many_arguments)]
 fn naive_threshold(
     id: &str,
     evs: &[&Ev],
