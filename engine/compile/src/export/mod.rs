@@ -48,26 +48,32 @@ pub struct Exported {
     pub yaml: String,
 }
 
-/// Exports every rule of one `.scry` file (`file` is its index for diagnostics). Rules that
-/// cannot be expressed are left out, with an error each.
-pub fn kql(source: &str, file: usize, catalog: &Catalog) -> (Vec<Exported>, Vec<Diagnostic>) {
-    let parsed = match ast::parse_file(source) {
-        Ok(f) => f,
-        Err(errs) => {
-            return (
-                Vec::new(),
-                errs.iter().map(|e| syntax_diagnostic(file, e)).collect(),
-            )
-        }
-    };
-    let file_lets: Vec<&ast::Let> = parsed
+/// A file to export, or its syntax errors as diagnostics.
+fn parse(source: &str, file: usize) -> Result<ast::File, Vec<Diagnostic>> {
+    ast::parse_file(source)
+        .map_err(|errs| errs.iter().map(|e| syntax_diagnostic(file, e)).collect())
+}
+
+/// The file's top-level `let`s, which every rule of it sees.
+fn file_lets(parsed: &ast::File) -> Vec<&ast::Let> {
+    parsed
         .items
         .iter()
         .filter_map(|i| match i {
             Item::Let(l) => Some(l),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Exports every rule of one `.scry` file (`file` is its index for diagnostics). Rules that
+/// cannot be expressed are left out, with an error each.
+pub fn kql(source: &str, file: usize, catalog: &Catalog) -> (Vec<Exported>, Vec<Diagnostic>) {
+    let parsed = match parse(source, file) {
+        Ok(f) => f,
+        Err(diags) => return (Vec::new(), diags),
+    };
+    let file_lets = file_lets(&parsed);
     let mut out = Vec::new();
     let mut diags = Vec::new();
     for item in &parsed.items {

@@ -7,8 +7,9 @@ use super::value::scry_str;
 use super::yaml::Node;
 use std::fmt::Write as _;
 
-/// The ATT&CK tactics, as Sigma tags name them (`attack.<tag>`).
-const TACTICS: &[&str] = &[
+/// The ATT&CK tactics, as Sigma tags name them (`attack.<tag>`): read by the frontend, written
+/// by `scry export sigma`.
+pub(crate) const TACTICS: &[&str] = &[
     "reconnaissance",
     "resource-development",
     "initial-access",

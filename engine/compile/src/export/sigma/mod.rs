@@ -32,10 +32,10 @@
 
 mod detection;
 
-use crate::compile::syntax_diagnostic;
 use crate::diag::{codes, Diagnostic};
 use crate::schema::{Catalog, TableSchema};
 use crate::sigma::logsource::{FieldSource, Mapping, OtherFields, Target};
+use crate::sigma::TACTICS;
 use detection::{Cond, Layout, Reader, Val};
 use scry_grammar::print::{self, Dialect};
 use scry_grammar::{self as ast, BinOp, Clause, Expr, ExprKind, Item, MetaValue, Span};
@@ -59,27 +59,6 @@ pub(crate) struct Refuse {
     reason: String,
 }
 
-/// The ATT&CK tactics as Sigma tags spell them (`attack.<tactic>`); the Sigma frontend's
-/// list, which the round-trip test holds this one to.
-const TACTICS: &[&str] = &[
-    "reconnaissance",
-    "resource-development",
-    "initial-access",
-    "execution",
-    "persistence",
-    "privilege-escalation",
-    "defense-evasion",
-    "defense-impairment",
-    "stealth",
-    "credential-access",
-    "discovery",
-    "lateral-movement",
-    "collection",
-    "command-and-control",
-    "exfiltration",
-    "impact",
-];
-
 const STATUSES: &[&str] = &[
     "stable",
     "test",
@@ -91,23 +70,11 @@ const STATUSES: &[&str] = &[
 /// Exports every rule of one `.scry` file (`file` is its index for diagnostics). A rule that
 /// Sigma cannot express is left out with an E0311 error naming the reason.
 pub fn export(source: &str, file: usize, catalog: &Catalog) -> (Vec<SigmaRule>, Vec<Diagnostic>) {
-    let parsed = match ast::parse_file(source) {
+    let parsed = match super::parse(source, file) {
         Ok(f) => f,
-        Err(errs) => {
-            return (
-                Vec::new(),
-                errs.iter().map(|e| syntax_diagnostic(file, e)).collect(),
-            )
-        }
+        Err(diags) => return (Vec::new(), diags),
     };
-    let file_lets: Vec<&ast::Let> = parsed
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Let(l) => Some(l),
-            _ => None,
-        })
-        .collect();
+    let file_lets = super::file_lets(&parsed);
     let mut out = Vec::new();
     let mut diags = Vec::new();
     for item in &parsed.items {
