@@ -718,12 +718,9 @@ impl Visitor {
                 }
                 Rule::join_key => {
                     let ksp = span(&p);
-                    let parts: Vec<Ident> = sig(p.into_inner())
-                        .map(|x| Ident {
-                            name: x.as_str().to_string(),
-                            span: span(&x),
-                        })
-                        .collect();
+                    // `$left.A`, `$right.B` or a name (`['A b']` too): `visit_name` reads each.
+                    let parts: Vec<Ident> =
+                        sig(p.into_inner()).map(|x| self.visit_name(x)).collect();
                     let (left, right) = match parts.as_slice() {
                         [a, b] => (a.clone(), b.clone()),
                         [a] => (a.clone(), a.clone()),
@@ -757,12 +754,7 @@ impl Visitor {
         let mut bounds = Vec::new();
         for p in sig(pair.into_inner()) {
             match p.as_rule() {
-                Rule::side_ref => {
-                    column = Some(Ident {
-                        name: p.as_str().to_string(),
-                        span: span(&p),
-                    })
-                }
+                Rule::side_ref => column = Some(self.visit_name(p)),
                 Rule::join_bound => bounds.push(self.visit_join_bound(p)),
                 _ => {}
             }
@@ -786,12 +778,7 @@ impl Visitor {
         let mut offset = None;
         for p in sig(pair.into_inner()) {
             match p.as_rule() {
-                Rule::side_ref => {
-                    column = Some(Ident {
-                        name: p.as_str().to_string(),
-                        span: span(&p),
-                    })
-                }
+                Rule::side_ref => column = Some(self.visit_name(p)),
                 Rule::join_sign => negative = p.as_str() == "-",
                 Rule::number => {
                     let at = span(&p);

@@ -81,7 +81,7 @@ fn time_bounds(
         let v = lower_standalone(e, None, lets, &mut FieldSet::new(), &mut scratch);
         match v.as_const() {
             Some(Value::Timespan(t)) if scratch.is_empty() => {
-                Some(if *negative { t.checked_neg()? } else { *t })
+                Some(if *negative { t.saturating_neg() } else { *t })
             }
             _ => {
                 bad(
@@ -156,10 +156,43 @@ pub fn lower_combining(
         );
         return None;
     }
+    let mut left_tables = Vec::new();
+    for c in &r.clauses[..at] {
+        if let ast::Clause::From(f) = c {
+            left_tables.extend(f.tables.iter().cloned());
+        }
+    }
+    // A column's type in the first of `tables` that has it (unknown columns are reported
+    // where the sides are lowered).
+    let type_in = |tables: &[ast::Ident], name: &str| {
+        tables
+            .iter()
+            .filter_map(|t| catalog.table(&t.name))
+            .find_map(|t| {
+                t.column(name)
+                    .or_else(|| t.alias(name).and_then(|a| t.column(a)))
+            })
+    };
     let mut left_keys = Vec::new();
     let mut right_keys = Vec::new();
     for key in &j.on {
         let (l, rt) = super::join::key_sides(key, file, diags)?;
+        if let (Some(a), Some(b)) = (type_in(&left_tables, l), type_in(&j.tables, rt)) {
+            if a != b {
+                bad(
+                    diags,
+                    file,
+                    key.span,
+                    format!(
+                        "join key `{l}` is {} on the left but `{rt}` is {} on the right",
+                        a.name(),
+                        b.name()
+                    ),
+                    "keys are compared exactly, so values of two types never pair: join on columns of one type",
+                );
+                return None;
+            }
+        }
         left_keys.push(column(l, key.left.span));
         right_keys.push(column(rt, key.right.span));
     }
@@ -171,12 +204,6 @@ pub fn lower_combining(
         None => (None, None),
     };
 
-    let mut left_tables = Vec::new();
-    for c in &r.clauses[..at] {
-        if let ast::Clause::From(f) = c {
-            left_tables.extend(f.tables.iter().cloned());
-        }
-    }
     let lcols = columns_of(&left_tables, catalog);
     let rcols = columns_of(&j.tables, catalog);
     // A name after the join: the left column, else the right one (`X1` when both have `X`).
