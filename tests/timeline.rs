@@ -517,3 +517,52 @@ fn the_oldest_events_past_the_cap_are_evicted_and_counted() {
         serde_json::json!("2024-05-15T12:20:00.0000000Z")
     );
 }
+
+#[test]
+fn joined_rows_past_the_cap_are_counted_not_built() {
+    let mut sources = Sources::default();
+    sources.add(
+        "cap.scry",
+        r#"rule pairs { id "pairs" from DeviceProcessEvents
+             join kind=leftouter (from DeviceNetworkEvents) on DeviceId
+             project Timestamp, Timestamp1 }"#,
+    );
+    let c = compile::compile(&sources, Arc::new(Catalog::builtin()));
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let mut rules = c.rules;
+    let mut tl = (*rules.rules[0].timeline.clone().unwrap()).clone();
+    tl.max_events = 4;
+    rules.rules[0].timeline = Some(Arc::new(tl));
+    let plan = Plan::new(rules);
+    // Two left events on d1, three right ones: six pairs; one left event on d2 alone.
+    let ev = |table, device, half| Ev {
+        table,
+        device,
+        ts: T0 + half * MIN / 2,
+        name: "x",
+    };
+    let evs = [
+        ev("DeviceProcessEvents", "d1", 0),
+        ev("DeviceProcessEvents", "d1", 1),
+        ev("DeviceNetworkEvents", "d1", 2),
+        ev("DeviceNetworkEvents", "d1", 3),
+        ev("DeviceNetworkEvents", "d1", 4),
+        ev("DeviceProcessEvents", "d2", 0),
+    ];
+    let mut ex = Executor::new(&plan, NOW, None);
+    let fields = ex.fields().clone();
+    for e in &evs {
+        let mut row = Row::new(&fields);
+        row_from_json(&e.json().to_string(), &fields, &mut row).unwrap();
+        row.set_table_hint(e.table);
+        ex.process(&row).unwrap();
+    }
+    let rows = ex.finish();
+    // d1: the first 4 of its 6 pairs (the first left event's 3, then one of the second's);
+    // d2: its left event alone, right side null.
+    assert_eq!(rows.len(), 5);
+    assert_eq!(ex.stats.rules[0].capped_pairs, 2);
+    let second = |i: usize| value_to_json(&rows[i].values[1]);
+    assert_eq!(second(3), serde_json::json!("2024-05-15T12:01:00.0000000Z"));
+    assert_eq!(second(4), serde_json::Value::Null);
+}

@@ -186,12 +186,8 @@ impl<'p> Executor<'p> {
                     for (key, group) in groups {
                         if let [AggState::Timeline(acc)] = group.aggs.as_slice() {
                             evicted += acc.evicted;
-                            let mut key_rows = crate::timeline::finish(rule, tl, &key, acc);
-                            if key_rows.len() > tl.max_events {
-                                capped += (key_rows.len() - tl.max_events) as u64;
-                                key_rows.truncate(tl.max_events);
-                            }
-                            for values in key_rows {
+                            for values in crate::timeline::finish(rule, tl, &key, acc, &mut capped)
+                            {
                                 rows.push((values, group.origin));
                             }
                         }

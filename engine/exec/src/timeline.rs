@@ -161,11 +161,13 @@ fn offer(states: &mut [AggState], aggs: &[Agg], values: &[Key]) {
 }
 
 /// The grouped rows of one key: the output of the rule's operator over its events.
+/// Joined rows past `tl.max_events` for the key are counted in `capped`, never built.
 pub(crate) fn finish(
     rule: &Rule,
     tl: &Timeline,
     key: &[Key],
     acc: &TimelineAcc,
+    capped: &mut u64,
 ) -> Vec<Vec<Value>> {
     let events = acc.events();
     match &tl.kind {
@@ -178,7 +180,9 @@ pub(crate) fn finish(
             .collect(),
         TimelineKind::Sequence => sequence(rule, tl, key, &events),
         TimelineKind::Unordered => unordered(rule, tl, key, &events).into_iter().collect(),
-        TimelineKind::Join { kind, low, high } => join(rule, tl, key, &events, *kind, *low, *high),
+        TimelineKind::Join { kind, low, high } => {
+            join(rule, tl, key, &events, (*kind, *low, *high), capped)
+        }
     }
 }
 
@@ -451,15 +455,14 @@ fn unordered(_rule: &Rule, tl: &Timeline, key: &[Key], events: &[&Event]) -> Opt
 /// A combining join: per left event (canonical order; `innerunique` only the key's first),
 /// each right event whose time is within `[left + low, left + high]`, in canonical order; a
 /// `leftouter` left event without one gives a row with null right values. At most
-/// `max_events` rows per key: [`join_rows_capped`] counts the rest.
+/// `max_events` rows per key are built; the rest are only counted, in `capped`.
 fn join(
     rule: &Rule,
     tl: &Timeline,
     key: &[Key],
     events: &[&Event],
-    kind: JoinKind,
-    low: Option<i64>,
-    high: Option<i64>,
+    (kind, low, high): (JoinKind, Option<i64>, Option<i64>),
+    capped: &mut u64,
 ) -> Vec<Vec<Value>> {
     let (lefts, rights): (Vec<&Event>, Vec<&Event>) = events
         .iter()
@@ -480,15 +483,22 @@ fn join(
         let hi = high.map_or(i64::MAX, |d| l.ts.saturating_add(d));
         // Rights are in time order: the matches are one contiguous run.
         let start = rights.partition_point(|r| r.ts < lo);
-        let mut paired = false;
-        for &r in rights[start..].iter().take_while(|r| r.ts <= hi) {
-            paired = true;
-            out.push(match_row(tl, key, &[l, r]));
+        let end = rights.partition_point(|r| r.ts <= hi).max(start);
+        let rows = (end - start).max(usize::from(kind == JoinKind::LeftOuter));
+        let room = tl.max_events.saturating_sub(out.len());
+        if rows > room {
+            *capped += (rows - room) as u64;
         }
-        if !paired && kind == JoinKind::LeftOuter {
-            let mut row = match_row(tl, key, &[l]);
-            row.extend(std::iter::repeat_n(Value::Null, right_width));
-            out.push(row);
+        if start == end {
+            if kind == JoinKind::LeftOuter && room > 0 {
+                let mut row = match_row(tl, key, &[l]);
+                row.extend(std::iter::repeat_n(Value::Null, right_width));
+                out.push(row);
+            }
+            continue;
+        }
+        for &r in rights[start..end].iter().take(room) {
+            out.push(match_row(tl, key, &[l, r]));
         }
     }
     out
