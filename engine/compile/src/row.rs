@@ -84,6 +84,26 @@ pub enum Cell<'a> {
     Json(&'a str),
 }
 
+impl Cell<'_> {
+    /// The cell read as a `long` (or `int`) column: a number's or string's text as an integer,
+    /// or a real with no fraction; a boolean as 0 or 1; anything else null (`None`).
+    pub fn as_long(self) -> Option<i64> {
+        match self {
+            Cell::Num(t) | Cell::Str(t) => {
+                let t = t.trim();
+                t.parse::<i64>().ok().or_else(|| {
+                    t.parse::<f64>()
+                        .ok()
+                        .filter(|x| x.fract() == 0.0 && x.abs() < 9.2e18)
+                        .map(|x| x as i64)
+                })
+            }
+            Cell::Bool(b) => Some(i64::from(b)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Slot {
     Missing,

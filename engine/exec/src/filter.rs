@@ -92,11 +92,28 @@ impl<'p> Executor<'p> {
         let mut verdict = None;
         let mut windowed = false;
         let mut in_window = false;
-        self.held_targets.clear();
-        for &(ri, bi) in &tp.rules {
-            if only.is_some_and(|o| o != ri) {
-                continue;
+        // The window counts do not depend on which bodies the index skips.
+        for &slot in &tp.windowed {
+            let body = &plan.rules[tp.rules[slot as usize].0].bodies[tp.rules[slot as usize].1];
+            let ctx = StepCx::new(row, &self.bits, self.now, &[], &ts_cache);
+            ctx.in_window(&body.window, body.timestamp, &mut windowed, &mut in_window);
+            if in_window {
+                break;
             }
+        }
+        self.held_targets.clear();
+        let mut slots = std::mem::take(&mut self.candidates);
+        match only {
+            Some(o) => {
+                slots.clear();
+                slots.extend((0..tp.rules.len() as u32).filter(|&s| tp.rules[s as usize].0 == o));
+            }
+            None => tp
+                .candidates
+                .select(&self.bits, &mut self.candidate_seen, &mut slots),
+        }
+        for &slot in &slots {
+            let (ri, bi) = tp.rules[slot as usize];
             let body = &plan.rules[ri].bodies[bi];
             if let (Some(relaxed), false, None) = (&body.relaxed, self.sets_sealed, only) {
                 // Single pass: the sets are not complete yet. Keep the row if it can still
@@ -133,6 +150,7 @@ impl<'p> Executor<'p> {
                 verdict = Some(v);
             }
         }
+        self.candidates = slots;
         if !self.held_targets.is_empty() {
             self.hold(tp, row);
         }

@@ -73,22 +73,8 @@ pub fn json_text_to_value(s: &str) -> Value {
 pub fn typed<'a>(c: Cell<'a>, ty: Type) -> Val<'a> {
     match ty {
         Type::String | Type::Guid => Val::Str(cell_text(c)),
-        Type::Long | Type::Int => match c {
-            Cell::Num(t) | Cell::Str(t) => {
-                let t = t.trim();
-                t.parse::<i64>()
-                    .ok()
-                    .or_else(|| {
-                        t.parse::<f64>()
-                            .ok()
-                            .filter(|x| x.fract() == 0.0 && x.abs() < 9.2e18)
-                            .map(|x| x as i64)
-                    })
-                    .map_or(Val::Null, Val::Long)
-            }
-            Cell::Bool(b) => Val::Long(i64::from(b)),
-            _ => Val::Null,
-        },
+        // One definition with the plan's number atoms, which must read cells as this does.
+        Type::Long | Type::Int => c.as_long().map_or(Val::Null, Val::Long),
         Type::Real => match c {
             Cell::Num(t) | Cell::Str(t) => t.trim().parse::<f64>().map_or(Val::Null, Val::Real),
             _ => Val::Null,

@@ -75,6 +75,7 @@ use serde::{Deserialize, Serialize};
 use std::cell::Cell as StdCell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use crate::kql::funcs::value_to_json;
 
@@ -219,6 +220,9 @@ pub struct Executor<'p> {
     pub stats: RunStats,
     bits: Bits,
     fold_buf: String,
+    /// The bodies one row evaluates ([`scry_plan::candidates`]), and the index's scratch.
+    candidates: Vec<u32>,
+    candidate_seen: scry_plan::candidates::Scratch,
     computed: Vec<Value>,
     since: Option<i64>,
     until: Option<i64>,
@@ -240,13 +244,13 @@ pub struct Executor<'p> {
     held_union: Vec<FieldId>,
     /// `--profile`: time and rows per rule.
     profile: Option<Vec<RuleProfile>>,
-    prefilter: Prefilter,
+    prefilter: Arc<Prefilter>,
     /// The input chunk being evaluated, and a sequence number within this executor: tags
     /// that restore input order when partial results from threads merge.
     chunk: u64,
     seq: u64,
     /// The first pass's prefilter: only the sets' anchors.
-    set_prefilter: Prefilter,
+    set_prefilter: Arc<Prefilter>,
     /// Tables inferred so far, by column set.
     fit_cache: FitCache<'p>,
     /// Scratch for the [`RunStats::decided`] key.
@@ -280,8 +284,8 @@ impl<'p> Executor<'p> {
     /// one (`--table`); it also overrides what records name.
     pub fn new(plan: &'p Plan, now: i64, table: Option<String>) -> Executor<'p> {
         let mut ex = Executor::columnar(plan, now, table);
-        ex.prefilter = Prefilter::build(plan, ex.default_table.as_deref(), false);
-        ex.set_prefilter = Prefilter::build(plan, ex.default_table.as_deref(), true);
+        ex.prefilter = plan.prefilter(ex.default_table.as_deref(), false);
+        ex.set_prefilter = plan.prefilter(ex.default_table.as_deref(), true);
         ex
     }
 
@@ -312,6 +316,8 @@ impl<'p> Executor<'p> {
             stats: RunStats::zero(plan),
             bits: Bits::default(),
             fold_buf: String::new(),
+            candidates: Vec::new(),
+            candidate_seen: Default::default(),
             computed: Vec::new(),
             since: None,
             until: None,
@@ -330,8 +336,8 @@ impl<'p> Executor<'p> {
             chunk: 0,
             seq: 0,
             profile: None,
-            prefilter: Prefilter::Off("columnar input".into()),
-            set_prefilter: Prefilter::Off("columnar input".into()),
+            prefilter: Arc::new(Prefilter::Off("columnar input".into())),
+            set_prefilter: Arc::new(Prefilter::Off("columnar input".into())),
             default_table: table,
             max_groups: DEFAULT_MAX_GROUPS,
             groups: 0,
@@ -354,8 +360,8 @@ impl<'p> Executor<'p> {
 
     /// Parses every record: no prefilter (`--no-prefilter`, `--strict`).
     pub fn without_prefilter(mut self, why: &str) -> Self {
-        self.prefilter = Prefilter::Off(why.to_string());
-        self.set_prefilter = Prefilter::Off(why.to_string());
+        self.prefilter = Arc::new(Prefilter::Off(why.to_string()));
+        self.set_prefilter = Arc::new(Prefilter::Off(why.to_string()));
         self
     }
 

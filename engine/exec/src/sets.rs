@@ -59,13 +59,13 @@ impl<'p> Executor<'p> {
         self.sets_dirty = true;
         self.sets_sealed = true;
         self.refresh_set_lists();
-        if let Prefilter::On(_) = self.prefilter {
-            self.prefilter = Prefilter::build_with_sets(
+        if let Prefilter::On(_) = *self.prefilter {
+            self.prefilter = Arc::new(Prefilter::build_with_sets(
                 self.plan,
                 self.default_table.as_deref(),
                 false,
                 Some(&self.set_lists),
-            );
+            ));
         }
     }
 
@@ -164,13 +164,10 @@ pub(super) fn body_fields(plan: &Plan, tp: &TablePlan, ri: usize, bi: usize) -> 
     let mut visit = |e: &Expr| {
         e.walk(&mut |n| match &n.kind {
             ExprKind::Field { field, .. } => out.push(*field),
-            ExprKind::Atom(a) => {
-                let column = tp.atom_needles.get(a.0 as usize).map(|(c, _, _)| c);
-                match column.and_then(|c| tp.matchers.iter().find(|m| &m.name == c)) {
-                    Some(m) => out.push(m.field),
-                    None => complete = false,
-                }
-            }
+            ExprKind::Atom(a) => match tp.atom_field(*a) {
+                Some(f) => out.push(f),
+                None => complete = false,
+            },
             _ => {}
         })
     };

@@ -24,6 +24,9 @@
 //! ```
 #![deny(missing_docs)]
 
+mod atoms;
+pub mod candidates;
+mod explain;
 pub mod prefilter;
 pub mod scan;
 
@@ -35,6 +38,8 @@ use scry_compile::schema;
 use scry_kql as kql;
 use scry_kql::value;
 
+pub use crate::atoms::ValueMatcher;
+use crate::atoms::{atomize, atomize_values, rewrite_wheres, AtomTable};
 use crate::compile::{Rule, RuleSet, SetDef, Step};
 use crate::ir::{AtomId, Expr, ExprKind, StrPred};
 use crate::row::{Cell, FieldId, FieldSet, Row};
@@ -44,7 +49,6 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use hashbrown::HashMap;
 use scry_grammar::StrOpKind;
 use smallvec::SmallVec;
-use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 /// How an occurrence of a pattern must sit in the value to make an atom true.
@@ -100,7 +104,7 @@ pub struct ColumnMatcher {
 }
 
 /// Everything evaluated for one table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TablePlan {
     /// The table.
     pub name: String,
@@ -114,13 +118,23 @@ pub struct TablePlan {
     pub atoms: usize,
     /// Human text of each atom, for `explain`.
     pub atom_text: Vec<String>,
-    /// Each atom's column, predicate and needle (the prefilter derives its anchors from them).
+    /// Each string atom's column, predicate and needle (the prefilter derives its anchors from
+    /// them). String atoms come first: their ids are below this list's length.
     pub atom_needles: Vec<(String, StrPred, String)>,
+    /// Value atoms (`EventID == 4688`), after the string atoms, looked up per column.
+    pub value_matchers: Vec<ValueMatcher>,
+    /// Each value atom's column and value, by id minus the number of string atoms.
+    pub value_atoms: Vec<(String, Value)>,
     /// The fields the table's rules read, in id order.
     pub fields: Vec<FieldId>,
     /// The table's `Timestamp` field, when it has one as a datetime: checked once per record
     /// (a malformed one is a skip) and read by windows and `--since/--until`.
     pub timestamp: Option<FieldId>,
+    /// Which of `rules` a row can pass, from the atoms it set.
+    pub candidates: candidates::Candidates,
+    /// Positions in `rules` of the bodies with a look-back window (a row's `windowed` and
+    /// `in_window` counts read them even when the index skips the body).
+    pub windowed: Vec<u32>,
 }
 
 /// The compiled, optimized plan.
@@ -137,62 +151,21 @@ pub struct Plan {
     table_index: HashMap<String, usize>,
     /// The schemas.
     pub catalog: Arc<Catalog>,
+    /// Prefilters built for this plan, by `--table` and sets-only: every executor of a run
+    /// shares them (building one over thousands of rules costs more than reading megabytes).
+    prefilters: PrefilterMemo,
 }
 
-/// The atoms of one column: its name and `(atom, predicate, needle)` in creation order.
-type ColumnAtoms = (String, Vec<(AtomId, StrPred, String)>);
+/// A memo of prefilters; a cloned plan starts with an empty one.
+#[derive(Debug, Default)]
+struct PrefilterMemo(std::sync::Mutex<PrefilterMap>);
 
-#[derive(Default)]
-struct AtomTable {
-    keys: HashMap<(FieldId, StrPred, String), AtomId>,
-    text: Vec<String>,
-    needles: Vec<(String, StrPred, String)>,
-    // field → (case-insensitive?, pattern text) → index in the per-field pattern list
-    per_field: HashMap<FieldId, ColumnAtoms>,
-}
+type PrefilterMap = HashMap<(Option<String>, bool), Arc<prefilter::Prefilter>>;
 
-impl AtomTable {
-    fn atom(&mut self, field: FieldId, name: &str, pred: StrPred, needle: &str) -> AtomId {
-        let key = (field, pred, needle.to_string());
-        if let Some(&a) = self.keys.get(&key) {
-            return a;
-        }
-        let id = AtomId(self.text.len() as u32);
-        self.text.push(format!(
-            "{name} {} {}",
-            pred.spelling(),
-            serde_json::Value::String(needle.to_string())
-        ));
-        self.keys.insert(key, id);
-        self.needles
-            .push((name.to_string(), pred, needle.to_string()));
-        self.per_field
-            .entry(field)
-            .or_insert_with(|| (name.to_string(), Vec::new()))
-            .1
-            .push((id, pred, needle.to_string()));
-        id
+impl Clone for PrefilterMemo {
+    fn clone(&self) -> Self {
+        PrefilterMemo::default()
     }
-}
-
-fn atomize(e: Expr, atoms: &mut AtomTable) -> Expr {
-    e.rewrite(&mut |n| {
-        if let ExprKind::Str(p, hay, needle) = &n.kind {
-            if let (ExprKind::Field { field, name }, Some(Value::Str(s))) =
-                (&hay.kind, needle.as_const())
-            {
-                if hay.ty.is_stringish() {
-                    let id = atoms.atom(*field, name, p.positive(), s);
-                    let a = Expr {
-                        kind: ExprKind::Atom(id),
-                        ty: Type::Bool,
-                    };
-                    return if p.negated() { Expr::negate(a) } else { a };
-                }
-            }
-        }
-        n
-    })
 }
 
 fn build_searcher(pats: Vec<Pattern>) -> Option<Searcher> {
@@ -236,39 +209,30 @@ impl Plan {
                     .push((si, bi));
             }
         }
-        let atomize_steps = |steps: Vec<Step>, atoms: &mut AtomTable| -> Vec<Step> {
-            steps
-                .into_iter()
-                .map(|s| match s {
-                    Step::Where(e) => Step::Where(atomize(e, atoms)),
-                    Step::Extend(i, e) => Step::Extend(i, e),
-                })
-                .collect()
-        };
         let mut tables = Vec::new();
         for (name, (members, set_members)) in by_table {
             let mut atoms = AtomTable::default();
-            for &(ri, bi) in &members {
-                let body = &mut rules[ri].bodies[bi];
-                body.steps = atomize_steps(std::mem::take(&mut body.steps), &mut atoms);
-                body.relaxed = body
-                    .relaxed
-                    .take()
-                    .map(|steps| atomize_steps(steps, &mut atoms));
-                let excl = std::mem::take(&mut body.exclusions);
-                body.exclusions = excl
-                    .into_iter()
-                    .map(|e| e.map(|e| atomize(e, &mut atoms)))
-                    .collect();
+            // String atoms first, then value atoms (see `TablePlan::atom_needles`).
+            for pass in [atomize as fn(Expr, &mut AtomTable) -> Expr, atomize_values] {
+                for &(ri, bi) in &members {
+                    let body = &mut rules[ri].bodies[bi];
+                    let steps = std::mem::take(&mut body.steps);
+                    body.steps = rewrite_wheres(steps, |e| pass(e, &mut atoms));
+                    body.relaxed = (body.relaxed.take())
+                        .map(|steps| rewrite_wheres(steps, |e| pass(e, &mut atoms)));
+                    let excl = std::mem::take(&mut body.exclusions);
+                    body.exclusions = excl
+                        .into_iter()
+                        .map(|e| e.map(|e| pass(e, &mut atoms)))
+                        .collect();
+                }
+                for &(si, bi) in &set_members {
+                    let body = &mut sets[si].bodies[bi];
+                    let filters = std::mem::take(&mut body.filters);
+                    body.filters = filters.into_iter().map(|e| pass(e, &mut atoms)).collect();
+                }
             }
-            for &(si, bi) in &set_members {
-                let body = &mut sets[si].bodies[bi];
-                let filters = std::mem::take(&mut body.filters);
-                body.filters = filters
-                    .into_iter()
-                    .map(|e| atomize(e, &mut atoms))
-                    .collect();
-            }
+            let value_matchers = atoms.value_matchers();
             let mut field_ids: Vec<FieldId> = atoms.per_field.keys().copied().collect();
             field_ids.sort();
             let mut matchers = Vec::new();
@@ -276,6 +240,9 @@ impl Plan {
                 let (col, list) = &atoms.per_field[&f];
                 let mut cs: Vec<Pattern> = Vec::new();
                 let mut ci: Vec<Pattern> = Vec::new();
+                // Where each pattern text sits in `cs` / `ci`: thousands of rules share a
+                // column, and looking texts up by scanning the list was quadratic.
+                let mut at: HashMap<(bool, String), usize> = HashMap::new();
                 let mut empty = Vec::new();
                 for (id, pred, needle) in list {
                     let place = Placement::of(*pred);
@@ -283,14 +250,19 @@ impl Plan {
                         empty.push((*id, place));
                         continue;
                     }
-                    let (text, bucket) = if pred.case_insensitive() {
+                    let folded = pred.case_insensitive();
+                    let (text, bucket) = if folded {
                         (kql::fold(needle), &mut ci)
                     } else {
                         (needle.clone(), &mut cs)
                     };
-                    match bucket.iter_mut().find(|p| p.text == text) {
-                        Some(p) => p.uses.push((*id, place)),
-                        None => {
+                    match at.entry((folded, text)) {
+                        hashbrown::hash_map::Entry::Occupied(e) => {
+                            bucket[*e.get()].uses.push((*id, place))
+                        }
+                        hashbrown::hash_map::Entry::Vacant(e) => {
+                            let text = e.key().1.clone();
+                            e.insert(bucket.len());
                             let first_term = text.chars().next().is_some_and(kql::is_term_char);
                             let last_term = text.chars().next_back().is_some_and(kql::is_term_char);
                             bucket.push(Pattern {
@@ -350,6 +322,7 @@ impl Plan {
                 }
             }
             used.extend(matchers.iter().map(|m| m.field));
+            used.extend(value_matchers.iter().map(|m| m.field));
             used.sort();
             used.dedup();
             let timestamp = catalog
@@ -366,8 +339,19 @@ impl Plan {
                 atoms: atoms.text.len(),
                 atom_text: atoms.text,
                 atom_needles: atoms.needles,
+                value_matchers,
+                value_atoms: atoms.value_atoms,
                 fields: used,
+                candidates: Default::default(),
+                windowed: Vec::new(),
             });
+        }
+        for tp in &mut tables {
+            tp.candidates = candidates::Candidates::new(tp, &rules);
+            tp.windowed = (tp.rules.iter().enumerate())
+                .filter(|(_, &(ri, bi))| rules[ri].bodies[bi].window.is_some())
+                .map(|(slot, _)| slot as u32)
+                .collect();
         }
         let table_index = tables
             .iter()
@@ -381,7 +365,19 @@ impl Plan {
             tables,
             table_index,
             catalog,
+            prefilters: PrefilterMemo::default(),
         }
+    }
+
+    /// The prefilter of this plan for `table` (`--table`) and `sets_only` (see
+    /// [`prefilter::Prefilter::build`]), built once and shared.
+    pub fn prefilter(&self, table: Option<&str>, sets_only: bool) -> Arc<prefilter::Prefilter> {
+        let key = (table.map(str::to_string), sets_only);
+        // A poisoned lock only means another thread panicked while building: build again.
+        let mut memo = self.prefilters.0.lock().unwrap_or_else(|e| e.into_inner());
+        memo.entry(key)
+            .or_insert_with(|| Arc::new(prefilter::Prefilter::build(self, table, sets_only)))
+            .clone()
     }
 
     /// The plan of `table`, if any rule reads it.
@@ -417,6 +413,19 @@ impl Bits {
     /// Reads bit `i`.
     pub fn get(&self, i: usize) -> bool {
         self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+    /// The set bits, ascending.
+    pub fn ones(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let b = w.trailing_zeros() as usize;
+                    w &= w - 1;
+                    i * 64 + b
+                })
+            })
+        })
     }
 }
 
@@ -469,284 +478,23 @@ impl TablePlan {
                 run_searcher(s, fold_buf, bits);
             }
         }
-    }
-}
-
-impl fmt::Display for Plan {
-    /// The stable text `scry explain` prints.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "plan: {} rule(s) over {} table(s), {} field(s) read",
-            self.rules.len(),
-            self.tables.len(),
-            self.fields.len()
-        )?;
-        for t in &self.tables {
-            writeln!(f)?;
-            writeln!(f, "table {}: {} rule(s)", t.name, t.rules.len())?;
-            let names: Vec<&str> = t.fields.iter().map(|&id| self.fields.name(id)).collect();
-            writeln!(f, "  read: {}", names.join(", "))?;
-            for m in &t.matchers {
-                for (label, s) in [("case-sensitive", &m.cs), ("case-folded", &m.ci)] {
-                    if let Some(s) = s {
-                        writeln!(
-                            f,
-                            "  scan {} ({label}, aho-corasick, {} pattern(s)):",
-                            m.name,
-                            s.patterns.len()
-                        )?;
-                        for p in &s.patterns {
-                            let uses: Vec<String> =
-                                p.uses.iter().map(|(a, _)| format!("#{}", a.0)).collect();
-                            writeln!(
-                                f,
-                                "    {} -> {}",
-                                serde_json::Value::String(p.text.clone()),
-                                uses.join(" ")
-                            )?;
-                        }
-                    }
-                }
-                for (a, _) in &m.empty {
-                    writeln!(f, "  decide {} empty needle -> #{}", m.name, a.0)?;
-                }
-            }
-            for (i, text) in t.atom_text.iter().enumerate() {
-                writeln!(f, "  #{i} = {text}")?;
-            }
-            for &(si, bi) in &t.sets {
-                let set = &self.sets[si];
-                let b = &set.bodies[bi];
-                writeln!(f, "  set {}: distinct {}", set.name, b.column)?;
-                if let Some((lo, hi)) = &b.window {
-                    writeln!(f, "    window: Timestamp between ({lo} .. {hi})")?;
-                }
-                for e in &b.filters {
-                    writeln!(f, "    where: {e}")?;
-                }
-            }
-            for &(ri, bi) in &t.rules {
-                let r = &self.rules[ri];
-                let b = &r.bodies[bi];
-                writeln!(f, "  rule {} ({})", r.name, r.id())?;
-                if let Some((lo, hi)) = &b.window {
-                    writeln!(f, "    window: Timestamp between ({lo} .. {hi})")?;
-                }
-                if let Some(relaxed) = &b.relaxed {
-                    for s in relaxed {
-                        if let Step::Where(e) = s {
-                            writeln!(f, "    before the sets are known: where {e}")?;
-                        }
-                    }
-                }
-                for s in &b.steps {
-                    match s {
-                        Step::Where(e) => writeln!(f, "    where: {e}")?,
-                        Step::Extend(i, e) => {
-                            let name = b
-                                .computed_names
-                                .get(*i as usize)
-                                .map_or("?", String::as_str);
-                            writeln!(f, "    extend: {name} = {e}")?
-                        }
-                    }
-                }
-                for (x, e) in r.exclusions.iter().zip(&b.exclusions) {
-                    match e {
-                        Some(e) => writeln!(f, "    except {:?}: {e}", x.name)?,
-                        None => writeln!(f, "    except {:?}: (inert: field missing)", x.name)?,
-                    }
-                }
-                if let Some(tl) = &r.timeline {
-                    timeline_text(f, r, b, tl)?;
-                    if let Some(h) = &r.having {
-                        writeln!(f, "    having: {h}")?;
-                    }
-                    if let Some(exprs) = &r.reshape {
-                        writeln!(f, "    project: {}", projection(&r.output, exprs))?;
-                    }
-                } else if r.summarize {
-                    let mut s = String::new();
-                    let nk = b.keys.len();
-                    let mut cols = r.grouped[nk.min(r.grouped.len())..].iter();
-                    for a in &b.aggs {
-                        if !s.is_empty() {
-                            s.push_str(", ");
-                        }
-                        let arg = a.arg.as_ref().map(|e| e.to_string()).unwrap_or_default();
-                        let name = cols.next().map_or("?", |c| c.name.as_str());
-                        let _ = write!(s, "{name} = {}({arg}", a.kind.name());
-                        // arg_max / arg_min: each returned value with the column it fills
-                        // (`*` expanded), after a `;`.
-                        for (i, e) in a.returned.iter().enumerate() {
-                            let col = cols.next().map_or("?", |c| c.name.as_str());
-                            let e = e.to_string();
-                            let sep = if i == 0 { "; " } else { ", " };
-                            if e == col {
-                                let _ = write!(s, "{sep}{e}");
-                            } else {
-                                let _ = write!(s, "{sep}{col} = {e}");
-                            }
-                        }
-                        s.push(')');
-                    }
-                    let keys: Vec<String> = r.grouped[..nk.min(r.grouped.len())]
-                        .iter()
-                        .zip(&b.keys)
-                        .map(|(c, k)| {
-                            let k = k.to_string();
-                            if k == c.name {
-                                k
-                            } else {
-                                format!("{} = {k}", c.name)
-                            }
-                        })
-                        .collect();
-                    writeln!(f, "    summarize: {s} by {}", keys.join(", "))?;
-                    if let Some(h) = &r.having {
-                        writeln!(f, "    having: {h}")?;
-                    }
-                    if let Some(exprs) = &r.reshape {
-                        writeln!(f, "    project: {}", projection(&r.output, exprs))?;
-                    }
-                } else if r.projected {
-                    writeln!(f, "    project: {}", projection(&r.output, &b.project))?;
-                } else {
-                    let cols: Vec<&str> = r.output.iter().map(|c| c.name.as_str()).collect();
-                    writeln!(f, "    output: {}", cols.join(", "))?;
-                }
-                if let Some(n) = r.take {
-                    writeln!(f, "    take: {n}")?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A `threshold` or `sequence` body: its operator, keys, and what each event keeps.
-fn timeline_text(
-    f: &mut fmt::Formatter<'_>,
-    r: &Rule,
-    b: &crate::compile::Body,
-    tl: &crate::compile::Timeline,
-) -> fmt::Result {
-    use crate::compile::{StepRole, TimelineKind};
-    let span = crate::kql::time::format_timespan(tl.span);
-    let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
-    let by = if keys.is_empty() {
-        String::new()
-    } else {
-        format!(" by {}", keys.join(", "))
-    };
-    let arg = |a: &crate::compile::Agg| {
-        let x = a.arg.as_ref().map(|e| e.to_string()).unwrap_or_default();
-        format!("{}({x})", a.kind.name())
-    };
-    match (&tl.kind, b.step) {
-        (
-            TimelineKind::Threshold {
-                measure, condition, ..
-            },
-            _,
-        ) => {
-            let m = b.aggs.get(*measure).map(arg).unwrap_or_default();
-            let cond: Vec<String> = condition
-                .iter()
-                .map(|(op, v)| format!("{m} {} {}", op_text(*op), crate::ir::DisplayValue(v)))
-                .collect();
-            writeln!(
-                f,
-                "    threshold: {} within {span}{by} (the key's peak; the earliest span that holds)",
-                cond.join(" and ")
-            )?;
-            let nk = tl.rule_keys;
-            let with: Vec<String> = r.grouped[(nk + 4).min(r.grouped.len())..]
-                .iter()
-                .zip(b.aggs.iter().skip(4))
-                .map(|(c, a)| format!("{} = {}", c.name, arg(a)))
-                .collect();
-            if !with.is_empty() {
-                writeln!(f, "    with: {}", with.join(", "))?;
-            }
-        }
-        (kind, role) => {
-            let what = match role {
-                StepRole::Step(i) => format!(
-                    "step {} ({} of {})",
-                    tl.steps.get(usize::from(i)).map_or("?", String::as_str),
-                    i + 1,
-                    tl.steps.len()
-                ),
-                _ => "until".to_string(),
-            };
-            match kind {
-                TimelineKind::Join { kind, low, high } => {
-                    let side = if role == StepRole::Step(0) { "left" } else { "right" };
-                    let bound = |b: &Option<i64>| {
-                        b.map_or("unbounded".to_string(), crate::kql::time::format_timespan)
-                    };
-                    let time = if low.is_none() && high.is_none() {
-                        String::new()
-                    } else {
-                        format!(
-                            ", right.Timestamp - left.Timestamp in [{}, {}]",
-                            bound(low),
-                            bound(high)
-                        )
-                    };
-                    writeln!(f, "    join kind={} {side} side{by}{time}", kind.name())?;
-                }
-                TimelineKind::Unordered => writeln!(
-                    f,
-                    "    sequence {what} within {span}{by} (unordered: every step, the earliest span)"
-                )?,
-                _ => writeln!(
-                    f,
-                    "    sequence {what} within {span}{by} (ordered: the tightest matches)"
-                )?,
-            }
-            let kept: Vec<String> = b
-                .aggs
-                .iter()
-                .filter_map(|a| a.arg.as_ref().map(|e| e.to_string()))
-                .collect();
-            writeln!(f, "    keep: {}", kept.join(", "))?;
+        for m in &self.value_matchers {
+            m.set(row, bits);
         }
     }
-    writeln!(
-        f,
-        "    state: the latest {} events per key and step",
-        tl.max_events
-    )
-}
 
-fn op_text(op: crate::ir::CmpOp) -> &'static str {
-    use crate::ir::CmpOp::*;
-    match op {
-        Eq => "==",
-        NotEq => "!=",
-        Lt => "<",
-        Le => "<=",
-        Gt => ">",
-        Ge => ">=",
+    /// The column an atom tests.
+    pub fn atom_field(&self, a: AtomId) -> Option<FieldId> {
+        if let Some((column, _, _)) = self.atom_needles.get(a.0 as usize) {
+            return self
+                .matchers
+                .iter()
+                .find(|m| &m.name == column)
+                .map(|m| m.field);
+        }
+        self.value_matchers
+            .iter()
+            .find(|m| m.holds(a))
+            .map(|m| m.field)
     }
-}
-
-/// `A, B = tolower(C)`: each output column, with the expression that fills it when that is
-/// not just the column of the same name.
-fn projection(cols: &[crate::compile::OutputColumn], exprs: &[Expr]) -> String {
-    cols.iter()
-        .zip(exprs)
-        .map(|(c, e)| {
-            let e = e.to_string();
-            if e == c.name {
-                e
-            } else {
-                format!("{} = {e}", c.name)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }

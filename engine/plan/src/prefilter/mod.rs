@@ -146,6 +146,8 @@ impl Prefilter {
                 }
             }
             let mut listed = Vec::new();
+            // The table's fallback anchors, derived once for all its bodies that need them.
+            let mut table_fallback: Option<Vec<Anchor>> = None;
             for (who, n) in bodies {
                 let fallback = n.is_none();
                 let n = match (n, table) {
@@ -157,23 +159,27 @@ impl Prefilter {
                         // by its `ActionType` (`Catalog::infer`): then it holds one of the
                         // values the table documents, as written (the catalog admits only
                         // values JSON does not escape).
-                        let keys = plan.catalog.distinguishing(&tp.name);
-                        let values = plan
-                            .catalog
-                            .table(&tp.name)
-                            .map_or(&[][..], |t| t.action_types());
-                        std::iter::once(scope.anchor(&tp.name))
-                            .chain(keys.into_iter().map(|c| Anchor {
-                                text: format!("\"{c}"),
-                                weak: true,
-                                windows: false,
-                            }))
-                            .chain(values.iter().map(|v| Anchor {
-                                text: v.clone(),
-                                weak: true,
-                                windows: false,
-                            }))
-                            .collect()
+                        table_fallback
+                            .get_or_insert_with(|| {
+                                let keys = plan.catalog.distinguishing(&tp.name);
+                                let values = plan
+                                    .catalog
+                                    .table(&tp.name)
+                                    .map_or(&[][..], |t| t.action_types());
+                                std::iter::once(scope.anchor(&tp.name))
+                                    .chain(keys.into_iter().map(|c| Anchor {
+                                        text: format!("\"{c}"),
+                                        weak: true,
+                                        windows: false,
+                                    }))
+                                    .chain(values.iter().map(|v| Anchor {
+                                        text: v.clone(),
+                                        weak: true,
+                                        windows: false,
+                                    }))
+                                    .collect()
+                            })
+                            .clone()
                     }
                     (None, Some(_)) => {
                         return Prefilter::Off(format!(

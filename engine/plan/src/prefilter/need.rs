@@ -149,8 +149,8 @@ pub(super) struct Anchor {
 /// contents once a first pass has collected them.
 pub(super) struct Scope<'a> {
     pub(super) tp: &'a TablePlan,
-    /// Column names, table names and the shapes' keys, lower-cased, one per line.
-    pub(super) structure: &'a str,
+    /// Column names, table names and the shapes' keys, lower-cased.
+    pub(super) structure: &'a Structure,
     pub(super) sets: Option<&'a [ConstList]>,
     /// Columns the Sysmon mapping fills with a constant or a boolean.
     pub(super) synthesized: &'a [&'static str],
@@ -219,6 +219,15 @@ impl Scope<'_> {
     /// What `e` needs to be true.
     fn need(&self, e: &Expr) -> Need {
         match &e.kind {
+            ExprKind::Atom(id) if id.0 as usize >= self.tp.atom_needles.len() => {
+                // A value atom: `Column == 'text'` (or one member of an `in` list) needs the
+                // text as the whole value; a number gives no anchor.
+                let i = id.0 as usize - self.tp.atom_needles.len();
+                match self.tp.value_atoms.get(i)? {
+                    (column, Value::Str(s)) => self.whole_values(column, std::slice::from_ref(s)),
+                    _ => None,
+                }
+            }
             ExprKind::Atom(id) => {
                 let (column, pred, needle) = self.tp.atom_needles.get(id.0 as usize)?;
                 // Every positive operator of the has / contains / starts / ends / =~ families
@@ -246,17 +255,7 @@ impl Scope<'_> {
                 }
             }
             ExprKind::Const(Value::Bool(false)) => Some(Vec::new()),
-            ExprKind::And(v) => v.iter().filter_map(|x| self.need(x)).min_by(|a, b| {
-                // Prefer strong anchors, then the fewest alternatives, then the longest
-                // shortest anchor.
-                let weak = |n: &Vec<Anchor>| n.iter().any(|a| a.weak);
-                let shortest =
-                    |n: &Vec<Anchor>| n.iter().map(|a| a.text.len()).min().unwrap_or(usize::MAX);
-                weak(a)
-                    .cmp(&weak(b))
-                    .then(a.len().cmp(&b.len()))
-                    .then(shortest(b).cmp(&shortest(a)))
-            }),
+            ExprKind::And(v) => self.need_all(v.iter()),
             ExprKind::Or(v) => {
                 let mut all = Vec::new();
                 for x in v {
@@ -277,16 +276,33 @@ impl Scope<'_> {
         if !lhs.ty.is_stringish() {
             return None;
         }
+        let strings: Vec<String> = values
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        if whole {
+            return self.whole_values(name, &strings);
+        }
         let mut out = Vec::new();
-        for v in values {
-            let Value::Str(s) = v else { return None };
-            let at_start = whole.then(|| self.value_start(name, s)).flatten();
-            match at_start {
+        for s in &strings {
+            out.extend(self.anchors_of(s)?);
+        }
+        Some(self.on_column(name, out))
+    }
+
+    /// A test that `column`'s whole value is one of `values`.
+    fn whole_values(&self, column: &str, values: &[String]) -> Need {
+        let mut out = Vec::new();
+        for s in values {
+            match self.value_start(column, s) {
                 Some(a) => out.extend(a),
                 None => out.extend(self.anchors_of(s)?),
             }
         }
-        Some(self.on_column(name, out))
+        Some(self.on_column(column, out))
     }
 
     /// Anchors of a test on `column`: they cannot vouch for Windows event rows when the
@@ -300,13 +316,51 @@ impl Scope<'_> {
 
     /// What a body with these `where` predicates needs.
     pub(super) fn need_all<'e>(&self, preds: impl Iterator<Item = &'e Expr>) -> Need {
-        let preds: Vec<Expr> = preds.cloned().collect();
-        self.need(&Expr::and(preds))
+        preds.filter_map(|x| self.need(x)).min_by(|a, b| {
+            // Prefer strong anchors, then the fewest alternatives, then the longest shortest
+            // anchor.
+            let weak = |n: &Vec<Anchor>| n.iter().any(|a| a.weak);
+            let shortest =
+                |n: &Vec<Anchor>| n.iter().map(|a| a.text.len()).min().unwrap_or(usize::MAX);
+            weak(a)
+                .cmp(&weak(b))
+                .then(a.len().cmp(&b.len()))
+                .then(shortest(b).cmp(&shortest(a)))
+        })
     }
 }
 
-/// Column names of every table and the keys of the input shapes, lower-cased.
-pub(super) fn structure(plan: &Plan) -> String {
+/// The text every line of some table holds: column names, table names and the shapes' keys,
+/// lower-cased, each distinct name once. Asked once per anchor, and a plan over thousands of
+/// rules has tens of thousands of anchors, many alike: answers are remembered.
+pub(super) struct Structure {
+    names: String,
+    answers: std::cell::RefCell<std::collections::HashMap<String, bool>>,
+}
+
+impl Structure {
+    /// The structure of these names (one per line, lower-cased).
+    pub(super) fn of_lines(text: &str) -> Structure {
+        let names: std::collections::BTreeSet<&str> = text.lines().collect();
+        Structure {
+            names: names.into_iter().collect::<Vec<_>>().join("\n"),
+            answers: Default::default(),
+        }
+    }
+
+    /// Whether `lower` (lower-cased, with no line break) occurs in one of the names.
+    pub(super) fn contains(&self, lower: &str) -> bool {
+        if let Some(&known) = self.answers.borrow().get(lower) {
+            return known;
+        }
+        let found = self.names.contains(lower);
+        self.answers.borrow_mut().insert(lower.to_string(), found);
+        found
+    }
+}
+
+/// Column names of every table and the keys of the input shapes.
+pub(super) fn structure(plan: &Plan) -> Structure {
     let mut out = String::from(
         "advancedhunting-\nproperties\ncategory\nrecords\ntenantid\noperationname\ntype\n",
     );
@@ -318,7 +372,7 @@ pub(super) fn structure(plan: &Plan) -> String {
             out.push('\n');
         }
     }
-    out
+    Structure::of_lines(&out)
 }
 
 pub(super) fn wheres(steps: &[Step]) -> impl Iterator<Item = &Expr> {

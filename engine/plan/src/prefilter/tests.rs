@@ -3,20 +3,10 @@ use super::search::has_unicode_escape;
 use crate::{kql, TablePlan};
 
 fn anchor_of(needle: &str) -> Option<String> {
-    let tp = TablePlan {
-        name: String::new(),
-        rules: vec![],
-        sets: vec![],
-        matchers: vec![],
-        atoms: 0,
-        atom_text: vec![],
-        atom_needles: vec![],
-        fields: vec![],
-        timestamp: None,
-    };
+    let tp = TablePlan::default();
     let scope = Scope {
         tp: &tp,
-        structure: "processintegritylevel\n",
+        structure: &Structure::of_lines("processintegritylevel\n"),
         sets: None,
         synthesized: &[],
     };
@@ -41,20 +31,10 @@ fn anchors_avoid_escapes_non_ascii_and_fold_targets() {
 
 #[test]
 fn needles_without_ascii_runs_are_anchored_in_every_case_spelling() {
-    let tp = TablePlan {
-        name: String::new(),
-        rules: vec![],
-        sets: vec![],
-        matchers: vec![],
-        atoms: 0,
-        atom_text: vec![],
-        atom_needles: vec![],
-        fields: vec![],
-        timestamp: None,
-    };
+    let tp = TablePlan::default();
     let scope = Scope {
         tp: &tp,
-        structure: "",
+        structure: &Structure::of_lines(""),
         sets: None,
         synthesized: &[],
     };
