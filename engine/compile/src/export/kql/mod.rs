@@ -1,5 +1,5 @@
 //! `scry export kql`: scry rules → KQL hunting queries (and Sentinel rule YAML); `scry export
-//! sigma` is [`sigma`].
+//! sigma` is `super::sigma`.
 //!
 //! The map, clause by clause: `from A, B` → `union A, B` (one table → `A`); `window 5d` →
 //! `| where Timestamp between (now(-5d) .. now())`; lets → KQL lets (lists as
@@ -29,13 +29,13 @@
 //! assert_eq!(rules[0].kql, "DeviceProcessEvents\n| where Timestamp between (now(-5d) .. now())\n| where FileName =~ 'x.exe'\n");
 //! ```
 
-pub mod sigma;
-
-use crate::compile::syntax_diagnostic;
+use super::{file_lets, parse};
 use crate::diag::{codes, Diagnostic};
 use crate::schema::{Catalog, TableSchema};
 use scry_grammar::print::{self, Dialect, Notes, Writer};
 use scry_grammar::{self as ast, Clause, Expr, ExprKind, Item, MetaValue, Span};
+
+mod join;
 
 /// One exported rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,24 +46,6 @@ pub struct Exported {
     pub kql: String,
     /// The query wrapped in a Sentinel rule YAML document.
     pub yaml: String,
-}
-
-/// A file to export, or its syntax errors as diagnostics.
-fn parse(source: &str, file: usize) -> Result<ast::File, Vec<Diagnostic>> {
-    ast::parse_file(source)
-        .map_err(|errs| errs.iter().map(|e| syntax_diagnostic(file, e)).collect())
-}
-
-/// The file's top-level `let`s, which every rule of it sees.
-fn file_lets(parsed: &ast::File) -> Vec<&ast::Let> {
-    parsed
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Let(l) => Some(l),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Exports every rule of one `.scry` file (`file` is its index for diagnostics). Rules that
@@ -139,13 +121,14 @@ impl Exporter<'_> {
                     self.diags.extend(scratch);
                     return plain.and_then(|plain| self.rule(&plain, file_lets));
                 }
-                Clause::Join(j) if crate::compile::combining_kind(&j.kind.name).is_some() => {
-                    self.error(
-                        j.span,
-                        format!("`join kind={}` has no KQL export yet: its rows are written as KQL's `join` followed by a `where` on both sides' times, which this exporter does not write yet", j.kind.name),
-                    );
+                Clause::Join(j)
+                    if crate::compile::combining_kind(&j.kind.name).is_some()
+                        && !self.exportable_join(r, j) =>
+                {
                     return None;
                 }
+                // Written as KQL's `join` below.
+                Clause::Join(j) if crate::compile::combining_kind(&j.kind.name).is_some() => {}
                 // A semi or anti join is a membership test in the right side's keys.
                 Clause::Join(_) => {
                     let mut scratch = Vec::new();
@@ -157,14 +140,14 @@ impl Exporter<'_> {
                 Clause::Threshold(t) => {
                     self.error(
                         t.span,
-                        "`threshold` has no KQL export yet: a sliding span is a self-join over each key's events, and `summarize ... by bin(Timestamp, ...)` is a different (tumbling) rule",
+                        "`threshold` has no KQL export: its span slides (anchored at each event), which plain KQL can only say as a self-join of each key's events plus two more joins for `Peak` and the earliest span; `scry import kql` could not read that back as a threshold, and `summarize ... by bin(Timestamp, ...)` is a different (tumbling) rule",
                     );
                     return None;
                 }
                 Clause::Sequence(s) => {
                     self.error(
                         s.span,
-                        "`sequence` has no KQL export yet: its tightest matches are KQL's `scan`, which duckdb-kql cannot run to check the export",
+                        "`sequence` has no KQL export: its tightest non-overlapping matches are a state machine (KQL's `scan`), not a join, and a join of the steps would report every combination",
                     );
                     return None;
                 }
@@ -216,8 +199,14 @@ impl Exporter<'_> {
         let mut having = None;
         let mut project: Option<ast::Project> = None;
         let mut take: Option<ast::Take> = None;
+        // A join that combines both sides, and the `where`s after it (over the joined row,
+        // whose names are KQL's already).
+        let mut join: Option<&ast::Join> = None;
+        let mut post: Vec<&ast::Where> = Vec::new();
         for c in &r.clauses {
             match c {
+                Clause::Join(j) => join = Some(j),
+                Clause::Where(w) if join.is_some() => post.push(w),
                 Clause::Where(w) => {
                     let mut w = w.clone();
                     self.resolve(&mut w.predicate, &schemas, &let_names, &computed, false);
@@ -244,27 +233,18 @@ impl Exporter<'_> {
                 _ => {}
             }
         }
-        let mut excepts_kept = Vec::new();
-        for mut x in excepts {
-            // An exclusion naming a field a table lacks is inert there (it suppresses nothing).
-            let lacking = self.lacking_tables(&x.condition, &schemas, &let_names, &computed);
-            if lacking > 0 {
-                if lacking == schemas.len() {
-                    excepts_kept.push((x, true));
-                } else {
-                    self.error(
-                        x.span,
-                        format!(
-                            "exclusion \"{}\" reads fields that only some of the rule's tables have; one KQL `union` cannot apply it to some tables only",
-                            x.name.value
-                        ),
-                    );
-                }
-                continue;
+        let right_excepts = match join {
+            Some(j) => {
+                let rs: Vec<&TableSchema> = j
+                    .tables
+                    .iter()
+                    .filter_map(|t| self.catalog.table(&t.name))
+                    .collect();
+                self.kept_excepts(&excepts, &rs, &let_names, &[])
             }
-            self.resolve(&mut x.condition, &schemas, &let_names, &computed, false);
-            excepts_kept.push((x, false));
-        }
+            None => Vec::new(),
+        };
+        let excepts_kept = self.kept_excepts(&excepts, &schemas, &let_names, &computed);
         if let Some(s) = &mut summarize {
             for a in s.by.iter_mut().chain(s.aggregates.iter_mut()) {
                 let before = match &a.value.kind {
@@ -279,7 +259,7 @@ impl Exporter<'_> {
 
         // A `project` without `summarize` reads the row, whose aliases resolve per table; after
         // `summarize` it reads output columns, which are names already.
-        if let (Some(p), None) = (&mut project, &summarize) {
+        if let (Some(p), None, None) = (&mut project, &summarize, join) {
             for a in &mut p.columns {
                 self.resolve(&mut a.value, &schemas, &let_names, &computed, false);
             }
@@ -301,7 +281,7 @@ impl Exporter<'_> {
                 _ => {}
             }
         }
-        for (x, _) in &excepts_kept {
+        for (x, _) in excepts_kept.iter().chain(&right_excepts) {
             collect(&x.condition);
         }
         if let Some(s) = &summarize {
@@ -326,6 +306,10 @@ impl Exporter<'_> {
         }
         for l in &local_lets {
             collect(&l.value);
+        }
+        if let Some(j) = join {
+            j.filters.iter().for_each(|f| collect(&f.predicate));
+            post.iter().for_each(|f| collect(&f.predicate));
         }
         let mut needed: Vec<&ast::Let> = Vec::new();
         // Reverse order: a let read by a later needed let is needed too.
@@ -426,51 +410,12 @@ impl Exporter<'_> {
                 _ => {}
             }
         }
-        for (x, inert) in &excepts_kept {
-            w.newline(0);
-            let desc = x
-                .description
-                .as_ref()
-                .map(|d| format!(": {}", d.value.replace(['\r', '\n'], " ")))
-                .unwrap_or_default();
-            let name = if x.name.value.contains(['"', '\\'])
-                || x.name.value.chars().any(char::is_control)
-            {
-                print::string_literal(&x.name.value)
-            } else {
-                format!("\"{}\"", x.name.value)
-            };
-            if *inert {
-                w.text(&format!(
-                    "// except {name}{desc} -- reads fields the table lacks, so it suppresses nothing"
-                ));
-                continue;
-            }
-            w.text(&format!("// except {name}{desc}"));
-            w.newline(0);
-            let guard = Expr {
-                kind: ExprKind::Not(Box::new(Expr {
-                    kind: ExprKind::Binary {
-                        op: ast::BinOp::And,
-                        op_span: Span::default(),
-                        lhs: Box::new(Expr {
-                            kind: ExprKind::Call {
-                                name: ast::Ident {
-                                    name: "isnotnull".into(),
-                                    span: Span::default(),
-                                },
-                                args: vec![x.condition.clone()],
-                            },
-                            span: Span::default(),
-                        }),
-                        rhs: Box::new(x.condition.clone()),
-                    },
-                    span: Span::default(),
-                })),
-                span: Span::default(),
-            };
-            w.text("| where ");
-            w.expr(&guard, 2, false);
+        guards(&mut w, &excepts_kept, 0);
+        if let Some(j) = join {
+            // Columns extended before the join are in KQL's joined row, not in scry's:
+            // without a `project`, the output is spelled out.
+            let spell_out = (project.is_none() && !computed.is_empty()).then_some(&tables[..]);
+            self.join_stages(&mut w, j, &post, &right_excepts, spell_out, window.as_ref());
         }
         if let Some(s) = &summarize {
             w.newline(0);
@@ -495,7 +440,10 @@ impl Exporter<'_> {
         let mut data_types = meta_strings(meta(r, "data_types"));
         if data_types.is_empty() {
             data_types = tables.iter().map(|t| t.name.clone()).collect();
-            for t in set_tables {
+            let right = join
+                .iter()
+                .flat_map(|j| j.tables.iter().map(|t| t.name.clone()));
+            for t in right.chain(set_tables) {
                 if !data_types.contains(&t) {
                     data_types.push(t);
                 }
@@ -507,6 +455,40 @@ impl Exporter<'_> {
             kql,
             yaml,
         })
+    }
+
+    /// The exclusions as they apply to the rows of `tables` (after the `computed` columns),
+    /// their aliases resolved: `true` marks one inert there (it reads a field every table
+    /// lacks, so it suppresses nothing); one that only some tables can read is an error.
+    fn kept_excepts(
+        &mut self,
+        excepts: &[ast::Except],
+        tables: &[&TableSchema],
+        lets: &[String],
+        computed: &[String],
+    ) -> Vec<(ast::Except, bool)> {
+        let mut kept = Vec::new();
+        for x in excepts {
+            let mut x = x.clone();
+            let lacking = self.lacking_tables(&x.condition, tables, lets, computed);
+            if lacking > 0 {
+                if lacking == tables.len() {
+                    kept.push((x, true));
+                } else {
+                    self.error(
+                        x.span,
+                        format!(
+                            "exclusion \"{}\" reads fields that only some of the rule's tables have; one KQL `union` cannot apply it to some tables only",
+                            x.name.value
+                        ),
+                    );
+                }
+                continue;
+            }
+            self.resolve(&mut x.condition, tables, lets, computed, false);
+            kept.push((x, false));
+        }
+        kept
     }
 
     /// How many of `tables` lack a name `e` reads (not a let, computed column, column or
@@ -654,6 +636,56 @@ impl Exporter<'_> {
         y.push_str("query: |\n");
         y.push_str(&block(kql));
         y
+    }
+}
+
+/// Each exclusion as `// except "name"` and `| where not(isnotnull(C) and C)` (a comment
+/// only where it is inert: it reads fields the tables lack).
+fn guards(w: &mut Writer<'_>, excepts: &[(ast::Except, bool)], indent: usize) {
+    for (x, inert) in excepts {
+        w.newline(indent);
+        let desc = x
+            .description
+            .as_ref()
+            .map(|d| format!(": {}", d.value.replace(['\r', '\n'], " ")))
+            .unwrap_or_default();
+        let name =
+            if x.name.value.contains(['"', '\\']) || x.name.value.chars().any(char::is_control) {
+                print::string_literal(&x.name.value)
+            } else {
+                format!("\"{}\"", x.name.value)
+            };
+        if *inert {
+            w.text(&format!(
+                "// except {name}{desc} -- reads fields the table lacks, so it suppresses nothing"
+            ));
+            continue;
+        }
+        w.text(&format!("// except {name}{desc}"));
+        w.newline(indent);
+        let guard = Expr {
+            kind: ExprKind::Not(Box::new(Expr {
+                kind: ExprKind::Binary {
+                    op: ast::BinOp::And,
+                    op_span: Span::default(),
+                    lhs: Box::new(Expr {
+                        kind: ExprKind::Call {
+                            name: ast::Ident {
+                                name: "isnotnull".into(),
+                                span: Span::default(),
+                            },
+                            args: vec![x.condition.clone()],
+                        },
+                        span: Span::default(),
+                    }),
+                    rhs: Box::new(x.condition.clone()),
+                },
+                span: Span::default(),
+            })),
+            span: Span::default(),
+        };
+        w.text("| where ");
+        w.expr(&guard, indent + 2, false);
     }
 }
 
