@@ -123,6 +123,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rows", type=int, default=400)
     args = ap.parse_args()
+    if not args.scry.is_file():
+        sys.exit(f"roundtrip: no scry binary at {args.scry}: `cargo build --release` or pass --scry")
 
     schema = events.load_schema(REPO / "engine" / "schemas" / "defender.json")
     with tempfile.TemporaryDirectory() as tmp:
