@@ -195,8 +195,13 @@ fn combining_joins_give_kusto_rows() {
 
     let out = util::scry(&["export", "kql", rules]);
     let err = util::stderr(&out);
+    // Each combining kind is exported but leftouter with a time condition, refused by name.
     assert!(
-        err.contains("`join kind=innerunique` has no KQL export yet"),
+        err.contains("`join kind=leftouter` with a time condition has no KQL export"),
         "{err}"
     );
+    let kql = util::stdout(&out);
+    for kind in ["inner", "innerunique"] {
+        assert!(kql.contains(&format!("| join kind={kind} (")), "{kql}");
+    }
 }

@@ -32,7 +32,8 @@
 //! - `lolrmm`: the LOLRMM pack is what `scry import lolrmm` writes; coverage from compiled rules.
 //! - `import_export`: `scry import kql` / `scry export kql` over the upstream corpus: the known
 //!   defects with their places, `--fix` packs that compile, import → export → import round trips
-//!   (every pack, and the `project` / `take` / `arg_max` feature pack).
+//!   (every pack, the `project` / `take` / `arg_max` feature pack, joins of every kind, time
+//!   buckets and `first_seen`).
 //! - `export_sigma`: `scry export sigma` over the packs: each rule exported or refused by
 //!   name (E0311); every exported rule, read back by the Sigma frontend, decides as the scry
 //!   rule on its examples, generated events and hostile variants; the YAML validates against

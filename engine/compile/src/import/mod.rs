@@ -550,13 +550,13 @@ mod tests {
     #[test]
     fn unsupported_things_are_errors_with_places() {
         let out = one(
-            "query: |\n  DeviceProcessEvents\n  | where FileName has 'x'\n  | join kind=inner (DeviceNetworkEvents) on DeviceId\n",
+            "query: |\n  DeviceProcessEvents\n  | where FileName has 'x'\n  | mv-expand AdditionalFields\n",
             false,
         );
         assert_eq!(out.refused(), 1);
         let d = &out.diagnostics[0];
         assert_eq!(d.code, codes::UNSUPPORTED_OPERATOR);
-        assert_eq!(d.span.text(&out.sources.files[0].text), "join");
+        assert_eq!(d.span.text(&out.sources.files[0].text), "mv-expand");
     }
 
     #[test]
@@ -668,6 +668,128 @@ mod tests {
                 "DeviceProcessEvents | summarize arg_max(Timestamp, FileNam) by DeviceId",
                 codes::UNKNOWN_NAME,
                 "FileNam",
+            ),
+        ] {
+            let out = one(&format!("query: |\n  {query}\n"), false);
+            assert_eq!(out.refused(), 1, "{query}");
+            let d = &out.diagnostics[0];
+            assert_eq!(d.code, code, "{query}: {d:?}");
+            assert_eq!(d.span.text(&out.sources.files[0].text), at, "{query}");
+        }
+    }
+
+    #[test]
+    fn joins_buckets_and_order_are_imported() {
+        for (query, want) in [
+            (
+                "DeviceProcessEvents | join kind=leftsemi (DeviceFileCertificateInfo | where Signer has 'x') on SHA1",
+                "join kind=leftsemi (from DeviceFileCertificateInfo\n      where Signer has 'x') on SHA1",
+            ),
+            // KQL's default kind, and a hint, which does not change the rows.
+            (
+                "DeviceProcessEvents | join hint.strategy=shuffle (DeviceNetworkEvents) on DeviceId",
+                "join kind=innerunique (from DeviceNetworkEvents) on DeviceId",
+            ),
+            (
+                "DeviceProcessEvents | join kind=inner (DeviceNetworkEvents) on DeviceId, $left.DeviceName == $right.DeviceName | where Timestamp1 between ((Timestamp - 1m) .. (Timestamp + 5m)) | where RemotePort == 443",
+                "on DeviceId, $left.DeviceName == $right.DeviceName,\n    $right.Timestamp between ($left.Timestamp - 1m .. $left.Timestamp + 5m)\n  where RemotePort == 443",
+            ),
+            // For leftouter, pairing then filtering is not a time condition: it stays a filter.
+            (
+                "DeviceProcessEvents | join kind=leftouter (DeviceNetworkEvents) on DeviceId | where Timestamp1 between (Timestamp .. (Timestamp + 5m))",
+                "on DeviceId\n  where Timestamp1 between (Timestamp .. Timestamp + 5m)",
+            ),
+            // `lookup` names the right keys once.
+            (
+                "DeviceProcessEvents | lookup (DeviceNetworkEvents) on DeviceId",
+                "MachineGroup, Timestamp1, DeviceName1,",
+            ),
+            (
+                "DeviceNetworkEvents | summarize c = count() by bin(Timestamp, 1h) | where Timestamp > ago(1d) | order by Timestamp desc",
+                "summarize c = count() by bin(Timestamp, 1h)\n  having Timestamp > ago(1d)",
+            ),
+        ] {
+            let out = one(&format!("query: |\n  {query}\n"), false);
+            assert_eq!(out.refused(), 0, "{query}: {:#?}", out.diagnostics);
+            let text = &out.files[0].rule.as_ref().unwrap().text;
+            assert!(text.contains(want), "{query}:\n{text}");
+            if query.contains("lookup") {
+                assert!(text.contains("join kind=leftouter"), "{text}");
+                assert!(!text.contains("DeviceId1"), "{text}");
+            }
+            if query.contains("order by") {
+                assert_eq!(out.diagnostics[0].code, codes::NOT_IMPORTED);
+            }
+        }
+    }
+
+    #[test]
+    fn what_joins_and_order_cannot_express_is_named() {
+        let guard = "// except \"svc\"\n  | where not(isnotnull(InitiatingProcessFileName =~ 'svc.exe') and InitiatingProcessFileName =~ 'svc.exe')";
+        let left_only = format!(
+            "DeviceProcessEvents\n  {guard}\n  | join kind=inner (DeviceNetworkEvents) on DeviceId"
+        );
+        for (query, code, at) in [
+            (
+                "DeviceProcessEvents | join kind=rightouter (DeviceNetworkEvents) on DeviceId",
+                codes::UNSUPPORTED_JOIN,
+                "rightouter",
+            ),
+            (
+                "DeviceProcessEvents | lookup kind=leftanti (DeviceNetworkEvents) on DeviceId",
+                codes::UNSUPPORTED_JOIN,
+                "leftanti",
+            ),
+            (
+                "DeviceProcessEvents | order by Timestamp desc | take 5",
+                codes::UNSUPPORTED_SHAPE,
+                "order",
+            ),
+            (
+                "DeviceProcessEvents | top 5 by Timestamp",
+                codes::UNSUPPORTED_OPERATOR,
+                "top",
+            ),
+            // scry's `window` bounds both sides of a combining join.
+            (
+                "DeviceProcessEvents | where Timestamp between (now(-1d) .. now()) | join kind=inner (DeviceNetworkEvents) on DeviceId",
+                codes::UNSUPPORTED_SHAPE,
+                "DeviceNetworkEvents",
+            ),
+            (
+                left_only.as_str(),
+                codes::UNSUPPORTED_SHAPE,
+                "DeviceNetworkEvents",
+            ),
+            (
+                "DeviceProcessEvents | join kind=inner (DeviceNetworkEvents) on DeviceId | summarize count() by DeviceId",
+                codes::UNSUPPORTED_SHAPE,
+                "summarize",
+            ),
+            (
+                "DeviceProcessEvents | summarize count() by DeviceId | join kind=inner (DeviceNetworkEvents) on DeviceId",
+                codes::UNSUPPORTED_SHAPE,
+                "join",
+            ),
+            (
+                "DeviceProcessEvents | join kind=inner (DeviceNetworkEvents | extend X = 1) on DeviceId",
+                codes::UNSUPPORTED_SHAPE,
+                "extend",
+            ),
+            (
+                "DeviceProcessEvents | extend L = tolower(FileName) | join kind=inner (DeviceNetworkEvents) on DeviceId",
+                codes::UNSUPPORTED_SHAPE,
+                "join",
+            ),
+            (
+                "DeviceProcessEvents | join kind=inner (DeviceNetworkEvents) on DeviceId | where RemotePrt == 443",
+                codes::UNKNOWN_NAME,
+                "RemotePrt",
+            ),
+            (
+                "DeviceProcessEvents | join kind=inner (DeviceNetworkEvents) DeviceId",
+                codes::KQL_SYNTAX,
+                "(DeviceNetworkEvents) DeviceId",
             ),
         ] {
             let out = one(&format!("query: |\n  {query}\n"), false);

@@ -10,6 +10,8 @@
 //! functions call each other and read top to bottom as KQL's grammar of statements, pipelines
 //! and stages; cutting it would scatter that grammar over files.
 
+mod join;
+
 use super::lex::{self, Tok, TokKind};
 use super::yaml::SrcMap;
 use crate::diag::{codes, Diagnostic};
@@ -133,8 +135,27 @@ pub enum StageKind {
     Distinct(Vec<Ident>),
     /// `take n` / `limit n`.
     Take(Expr),
+    /// `join [kind=K] (pipeline) on keys`, or `lookup [kind=K] (pipeline) on keys`.
+    Join(Box<JoinStage>),
+    /// `order by ...` / `sort by ...`: the columns are not kept, since scry orders a rule's
+    /// results itself; whether it may be dropped depends on what follows (translate).
+    Order,
     /// An operator scry has no equivalent for (already reported).
     Unsupported,
+}
+
+/// `join kind=inner (T | where ...) on A, $left.B == $right.C` (or `lookup ...`).
+#[derive(Debug, Clone)]
+pub struct JoinStage {
+    /// The kind as written (`inner` of `kind=inner`), or the operator's default kind
+    /// (`innerunique` for `join`, `leftouter` for `lookup`) spanning the operator.
+    pub kind: Ident,
+    /// `lookup` rather than `join`: its output has the right side's key columns once.
+    pub lookup: bool,
+    /// The right side.
+    pub right: Pipeline,
+    /// The keys, their sides as written (`$left.B`, `$right.C`, or `A` on both).
+    pub on: Vec<ast::JoinKey>,
 }
 
 /// How deeply parenthesized sub-pipelines may nest.
@@ -626,6 +647,30 @@ impl<'a> QueryParser<'a> {
                 StageKind::Distinct(cols)
             }
             "take" | "limit" if t0.kind == TokKind::Word => StageKind::Take(self.expr(body)?),
+            "join" | "lookup" if t0.kind == TokKind::Word => {
+                StageKind::Join(Box::new(self.join(&op_ident, body, depth)?))
+            }
+            "order" | "sort"
+                if t0.kind == TokKind::Word
+                    && self
+                        .toks
+                        .get(body.0)
+                        .is_some_and(|t| t.is_word(self.q, "by")) =>
+            {
+                StageKind::Order
+            }
+            "top" if t0.kind == TokKind::Word => {
+                let d = self
+                    .error(
+                        codes::UNSUPPORTED_OPERATOR,
+                        op_ident.span,
+                        "`top N by X` has no scry equivalent",
+                    )
+                    .with_label("unsupported operator")
+                    .with_note("scry's `take` keeps the first N rows in the rule's own result order (by key after `summarize`); it cannot choose rows by another column");
+                self.push(d);
+                StageKind::Unsupported
+            }
             _ if t0.kind == TokKind::Word
                 && (KQL_OPERATORS.contains(&op.as_str()) || op == "order" || op == "sort") =>
             {
@@ -636,7 +681,7 @@ impl<'a> QueryParser<'a> {
                         format!("the `{op}` operator is not supported by scry import"),
                     )
                     .with_label("unsupported operator")
-                    .with_note("supported: where (filter), extend, summarize, distinct, project, take (limit)");
+                    .with_note("supported: where (filter), extend, summarize, distinct, project, take (limit), join, lookup, order by (sort by)");
                 self.push(d);
                 StageKind::Unsupported
             }

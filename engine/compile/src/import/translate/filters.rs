@@ -74,7 +74,18 @@ impl<'a> Translator<'a> {
     /// `// except "name": description` then `| where not(isnotnull(C) and C)`.
     pub(super) fn except_of(&self, st: &Stage, p: &Expr) -> Option<ast::Except> {
         let comment = st.comments.iter().find_map(|c| c.strip_prefix("except "))?;
-        let toks = crate::import::lex::lex(comment).ok()?;
+        // Only the name is lexed: a description may hold an apostrophe (`the lab's`), which
+        // is no string.
+        let quote = comment.as_bytes().first().copied()?;
+        let mut end = 1;
+        while end < comment.len() && comment.as_bytes()[end] != quote {
+            end += if comment.as_bytes()[end] == b'\\' {
+                2
+            } else {
+                1
+            };
+        }
+        let toks = crate::import::lex::lex(comment.get(..end + 1)?).ok()?;
         let first = toks
             .first()
             .filter(|t| t.kind == crate::import::lex::TokKind::Str)?;

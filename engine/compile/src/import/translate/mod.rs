@@ -23,6 +23,7 @@ use scry_grammar::print::{self, Dialect, Notes};
 use scry_grammar::{self as ast, BinOp, Clause, Expr, ExprKind, Ident, Literal, Span};
 
 mod filters;
+mod join;
 mod names;
 mod sources;
 mod summarize;
@@ -42,6 +43,8 @@ enum Scope<'s> {
     },
     /// The output of `summarize`.
     Output(&'s [String]),
+    /// The rows of a join that combines both sides: these columns.
+    Joined(&'s [String]),
     /// A `let` value: no columns.
     Constant,
 }
@@ -153,9 +156,16 @@ impl<'a> Translator<'a> {
         // may follow.
         let mut last: Option<&Stage> = None;
         let mut take: Option<ast::Take> = None;
-        for st in &stages {
+        // A join that combines both sides: the names after it are the joined row's.
+        let mut joined: Option<join::Joined> = None;
+        let mut joins = 0;
+        for (si, st) in stages.iter().enumerate() {
             // An operator scry lacks was reported where it was parsed.
             if let StageKind::Unsupported = st.kind {
+                continue;
+            }
+            if let StageKind::Order = st.kind {
+                self.order(st, &stages[si + 1..]);
                 continue;
             }
             if let Some(end) = last {
@@ -170,7 +180,75 @@ impl<'a> Translator<'a> {
                     continue;
                 }
             }
+            let time_open = joined.as_ref().is_some_and(|j| j.time_open);
+            if let Some(j) = &mut joined {
+                j.time_open = false;
+            }
             match &st.kind {
+                StageKind::Where { predicate, .. } if joined.is_some() => {
+                    let j = joined.as_ref().expect("matched as some");
+                    if time_open {
+                        if let Some(t) = self.time_condition(predicate) {
+                            if let Clause::Join(c) = &mut body[j.at] {
+                                c.time = Some(t);
+                            }
+                            continue;
+                        }
+                    }
+                    let mut p = predicate.clone();
+                    self.check(&mut p, &Scope::Joined(&j.columns), false);
+                    body.push(Clause::Where(ast::Where {
+                        predicate: p,
+                        span: st.span,
+                    }));
+                }
+                StageKind::Extend(_) | StageKind::Summarize { .. } | StageKind::Distinct(_)
+                    if joined.is_some() =>
+                {
+                    self.after_join(st);
+                }
+                StageKind::Join(js) => {
+                    if output.is_some() {
+                        self.after_summarize(st);
+                        continue;
+                    }
+                    joins += 1;
+                    let excepts: Vec<ast::Except> = body
+                        .iter()
+                        .filter_map(|c| match c {
+                            Clause::Except(x) => Some(x.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let Some((clause, columns)) =
+                        self.join(st, js, &schemas, window.as_ref(), &excepts)
+                    else {
+                        continue;
+                    };
+                    if joined.is_some() || (columns.is_some() && joins > 1) {
+                        self.error(
+                            codes::UNSUPPORTED_SHAPE,
+                            st.op.span,
+                            "a second join in a rule with a join that combines both sides",
+                        )
+                        .label = "second join".into();
+                        let last = self.diags.len() - 1;
+                        self.diags[last].notes.push("scry's rule has one join that combines both sides (membership joins, `kind=leftsemi`/`leftanti`, may be several)".into());
+                        continue;
+                    }
+                    if let Some(columns) = columns {
+                        if !computed.is_empty() {
+                            self.extended_before_join(st, &computed, &stages[si + 1..]);
+                        }
+                        joined = Some(join::Joined {
+                            columns,
+                            lookup: js.lookup,
+                            at: body.len(),
+                            time_open: matches!(js.kind.name.as_str(), "inner" | "innerunique"),
+                        });
+                    }
+                    body.push(Clause::Join(clause));
+                }
                 StageKind::Where { predicate, .. } => {
                     let mut p = predicate.clone();
                     if let (Some(_), Some(r)) = (&output, &reshape) {
@@ -292,9 +370,14 @@ impl<'a> Translator<'a> {
                     let mut names: Vec<String> = Vec::new();
                     for a in cols {
                         let mut a = a.clone();
-                        match &output {
-                            Some(out) => self.check(&mut a.value, &Scope::Output(out), false),
-                            None => {
+                        match (&output, &joined) {
+                            (_, Some(j)) => {
+                                self.check(&mut a.value, &Scope::Joined(&j.columns), false)
+                            }
+                            (Some(out), None) => {
+                                self.check(&mut a.value, &Scope::Output(out), false)
+                            }
+                            (None, None) => {
                                 let scope = Scope::Rows {
                                     tables: &schemas,
                                     computed: &computed,
@@ -340,7 +423,29 @@ impl<'a> Translator<'a> {
                     });
                     last = Some(st);
                 }
-                StageKind::Unsupported => {}
+                StageKind::Unsupported | StageKind::Order => {}
+            }
+        }
+        // `lookup` names the right side's keys once: without a `project`, one that says so.
+        if let Some(j) = joined.as_ref().filter(|j| j.lookup) {
+            if !body.iter().any(|c| matches!(c, Clause::Project(_))) {
+                let span = print::clause_span(&body[j.at]);
+                let columns = j
+                    .columns
+                    .iter()
+                    .map(|c| ast::Assignment {
+                        name: None,
+                        value: Expr {
+                            kind: ExprKind::Name(Ident {
+                                name: c.clone(),
+                                span,
+                            }),
+                            span,
+                        },
+                        span,
+                    })
+                    .collect();
+                body.push(Clause::Project(ast::Project { columns, span }));
             }
         }
         if !having.is_empty() {
@@ -452,6 +557,81 @@ impl<'a> Translator<'a> {
         };
         let last = self.diags.len() - 1;
         self.diags[last].notes.push(why.into());
+    }
+
+    /// `order by` / `sort by`: scry decides the order of a rule's results (input order for
+    /// rows, key order for groups), so it is left out with a warning; before a `take` it
+    /// chooses which rows are kept (`top`), which scry cannot say.
+    fn order(&mut self, st: &Stage, rest: &[&Stage]) {
+        if let Some(t) = rest.iter().find(|s| matches!(s.kind, StageKind::Take(_))) {
+            self.error(
+                codes::UNSUPPORTED_SHAPE,
+                st.op.span,
+                format!(
+                    "`{} ... | {}` has no scry equivalent",
+                    st.op.name, t.op.name
+                ),
+            )
+            .label = format!("chooses the rows `{}` keeps", t.op.name);
+            let last = self.diags.len() - 1;
+            self.diags[last].notes.push("scry's `take` keeps the first N rows in the rule's own result order (by key after `summarize`), not in another column's order".into());
+            return;
+        }
+        self.diags.push(
+            Diagnostic::warning(
+                codes::NOT_IMPORTED,
+                self.file,
+                st.span,
+                format!(
+                    "`{}` is not imported: scry orders a rule's results itself",
+                    st.op.name
+                ),
+            )
+            .with_label("left out")
+            .with_note("rows come in input order, groups of `summarize` in key order"),
+        );
+    }
+
+    /// A stage after a join that combines both sides, other than `where`, `project`, `take`.
+    fn after_join(&mut self, st: &Stage) {
+        self.error(
+            codes::UNSUPPORTED_SHAPE,
+            st.op.span,
+            format!("`{}` after a join has no scry equivalent", st.op.name),
+        )
+        .label = "after join".into();
+        let last = self.diags.len() - 1;
+        self.diags[last].notes.push(
+            "after a join that combines both sides, a rule filters (`where`), picks columns (`project`) and `take`s"
+                .into(),
+        );
+    }
+
+    /// Columns `extend`ed before a combining join are in KQL's joined row but not in
+    /// scry's: without a `project` after the join the outputs would differ.
+    fn extended_before_join(&mut self, st: &Stage, computed: &[String], rest: &[&Stage]) {
+        if rest.iter().any(|s| matches!(s.kind, StageKind::Project(_))) {
+            return;
+        }
+        self.error(
+            codes::UNSUPPORTED_SHAPE,
+            st.op.span,
+            format!(
+                "the joined rows would have the extended column{} {} in KQL, not in scry",
+                if computed.len() > 1 { "s" } else { "" },
+                computed
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .label = "join after extend".into();
+        let last = self.diags.len() - 1;
+        self.diags[last].notes.push(
+            "scry's joined row has the tables' columns: add a `project` of them after the join"
+                .into(),
+        );
     }
 
     fn after_summarize(&mut self, st: &Stage) {

@@ -160,6 +160,24 @@ impl<'a> Translator<'a> {
                     }
                 }
             }
+            Scope::Joined(cols) => {
+                if !cols.iter().any(|c| c == &id.name) {
+                    let hint =
+                        did_you_mean(&id.name, cols.iter().map(String::as_str)).map(str::to_string);
+                    let d = self.error(
+                        codes::UNKNOWN_NAME,
+                        id.span,
+                        format!("unknown column `{}` after `join`", id.name),
+                    );
+                    d.label = "not a column of the joined rows".into();
+                    d.notes.push(
+                        "scry's joined row has the left tables' columns, then the right ones (`X1` when the left has an `X`); columns `extend`ed before the join are not in it".into(),
+                    );
+                    if let Some(h) = hint {
+                        d.notes.push(format!("did you mean `{h}`?"));
+                    }
+                }
+            }
             Scope::Rows { tables, computed } => {
                 if computed.iter().any(|c| c == &id.name)
                     || tables
@@ -307,6 +325,18 @@ pub(super) fn names_read(
             Clause::Project(p) => p.columns.iter().for_each(|a| add(&a.value)),
             Clause::Take(t) => add(&t.count),
             Clause::Except(x) => add(&x.condition),
+            Clause::Join(j) => {
+                j.filters.iter().for_each(|w| add(&w.predicate));
+                if let Some(w) = &j.window {
+                    match &w.kind {
+                        ast::WindowKind::Lookback(x) => add(x),
+                        ast::WindowKind::Between(a, b) => {
+                            add(a);
+                            add(b);
+                        }
+                    }
+                }
+            }
             Clause::Window(w) => match &w.kind {
                 ast::WindowKind::Lookback(x) => add(x),
                 ast::WindowKind::Between(a, b) => {

@@ -334,7 +334,7 @@ impl<'a> Translator<'a> {
                 crate::import::query::Statement::Query(p) => pipes.push(p),
             }
         }
-        for p in pipes {
+        while let Some(p) = pipes.pop() {
             let mut src = Some(&p.source);
             while let Some(s) = src {
                 src = match s {
@@ -357,7 +357,9 @@ impl<'a> Translator<'a> {
                         .chain(by)
                         .for_each(|a| count(&mut uses, &a.value)),
                     StageKind::Take(x) => count(&mut uses, x),
-                    StageKind::Distinct(_) | StageKind::Unsupported => {}
+                    // The right side reads its lets as the main pipeline does.
+                    StageKind::Join(j) => pipes.push(&j.right),
+                    StageKind::Distinct(_) | StageKind::Unsupported | StageKind::Order => {}
                 }
             }
         }

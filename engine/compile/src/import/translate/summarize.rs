@@ -30,7 +30,10 @@ impl<'a> Translator<'a> {
             cols.push(match (&k.name, &k.value.kind) {
                 (Some(n), _) => n.name.clone(),
                 (None, ExprKind::Name(id)) => id.name.clone(),
-                _ => format!("Column{}", i + 1),
+                // Kusto (and the compiler) keep the column's name for a bucket of it:
+                // `by bin(Timestamp, 1h)` is the column `Timestamp`.
+                (None, _) => bucketed_column(&k.value)
+                    .map_or_else(|| format!("Column{}", i + 1), str::to_string),
             });
             keys.push(k);
         }
@@ -190,6 +193,24 @@ pub(super) fn arg_extreme_names(
 }
 
 /// `name`, or the first of `name1`, `name2`, ... no earlier column has.
+/// The column a time bucket keeps the name of: `bin(C, ..)`, `floor`, `bin_at`,
+/// `startofday(C)` (`startofweek` and the others get `Column1`, ...).
+fn bucketed_column(e: &Expr) -> Option<&str> {
+    let ExprKind::Call { name, args } = &e.kind else {
+        return None;
+    };
+    if !matches!(
+        name.name.as_str(),
+        "bin" | "floor" | "bin_at" | "startofday"
+    ) {
+        return None;
+    }
+    match &args.first()?.kind {
+        ExprKind::Name(id) => Some(&id.name),
+        _ => None,
+    }
+}
+
 pub(super) fn unique(name: &str, cols: &[String]) -> String {
     if !cols.iter().any(|c| c == name) {
         return name.to_string();
