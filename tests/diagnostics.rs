@@ -115,3 +115,37 @@ fn import_and_export_codes_are_documented() {
     }
     assert!(seen >= 14, "{seen}");
 }
+
+/// Issue 13 item 6: each lint of the rules over several events fires on its case, once, and
+/// on none of the near misses.
+#[test]
+fn multi_event_lints_fire_on_their_cases_only() {
+    let out = util::scry(&[
+        "check",
+        "--rules",
+        "tests/data/invalid/multi_event_lints.scry",
+    ]);
+    let err = util::stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for (code, n) in [
+        ("W0400", 2),
+        ("W0402", 2),
+        ("W0403", 1),
+        ("W0406", 1),
+        ("W0407", 1),
+        ("W0408", 3),
+        ("W0409", 2),
+    ] {
+        let found = err.matches(&format!("warning[{code}]")).count();
+        assert_eq!(found, n, "{code}: {err}");
+    }
+    assert!(err.contains("12 warning(s)"), "{err}");
+    let out = util::scry(&[
+        "check",
+        "--rules",
+        "tests/data/lints/multi_event_clean.scry",
+    ]);
+    let err = util::stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("0 warning(s)"), "{err}");
+}

@@ -186,12 +186,31 @@ pub mod codes {
     /// An output column named `rule`, `name` or `title`, the fields every result row starts
     /// with: `summarize name = count() by DeviceId` (ndjson would carry the key twice).
     pub const OUTPUT_NAME_TAKEN: &str = "W0205";
+    /// Steps of a sequence (or a join's sides) whose `where`s fix a key column to values no
+    /// two of which are equal: `DeviceName == 'a'` in one, `DeviceName == 'b'` in the other.
+    pub const STEPS_NEVER_SHARE_KEY: &str = "W0400";
     /// A `bin(Timestamp, S)` bucket longer than the rule's look-back window.
     pub const BUCKET_OVER_WINDOW: &str = "W0401";
+    /// A threshold bounding its measure from above (`count() < 3`): it is tested on each
+    /// key's peak.
+    pub const THRESHOLD_UPPER_BOUND: &str = "W0402";
+    /// Consecutive sequence steps on one table, one's conditions among the other's: one row
+    /// can be an event of both.
+    pub const STEPS_MATCH_SAME_ROW: &str = "W0403";
     /// A `threshold` or `sequence` span longer than the rule's window.
     pub const SPAN_OVER_WINDOW: &str = "W0404";
     /// A datetime bucket size that does not divide a day: its start depends on the origin.
     pub const BIN_ORIGIN: &str = "W0405";
+    /// A sequence step whose `where` reads no column: it keeps every row of its tables.
+    pub const STEP_MATCHES_EVERY_ROW: &str = "W0406";
+    /// A sequence step named like an alias prefix (`step process ...`): `process.name` in
+    /// `project` then reads the step's column.
+    pub const STEP_NAMED_LIKE_ALIAS: &str = "W0407";
+    /// A threshold, sequence or join whose string keys can all be `""` (no `isnotempty`).
+    pub const KEY_CAN_BE_EMPTY: &str = "W0408";
+    /// A `join kind=innerunique` with a time condition or a `where` after it: tested on one
+    /// left event per key.
+    pub const INNERUNIQUE_PAIR_CONDITION: &str = "W0409";
 
     /// `scry import --fix` corrected a known defect (the output carries a comment saying so).
     pub const IMPORT_FIXED: &str = "W0300";

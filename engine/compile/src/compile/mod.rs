@@ -6,6 +6,8 @@
 //! share one aggregation state, as a KQL `union` would.
 
 mod lint;
+mod lint_facts;
+mod lint_steps;
 mod lint_time;
 mod lower;
 
@@ -524,6 +526,12 @@ pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
                     let failed = diags[before..]
                         .iter()
                         .any(|d| d.severity >= Severity::Error);
+                    // Linted as written, once (a join is lowered through rewritten rules),
+                    // and only when it compiled: a broken rule's lints would be guesses.
+                    if !failed {
+                        let lets = lower::rule_lets(r, file, &file_lets);
+                        lint_steps::step_lints(r, file, &lets, &catalog, &mut diags);
+                    }
                     if let Some((pf, _)) = seen.get(&r.name.name) {
                         diags.push(
                             Diagnostic::error(

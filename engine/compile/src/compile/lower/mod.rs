@@ -42,6 +42,7 @@ use meta::lower_meta;
 pub use rule::lower_rule;
 pub use shape::lower_any_rule;
 pub use timeline::first_seen as desugar_first_seen;
+pub(super) use timeline::rule_lets;
 
 /// The value of an expression that already failed to check: no JSON text can equal it, so
 /// it never collides with a real constant, and later checks skip it instead of piling on.

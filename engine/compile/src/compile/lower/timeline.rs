@@ -65,7 +65,7 @@ pub(super) fn needs_timestamps(
 }
 
 /// The rule's `let`s as its clauses see them (errors are reported by the lowering proper).
-pub(super) fn rule_lets(r: &ast::Rule, file: usize, file_lets: &Lets) -> Lets {
+pub(crate) fn rule_lets(r: &ast::Rule, file: usize, file_lets: &Lets) -> Lets {
     let mut lets = file_lets.clone();
     let mut scratch = Vec::new();
     for c in &r.clauses {
