@@ -565,3 +565,45 @@ fn placeholders_expand_or_refuse() {
         "{err}"
     );
 }
+
+/// Sysmon writes `LogonId` as hexadecimal text (`"0x2C5BE8"`) where DeviceProcessEvents has a
+/// number: the cell reads as that number (not null), and a rule's `LogonId: '0x3e7'` compares
+/// as 999. SigmaHQ's WmiPrvSE rule keeps the user's process and filters SYSTEM's and the one
+/// without a LogonId.
+#[test]
+fn hexadecimal_logon_ids_read_as_numbers() {
+    let dir = scratch("logonid");
+    let rule = "rules/sigma/rules/windows/process_creation/proc_creation_win_wmiprvse_spawning_process.yml";
+    let event = |n: u32, logon: &str| {
+        format!(
+            r#"{{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"pc","EventRecordID":{n},"TimeCreated":"2026-11-02T08:00:0{n}Z","ProcessId":4{n},"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c whoami","User":"CORP\\bob"{logon},"ParentProcessId":12,"ParentImage":"C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"}}"#
+        )
+    };
+    let lines = [
+        event(1, r#","LogonId":"0x2C5BE8""#),
+        event(2, r#","LogonId":"0x3E7""#),
+        event(3, ""),
+    ];
+    let input = dir.join("sysmon.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        rule,
+        "--format",
+        "ndjson",
+        input.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let ids: Vec<String> = util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| format!("{} {}", v["Timestamp"], v["LogonId"]))
+        .collect();
+    assert_eq!(
+        ids,
+        [r#""2026-11-02T08:00:01.0000000Z" 2907112"#],
+        "{}",
+        util::stderr(&out)
+    );
+}

@@ -86,9 +86,14 @@ pub enum Cell<'a> {
 
 impl Cell<'_> {
     /// The cell read as a `long` (or `int`) column: a number's or string's text as an integer,
-    /// or a real with no fraction; a boolean as 0 or 1; anything else null (`None`).
+    /// or a real with no fraction; a string `0x…` as hexadecimal (Windows writes logon and
+    /// process ids so: Sysmon's `LogonId` is `"0x3e7"` where Defender's is `999`); a boolean
+    /// as 0 or 1; anything else null (`None`).
     pub fn as_long(self) -> Option<i64> {
         match self {
+            Cell::Str(t) if hex_digits(t).is_some() => {
+                hex_digits(t).and_then(|h| i64::from_str_radix(h, 16).ok())
+            }
             Cell::Num(t) | Cell::Str(t) => {
                 let t = t.trim();
                 t.parse::<i64>().ok().or_else(|| {
@@ -102,6 +107,13 @@ impl Cell<'_> {
             _ => None,
         }
     }
+}
+
+/// The digits of `0x…` / `0X…` text (surrounding spaces allowed), when it is such.
+pub fn hex_digits(t: &str) -> Option<&str> {
+    let t = t.trim();
+    let h = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))?;
+    (!h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit())).then_some(h)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

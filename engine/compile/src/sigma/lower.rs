@@ -628,6 +628,13 @@ fn pattern_value(
             return Ok(format!("{fe} == {s}"));
         }
     }
+    // `LogonId: '0x3e7'` (quoted, as rules write it) on a number column: the column reads
+    // `0x…` text as its number (`Cell::as_long`), so the value is compared as one too,
+    // whatever its case.
+    let hex = crate::row::hex_digits(s).and_then(|h| i64::from_str_radix(h, 16).ok());
+    if let (false, ColKind::Num, Some(n)) = (transforms, fk, hex) {
+        return Ok(format!("{fe} == {n}"));
+    }
     let numeric_text = plain && s.parse::<f64>().is_ok();
     let mut toks = if numeric_text || (plain && matches!(s, "true" | "false")) {
         v::literal(s)
