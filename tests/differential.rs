@@ -141,6 +141,22 @@ fn event_strategy() -> impl Strategy<Value = serde_json::Value> {
         })
 }
 
+/// One rule per predicate, all in one plan: they share the column scans.
+fn predicates_plan() -> (Arc<Catalog>, Plan) {
+    let cat = Arc::new(Catalog::builtin());
+    let mut src = String::new();
+    for (i, p) in PREDICATES.iter().enumerate() {
+        src.push_str(&format!(
+            "rule r{i} {{ id \"r{i}\" from DeviceProcessEvents where {p} examples {{}} }}\n"
+        ));
+    }
+    let mut sources = Sources::default();
+    sources.add("diff.scry", src);
+    let compiled = compile::compile(&sources, cat.clone());
+    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+    (cat, Plan::new(compiled.rules))
+}
+
 fn reference_verdict(pred: &str, event: &serde_json::Value, cat: &Catalog) -> bool {
     let ast = scry_grammar::parse_expr(pred).expect("predicate parses");
     let table = cat.table("DeviceProcessEvents").expect("a built-in table");
@@ -152,17 +168,7 @@ proptest! {
 
     #[test]
     fn plan_agrees_with_reference(events in prop::collection::vec(event_strategy(), 1..8)) {
-        let cat = Arc::new(Catalog::builtin());
-        // One rule per predicate, all in one plan: they share the column scans.
-        let mut src = String::new();
-        for (i, p) in PREDICATES.iter().enumerate() {
-            src.push_str(&format!("rule r{i} {{ id \"r{i}\" from DeviceProcessEvents where {p} examples {{}} }}\n"));
-        }
-        let mut sources = Sources::default();
-        sources.add("diff.scry", src);
-        let compiled = compile::compile(&sources, cat.clone());
-        prop_assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-        let plan = Plan::new(compiled.rules);
+        let (cat, plan) = predicates_plan();
         let mut ex = Executor::new(&plan, 0, Some("DeviceProcessEvents".into()));
         let fields = ex.fields().clone();
         let mut row = Row::new(&fields);
@@ -184,16 +190,7 @@ proptest! {
     /// selects) passes exactly the events the reference keeps, rule by rule.
     #[test]
     fn indexed_plan_agrees_with_reference(events in prop::collection::vec(event_strategy(), 1..8)) {
-        let cat = Arc::new(Catalog::builtin());
-        let mut src = String::new();
-        for (i, p) in PREDICATES.iter().enumerate() {
-            src.push_str(&format!("rule r{i} {{ id \"r{i}\" from DeviceProcessEvents where {p} examples {{}} }}\n"));
-        }
-        let mut sources = Sources::default();
-        sources.add("diff.scry", src);
-        let compiled = compile::compile(&sources, cat.clone());
-        prop_assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-        let plan = Plan::new(compiled.rules);
+        let (cat, plan) = predicates_plan();
         let mut ex = Executor::new(&plan, 0, Some("DeviceProcessEvents".into()));
         let fields = ex.fields().clone();
         let mut row = Row::new(&fields);

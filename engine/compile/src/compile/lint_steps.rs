@@ -81,8 +81,18 @@ fn rule_part<'a>(
             ast::Clause::From(f) => part
                 .tables
                 .extend(f.tables.iter().filter_map(|t| catalog.table(&t.name))),
-            ast::Clause::Where(w) => conjuncts(&w.predicate, &mut part.conds),
-            ast::Clause::Extend(x) => part.extended.extend(
+            c => part.absorb(c),
+        }
+    }
+    part
+}
+
+impl<'a> Part<'a> {
+    /// Takes in a `where` (its conjuncts) or an `extend` (the names it assigns).
+    fn absorb(&mut self, c: &'a ast::Clause) {
+        match c {
+            ast::Clause::Where(w) => conjuncts(&w.predicate, &mut self.conds),
+            ast::Clause::Extend(x) => self.extended.extend(
                 x.assignments
                     .iter()
                     .filter_map(|a| Some(a.name.as_ref()?.name.as_str())),
@@ -90,7 +100,6 @@ fn rule_part<'a>(
             _ => {}
         }
     }
-    part
 }
 
 /// A sequence step (or `until`) as a part.
@@ -115,15 +124,7 @@ fn step_part<'a>(s: &'a ast::Sequence, st: &'a ast::SeqStep, catalog: &'a Catalo
         _ => (None, e.span),
     }));
     for c in &st.clauses {
-        match c {
-            ast::Clause::Where(w) => conjuncts(&w.predicate, &mut part.conds),
-            ast::Clause::Extend(x) => part.extended.extend(
-                x.assignments
-                    .iter()
-                    .filter_map(|a| Some(a.name.as_ref()?.name.as_str())),
-            ),
-            _ => {}
-        }
+        part.absorb(c);
     }
     part
 }

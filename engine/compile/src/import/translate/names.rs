@@ -146,37 +146,17 @@ impl<'a> Translator<'a> {
                 .label = "not a `let`".into();
             }
             Scope::Output(cols) => {
-                if !cols.iter().any(|c| c == &id.name) {
-                    let hint =
-                        did_you_mean(&id.name, cols.iter().map(String::as_str)).map(str::to_string);
-                    let d = self.error(
-                        codes::UNKNOWN_NAME,
-                        id.span,
-                        format!("unknown column `{}` after `summarize`", id.name),
-                    );
-                    d.label = "not an output column".into();
-                    if let Some(h) = hint {
-                        d.notes.push(format!("did you mean `{h}`?"));
-                    }
-                }
+                self.unknown_after(id, cols, "summarize", "not an output column", None);
             }
             Scope::Joined(cols) => {
-                if !cols.iter().any(|c| c == &id.name) {
-                    let hint =
-                        did_you_mean(&id.name, cols.iter().map(String::as_str)).map(str::to_string);
-                    let d = self.error(
-                        codes::UNKNOWN_NAME,
-                        id.span,
-                        format!("unknown column `{}` after `join`", id.name),
-                    );
-                    d.label = "not a column of the joined rows".into();
-                    d.notes.push(
-                        "scry's joined row has the left tables' columns, then the right ones (`X1` when the left has an `X`); columns `extend`ed before the join are not in it".into(),
-                    );
-                    if let Some(h) = hint {
-                        d.notes.push(format!("did you mean `{h}`?"));
-                    }
-                }
+                let note = "scry's joined row has the left tables' columns, then the right ones (`X1` when the left has an `X`); columns `extend`ed before the join are not in it";
+                self.unknown_after(
+                    id,
+                    cols,
+                    "join",
+                    "not a column of the joined rows",
+                    Some(note),
+                );
             }
             Scope::Rows { tables, computed } => {
                 if computed.iter().any(|c| c == &id.name)
@@ -188,6 +168,32 @@ impl<'a> Translator<'a> {
                 }
                 self.unknown_column(id, tables, computed);
             }
+        }
+    }
+
+    /// A name that is not one of `cols`, the columns after `stage`, as an error with a
+    /// suggestion.
+    fn unknown_after(
+        &mut self,
+        id: &Ident,
+        cols: &[String],
+        stage: &str,
+        label: &str,
+        note: Option<&str>,
+    ) {
+        if cols.iter().any(|c| c == &id.name) {
+            return;
+        }
+        let hint = did_you_mean(&id.name, cols.iter().map(String::as_str)).map(str::to_string);
+        let d = self.error(
+            codes::UNKNOWN_NAME,
+            id.span,
+            format!("unknown column `{}` after `{stage}`", id.name),
+        );
+        d.label = label.into();
+        d.notes.extend(note.map(str::to_string));
+        if let Some(h) = hint {
+            d.notes.push(format!("did you mean `{h}`?"));
         }
     }
 
