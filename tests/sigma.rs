@@ -607,3 +607,32 @@ fn hexadecimal_logon_ids_read_as_numbers() {
         util::stderr(&out)
     );
 }
+
+/// A Sigma rule reading a field named like one every result row starts with (auditd's
+/// `name`) outputs it as `name1`, as KQL names a clashing column: no duplicate key in the
+/// ndjson, no warning about a name the rule's author never chose.
+#[test]
+fn a_read_field_named_like_a_result_field_is_output_as_name1() {
+    let dir = scratch("name1");
+    let rule = "rules/sigma/rules/linux/auditd/lnx_auditd_keylogging_with_pam_d.yml";
+    let input = dir.join("auditd.jsonl");
+    std::fs::write(
+        &input,
+        "{\"Type\":\"Sigma_linux_auditd\",\"Timestamp\":\"2024-01-01T00:00:00Z\",\"type\":\"PATH\",\"name\":\"/etc/pam.d/system-auth\"}\n",
+    )
+    .unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        rule,
+        "--format",
+        "ndjson",
+        input.to_str().unwrap(),
+    ]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("W0205"), "{err}");
+    let row: serde_json::Value = serde_json::from_str(util::stdout(&out).trim()).unwrap();
+    assert_eq!(row["name"], "lnx_auditd_keylogging_with_pam_d", "{row}");
+    assert_eq!(row["name1"], "/etc/pam.d/system-auth", "{row}");
+}

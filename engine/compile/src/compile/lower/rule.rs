@@ -8,6 +8,9 @@
 
 use super::*;
 
+/// The fields every result row starts with (`ResultRow::to_json_line`).
+const RESULT_FIELDS: [&str; 3] = ["rule", "name", "title"];
+
 /// Lowers one rule against every table it reads. Returns `None` when the rule is unusable.
 pub fn lower_rule(
     r: &ast::Rule,
@@ -439,7 +442,16 @@ pub fn lower_rule(
                     },
                     ty,
                 });
-                out_cols.push(OutputColumn { name: n, ty });
+                // A column the rule reads but did not name an output (a Sigma rule over
+                // auditd's `name`) must not take the name of a field every result row starts
+                // with (`rule`, `name`, `title`): it is output as `name1`, as KQL names a
+                // clashing column.
+                let out = if RESULT_FIELDS.contains(&n.as_str()) {
+                    format!("{n}1")
+                } else {
+                    n
+                };
+                out_cols.push(OutputColumn { name: out, ty });
             }
             for (i, (n, ty)) in cx.computed.iter().enumerate() {
                 project.push(Expr {
@@ -644,7 +656,7 @@ pub fn lower_rule(
     // Result rows start with these fields (`ResultRow::to_json_line`); a column of the same
     // name would make ndjson carry the key twice, and readers keep only one of them.
     for c in &final_output {
-        if ["rule", "name", "title"].contains(&c.name.as_str()) {
+        if RESULT_FIELDS.contains(&c.name.as_str()) {
             diags.push(
                 Diagnostic::warning(
                     codes::OUTPUT_NAME_TAKEN,
