@@ -23,7 +23,7 @@ type Clause = Vec<AtomId>;
 #[derive(Debug, Clone, Default)]
 pub struct Candidates {
     /// Positions in [`TablePlan::rules`] evaluated for every row: no atom is necessary for
-    /// them (a condition on numbers, a negation, a regex), or their rule tests `distinct`
+    /// them (a range, a negation, a regex, a computed value), or their rule tests `distinct`
     /// sets (whose first pass evaluates a relaxed form).
     always: Vec<u32>,
     /// Per atom, the positions of the bodies whose first clause holds it.
