@@ -63,14 +63,7 @@ pub fn cmd_export(args: ExportArgs) -> Result<ExitCode, String> {
 /// (a rule file that does not parse) fails it.
 fn cmd_export_sigma(args: SigmaExportArgs) -> Result<ExitCode, String> {
     let catalog = crate::catalog(&args.schema)?;
-    let mut files = Vec::new();
-    for p in &args.rules {
-        crate::collect_rule_files(p, &mut files)?;
-    }
-    files.retain(|f| !crate::sigma_load::is_yaml(f));
-    if files.is_empty() {
-        return Err("no .scry rule files given".into());
-    }
+    let files = scry_files(&args.rules)?;
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -145,15 +138,7 @@ fn cmd_export_sigma(args: SigmaExportArgs) -> Result<ExitCode, String> {
 
 fn cmd_export_kql(args: KqlExportArgs) -> Result<ExitCode, String> {
     let catalog = crate::catalog(&args.schema)?;
-    let mut files = Vec::new();
-    for p in &args.rules {
-        crate::collect_rule_files(p, &mut files)?;
-    }
-    // Sigma files travel as they are.
-    files.retain(|f| !crate::sigma_load::is_yaml(f));
-    if files.is_empty() {
-        return Err("no .scry rule files given".into());
-    }
+    let files = scry_files(&args.rules)?;
     let mut sources = Sources::default();
     let mut diags = Vec::new();
     let mut out = String::new();
@@ -185,4 +170,18 @@ fn cmd_export_kql(args: KqlExportArgs) -> Result<ExitCode, String> {
         return Err(format!("{errors} rule(s) could not be exported"));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `.scry` files under `paths` (Sigma `.yml` files beside them are left out: they are
+/// already in the format an export would write, or travel as they are); none is an error.
+fn scry_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut files = Vec::new();
+    for p in paths {
+        crate::collect_rule_files(p, &mut files)?;
+    }
+    files.retain(|f| !crate::sigma_load::is_yaml(f));
+    if files.is_empty() {
+        return Err("no .scry rule files given".into());
+    }
+    Ok(files)
 }

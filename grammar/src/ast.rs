@@ -474,6 +474,30 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// The operands of the `and` tree at the top of this expression, left to right
+    /// (`a and (b and c)` → `a`, `b`, `c`); the expression itself when it is no `and`.
+    pub fn conjuncts(&self) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match &e.kind {
+                ExprKind::Binary {
+                    op: BinOp::And,
+                    lhs,
+                    rhs,
+                    ..
+                } => {
+                    stack.push(rhs);
+                    stack.push(lhs);
+                }
+                _ => out.push(e),
+            }
+        }
+        out
+    }
+}
+
 /// The expression forms of the language: KQL's scalar expression syntax.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum ExprKind {

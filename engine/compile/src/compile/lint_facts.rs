@@ -12,22 +12,6 @@ use crate::schema::TableSchema;
 use crate::value::{Type, Value};
 use scry_grammar::{self as ast, BinOp, ListOp};
 
-/// The conjuncts of `e` (`a and (b and c)` → `a`, `b`, `c`), appended to `out`.
-pub(super) fn conjuncts<'a>(e: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) {
-    match &e.kind {
-        ast::ExprKind::Binary {
-            op: BinOp::And,
-            lhs,
-            rhs,
-            ..
-        } => {
-            conjuncts(lhs, out);
-            conjuncts(rhs, out);
-        }
-        _ => out.push(e),
-    }
-}
-
 /// One step (or join side, or threshold rule) as the lints see it.
 pub(super) struct Part<'a> {
     /// How messages name it: "step `install`", "the left side", "the rule".

@@ -23,7 +23,7 @@
 //! - W0409: a `join kind=innerunique` with a time condition or a `where` after it: the left
 //!   side is reduced to one event per key before either is tested.
 
-use super::lint_facts::{can_equal, conjuncts, show, Fixed, Part};
+use super::lint_facts::{can_equal, show, Fixed, Part};
 use super::lower::Lets;
 use crate::diag::{codes, Diagnostic};
 use crate::schema::Catalog;
@@ -91,7 +91,7 @@ impl<'a> Part<'a> {
     /// Takes in a `where` (its conjuncts) or an `extend` (the names it assigns).
     fn absorb(&mut self, c: &'a ast::Clause) {
         match c {
-            ast::Clause::Where(w) => conjuncts(&w.predicate, &mut self.conds),
+            ast::Clause::Where(w) => self.conds.extend(w.predicate.conjuncts()),
             ast::Clause::Extend(x) => self.extended.extend(
                 x.assignments
                     .iter()
@@ -380,8 +380,7 @@ fn empty_keys_refs(
 
 /// W0402: the threshold's first upper-bounded comparison.
 fn upper_bound(t: &ast::Threshold, file: usize, diags: &mut Vec<Diagnostic>) {
-    let mut parts = Vec::new();
-    conjuncts(&t.condition, &mut parts);
+    let parts = t.condition.conjuncts();
     let measure = |x: &ast::Expr| matches!(&x.kind, ast::ExprKind::Call { .. });
     for c in parts {
         let ast::ExprKind::Binary { op, lhs, rhs, .. } = &c.kind else {
@@ -475,7 +474,7 @@ fn join(
         span: j.span,
     };
     for w in &j.filters {
-        conjuncts(&w.predicate, &mut right.conds);
+        right.conds.extend(w.predicate.conjuncts());
     }
     disjoint_keys(&[&left, &right], file, lets, diags);
     empty_keys_refs(&[&left, &right], Form::Join, file, lets, diags);

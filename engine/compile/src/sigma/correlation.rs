@@ -300,12 +300,7 @@ pub(crate) fn lower(
     scry.push_str(&body);
     scry.push_str(&excepts(&lowered, sequence));
     scry.push_str("}\n");
-    let id = doc
-        .get("id")
-        .and_then(Node::as_str)
-        .or_else(|| doc.get("title").and_then(Node::as_str))
-        .unwrap_or(file)
-        .to_string();
+    let id = super::doc_id(doc, file);
     Ok(Lowered {
         rule: SigmaRule {
             file: file.into(),

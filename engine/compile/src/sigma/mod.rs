@@ -247,12 +247,7 @@ pub fn translate(file: &str, text: &str, cx: Context<'_>) -> Translation {
             // Applied to the rules it names, wherever they are (see `filters`).
             continue;
         }
-        let name = doc
-            .get("title")
-            .and_then(Node::as_str)
-            .or_else(|| doc.get("id").and_then(Node::as_str))
-            .unwrap_or(file)
-            .to_string();
+        let name = doc_title(doc, file);
         let result = match correlations[i].take() {
             Some(r) => r,
             None if hidden.contains(&i) => {
@@ -292,13 +287,26 @@ pub(crate) struct Parts {
     pub targets: Vec<Target>,
 }
 
-fn rule(file: &str, doc: &Node, multi: bool, cx: Context<'_>) -> Result<SigmaRule, lower::Refuse> {
-    let id = doc
-        .get("id")
-        .and_then(Node::as_str)
-        .or_else(|| doc.get("title").and_then(Node::as_str))
+/// What a rule document is known by: its `id`, else its `title`, else its file.
+fn doc_id(doc: &Node, file: &str) -> String {
+    let text = |k: &str| doc.get(k).and_then(Node::as_str);
+    text("id")
+        .or_else(|| text("title"))
         .unwrap_or(file)
-        .to_string();
+        .to_string()
+}
+
+/// How a rule document is named to people: its `title`, else its `id`, else its file.
+fn doc_title(doc: &Node, file: &str) -> String {
+    let text = |k: &str| doc.get(k).and_then(Node::as_str);
+    text("title")
+        .or_else(|| text("id"))
+        .unwrap_or(file)
+        .to_string()
+}
+
+fn rule(file: &str, doc: &Node, multi: bool, cx: Context<'_>) -> Result<SigmaRule, lower::Refuse> {
+    let id = doc_id(doc, file);
     let p = parts(file, doc, cx, &[])?;
     let mut excepts = String::new();
     for (title, description, when) in &p.excepts {
@@ -349,12 +357,7 @@ pub(crate) fn parts(
     let ls = doc.get("logsource");
     let parts = logsource_of(doc);
     let [product, category, service] = &parts;
-    let id = doc
-        .get("id")
-        .and_then(Node::as_str)
-        .or_else(|| doc.get("title").and_then(Node::as_str))
-        .unwrap_or(file)
-        .to_string();
+    let id = doc_id(doc, file);
     let title = doc.get("title").and_then(Node::as_str).unwrap_or("");
     let applied: Vec<&Filter> = filters
         .iter()

@@ -38,7 +38,7 @@ use crate::sigma::logsource::{FieldSource, Mapping, OtherFields, Target};
 use crate::sigma::TACTICS;
 use detection::{Cond, Layout, Reader, Val};
 use scry_grammar::print::{self, Dialect};
-use scry_grammar::{self as ast, BinOp, Clause, Expr, ExprKind, Item, MetaValue, Span};
+use scry_grammar::{self as ast, Clause, Expr, ExprKind, Item, MetaValue, Span};
 use std::collections::{BTreeMap, HashMap};
 
 /// One exported rule.
@@ -208,10 +208,7 @@ fn rule(
             format!("table {} is not in the catalog", table.name),
         );
     };
-    let mut conjuncts: Vec<&Expr> = Vec::new();
-    for w in &wheres {
-        conjuncts_of(w, &mut conjuncts);
-    }
+    let mut conjuncts: Vec<&Expr> = wheres.iter().flat_map(|w| w.conjuncts()).collect();
     let (key, target, guard_at) =
         logsource(mapping, schema, &conjuncts).map_err(|reason| Refuse {
             span: table.span,
@@ -270,22 +267,6 @@ fn rule(
         });
     }
     document(r, &key, &layout, &cond_text, falsepositives, &left_out)
-}
-
-/// The top-level `and` operands of `e`.
-fn conjuncts_of<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match &e.kind {
-        ExprKind::Binary {
-            op: BinOp::And,
-            lhs,
-            rhs,
-            ..
-        } => {
-            conjuncts_of(lhs, out);
-            conjuncts_of(rhs, out);
-        }
-        _ => out.push(e),
-    }
 }
 
 /// The logsource whose target reads `table` and whose guard holds on the rule's rows: the

@@ -15,7 +15,7 @@ impl<'a> Translator<'a> {
         if !timestamp {
             return (None, Some(p));
         }
-        let parts = conjuncts(&p);
+        let parts = p.conjuncts();
         let Some(i) = parts.iter().position(|c| self.window_of(c).is_some()) else {
             return (None, Some(p));
         };
@@ -167,23 +167,6 @@ pub(super) fn is_now(e: &Expr) -> bool {
             [a] => matches!(a.kind, ExprKind::Literal(Literal::Timespan(0))),
             _ => false,
         }
-}
-
-/// The operands of an `and` tree, left to right.
-pub(super) fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::Binary {
-            op: BinOp::And,
-            lhs,
-            rhs,
-            ..
-        } => {
-            let mut v = conjuncts(lhs);
-            v.extend(conjuncts(rhs));
-            v
-        }
-        _ => vec![e],
-    }
 }
 
 /// `a and b and c`, leaning left as the parser builds it.
