@@ -90,10 +90,12 @@ impl Cell<'_> {
     /// process ids so: Sysmon's `LogonId` is `"0x3e7"` where Defender's is `999`); a boolean
     /// as 0 or 1; anything else null (`None`).
     pub fn as_long(self) -> Option<i64> {
-        match self {
-            Cell::Str(t) if hex_digits(t).is_some() => {
-                hex_digits(t).and_then(|h| i64::from_str_radix(h, 16).ok())
+        if let Cell::Str(t) = self {
+            if let Some(h) = hex_digits(t) {
+                return i64::from_str_radix(h, 16).ok();
             }
+        }
+        match self {
             Cell::Num(t) | Cell::Str(t) => {
                 let t = t.trim();
                 t.parse::<i64>().ok().or_else(|| {
