@@ -112,6 +112,11 @@ def exported(scry: Path) -> dict[str, str]:
 def normalize(value, datetime_column: bool):
     if datetime_column and isinstance(value, str):
         return events.parse_datetime_ticks(value)
+    # A set (make_set): duckdb-kql gives JSON text, scry a list; compared as sorted values.
+    if isinstance(value, str) and value.startswith("["):
+        value = json.loads(value)
+    if isinstance(value, list):
+        return tuple(sorted(normalize(v, False) for v in value))
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

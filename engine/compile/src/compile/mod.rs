@@ -21,7 +21,8 @@ use scry_grammar::{self as ast, Span};
 use std::sync::Arc;
 
 pub use lower::{
-    combining_kind, default_agg_name, desugar_first_seen, desugar_joins, AGGREGATES, FUNCTIONS,
+    combining_kind, default_agg_name, default_agg_name_of, desugar_first_seen, desugar_joins,
+    AGGREGATES, FUNCTIONS,
 };
 
 /// One rule file's name and text.

@@ -406,6 +406,23 @@ pub fn default_agg_name(kind: AggKind, arg: Option<&Expr>) -> String {
     }
 }
 
+/// The same name read off an aggregate call as written (`make_set(RemoteUrl)` →
+/// `set_RemoteUrl`): what `scry import kql` and `scry export kql` name an unnamed aggregate.
+/// `arg_max` / `arg_min` give several columns and have no single name here.
+pub fn default_agg_name_of(function: &str, args: &[ast::Expr]) -> Option<String> {
+    let col = match args.first().map(|x| &x.kind) {
+        Some(ast::ExprKind::Name(id)) => id.name.clone(),
+        _ => String::new(),
+    };
+    Some(match function {
+        "count" => "count_".to_string(),
+        "countif" => "countif_".to_string(),
+        "make_set" | "makeset" => format!("set_{col}"),
+        "arg_max" | "arg_min" => return None,
+        other => format!("{other}_{col}"),
+    })
+}
+
 /// Lowers an expression with no rule around it (`scry eval`).
 pub fn lower_standalone(
     e: &ast::Expr,

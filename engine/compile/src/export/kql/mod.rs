@@ -36,6 +36,7 @@ use scry_grammar::print::{self, Dialect, Notes, Writer};
 use scry_grammar::{self as ast, Clause, Expr, ExprKind, Item, MetaValue, Span};
 
 mod join;
+mod threshold;
 
 /// One exported rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,17 +138,10 @@ impl Exporter<'_> {
                     self.diags.extend(scratch);
                     return plain.and_then(|plain| self.rule(&plain, file_lets));
                 }
-                Clause::Threshold(t) => {
-                    self.error(
-                        t.span,
-                        "`threshold` has no KQL export: its span slides (anchored at each event), which plain KQL can only say as a self-join of each key's events plus two more joins for `Peak` and the earliest span; `scry import kql` could not read that back as a threshold, and `summarize ... by bin(Timestamp, ...)` is a different (tumbling) rule",
-                    );
-                    return None;
-                }
                 Clause::Sequence(s) => {
                     self.error(
                         s.span,
-                        "`sequence` has no KQL export: its tightest non-overlapping matches are a state machine (KQL's `scan`), not a join, and a join of the steps would report every combination",
+                        "`sequence` has no KQL export: its tightest non-overlapping matches are a state machine, which KQL says only with `scan`; no engine scry is tested against runs `scan`, so an export could not be checked, and a join of the steps would report every combination",
                     );
                     return None;
                 }
@@ -203,8 +197,10 @@ impl Exporter<'_> {
         // whose names are KQL's already).
         let mut join: Option<&ast::Join> = None;
         let mut post: Vec<&ast::Where> = Vec::new();
+        let mut threshold: Option<&ast::Threshold> = None;
         for c in &r.clauses {
             match c {
+                Clause::Threshold(t) => threshold = Some(t),
                 Clause::Join(j) => join = Some(j),
                 Clause::Where(w) if join.is_some() => post.push(w),
                 Clause::Where(w) => {
@@ -259,11 +255,16 @@ impl Exporter<'_> {
 
         // A `project` without `summarize` reads the row, whose aliases resolve per table; after
         // `summarize` it reads output columns, which are names already.
-        if let (Some(p), None, None) = (&mut project, &summarize, join) {
+        if let (Some(p), None, None, None) = (&mut project, &summarize, join, &threshold) {
             for a in &mut p.columns {
                 self.resolve(&mut a.value, &schemas, &let_names, &computed, false);
             }
         }
+
+        let threshold = match threshold {
+            Some(t) => Some(self.threshold_parts(t, &schemas, &let_names, &computed)?),
+            None => None,
+        };
 
         // Lets: the file's lets the rule reads (with what they read), then the rule's own.
         let mut read: Vec<String> = Vec::new();
@@ -306,6 +307,14 @@ impl Exporter<'_> {
         }
         for l in &local_lets {
             collect(&l.value);
+        }
+        for t in r.clauses.iter().filter_map(|c| match c {
+            Clause::Threshold(t) => Some(t),
+            _ => None,
+        }) {
+            collect(&t.condition);
+            collect(&t.within);
+            t.by.iter().chain(&t.with).for_each(|a| collect(&a.value));
         }
         if let Some(j) = join {
             j.filters.iter().for_each(|f| collect(&f.predicate));
@@ -376,6 +385,9 @@ impl Exporter<'_> {
             w.text(";");
             w.newline(0);
         }
+        if threshold.is_some() {
+            threshold::events_head(&mut w);
+        }
         pipeline_head(
             &mut w,
             &tables.iter().map(|t| (*t).clone()).collect::<Vec<_>>(),
@@ -411,6 +423,9 @@ impl Exporter<'_> {
             }
         }
         guards(&mut w, &excepts_kept, 0);
+        if let Some(t) = &threshold {
+            threshold::threshold_stages(&mut w, t);
+        }
         if let Some(j) = join {
             // Columns extended before the join are in KQL's joined row, not in scry's:
             // without a `project`, the output is spelled out.

@@ -82,16 +82,8 @@ impl<'a> Translator<'a> {
                     for x in args.iter_mut() {
                         self.check(x, scope, false);
                     }
-                    let col = match args.first().map(|x| &x.kind) {
-                        Some(ExprKind::Name(id)) => id.name.clone(),
-                        _ => String::new(),
-                    };
-                    match n.as_str() {
-                        "count" => "count_".to_string(),
-                        "countif" => "countif_".to_string(),
-                        "make_set" | "makeset" => format!("set_{col}"),
-                        other => format!("{other}_{col}"),
-                    }
+                    // arg_max / arg_min were taken by the arm above.
+                    crate::compile::default_agg_name_of(&n, args).unwrap_or_default()
                 }
                 ExprKind::Call { name, .. } => {
                     let n = name.name.clone();
