@@ -86,7 +86,9 @@ struct Pattern {
 /// One automaton over one column's needles, all of one case sensitivity.
 #[derive(Debug, Clone)]
 struct Searcher {
-    ac: AhoCorasick,
+    /// `None` when the automaton could not be built (past aho-corasick's size limits, far
+    /// beyond any rule set seen): each needle is then searched on its own, slower but exact.
+    ac: Option<AhoCorasick>,
     patterns: Vec<Pattern>,
 }
 
@@ -175,12 +177,23 @@ fn build_searcher(pats: Vec<Pattern>) -> Option<Searcher> {
     let ac = AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
         .build(pats.iter().map(|p| p.text.as_bytes()))
-        // Building only fails past automaton size limits far beyond any rule set's needles.
-        .ok()?;
+        .ok();
     Some(Searcher { ac, patterns: pats })
 }
 
 impl Plan {
+    /// The plan with every column's needles searched one by one, as when an automaton
+    /// cannot be built: tests compare the two paths.
+    #[doc(hidden)]
+    pub fn without_automata(mut self) -> Plan {
+        for m in self.tables.iter_mut().flat_map(|t| t.matchers.iter_mut()) {
+            for s in [&mut m.cs, &mut m.ci].into_iter().flatten() {
+                s.ac = None;
+            }
+        }
+        self
+    }
+
     /// Plans a compiled rule set.
     pub fn new(set: RuleSet) -> Plan {
         let RuleSet {
@@ -430,29 +443,50 @@ impl Bits {
 }
 
 fn run_searcher(s: &Searcher, hay: &str, bits: &mut Bits) {
-    for m in s.ac.find_overlapping_iter(hay) {
-        let p = &s.patterns[m.pattern().as_usize()];
-        for &(atom, place) in &p.uses {
-            if bits.get(atom.0 as usize) {
-                continue;
-            }
-            let ok = match place {
-                Placement::Anywhere => true,
-                Placement::Prefix => m.start() == 0,
-                Placement::Suffix => m.end() == hay.len(),
-                Placement::Whole => m.start() == 0 && m.end() == hay.len(),
-                Placement::Term(kind) => kql::strings::term_bounds_ok(
+    match &s.ac {
+        Some(ac) => {
+            for m in ac.find_overlapping_iter(hay) {
+                found(
+                    &s.patterns[m.pattern().as_usize()],
                     hay,
                     m.start(),
                     m.end(),
-                    kind,
-                    p.first_term,
-                    p.last_term,
-                ),
-            };
-            if ok {
-                bits.set(atom.0 as usize);
+                    bits,
+                );
             }
+        }
+        None => {
+            for p in &s.patterns {
+                // Every occurrence, overlapping ones too (as the automaton reports them).
+                let finder = memchr::memmem::Finder::new(p.text.as_bytes());
+                let mut from = 0;
+                while let Some(i) = finder.find(&hay.as_bytes()[from..]) {
+                    let start = from + i;
+                    found(p, hay, start, start + p.text.len(), bits);
+                    from = start + 1;
+                }
+            }
+        }
+    }
+}
+
+/// Sets the atoms that pattern `p`, found at `start..end` of `hay`, decides.
+fn found(p: &Pattern, hay: &str, start: usize, end: usize, bits: &mut Bits) {
+    for &(atom, place) in &p.uses {
+        if bits.get(atom.0 as usize) {
+            continue;
+        }
+        let ok = match place {
+            Placement::Anywhere => true,
+            Placement::Prefix => start == 0,
+            Placement::Suffix => end == hay.len(),
+            Placement::Whole => start == 0 && end == hay.len(),
+            Placement::Term(kind) => {
+                kql::strings::term_bounds_ok(hay, start, end, kind, p.first_term, p.last_term)
+            }
+        };
+        if ok {
+            bits.set(atom.0 as usize);
         }
     }
 }
