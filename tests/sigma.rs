@@ -636,3 +636,64 @@ fn a_read_field_named_like_a_result_field_is_output_as_name1() {
     assert_eq!(row["name"], "lnx_auditd_keylogging_with_pam_d", "{row}");
     assert_eq!(row["name1"], "/etc/pam.d/system-auth", "{row}");
 }
+
+/// On Defender rows Sigma's `Hashes` is built from the hash columns (`SHA1=..,MD5=..,SHA256=..`);
+/// a `contains` of `MD5=<hex>` is guarded by a scan of the columns for the hex, which must
+/// not change a verdict: not for a hex in another algorithm's column, not for one written in
+/// another case, not for a column that holds the whole needle, label included.
+#[test]
+fn hashes_on_defender_rows_keep_their_verdicts_behind_the_column_guard() {
+    let dir = scratch("hashes");
+    let rule = dir.join("hashes.yml");
+    std::fs::write(
+        &rule,
+        "title: Known hashes\nid: 5a1c9d7e-3b1f-4c55-9a63-0f2d8e4b7c11\nstatus: test\n\
+         logsource:\n  category: process_creation\n  product: windows\n\
+         detection:\n  selection:\n    Hashes|contains:\n\
+         \x20     - 'MD5=f741f25ac909ee434e50812d436c73ff'\n\
+         \x20     - 'SHA256=90fd5b855b5107e7abaaefb6e658f50d5d6e08ac28e35f31d8b03dcabf77872b'\n\
+         \x20 condition: selection\nlevel: high\n",
+    )
+    .unwrap();
+    let row = |id: u32, sha1: &str, md5: &str, sha256: &str| {
+        format!(
+            r#"{{"Type":"DeviceProcessEvents","Timestamp":"2026-11-02T08:00:0{id}Z","DeviceId":"d","DeviceName":"pc","ReportId":{id},"FileName":"x.exe","FolderPath":"C:\\x.exe","ProcessCommandLine":"x","SHA1":"{sha1}","MD5":"{md5}","SHA256":"{sha256}"}}"#
+        )
+    };
+    let md5 = "f741f25ac909ee434e50812d436c73ff";
+    let sha256 = "90fd5b855b5107e7abaaefb6e658f50d5d6e08ac28e35f31d8b03dcabf77872b";
+    let lines = [
+        // 1: the MD5, in upper case: a match.
+        row(1, "aa", &md5.to_uppercase(), "bb"),
+        // 2: the needle, label and all, inside the SHA1 column: the list holds it.
+        row(2, &format!("junkMD5={md5}"), "cc", "dd"),
+        // 3: one digit short: no match.
+        row(3, "aa", &md5[..31], "bb"),
+        // 4: a longer MD5 column that starts with it: the list contains the needle.
+        row(4, "aa", &format!("{md5}00"), "bb"),
+        // 5: the MD5's digits in the SHA256 column: `MD5=` does not precede them.
+        row(5, "aa", "bb", md5),
+        // 6: the SHA256: a match.
+        row(6, "aa", "bb", sha256),
+        // 7: nothing.
+        row(7, "aa", "bb", "cc"),
+    ];
+    let input = dir.join("defender.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        rule.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        input.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let mut ids: Vec<i64> = util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| v["ReportId"].as_i64().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [1, 2, 4, 6], "{}", util::stderr(&out));
+}

@@ -24,6 +24,49 @@ pub enum FieldSource {
     },
 }
 
+impl FieldSource {
+    /// The columns of an expression that writes them as a `LABEL=value,LABEL=value` list,
+    /// `strcat('SHA1=', SHA1, ',MD5=', MD5, ...)`: labels without `,` or `=` of their own,
+    /// each ended by `=` and, after the first, begun by `,`. `None` for any other shape.
+    ///
+    /// In such a list, text that follows an `=` and holds no `,` or `=` can only lie within
+    /// one column's value (after a label's `=` the next value starts, and it ends at the
+    /// next label's `,` or the end), which lets a test on the list be guarded by tests on
+    /// the columns (`lower::listed_guard`).
+    pub fn listed_columns(&self) -> Option<Vec<String>> {
+        use scry_grammar::{ExprKind, Literal};
+        let FieldSource::Expr { expr, .. } = self else {
+            return None;
+        };
+        let e = scry_grammar::parse_expr(expr).ok()?;
+        let ExprKind::Call { name, args } = &e.kind else {
+            return None;
+        };
+        if name.name != "strcat" || args.is_empty() || args.len() % 2 != 0 {
+            return None;
+        }
+        let mut columns = Vec::new();
+        for (i, pair) in args.chunks(2).enumerate() {
+            let (ExprKind::Literal(Literal::Str(label)), ExprKind::Name(column)) =
+                (&pair[0].kind, &pair[1].kind)
+            else {
+                return None;
+            };
+            let label = if i == 0 {
+                label.as_str()
+            } else {
+                label.strip_prefix(',')?
+            };
+            let key = label.strip_suffix('=')?;
+            if key.is_empty() || key.contains([',', '=']) || column.name.contains('.') {
+                return None;
+            }
+            columns.push(column.name.clone());
+        }
+        Some(columns)
+    }
+}
+
 /// What happens to a Sigma field a target does not list.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 pub enum OtherFields {

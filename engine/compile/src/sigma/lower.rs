@@ -138,6 +138,26 @@ fn read(env: &Env<'_>, field: &str) -> (String, ColKind) {
     }
 }
 
+/// `test` (of `needle` contained in a listed field, see [`FieldSource::listed_columns`])
+/// with a necessary condition before it: the needle's text after its last `=`, when it holds
+/// no `,`, is contained in one of the listed columns. The plan decides that by scanning the
+/// columns, so rows without the text never build the list (`Hashes|contains: 'MD5=...'`
+/// on Defender rows). `None` when the needle has no such part.
+fn listed_guard(env: &Env<'_>, columns: &[String], needle: &str, test: String) -> Option<String> {
+    let (_, tail) = needle.rsplit_once('=')?;
+    if tail.is_empty() || tail.contains(',') {
+        return None;
+    }
+    let tests = columns
+        .iter()
+        .map(|c| {
+            let text = as_text(&scry_name(c), (env.kind)(c));
+            format!("{text} contains {}", v::scry_str(tail))
+        })
+        .collect();
+    Some(format!("({} and {test})", join(tests, "or")))
+}
+
 /// The text of a field for string tests.
 fn as_text(e: &str, k: ColKind) -> String {
     if k == ColKind::Str {
@@ -596,7 +616,27 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
                     format!("{a} =~ {b}")
                 }
             }
-            Test::Pattern => pattern_value(n, s, plain, &mods, cased, (&fe, fk))?,
+            Test::Pattern => {
+                let test = pattern_value(n, s, plain, &mods, cased, (&fe, fk))?;
+                // Only a plain `contains` of text without wildcards: the needle is `s`.
+                let only_contains = mods
+                    .iter()
+                    .all(|m| matches!(*m, "contains" | "all" | "cased" | "neq"))
+                    && mods.contains(&"contains")
+                    && !v::has_wildcard(&v::parse_pattern(s));
+                let listed = env
+                    .target
+                    .fields
+                    .get(field)
+                    .and_then(|f| f.listed_columns());
+                match listed {
+                    Some(columns) if only_contains => {
+                        let needle = v::text(&v::parse_pattern(s));
+                        listed_guard(env, &columns, &needle, test.clone()).unwrap_or(test)
+                    }
+                    _ => test,
+                }
+            }
         });
     }
     let joined = join(parts, if all { "and" } else { "or" });
