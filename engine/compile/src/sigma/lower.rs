@@ -559,10 +559,17 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
                         flags.push(f);
                     }
                 }
+                let ascii = match super::pcre::ascii_classes(s) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let line = e.lines().last().unwrap_or("").trim().to_string();
+                        return refuse(n, format!("the regex is outside scry's flavour: {line}"));
+                    }
+                };
                 let src = if flags.is_empty() {
-                    s.clone()
+                    ascii
                 } else {
-                    format!("(?{flags}){s}")
+                    format!("(?{flags}){ascii}")
                 };
                 if let Err(e) = regex::RegexBuilder::new(&src).size_limit(1 << 20).build() {
                     let first = e.to_string();

@@ -30,6 +30,7 @@ mod correlation;
 pub mod logsource;
 pub mod lower;
 mod meta;
+mod pcre;
 pub(crate) use meta::TACTICS;
 pub mod value;
 pub mod yaml;
