@@ -517,12 +517,14 @@ pub fn compile(sources: &Sources, catalog: Arc<Catalog>) -> Compiled {
                     let before = diags.len();
                     let rule = lower::lower_any_rule(
                         r,
-                        file,
-                        &file_lets,
-                        &catalog,
-                        &mut fields,
-                        &mut sets,
-                        &mut diags,
+                        &mut lower::Lowering {
+                            file,
+                            file_lets: &file_lets,
+                            catalog: &catalog,
+                            fields: &mut fields,
+                            sets: &mut sets,
+                            diags: &mut diags,
+                        },
                     );
                     let failed = diags[before..]
                         .iter()

@@ -111,16 +111,8 @@ fn time_bounds(
 }
 
 /// Lowers a rule with a combining join.
-#[allow(clippy::too_many_arguments)]
-pub fn lower_combining(
-    r: &ast::Rule,
-    file: usize,
-    file_lets: &Lets,
-    catalog: &Catalog,
-    fields: &mut FieldSet,
-    sets: &mut SetRegistry,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Rule> {
+pub fn lower_combining(r: &ast::Rule, lw: &mut Lowering<'_>) -> Option<Rule> {
+    let (file, file_lets, catalog) = (lw.file, lw.file_lets, lw.catalog);
     let lets = rule_lets(r, file, file_lets);
     let joins: Vec<(usize, &ast::Join)> = r
         .clauses
@@ -134,7 +126,7 @@ pub fn lower_combining(
     let &(at, j) = joins.first()?;
     if let Some((_, second)) = joins.get(1) {
         bad(
-            diags,
+            lw.diags,
             file,
             second.span,
             "a rule with a join that combines both sides has no other join".into(),
@@ -145,7 +137,7 @@ pub fn lower_combining(
     let kind = combining_kind(&j.kind.name)?;
     if let Some(w) = &j.window {
         bad(
-            diags,
+            lw.diags,
             file,
             w.span,
             format!(
@@ -176,11 +168,11 @@ pub fn lower_combining(
     let mut left_keys = Vec::new();
     let mut right_keys = Vec::new();
     for key in &j.on {
-        let (l, rt) = super::join::key_sides(key, file, diags)?;
+        let (l, rt) = super::join::key_sides(key, file, lw.diags)?;
         if let (Some(a), Some(b)) = (type_in(&left_tables, l), type_in(&j.tables, rt)) {
             if a != b {
                 bad(
-                    diags,
+                    lw.diags,
                     file,
                     key.span,
                     format!(
@@ -198,7 +190,7 @@ pub fn lower_combining(
     }
     let (low, high) = match &j.time {
         Some(t) => {
-            let (lo, hi) = time_bounds(t, &lets, file, diags)?;
+            let (lo, hi) = time_bounds(t, &lets, file, lw.diags)?;
             (Some(lo), Some(hi))
         }
         None => (None, None),
@@ -266,7 +258,7 @@ pub fn lower_combining(
                 };
                 let span = scry_grammar::print::clause_span(other);
                 bad(
-                    diags,
+                    lw.diags,
                     file,
                     span,
                     format!("`{what}` in a rule with `join kind={}`", kind.name()),
@@ -351,9 +343,7 @@ pub fn lower_combining(
         clauses,
         span: r.span,
     };
-    let mut rule = sequence(
-        &synthetic, &seq, file, file_lets, catalog, fields, sets, diags,
-    )?;
+    let mut rule = sequence(&synthetic, &seq, lw)?;
     let mut tl = (*rule.timeline.take()?).clone();
     tl.kind = TimelineKind::Join { kind, low, high };
     tl.span = match (low, high) {

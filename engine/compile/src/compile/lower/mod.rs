@@ -48,6 +48,24 @@ pub(super) use timeline::rule_lets;
 /// it never collides with a real constant, and later checks skip it instead of piling on.
 const ERROR_MARK: &str = "\u{0}scry: erroneous expression";
 
+/// What lowering one rule reads and adds to: its file and the file's `let`s, the catalog, and
+/// the run-wide field interner, set registry and diagnostics. The lowerings of each shape
+/// (`lower_rule`, `lower_any_rule`, `lower_combining`, `timeline::sequence`) take it whole.
+pub struct Lowering<'a> {
+    /// The rule's file, for diagnostics.
+    pub file: usize,
+    /// The file's `let`s.
+    pub file_lets: &'a Lets,
+    /// The tables.
+    pub catalog: &'a Catalog,
+    /// Every field the rules read, interned.
+    pub fields: &'a mut FieldSet,
+    /// The `distinct` sets the rules collect.
+    pub sets: &'a mut SetRegistry,
+    /// Where errors and warnings go.
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
 /// `let` bindings visible to a rule: name → constant expression (no columns).
 #[derive(Debug, Clone, Default)]
 pub struct Lets {

@@ -12,18 +12,11 @@ use super::*;
 const RESULT_FIELDS: [&str; 3] = ["rule", "name", "title"];
 
 /// Lowers one rule against every table it reads. Returns `None` when the rule is unusable.
-pub fn lower_rule(
-    r: &ast::Rule,
-    file: usize,
-    file_lets: &Lets,
-    catalog: &Catalog,
-    fields: &mut FieldSet,
-    sets: &mut SetRegistry,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Rule> {
-    let meta = lower_meta(r, file, diags);
+pub fn lower_rule(r: &ast::Rule, lw: &mut Lowering<'_>) -> Option<Rule> {
+    let (file, file_lets, catalog) = (lw.file, lw.file_lets, lw.catalog);
+    let meta = lower_meta(r, file, lw.diags);
     if meta.id.is_none() {
-        diags.push(
+        lw.diags.push(
             Diagnostic::warning(
                 codes::MISSING_ID,
                 file,
@@ -38,7 +31,7 @@ pub fn lower_rule(
     for c in &r.clauses {
         if let ast::Clause::Let(l) = c {
             if lets.contains(&l.name.name) && !file_lets.contains(&l.name.name) {
-                diags.push(Diagnostic::error(
+                lw.diags.push(Diagnostic::error(
                     codes::DUPLICATE_NAME,
                     file,
                     l.name.span,
@@ -47,7 +40,7 @@ pub fn lower_rule(
                 continue;
             }
             lets.remove(&l.name.name);
-            add_let(&mut lets, l, file, diags);
+            add_let(&mut lets, l, file, lw.diags);
         }
     }
 
@@ -60,7 +53,7 @@ pub fn lower_rule(
         })
         .collect();
     if froms.is_empty() {
-        diags.push(
+        lw.diags.push(
             Diagnostic::error(
                 codes::MISSING_FROM,
                 file,
@@ -93,7 +86,7 @@ pub fn lower_rule(
                     } else {
                         d = d.with_note("add its schema with --schema FILE");
                     }
-                    diags.push(d);
+                    lw.diags.push(d);
                 }
             }
         }
@@ -125,7 +118,7 @@ pub fn lower_rule(
                 _ => None,
             };
             if let Some((kw, span)) = shaping {
-                diags.push(
+                lw.diags.push(
                     Diagnostic::error(
                         codes::CLAUSE_ORDER,
                         file,
@@ -142,35 +135,35 @@ pub fn lower_rule(
         match c {
             ast::Clause::Project(p) => {
                 if projection.is_some() {
-                    order(diags, p.span, "a rule can have only one `project`");
+                    order(lw.diags, p.span, "a rule can have only one `project`");
                 }
                 projection = Some(p);
             }
             ast::Clause::Take(t) => {
                 if take.is_some() {
-                    order(diags, t.span, "a rule can have only one `take`");
+                    order(lw.diags, t.span, "a rule can have only one `take`");
                 }
                 take = Some(t);
             }
             ast::Clause::Where(w) if projection.is_some() && summarize.is_none() => order(
-                diags,
+                lw.diags,
                 w.span,
                 "`where` after `project`: `project` chooses the output columns, so it comes after the rule's conditions",
             ),
             ast::Clause::Extend(x) if projection.is_some() && summarize.is_none() => order(
-                diags,
+                lw.diags,
                 x.span,
                 "`extend` after `project`: compute the column first, then name it in `project`",
             ),
             ast::Clause::Having(h) if projection.is_some() && summarize.is_some() => order(
-                diags,
+                lw.diags,
                 h.span,
                 "`having` after `project`: filter the output of `summarize` first, then project it",
             ),
             ast::Clause::Summarize(s) if projection.is_some() && summarize.is_none() => {
                 if let Some(p) = projection {
                     order(
-                        diags,
+                        lw.diags,
                         p.span,
                         "`project` before `summarize`: the output of `summarize` is its keys and aggregates; compute values with `extend`, and write `project` after `summarize` to shape its output",
                     );
@@ -179,7 +172,7 @@ pub fn lower_rule(
             }
             ast::Clause::Summarize(s) => {
                 if summarize.is_some() {
-                    diags.push(Diagnostic::error(
+                    lw.diags.push(Diagnostic::error(
                         codes::CLAUSE_ORDER,
                         file,
                         s.span,
@@ -190,7 +183,7 @@ pub fn lower_rule(
             }
             ast::Clause::Having(h) => {
                 if summarize.is_none() {
-                    diags.push(Diagnostic::error(
+                    lw.diags.push(Diagnostic::error(
                         codes::CLAUSE_ORDER,
                         file,
                         h.span,
@@ -201,7 +194,7 @@ pub fn lower_rule(
             }
             ast::Clause::Window(w) => {
                 if window.is_some() {
-                    diags.push(Diagnostic::error(
+                    lw.diags.push(Diagnostic::error(
                         codes::CLAUSE_ORDER,
                         file,
                         w.span,
@@ -210,7 +203,7 @@ pub fn lower_rule(
                 }
                 window = Some(w);
             }
-            ast::Clause::Where(w) if summarize.is_some() => diags.push(Diagnostic::error(
+            ast::Clause::Where(w) if summarize.is_some() => lw.diags.push(Diagnostic::error(
                 codes::CLAUSE_ORDER,
                 file,
                 w.span,
@@ -218,7 +211,7 @@ pub fn lower_rule(
             )),
             ast::Clause::Examples(x) => {
                 if examples.is_some() {
-                    diags.push(Diagnostic::error(
+                    lw.diags.push(Diagnostic::error(
                         codes::CLAUSE_ORDER,
                         file,
                         x.span,
@@ -237,7 +230,7 @@ pub fn lower_rule(
     for c in &r.clauses {
         if let ast::Clause::Except(x) = c {
             if exclusions.iter().any(|e| e.name == x.name.value) {
-                diags.push(Diagnostic::error(
+                lw.diags.push(Diagnostic::error(
                     codes::DUPLICATE_EXCLUSION,
                     file,
                     x.name.span,
@@ -254,12 +247,12 @@ pub fn lower_rule(
                 span: x.span,
             });
             except_asts.push(x);
-            lint::exclusion_too_broad(x, file, diags);
+            lint::exclusion_too_broad(x, file, lw.diags);
         }
     }
 
     if tables.len() > 1 {
-        star_over_several_tables(summarize, file, diags);
+        star_over_several_tables(summarize, file, lw.diags);
     }
 
     let mut bodies = Vec::new();
@@ -272,11 +265,11 @@ pub fn lower_rule(
             table: Some(t),
             lets: &lets,
             computed: Vec::new(),
-            fields,
-            diags,
+            fields: lw.fields,
+            diags: lw.diags,
             mode: Mode::Row,
             missing: Vec::new(),
-            sets: Some(&mut *sets),
+            sets: Some(&mut *lw.sets),
         };
         let timestamp = t
             .column("Timestamp")
@@ -517,7 +510,7 @@ pub fn lower_rule(
             }
         }
         // The relaxed steps (every set test assumed to go the rule's way) reject rows early,
-        // before the sets are known.
+        // before the lw.sets are known.
         let uses_sets = steps.iter().any(|s| match s {
             Step::Where(p) => p.uses_sets(),
             Step::Extend(..) => false,
@@ -583,8 +576,8 @@ pub fn lower_rule(
                 table: None,
                 lets: &lets,
                 computed: output.iter().map(|c| (c.name.clone(), c.ty)).collect(),
-                fields,
-                diags,
+                fields: lw.fields,
+                diags: lw.diags,
                 mode: Mode::Row,
                 missing: Vec::new(),
                 sets: None,
@@ -611,9 +604,9 @@ pub fn lower_rule(
         }
         _ => (output.clone(), None),
     };
-    let take = take.and_then(|t| lower_take(t, file, &lets, diags));
+    let take = take.and_then(|t| lower_take(t, file, &lets, lw.diags));
 
-    // The sets the rule tests, and the tables they read (`given` examples may be in those).
+    // The lw.sets the rule tests, and the tables they read (`given` examples may be in those).
     let mut rule_sets: Vec<SetId> = Vec::new();
     for b in &bodies {
         let steps = b.steps.iter().map(|s| match s {
@@ -631,7 +624,7 @@ pub fn lower_rule(
     rule_sets.dedup();
     let set_tables: Vec<&str> = rule_sets
         .iter()
-        .filter_map(|id| sets.defs.get(id.0 as usize))
+        .filter_map(|id| lw.sets.defs.get(id.0 as usize))
         .flat_map(|d| d.bodies.iter().map(|b| b.table.as_str()))
         .collect();
 
@@ -645,19 +638,19 @@ pub fn lower_rule(
             &exclusions,
             file,
             &lets,
-            diags,
+            lw.diags,
         ),
         None => {
-            no_examples(r, file, diags);
+            no_examples(r, file, lw.diags);
             (None, Vec::new())
         }
     };
 
-    // Result rows start with these fields (`ResultRow::to_json_line`); a column of the same
+    // Result rows start with these lw.fields (`ResultRow::to_json_line`); a column of the same
     // name would make ndjson carry the key twice, and readers keep only one of them.
     for c in &final_output {
         if RESULT_FIELDS.contains(&c.name.as_str()) {
-            diags.push(
+            lw.diags.push(
                 Diagnostic::warning(
                     codes::OUTPUT_NAME_TAKEN,
                     file,

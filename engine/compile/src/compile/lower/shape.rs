@@ -5,15 +5,8 @@ use super::timeline::{first_seen, needs_timestamps, sequence, threshold};
 use super::*;
 
 /// Lowers a rule of any shape.
-pub fn lower_any_rule(
-    r: &ast::Rule,
-    file: usize,
-    file_lets: &Lets,
-    catalog: &Catalog,
-    fields: &mut FieldSet,
-    sets: &mut SetRegistry,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Rule> {
+pub fn lower_any_rule(r: &ast::Rule, lw: &mut Lowering<'_>) -> Option<Rule> {
+    let (file, file_lets, catalog) = (lw.file, lw.file_lets, lw.catalog);
     let mut shapes = r.clauses.iter().filter_map(|c| match c {
         ast::Clause::Summarize(s) => Some(("summarize", s.span)),
         ast::Clause::Threshold(s) => Some(("threshold", s.span)),
@@ -27,20 +20,18 @@ pub fn lower_any_rule(
     let joined = r.clauses.iter().any(|c| matches!(c, ast::Clause::Join(_)));
     // A semi or anti join's rule is linted once, as the rule it is rewritten into.
     if combining || !joined {
-        super::super::lint_time::time_lints(r, file, diags);
+        super::super::lint_time::time_lints(r, file, lw.diags);
     }
     if combining {
-        return super::join_combine::lower_combining(
-            r, file, file_lets, catalog, fields, sets, diags,
-        );
+        return super::join_combine::lower_combining(r, lw);
     }
     if joined {
-        let plain = super::join::desugar_joins(r, file, catalog, diags)?;
-        return lower_any_rule(&plain, file, file_lets, catalog, fields, sets, diags);
+        let plain = super::join::desugar_joins(r, file, catalog, lw.diags)?;
+        return lower_any_rule(&plain, lw);
     }
     let first = shapes.next();
     if let (Some((a, _)), Some((b, span))) = (first, shapes.next()) {
-        diags.push(
+        lw.diags.push(
             Diagnostic::error(
                 codes::CLAUSE_ORDER,
                 file,
@@ -51,30 +42,22 @@ pub fn lower_any_rule(
         );
         return None;
     }
-    let lower = |r: &ast::Rule,
-                 fields: &mut FieldSet,
-                 sets: &mut SetRegistry,
-                 diags: &mut Vec<Diagnostic>| {
-        lower_rule(r, file, file_lets, catalog, fields, sets, diags)
-    };
     for c in &r.clauses {
         match c {
             ast::Clause::FirstSeen(f) => {
-                let r = first_seen(r, f, file, diags)?;
-                return lower(&r, fields, sets, diags);
+                let r = first_seen(r, f, file, lw.diags)?;
+                return lower_rule(&r, lw);
             }
             ast::Clause::Threshold(t) => {
-                let (synthetic, spec) = threshold(r, t, file, file_lets, diags)?;
-                let mut rule = lower(&synthetic, fields, sets, diags)?;
-                needs_timestamps(&rule, t.span, "threshold", file, diags)?;
+                let (synthetic, spec) = threshold(r, t, file, file_lets, lw.diags)?;
+                let mut rule = lower_rule(&synthetic, lw)?;
+                needs_timestamps(&rule, t.span, "threshold", file, lw.diags)?;
                 rule.timeline = Some(Arc::new(spec));
                 return Some(rule);
             }
-            ast::Clause::Sequence(s) => {
-                return sequence(r, s, file, file_lets, catalog, fields, sets, diags)
-            }
+            ast::Clause::Sequence(s) => return sequence(r, s, lw),
             _ => {}
         }
     }
-    lower(r, fields, sets, diags)
+    lower_rule(r, lw)
 }

@@ -378,19 +378,10 @@ fn rename_step_columns(e: &mut ast::Expr, steps: &[String]) {
     });
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn sequence(
-    r: &ast::Rule,
-    s: &ast::Sequence,
-    file: usize,
-    file_lets: &Lets,
-    catalog: &Catalog,
-    fields: &mut FieldSet,
-    sets: &mut SetRegistry,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Rule> {
+pub(super) fn sequence(r: &ast::Rule, s: &ast::Sequence, lw: &mut Lowering<'_>) -> Option<Rule> {
+    let (file, file_lets, catalog) = (lw.file, lw.file_lets, lw.catalog);
     let lets = rule_lets(r, file, file_lets);
-    let span = positive_span(&s.within, "within", &lets, file, diags);
+    let span = positive_span(&s.within, "within", &lets, file, lw.diags);
     for c in &r.clauses {
         let misplaced = match c {
             ast::Clause::From(x) => Some(("from", x.span)),
@@ -399,7 +390,7 @@ pub(super) fn sequence(
             _ => None,
         };
         if let Some((kw, sp)) = misplaced {
-            diags.push(
+            lw.diags.push(
                 Diagnostic::error(
                     codes::CLAUSE_ORDER,
                     file,
@@ -423,7 +414,7 @@ pub(super) fn sequence(
     };
     if s.steps.len() < 2 {
         seq_error(
-            diags,
+            lw.diags,
             s.span,
             "a sequence has at least two steps (one step is a plain rule)",
         );
@@ -431,12 +422,12 @@ pub(super) fn sequence(
     }
     for (i, st) in s.steps.iter().enumerate() {
         if names[..i].contains(&names[i]) {
-            seq_error(diags, st.span, "two steps of one name");
+            seq_error(lw.diags, st.span, "two steps of one name");
             return None;
         }
     }
     if let (true, Some(u)) = (s.unordered, &s.until) {
-        seq_error(diags, u.span, "`until` ends ordered sequences only");
+        seq_error(lw.diags, u.span, "`until` ends ordered sequences only");
         return None;
     }
     let span = span?;
@@ -528,26 +519,28 @@ pub(super) fn sequence(
         let mut step_diags = Vec::new();
         let lowered = lower_rule(
             &synthetic,
-            file,
-            file_lets,
-            catalog,
-            fields,
-            sets,
-            &mut step_diags,
+            &mut Lowering {
+                file,
+                file_lets,
+                catalog,
+                fields: lw.fields,
+                sets: lw.sets,
+                diags: &mut step_diags,
+            },
         );
         // Rule-wide warnings (no id) and duplicates of them per step are said once, below.
-        diags.extend(
+        lw.diags.extend(
             step_diags
                 .into_iter()
                 .filter(|d| d.code != codes::MISSING_ID || i == 0),
         );
         let mut lowered = lowered?;
-        needs_timestamps(&lowered, st.span, "sequence", file, diags)?;
+        needs_timestamps(&lowered, st.span, "sequence", file, lw.diags)?;
         let types: Vec<Type> = lowered.bodies[0].keys.iter().map(|k| k.ty).collect();
         match &key_types {
             None => key_types = Some((st.span, types)),
             Some((_, first)) if *first != types => {
-                diags.push(
+                lw.diags.push(
                     Diagnostic::error(
                         codes::STEP_KEYS,
                         file,
@@ -602,7 +595,7 @@ pub(super) fn sequence(
             ast::Clause::Having(h) => {
                 let mut e = h.predicate.clone();
                 rename_step_columns(&mut e, &names);
-                let mut hx = output_cx(file, &lets, &grouped, fields, diags);
+                let mut hx = output_cx(file, &lets, &grouped, lw.fields, lw.diags);
                 having = Some(hx.predicate(&e));
             }
             ast::Clause::Project(p) => {
@@ -611,14 +604,14 @@ pub(super) fn sequence(
                 for a in &p.columns {
                     let mut e = a.value.clone();
                     rename_step_columns(&mut e, &names);
-                    let mut px = output_cx(file, &lets, &grouped, fields, diags);
+                    let mut px = output_cx(file, &lets, &grouped, lw.fields, lw.diags);
                     let v = px.expr(&e);
                     let name = match &a.name {
                         Some(n) => n.name.clone(),
                         None => output_name(&e, &v, &cols),
                     };
                     if cols.iter().any(|c| c.name == name) {
-                        diags.push(Diagnostic::error(
+                        lw.diags.push(Diagnostic::error(
                             codes::DUPLICATE_NAME,
                             file,
                             a.span,
@@ -631,7 +624,7 @@ pub(super) fn sequence(
                 output = cols;
                 reshape = Some(exprs);
             }
-            ast::Clause::Take(t) => take = rule::lower_take(t, file, &lets, diags),
+            ast::Clause::Take(t) => take = rule::lower_take(t, file, &lets, lw.diags),
             ast::Clause::Examples(x) => examples = Some(x),
             _ => {}
         }
@@ -643,9 +636,9 @@ pub(super) fn sequence(
         }
     }
     let (examples_now, cases) = match examples {
-        Some(x) => lower_examples(x, &tables, &[], &exclusions, file, &lets, diags),
+        Some(x) => lower_examples(x, &tables, &[], &exclusions, file, &lets, lw.diags),
         None => {
-            no_examples(r, file, diags);
+            no_examples(r, file, lw.diags);
             (None, Vec::new())
         }
     };
