@@ -34,8 +34,8 @@ fn rule_index() -> BTreeMap<String, PathBuf> {
     out
 }
 
-/// Results of `rule` (by id) on `input`: the number of result rows naming it.
-fn matches(rule: &Path, id: &str, input: &Path) -> Result<usize, String> {
+/// The result rows of `rule` on `input` (ndjson), or scry's errors when the run fails.
+fn results(rule: &Path, input: &Path) -> Result<Vec<serde_json::Value>, String> {
     let out = util::scry(&[
         "run",
         "--rules",
@@ -47,9 +47,16 @@ fn matches(rule: &Path, id: &str, input: &Path) -> Result<usize, String> {
     if !out.status.success() {
         return Err(util::stderr(&out));
     }
-    Ok(util::stdout(&out)
+    util::stdout(&out)
         .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("{e}: {l}")))
+        .collect()
+}
+
+/// Results of `rule` (by id) on `input`: the number of result rows naming it.
+fn matches(rule: &Path, id: &str, input: &Path) -> Result<usize, String> {
+    Ok(results(rule, input)?
+        .iter()
         .filter(|v| v["rule"] == id)
         .count())
 }
@@ -586,26 +593,12 @@ fn hexadecimal_logon_ids_read_as_numbers() {
     ];
     let input = dir.join("sysmon.jsonl");
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let out = util::scry(&[
-        "run",
-        "--rules",
-        rule,
-        "--format",
-        "ndjson",
-        input.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", util::stderr(&out));
-    let ids: Vec<String> = util::stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let ids: Vec<String> = results(Path::new(rule), &input)
+        .unwrap()
+        .iter()
         .map(|v| format!("{} {}", v["Timestamp"], v["LogonId"]))
         .collect();
-    assert_eq!(
-        ids,
-        [r#""2026-11-02T08:00:01.0000000Z" 2907112"#],
-        "{}",
-        util::stderr(&out)
-    );
+    assert_eq!(ids, [r#""2026-11-02T08:00:01.0000000Z" 2907112"#]);
 }
 
 /// A Sigma rule reading a field named like one every result row starts with (auditd's
@@ -680,20 +673,11 @@ fn hashes_on_defender_rows_keep_their_verdicts_behind_the_column_guard() {
     ];
     let input = dir.join("defender.jsonl");
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let out = util::scry(&[
-        "run",
-        "--rules",
-        rule.to_str().unwrap(),
-        "--format",
-        "ndjson",
-        input.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", util::stderr(&out));
-    let mut ids: Vec<i64> = util::stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let mut ids: Vec<i64> = results(&rule, &input)
+        .unwrap()
+        .iter()
         .map(|v| v["ReportId"].as_i64().unwrap())
         .collect();
     ids.sort();
-    assert_eq!(ids, [1, 2, 4, 6], "{}", util::stderr(&out));
+    assert_eq!(ids, [1, 2, 4, 6]);
 }
