@@ -65,6 +65,13 @@ impl Exporter<'_> {
         computed: &[String],
     ) -> Option<ThresholdKql> {
         let kql = |e: &Expr| print::expr(e, Dialect::Kql);
+        if let Some(taken) = lets.iter().find(|l| [EVENTS, SPANS].contains(&l.as_str())) {
+            self.error(
+                t.span,
+                format!("the exported threshold names its steps `{EVENTS}` and `{SPANS}`; rename the `let` named `{taken}`"),
+            );
+            return None;
+        }
         let mut extends = Vec::new();
         let mut keys = Vec::new();
         for a in &t.by {
@@ -257,6 +264,17 @@ mod tests {
         ] {
             assert!(kql.lines().any(|l| l == line), "no `{line}` in\n{kql}");
         }
+    }
+
+    #[test]
+    fn a_let_named_like_the_export_s_steps_is_refused() {
+        let (out, diags) = export(
+            "let ThresholdSpans = 5m;
+             rule r { from DeviceNetworkEvents
+               threshold count() >= 2 within ThresholdSpans by DeviceId }",
+        );
+        assert!(out.is_empty());
+        assert!(diags[0].message.contains("rename the `let`"), "{diags:#?}");
     }
 
     #[test]
