@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The multi-event forms through `scry export kql`, checked by an engine scry did not write.
 
-For each rule of `roundtrip.scry` (time buckets, semi / anti joins, and the joins that
-combine both sides), `scry export kql` writes the KQL; duckdb-kql runs it over generated
+For each rule of `roundtrip.scry` (time buckets, semi / anti joins, the joins that combine
+both sides, and sliding thresholds, which export as a self-join on their anchors), `scry export kql` writes the KQL; duckdb-kql runs it over generated
 events and scry runs the rule over the same events; the result rows must be equal as
 multisets, column by column (datetimes as ticks, nulls as nulls). Exits 1 on a difference.
 
