@@ -26,6 +26,7 @@
 
 mod atoms;
 pub mod candidates;
+mod columns;
 mod explain;
 pub mod prefilter;
 pub mod scan;
@@ -40,12 +41,12 @@ use scry_kql::value;
 
 pub use crate::atoms::ValueMatcher;
 use crate::atoms::{atomize, atomize_values, rewrite_wheres, AtomTable};
+pub use crate::columns::ScanGroup;
 use crate::compile::{Rule, RuleSet, SetDef, Step};
 use crate::ir::{AtomId, Expr, ExprKind, StrPred};
 use crate::row::{Cell, FieldId, FieldSet, Row};
 use crate::schema::Catalog;
 use crate::value::{Type, Value};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use hashbrown::HashMap;
 use scry_grammar::StrOpKind;
 use smallvec::SmallVec;
@@ -83,10 +84,9 @@ struct Pattern {
     uses: SmallVec<[(AtomId, Placement); 2]>,
 }
 
-/// One automaton over one column's needles, all of one case sensitivity.
+/// One column's needles, all of one case sensitivity (scanned by its [`ScanGroup`]).
 #[derive(Debug, Clone)]
-struct Searcher {
-    ac: AhoCorasick,
+struct Needles {
     patterns: Vec<Pattern>,
 }
 
@@ -97,8 +97,8 @@ pub struct ColumnMatcher {
     pub field: FieldId,
     /// Its name.
     pub name: String,
-    cs: Option<Searcher>,
-    ci: Option<Searcher>,
+    cs: Option<Needles>,
+    ci: Option<Needles>,
     /// Atoms with an empty needle, decided without searching.
     empty: Vec<(AtomId, Placement)>,
 }
@@ -114,6 +114,8 @@ pub struct TablePlan {
     pub sets: Vec<(usize, usize)>,
     /// Column matchers.
     pub matchers: Vec<ColumnMatcher>,
+    /// The automata that scan the matchers' columns (see [`ScanGroup`]).
+    pub scans: Vec<ScanGroup>,
     /// Number of atoms.
     pub atoms: usize,
     /// Human text of each atom, for `explain`.
@@ -168,16 +170,8 @@ impl Clone for PrefilterMemo {
     }
 }
 
-fn build_searcher(pats: Vec<Pattern>) -> Option<Searcher> {
-    if pats.is_empty() {
-        return None;
-    }
-    let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .build(pats.iter().map(|p| p.text.as_bytes()))
-        // Building only fails past automaton size limits far beyond any rule set's needles.
-        .ok()?;
-    Some(Searcher { ac, patterns: pats })
+fn needles(patterns: Vec<Pattern>) -> Option<Needles> {
+    (!patterns.is_empty()).then_some(Needles { patterns })
 }
 
 impl Plan {
@@ -277,8 +271,8 @@ impl Plan {
                 matchers.push(ColumnMatcher {
                     field: f,
                     name: col.clone(),
-                    cs: build_searcher(cs),
-                    ci: build_searcher(ci),
+                    cs: needles(cs),
+                    ci: needles(ci),
                     empty,
                 });
             }
@@ -335,6 +329,7 @@ impl Plan {
                 name,
                 rules: members,
                 sets: set_members,
+                scans: columns::group(&matchers),
                 matchers,
                 atoms: atoms.text.len(),
                 atom_text: atoms.text,
@@ -429,34 +424,6 @@ impl Bits {
     }
 }
 
-fn run_searcher(s: &Searcher, hay: &str, bits: &mut Bits) {
-    for m in s.ac.find_overlapping_iter(hay) {
-        let p = &s.patterns[m.pattern().as_usize()];
-        for &(atom, place) in &p.uses {
-            if bits.get(atom.0 as usize) {
-                continue;
-            }
-            let ok = match place {
-                Placement::Anywhere => true,
-                Placement::Prefix => m.start() == 0,
-                Placement::Suffix => m.end() == hay.len(),
-                Placement::Whole => m.start() == 0 && m.end() == hay.len(),
-                Placement::Term(kind) => kql::strings::term_bounds_ok(
-                    hay,
-                    m.start(),
-                    m.end(),
-                    kind,
-                    p.first_term,
-                    p.last_term,
-                ),
-            };
-            if ok {
-                bits.set(atom.0 as usize);
-            }
-        }
-    }
-}
-
 impl TablePlan {
     /// Computes every atom of this table for one row.
     pub fn match_atoms(&self, row: &Row, bits: &mut Bits, fold_buf: &mut String) {
@@ -469,14 +436,9 @@ impl TablePlan {
                     bits.set(atom.0 as usize);
                 }
             }
-            if let Some(s) = &m.cs {
-                run_searcher(s, text, bits);
-            }
-            if let Some(s) = &m.ci {
-                fold_buf.clear();
-                kql::fold_into(text, fold_buf);
-                run_searcher(s, fold_buf, bits);
-            }
+        }
+        for g in &self.scans {
+            g.run(row, bits, fold_buf);
         }
         for m in &self.value_matchers {
             m.set(row, bits);
