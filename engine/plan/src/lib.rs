@@ -28,6 +28,7 @@ mod atoms;
 pub mod candidates;
 mod columns;
 mod explain;
+mod literals;
 pub mod prefilter;
 pub mod scan;
 
@@ -76,6 +77,27 @@ impl Placement {
     }
 }
 
+/// How an atom with an empty needle is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EmptyNeedle {
+    /// An empty needle is found in every string.
+    Always,
+    /// `=~ ""` (and `isempty`) needs an empty value.
+    IfEmpty,
+    /// `!~ ""` (`isnotempty`, the one negated atom) needs a value.
+    IfNotEmpty,
+}
+
+impl EmptyNeedle {
+    fn of(place: Placement, negated: bool) -> EmptyNeedle {
+        match (place, negated) {
+            (Placement::Whole, false) => EmptyNeedle::IfEmpty,
+            (Placement::Whole, true) => EmptyNeedle::IfNotEmpty,
+            _ => EmptyNeedle::Always,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Pattern {
     text: String,
@@ -100,7 +122,7 @@ pub struct ColumnMatcher {
     cs: Option<Needles>,
     ci: Option<Needles>,
     /// Atoms with an empty needle, decided without searching.
-    empty: Vec<(AtomId, Placement)>,
+    empty: Vec<(AtomId, EmptyNeedle)>,
 }
 
 /// Everything evaluated for one table.
@@ -241,7 +263,7 @@ impl Plan {
                 for (id, pred, needle) in list {
                     let place = Placement::of(*pred);
                     if needle.is_empty() {
-                        empty.push((*id, place));
+                        empty.push((*id, EmptyNeedle::of(place, pred.negated())));
                         continue;
                     }
                     let folded = pred.case_insensitive();
@@ -430,9 +452,13 @@ impl TablePlan {
         bits.reset(self.atoms);
         for m in &self.matchers {
             let text = cell_text(row.get(m.field));
-            for &(atom, place) in &m.empty {
-                // An empty needle is found in every string; `=~ ""` needs an empty value.
-                if place != Placement::Whole || text.is_empty() {
+            for &(atom, test) in &m.empty {
+                let holds = match test {
+                    EmptyNeedle::Always => true,
+                    EmptyNeedle::IfEmpty => text.is_empty(),
+                    EmptyNeedle::IfNotEmpty => !text.is_empty(),
+                };
+                if holds {
                     bits.set(atom.0 as usize);
                 }
             }
