@@ -39,6 +39,8 @@ pub(crate) struct AtomTable {
     /// Each value atom's column and value, in id order after the string atoms.
     pub(crate) value_atoms: Vec<(String, Value)>,
     value_fields: BTreeMap<FieldId, (String, Vec<(Value2, AtomId)>)>,
+    /// The literals each regex needs ([`needed`]), by pattern: shared by the tables.
+    pub(crate) regex_literals: HashMap<String, Option<Vec<String>>>,
 }
 
 /// A value atom's constant, hashable.
@@ -194,7 +196,13 @@ pub(crate) fn atomize(e: Expr, atoms: &mut AtomTable) -> Expr {
         }
         if let ExprKind::Regex(hay, re) = &n.kind {
             if let ExprKind::Field { field, name } = &hay.kind {
-                if let Some(set) = hay.ty.is_stringish().then(|| needed(re.as_str())).flatten() {
+                let set = match hay.ty.is_stringish() {
+                    true => (atoms.regex_literals.entry(re.as_str().to_string()))
+                        .or_insert_with(|| needed(re.as_str()))
+                        .clone(),
+                    false => None,
+                };
+                if let Some(set) = set {
                     let contains = StrPred::Op(StrOp {
                         kind: StrOpKind::Contains,
                         case_sensitive: false,

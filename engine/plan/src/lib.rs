@@ -226,8 +226,12 @@ impl Plan {
             }
         }
         let mut tables = Vec::new();
+        // The literals of each regex, for every table: a Sigma rule's regex is in the bodies
+        // of each of its targets.
+        let mut regex_literals = HashMap::new();
         for (name, (members, set_members)) in by_table {
             let mut atoms = AtomTable::default();
+            atoms.regex_literals = std::mem::take(&mut regex_literals);
             // String atoms first, then value atoms (see `TablePlan::atom_needles`).
             for pass in [atomize as fn(Expr, &mut AtomTable) -> Expr, atomize_values] {
                 for &(ri, bi) in &members {
@@ -248,6 +252,7 @@ impl Plan {
                     body.filters = filters.into_iter().map(|e| pass(e, &mut atoms)).collect();
                 }
             }
+            regex_literals = std::mem::take(&mut atoms.regex_literals);
             let value_matchers = atoms.value_matchers();
             let mut field_ids: Vec<FieldId> = atoms.per_field.keys().copied().collect();
             field_ids.sort();
