@@ -114,7 +114,12 @@ impl ScanGroup {
         let mut owner: SmallVec<[u32; 4]> = SmallVec::new();
         for (slot, &f) in self.fields.iter().enumerate() {
             let t = cell_text(row.get(f));
-            owner.push(texts.iter().position(|&u| u == t).unwrap_or(slot) as u32);
+            // An empty text is not scanned (below), so it needs no owner.
+            let same = |&u: &&str| u.len() == t.len() && u == t;
+            let first = (!t.is_empty())
+                .then(|| texts.iter().position(same))
+                .flatten();
+            owner.push(first.unwrap_or(slot) as u32);
             texts.push(t);
         }
         for (slot, &text) in texts.iter().enumerate() {
