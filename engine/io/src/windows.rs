@@ -102,16 +102,56 @@ impl Val {
         })
     }
 
-    /// The value as text (the source text of a number); `None` for JSON.
-    fn text(&self) -> Option<&str> {
+    /// The value as a (never missing, never null) cell.
+    fn cell(&self) -> Cell<'_> {
         match self {
-            Val::Str(s) | Val::Num(s) => Some(s),
-            Val::Bool(true) => Some("true"),
-            Val::Bool(false) => Some("false"),
-            Val::Json(_) => None,
+            Val::Str(s) => Cell::Str(s),
+            Val::Num(s) => Cell::Num(s),
+            Val::Bool(b) => Cell::Bool(*b),
+            Val::Json(s) => Cell::Json(s),
         }
     }
 }
+
+/// A cell that holds a value (`Val::of_cell` keeps these).
+fn present(c: Cell<'_>) -> Option<Cell<'_>> {
+    (!matches!(c, Cell::Missing | Cell::Null)).then_some(c)
+}
+
+/// A value as text (the source text of a number); `None` for JSON.
+fn text(c: Cell<'_>) -> Option<&str> {
+    match c {
+        Cell::Str(s) | Cell::Num(s) => Some(s),
+        Cell::Bool(true) => Some("true"),
+        Cell::Bool(false) => Some("false"),
+        Cell::Json(_) | Cell::Missing | Cell::Null => None,
+    }
+}
+
+/// The System fields of the flat and Winlogbeat layouts, in the order they are normalized:
+/// the normalized name, the top-level keys it is taken from (the first that holds a value),
+/// and Winlogbeat 7's key under `winlog` when none does.
+const SYSTEM: [(&str, &[&str], Option<&str>); 7] = [
+    ("EventID", &["EventID", "event_id"], Some("event_id")),
+    ("Channel", &["Channel", "log_name"], Some("channel")),
+    (
+        "Computer",
+        &["Computer", "Hostname", "computer_name"],
+        Some("computer_name"),
+    ),
+    (
+        "Provider",
+        &["Provider", "SourceName", "source_name"],
+        Some("provider_name"),
+    ),
+    (
+        "EventRecordID",
+        &["EventRecordID", "RecordNumber", "record_number"],
+        Some("record_id"),
+    ),
+    ("TimeCreated", &["TimeCreated", "@timestamp"], None),
+    ("Timestamp", &["TimeCreated", "@timestamp"], None),
+];
 
 /// A Windows event, normalized: System fields under fixed names, then its data fields.
 #[derive(Debug, Default)]
@@ -201,7 +241,19 @@ pub(super) struct Deliver<'f> {
     fields: &'f FieldSet,
     /// Per mapped event, per column: the field id it is written to (if the plan reads it).
     targets: Vec<Vec<Option<FieldId>>>,
+    /// Per mapped event, per column: where a flat row holds its source field (see [`Flat`]).
+    sources: Vec<Vec<FlatRef>>,
+    /// Per entry of [`SYSTEM`]: the field it is written to, and the fields it is taken from.
+    system: [(Option<FieldId>, Vec<FieldId>); 7],
     pub(super) counts: WinCounts,
+}
+
+/// Where a flat row holds a field a mapped column is derived from: the normalized System
+/// field it is (an index into [`SYSTEM`]), else its own cell, if the plan reads it.
+#[derive(Debug, Clone, Copy)]
+struct FlatRef {
+    system: Option<usize>,
+    field: Option<FieldId>,
 }
 
 impl<'f> Deliver<'f> {
@@ -211,95 +263,182 @@ impl<'f> Deliver<'f> {
             .iter()
             .map(|e| e.columns.iter().map(|c| fields.get(&c.name)).collect())
             .collect();
+        let flat_ref = |name: &str| FlatRef {
+            system: SYSTEM.iter().position(|(n, _, _)| *n == name),
+            field: fields.get(name),
+        };
+        let sources = mapping()
+            .events
+            .iter()
+            .map(|e| {
+                (e.columns.iter())
+                    .map(|c| match &c.source {
+                        Source::Field(f) | Source::Derived(f, _) => flat_ref(f),
+                        Source::Const(_) => flat_ref(""),
+                    })
+                    .collect()
+            })
+            .collect();
+        let system = SYSTEM.map(|(name, from, _)| {
+            let from = from.iter().filter_map(|n| fields.get(n)).collect();
+            (fields.get(name), from)
+        });
         Deliver {
             fields,
             targets,
+            sources,
+            system,
             counts: WinCounts::default(),
         }
     }
 
     /// Writes `ev` into `row` (over what is there) and sets its table.
     pub(super) fn write(&mut self, ev: &WinEvent, row: &mut Row) {
-        self.counts.events += 1;
         for (name, v) in &ev.fields {
             if let Some(id) = self.fields.get(name) {
+                set(row, id, v.cell());
+            }
+        }
+        let value = |name: &str| ev.get(name).map(Val::cell);
+        let Some(i) = self.mapped(value("EventID"), value("Channel"), row) else {
+            return;
+        };
+        let em = &mapping().events[i];
+        for (col, target) in em.columns.iter().zip(&self.targets[i]) {
+            let Some(id) = *target else { continue };
+            let from = match &col.source {
+                Source::Field(f) | Source::Derived(f, _) => value(f),
+                Source::Const(_) => None,
+            };
+            if let Some(v) = derive(&col.source, from) {
                 set(row, id, v);
             }
         }
+        row.set_table_hint(&em.table);
+    }
+
+    /// Counts the event and, when the mapping maps it, returns its entry; otherwise sets the
+    /// row's table to the generic one.
+    fn mapped(
+        &mut self,
+        eid: Option<Cell<'_>>,
+        channel: Option<Cell<'_>>,
+        row: &mut Row,
+    ) -> Option<usize> {
+        self.counts.events += 1;
         let map = mapping();
-        let eid = ev
-            .get("EventID")
-            .and_then(Val::text)
+        let eid = eid
+            .and_then(text)
             .and_then(|t| t.trim().parse::<u64>().ok());
-        let sysmon = ev
-            .get("Channel")
-            .and_then(Val::text)
+        let sysmon = channel
+            .and_then(text)
             .is_some_and(|c| c.eq_ignore_ascii_case(&map.channel));
         let found = match (sysmon, eid) {
             (true, Some(id)) => map.events.iter().position(|e| e.event_id == id),
             _ => None,
         };
-        let Some(i) = found else {
-            row.set_table_hint(GENERIC_TABLE);
-            return;
-        };
-        let em = &map.events[i];
-        self.counts.mapped[i] += 1;
-        for (col, target) in em.columns.iter().zip(&self.targets[i]) {
-            let Some(id) = *target else { continue };
-            if let Some(v) = derive(ev, &col.source) {
-                set(row, id, &v);
+        match found {
+            Some(i) => self.counts.mapped[i] += 1,
+            None => row.set_table_hint(GENERIC_TABLE),
+        }
+        found
+    }
+
+    /// [`Deliver::write`] for a flat JSON row (top-level `Channel` and `EventID`, no nested
+    /// layout), without normalizing it into a [`WinEvent`]: `out` is a copy of `row`, whose
+    /// data fields are already where `write` would put them, so only the System fields
+    /// (renamed or taken from another key) and the mapped columns are written. What makes it
+    /// fast: no string is copied per field and no field is looked up by name (a run of all
+    /// of SigmaHQ reads some 1,000 fields). `tests::flat_rows_deliver_as_normalized` checks
+    /// it against `write`.
+    fn write_flat(&mut self, row: &Row, out: &mut Row) {
+        let mut sys: [Option<Cell<'_>>; 7] = [None; 7];
+        for (v, (target, from)) in sys.iter_mut().zip(&self.system) {
+            *v = from.iter().find_map(|&id| present(row.get(id)));
+            if let (Some(c), Some(id)) = (*v, *target) {
+                set(out, id, c);
             }
         }
-        row.set_table_hint(&em.table);
+        // A normalized System field that no key fills is read from its own key (only
+        // `Timestamp` can hold a value then).
+        let value = |r: FlatRef| {
+            (r.system.and_then(|k| sys[k])).or_else(|| r.field.and_then(|id| present(row.get(id))))
+        };
+        let at = |k: usize| {
+            value(FlatRef {
+                system: Some(k),
+                field: self.system[k].0,
+            })
+        };
+        let Some(i) = self.mapped(at(0), at(1), out) else {
+            return;
+        };
+        let em = &mapping().events[i];
+        for ((col, target), from) in em
+            .columns
+            .iter()
+            .zip(&self.targets[i])
+            .zip(&self.sources[i])
+        {
+            let Some(id) = *target else { continue };
+            if let Some(v) = derive(&col.source, value(*from)) {
+                set(out, id, v);
+            }
+        }
+        out.set_table_hint(&em.table);
     }
 }
 
 /// Sysmon writes `-` (or nothing) for a value it does not know.
-fn known(v: &Val) -> Option<&Val> {
-    match v.text() {
+fn known(v: Cell<'_>) -> Option<Cell<'_>> {
+    match text(v) {
         Some(t) if t.is_empty() || t == "-" => None,
         _ => Some(v),
     }
 }
 
-fn derive(ev: &WinEvent, source: &Source) -> Option<Val> {
+/// A mapped column's value from `from`, the value of its source field in the event.
+fn derive<'a>(source: &'a Source, from: Option<Cell<'a>>) -> Option<Cell<'a>> {
     match source {
-        Source::Const(c) => Some(Val::Str(c.clone())),
-        Source::Field(f) => ev.get(f).and_then(known).cloned(),
-        Source::Derived(f, take) => {
-            let text = ev.get(f).and_then(known)?.text()?;
+        Source::Const(c) => Some(Cell::Str(c)),
+        Source::Field(_) => from.and_then(known),
+        Source::Derived(_, take) => {
+            let text = from.and_then(known).and_then(text)?;
             match take {
                 Take::Basename => {
                     let base = text.rsplit(['\\', '/']).next().unwrap_or(text);
-                    (!base.is_empty()).then(|| Val::Str(base.to_string()))
+                    (!base.is_empty()).then_some(Cell::Str(base))
                 }
                 Take::Hash(alg) => text.split(',').find_map(|kv| {
                     let (k, v) = kv.split_once('=')?;
                     k.trim()
                         .eq_ignore_ascii_case(alg)
-                        .then(|| Val::Str(v.trim().to_string()))
+                        .then(|| Cell::Str(v.trim()))
                 }),
-                Take::Bool => match text.trim().to_ascii_lowercase().as_str() {
-                    "true" => Some(Val::Bool(true)),
-                    "false" => Some(Val::Bool(false)),
-                    _ => None,
-                },
-                Take::UserName => Some(Val::Str(
-                    text.rsplit_once('\\').map_or(text, |(_, u)| u).to_string(),
-                )),
-                Take::UserDomain => text.split_once('\\').map(|(d, _)| Val::Str(d.to_string())),
+                Take::Bool => {
+                    let t = text.trim();
+                    if t.eq_ignore_ascii_case("true") {
+                        Some(Cell::Bool(true))
+                    } else if t.eq_ignore_ascii_case("false") {
+                        Some(Cell::Bool(false))
+                    } else {
+                        None
+                    }
+                }
+                Take::UserName => Some(Cell::Str(text.rsplit_once('\\').map_or(text, |(_, u)| u))),
+                Take::UserDomain => text.split_once('\\').map(|(d, _)| Cell::Str(d)),
             }
         }
     }
 }
 
-fn set(row: &mut Row, id: FieldId, v: &Val) {
+fn set(row: &mut Row, id: FieldId, v: Cell<'_>) {
     match v {
-        Val::Str(s) => row.set_str(id, s),
-        Val::Num(s) => row.set_num(id, s),
-        Val::Bool(b) => row.set_bool(id, *b),
-        Val::Json(s) => row.set_json(id, s),
+        Cell::Str(s) => row.set_str(id, s),
+        Cell::Num(s) => row.set_num(id, s),
+        Cell::Bool(b) => row.set_bool(id, b),
+        Cell::Json(s) => row.set_json(id, s),
+        Cell::Missing | Cell::Null => {}
     }
 }
 
@@ -350,9 +489,9 @@ impl<'a> WindowsSink<'a> {
         self.deliver.counts
     }
 
-    /// The row as a Windows event, if it is one. A row that names its table (`Type`, a
-    /// storage-account `category`) is taken at its word.
-    fn normalize(&self, row: &Row) -> Option<WinEvent> {
+    /// Which layout of Windows event the row is, if it is one. A row that names its table
+    /// (`Type`, a storage-account `category`) is taken at its word.
+    fn layout(&self, row: &Row) -> Option<Layout> {
         if self.keys.channel.is_none() || row.table_hint().is_some() {
             return None;
         }
@@ -360,6 +499,23 @@ impl<'a> WindowsSink<'a> {
         if matches!(cell(self.keys.type_), Cell::Str(t) if !t.is_empty()) {
             return None;
         }
+        let nested = [self.keys.event, self.keys.winlog, self.keys.event_data]
+            .iter()
+            .any(|&k| matches!(cell(k), Cell::Json(_)));
+        let flat = !matches!(cell(self.keys.channel), Cell::Missing)
+            && !matches!(cell(self.keys.event_id), Cell::Missing);
+        Some(if flat && !nested {
+            Layout::Flat
+        } else {
+            Layout::Other
+        })
+    }
+
+    /// The row as a Windows event, if it is one (any layout; [`Layout::Flat`] rows have a
+    /// faster way, [`Deliver::write_flat`]).
+    fn normalize(&self, row: &Row) -> Option<WinEvent> {
+        self.layout(row)?;
+        let cell = |id: Option<FieldId>| id.map_or(Cell::Missing, |id| row.get(id));
         let json = |id: Option<FieldId>| match cell(id) {
             Cell::Json(t) => serde_json::from_str::<Value>(t).ok(),
             _ => None,
@@ -382,31 +538,11 @@ impl<'a> WindowsSink<'a> {
                 .and_then(|id| Val::of_cell(row.get(id)))
         };
         // System fields under the normalized names, from whichever layout has them.
-        let first = |names: &[&str]| names.iter().find_map(|n| by(n));
         let wl = |k: &str| winlog.as_ref().and_then(|w| w.get(k)).and_then(Val::of);
-        ev.put(
-            "EventID",
-            first(&["EventID", "event_id"]).or_else(|| wl("event_id")),
-        );
-        ev.put(
-            "Channel",
-            first(&["Channel", "log_name"]).or_else(|| wl("channel")),
-        );
-        ev.put(
-            "Computer",
-            first(&["Computer", "Hostname", "computer_name"]).or_else(|| wl("computer_name")),
-        );
-        ev.put(
-            "Provider",
-            first(&["Provider", "SourceName", "source_name"]).or_else(|| wl("provider_name")),
-        );
-        ev.put(
-            "EventRecordID",
-            first(&["EventRecordID", "RecordNumber", "record_number"]).or_else(|| wl("record_id")),
-        );
-        let time = first(&["TimeCreated", "@timestamp"]);
-        ev.put("TimeCreated", time.clone());
-        ev.put("Timestamp", time);
+        for (name, from, winlog_key) in SYSTEM {
+            let v = from.iter().find_map(|n| by(n));
+            ev.put(name, v.or_else(|| winlog_key.and_then(wl)));
+        }
         // Flat layouts: the data fields are top-level keys the reader kept.
         if flat {
             for (id, name) in self.fields.names() {
@@ -426,8 +562,23 @@ impl<'a> WindowsSink<'a> {
     }
 }
 
+/// How a JSON row holds a Windows event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// `Channel`, `EventID` and the data fields at the top level, nothing nested.
+    Flat,
+    /// Anything else that may be one: `Event`, `event_data`, `winlog` (or not one after all).
+    Other,
+}
+
 impl RecordSink for WindowsSink<'_> {
     fn record(&mut self, row: &Row, loc: &Location<'_>) {
+        if self.layout(row) == Some(Layout::Flat) {
+            self.out.clone_from(row);
+            self.deliver.write_flat(row, &mut self.out);
+            self.inner.record(&self.out, loc);
+            return;
+        }
         match self.normalize(row) {
             Some(ev) => {
                 self.out.clone_from(row);
@@ -499,29 +650,185 @@ mod tests {
 
     #[test]
     fn derivations() {
-        let mut ev = WinEvent::default();
-        ev.put(
-            "Image",
-            Some(Val::Str(r"C:\Program Files\AnyDesk\AnyDesk.exe".into())),
-        );
-        ev.put("Hashes", Some(Val::Str("MD5=AA,SHA256=BB,SHA1=CC".into())));
-        ev.put("User", Some(Val::Str(r"CONTOSO\alice".into())));
-        ev.put("Signed", Some(Val::Str("true".into())));
-        ev.put("Company", Some(Val::Str("-".into())));
-        let d = |f: &str, t| derive(&ev, &Source::Derived(f.into(), t));
+        let d = |v: &str, t| {
+            let src = Source::Derived("X".into(), t);
+            format!("{:?}", derive(&src, Some(Cell::Str(v))))
+        };
+        let image = r"C:\Program Files\AnyDesk\AnyDesk.exe";
+        assert_eq!(d(image, Take::Basename), r#"Some(Str("AnyDesk.exe"))"#);
+        let hashes = "MD5=AA,SHA256=BB,SHA1=CC";
+        assert_eq!(d(hashes, Take::Hash("SHA1")), r#"Some(Str("CC"))"#);
+        assert_eq!(d(hashes, Take::Hash("IMPHASH")), "None");
+        assert_eq!(d(r"CONTOSO\alice", Take::UserName), r#"Some(Str("alice"))"#);
         assert_eq!(
-            d("Image", Take::Basename),
-            Some(Val::Str("AnyDesk.exe".into()))
+            d(r"CONTOSO\alice", Take::UserDomain),
+            r#"Some(Str("CONTOSO"))"#
         );
-        assert_eq!(d("Hashes", Take::Hash("SHA1")), Some(Val::Str("CC".into())));
-        assert_eq!(d("Hashes", Take::Hash("IMPHASH")), None);
-        assert_eq!(d("User", Take::UserName), Some(Val::Str("alice".into())));
-        assert_eq!(
-            d("User", Take::UserDomain),
-            Some(Val::Str("CONTOSO".into()))
+        assert_eq!(d(" TRUE ", Take::Bool), "Some(Bool(true))");
+        assert_eq!(d("-", Take::Basename), "None");
+        let company = Source::Field("Company".into());
+        assert_eq!(derive(&company, Some(Cell::Str("-"))), None);
+    }
+
+    struct Discard;
+    impl RecordSink for Discard {
+        fn record(&mut self, _: &Row, _: &Location<'_>) {}
+        fn skipped(&mut self, _: &Location<'_>, _: &SkipReason) {}
+    }
+
+    /// `write_flat` (the fast path for flat rows) against normalizing the row into a
+    /// `WinEvent` and `write` (the path every other layout takes): the same cells, table and
+    /// counts, over rows that mix every System key spelling, nulls, `-`, odd EventIDs and
+    /// channels.
+    #[test]
+    fn flat_rows_deliver_as_normalized() {
+        let mut fields = FieldSet::new();
+        for f in source_fields() {
+            fields.intern(f);
+        }
+        for e in &mapping().events {
+            for c in &e.columns {
+                fields.intern(&c.name);
+            }
+        }
+        for f in ["Timestamp", "Type", "CommandLine", "TargetFilename"] {
+            fields.intern(f);
+        }
+        let choices: Vec<(&str, Vec<Cell<'static>>)> = vec![
+            (
+                "Channel",
+                vec![
+                    Cell::Str("Microsoft-Windows-Sysmon/Operational"),
+                    Cell::Str("microsoft-windows-SYSMON/operational"),
+                    Cell::Str("Security"),
+                    Cell::Null,
+                    Cell::Num("4"),
+                    Cell::Missing,
+                ],
+            ),
+            (
+                "log_name",
+                vec![
+                    Cell::Missing,
+                    Cell::Str("Microsoft-Windows-Sysmon/Operational"),
+                ],
+            ),
+            (
+                "EventID",
+                vec![
+                    Cell::Num("1"),
+                    Cell::Num("3"),
+                    Cell::Num("7"),
+                    Cell::Num("22"),
+                    Cell::Str(" 1 "),
+                    Cell::Num("4688"),
+                    Cell::Str("x"),
+                    Cell::Null,
+                    Cell::Missing,
+                ],
+            ),
+            ("event_id", vec![Cell::Missing, Cell::Num("3")]),
+            (
+                "Computer",
+                vec![Cell::Str("pc1"), Cell::Missing, Cell::Null, Cell::Str("-")],
+            ),
+            ("Hostname", vec![Cell::Missing, Cell::Str("pc2")]),
+            ("SourceName", vec![Cell::Missing, Cell::Str("Sysmon")]),
+            ("RecordNumber", vec![Cell::Missing, Cell::Num("9")]),
+            (
+                "TimeCreated",
+                vec![Cell::Str("2025-01-01T00:00:00Z"), Cell::Missing, Cell::Null],
+            ),
+            (
+                "@timestamp",
+                vec![Cell::Missing, Cell::Str("2025-02-02T00:00:00Z")],
+            ),
+            (
+                "Timestamp",
+                vec![Cell::Missing, Cell::Str("2025-03-03T00:00:00Z")],
+            ),
+            (
+                "Image",
+                vec![
+                    Cell::Str(r"C:\a\b.exe"),
+                    Cell::Str("-"),
+                    Cell::Str(""),
+                    Cell::Str(r"C:\a\"),
+                    Cell::Null,
+                    Cell::Missing,
+                ],
+            ),
+            (
+                "Hashes",
+                vec![
+                    Cell::Str("MD5=AA, SHA1=BB ,SHA256=CC"),
+                    Cell::Str("-"),
+                    Cell::Missing,
+                ],
+            ),
+            (
+                "User",
+                vec![
+                    Cell::Str(r"CORP\bob"),
+                    Cell::Str("bob"),
+                    Cell::Str("-"),
+                    Cell::Missing,
+                ],
+            ),
+            (
+                "Signed",
+                vec![
+                    Cell::Str("true"),
+                    Cell::Str("FALSE"),
+                    Cell::Str("x"),
+                    Cell::Bool(true),
+                ],
+            ),
+            ("CommandLine", vec![Cell::Str("cmd /c"), Cell::Missing]),
+            (
+                "Type",
+                vec![Cell::Missing, Cell::Missing, Cell::Missing, Cell::Str("")],
+            ),
+        ];
+        let mut inner = Discard;
+        let sink = WindowsSink::new(&fields, &mut inner);
+        let mut general = Deliver::new(&fields);
+        let mut fast = Deliver::new(&fields);
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut flat = 0;
+        for _ in 0..4000 {
+            let mut row = Row::new(&fields);
+            for (name, values) in &choices {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let id = fields.get(name).unwrap();
+                match values[(seed % values.len() as u64) as usize] {
+                    Cell::Null => row.set_null(id),
+                    v => set(&mut row, id, v),
+                }
+            }
+            if sink.layout(&row) != Some(Layout::Flat) {
+                continue;
+            }
+            flat += 1;
+            let ev = sink.normalize(&row).expect("a flat row is an event");
+            let mut a = row.clone();
+            general.write(&ev, &mut a);
+            let mut b = row.clone();
+            fast.write_flat(&row, &mut b);
+            for (id, name) in fields.names() {
+                assert_eq!(a.get(id), b.get(id), "{name} of {row:?}");
+            }
+            assert_eq!(a.table_hint(), b.table_hint(), "{row:?}");
+        }
+        assert_eq!(general.counts, fast.counts);
+        assert!(flat > 1000, "{flat} flat rows");
+        assert!(
+            fast.counts.mapped.iter().take(4).all(|&n| n > 0),
+            "{:?}",
+            fast.counts
         );
-        assert_eq!(d("Signed", Take::Bool), Some(Val::Bool(true)));
-        assert_eq!(derive(&ev, &Source::Field("Company".into())), None);
     }
 
     #[test]

@@ -12,11 +12,13 @@
 //! ([`crate::candidates`]) reads.
 
 use crate::compile::Step;
-use crate::ir::{AtomId, CmpOp, Expr, ExprKind, StrPred};
+use crate::ir::{AtomId, CmpOp, Expr, ExprKind, Func, StrPred};
+use crate::literals::needed;
 use crate::row::{FieldId, Row};
 use crate::value::{Type, Value};
 use crate::{cell_text, Bits};
 use hashbrown::HashMap;
+use scry_grammar::{StrOp, StrOpKind};
 use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
@@ -37,6 +39,8 @@ pub(crate) struct AtomTable {
     /// Each value atom's column and value, in id order after the string atoms.
     pub(crate) value_atoms: Vec<(String, Value)>,
     value_fields: BTreeMap<FieldId, (String, Vec<(Value2, AtomId)>)>,
+    /// The literals each regex needs ([`needed`]), by pattern: shared by the tables.
+    pub(crate) regex_literals: HashMap<String, Option<Vec<String>>>,
 }
 
 /// A value atom's constant, hashable.
@@ -170,9 +174,47 @@ impl ValueMatcher {
     }
 }
 
-/// Rewrites `Column <string-op> 'needle'` on a string column into string atoms.
+/// Rewrites `Column <string-op> 'needle'` on a string column into string atoms, and
+/// `isempty(Column)` / `isnotempty(Column)` into the atoms `Column =~ ""` / `Column !~ ""`
+/// (a string column reads a missing or null cell as `""`, so empty is the same test). The
+/// latter are what the candidate index needs from Sigma's branches per target: `isempty
+/// (Channel) and ...` or `isnotempty(ActionType) and ...` only hold on the rows of their
+/// target, and as expressions they gave their rule no clause, so it was evaluated for every
+/// row. A regex on a column gets the literals it needs as atoms beside it (see
+/// [`crate::literals`]).
 pub(crate) fn atomize(e: Expr, atoms: &mut AtomTable) -> Expr {
     e.rewrite(&mut |n| {
+        if let ExprKind::Call(func @ (Func::IsEmpty | Func::IsNotEmpty), args) = &n.kind {
+            if let [arg] = args.as_slice() {
+                if let ExprKind::Field { field, name } = &arg.kind {
+                    if arg.ty.is_stringish() {
+                        let negated = *func == Func::IsNotEmpty;
+                        return atom(atoms.atom(*field, name, StrPred::EqCi { negated }, ""));
+                    }
+                }
+            }
+        }
+        if let ExprKind::Regex(hay, re) = &n.kind {
+            if let ExprKind::Field { field, name } = &hay.kind {
+                let set = match hay.ty.is_stringish() {
+                    true => (atoms.regex_literals.entry(re.as_str().to_string()))
+                        .or_insert_with(|| needed(re.as_str()))
+                        .clone(),
+                    false => None,
+                };
+                if let Some(set) = set {
+                    let contains = StrPred::Op(StrOp {
+                        kind: StrOpKind::Contains,
+                        case_sensitive: false,
+                        negated: false,
+                    });
+                    let tests = set
+                        .iter()
+                        .map(|s| atom(atoms.atom(*field, name, contains, s)));
+                    return Expr::and(vec![Expr::or(tests.collect()), n]);
+                }
+            }
+        }
         if let ExprKind::Str(p, hay, needle) = &n.kind {
             if let (ExprKind::Field { field, name }, Some(Value::Str(s))) =
                 (&hay.kind, needle.as_const())

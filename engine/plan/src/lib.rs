@@ -26,7 +26,9 @@
 
 mod atoms;
 pub mod candidates;
+mod columns;
 mod explain;
+mod literals;
 pub mod prefilter;
 pub mod scan;
 
@@ -40,12 +42,12 @@ use scry_kql::value;
 
 pub use crate::atoms::ValueMatcher;
 use crate::atoms::{atomize, atomize_values, rewrite_wheres, AtomTable};
+pub use crate::columns::ScanGroup;
 use crate::compile::{Rule, RuleSet, SetDef, Step};
 use crate::ir::{AtomId, Expr, ExprKind, StrPred};
 use crate::row::{Cell, FieldId, FieldSet, Row};
 use crate::schema::Catalog;
 use crate::value::{Type, Value};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use hashbrown::HashMap;
 use scry_grammar::StrOpKind;
 use smallvec::SmallVec;
@@ -75,6 +77,27 @@ impl Placement {
     }
 }
 
+/// How an atom with an empty needle is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EmptyNeedle {
+    /// An empty needle is found in every string.
+    Always,
+    /// `=~ ""` (and `isempty`) needs an empty value.
+    IfEmpty,
+    /// `!~ ""` (`isnotempty`, the one negated atom) needs a value.
+    IfNotEmpty,
+}
+
+impl EmptyNeedle {
+    fn of(place: Placement, negated: bool) -> EmptyNeedle {
+        match (place, negated) {
+            (Placement::Whole, false) => EmptyNeedle::IfEmpty,
+            (Placement::Whole, true) => EmptyNeedle::IfNotEmpty,
+            _ => EmptyNeedle::Always,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Pattern {
     text: String,
@@ -83,12 +106,9 @@ struct Pattern {
     uses: SmallVec<[(AtomId, Placement); 2]>,
 }
 
-/// One automaton over one column's needles, all of one case sensitivity.
+/// One column's needles, all of one case sensitivity (scanned by its [`ScanGroup`]).
 #[derive(Debug, Clone)]
-struct Searcher {
-    /// `None` when the automaton could not be built (past aho-corasick's size limits, far
-    /// beyond any rule set seen): each needle is then searched on its own, slower but exact.
-    ac: Option<AhoCorasick>,
+struct Needles {
     patterns: Vec<Pattern>,
 }
 
@@ -99,10 +119,10 @@ pub struct ColumnMatcher {
     pub field: FieldId,
     /// Its name.
     pub name: String,
-    cs: Option<Searcher>,
-    ci: Option<Searcher>,
+    cs: Option<Needles>,
+    ci: Option<Needles>,
     /// Atoms with an empty needle, decided without searching.
-    empty: Vec<(AtomId, Placement)>,
+    empty: Vec<(AtomId, EmptyNeedle)>,
 }
 
 /// Everything evaluated for one table.
@@ -116,6 +136,8 @@ pub struct TablePlan {
     pub sets: Vec<(usize, usize)>,
     /// Column matchers.
     pub matchers: Vec<ColumnMatcher>,
+    /// The automata that scan the matchers' columns (see [`ScanGroup`]).
+    pub scans: Vec<ScanGroup>,
     /// Number of atoms.
     pub atoms: usize,
     /// Human text of each atom, for `explain`.
@@ -170,15 +192,8 @@ impl Clone for PrefilterMemo {
     }
 }
 
-fn build_searcher(pats: Vec<Pattern>) -> Option<Searcher> {
-    if pats.is_empty() {
-        return None;
-    }
-    let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .build(pats.iter().map(|p| p.text.as_bytes()))
-        .ok();
-    Some(Searcher { ac, patterns: pats })
+fn needles(patterns: Vec<Pattern>) -> Option<Needles> {
+    (!patterns.is_empty()).then_some(Needles { patterns })
 }
 
 impl Plan {
@@ -186,10 +201,8 @@ impl Plan {
     /// cannot be built: tests compare the two paths.
     #[doc(hidden)]
     pub fn without_automata(mut self) -> Plan {
-        for m in self.tables.iter_mut().flat_map(|t| t.matchers.iter_mut()) {
-            for s in [&mut m.cs, &mut m.ci].into_iter().flatten() {
-                s.ac = None;
-            }
+        for g in self.tables.iter_mut().flat_map(|t| t.scans.iter_mut()) {
+            g.without_automaton();
         }
         self
     }
@@ -223,8 +236,12 @@ impl Plan {
             }
         }
         let mut tables = Vec::new();
+        // The literals of each regex, for every table: a Sigma rule's regex is in the bodies
+        // of each of its targets.
+        let mut regex_literals = HashMap::new();
         for (name, (members, set_members)) in by_table {
             let mut atoms = AtomTable::default();
+            atoms.regex_literals = std::mem::take(&mut regex_literals);
             // String atoms first, then value atoms (see `TablePlan::atom_needles`).
             for pass in [atomize as fn(Expr, &mut AtomTable) -> Expr, atomize_values] {
                 for &(ri, bi) in &members {
@@ -245,6 +262,7 @@ impl Plan {
                     body.filters = filters.into_iter().map(|e| pass(e, &mut atoms)).collect();
                 }
             }
+            regex_literals = std::mem::take(&mut atoms.regex_literals);
             let value_matchers = atoms.value_matchers();
             let mut field_ids: Vec<FieldId> = atoms.per_field.keys().copied().collect();
             field_ids.sort();
@@ -260,7 +278,7 @@ impl Plan {
                 for (id, pred, needle) in list {
                     let place = Placement::of(*pred);
                     if needle.is_empty() {
-                        empty.push((*id, place));
+                        empty.push((*id, EmptyNeedle::of(place, pred.negated())));
                         continue;
                     }
                     let folded = pred.case_insensitive();
@@ -290,8 +308,8 @@ impl Plan {
                 matchers.push(ColumnMatcher {
                     field: f,
                     name: col.clone(),
-                    cs: build_searcher(cs),
-                    ci: build_searcher(ci),
+                    cs: needles(cs),
+                    ci: needles(ci),
                     empty,
                 });
             }
@@ -348,6 +366,7 @@ impl Plan {
                 name,
                 rules: members,
                 sets: set_members,
+                scans: columns::group(&matchers),
                 matchers,
                 atoms: atoms.text.len(),
                 atom_text: atoms.text,
@@ -442,75 +461,25 @@ impl Bits {
     }
 }
 
-fn run_searcher(s: &Searcher, hay: &str, bits: &mut Bits) {
-    match &s.ac {
-        Some(ac) => {
-            for m in ac.find_overlapping_iter(hay) {
-                found(
-                    &s.patterns[m.pattern().as_usize()],
-                    hay,
-                    m.start(),
-                    m.end(),
-                    bits,
-                );
-            }
-        }
-        None => {
-            for p in &s.patterns {
-                // Every occurrence, overlapping ones too (as the automaton reports them).
-                let finder = memchr::memmem::Finder::new(p.text.as_bytes());
-                let mut from = 0;
-                while let Some(i) = finder.find(&hay.as_bytes()[from..]) {
-                    let start = from + i;
-                    found(p, hay, start, start + p.text.len(), bits);
-                    from = start + 1;
-                }
-            }
-        }
-    }
-}
-
-/// Sets the atoms that pattern `p`, found at `start..end` of `hay`, decides.
-fn found(p: &Pattern, hay: &str, start: usize, end: usize, bits: &mut Bits) {
-    for &(atom, place) in &p.uses {
-        if bits.get(atom.0 as usize) {
-            continue;
-        }
-        let ok = match place {
-            Placement::Anywhere => true,
-            Placement::Prefix => start == 0,
-            Placement::Suffix => end == hay.len(),
-            Placement::Whole => start == 0 && end == hay.len(),
-            Placement::Term(kind) => {
-                kql::strings::term_bounds_ok(hay, start, end, kind, p.first_term, p.last_term)
-            }
-        };
-        if ok {
-            bits.set(atom.0 as usize);
-        }
-    }
-}
-
 impl TablePlan {
     /// Computes every atom of this table for one row.
     pub fn match_atoms(&self, row: &Row, bits: &mut Bits, fold_buf: &mut String) {
         bits.reset(self.atoms);
         for m in &self.matchers {
             let text = cell_text(row.get(m.field));
-            for &(atom, place) in &m.empty {
-                // An empty needle is found in every string; `=~ ""` needs an empty value.
-                if place != Placement::Whole || text.is_empty() {
+            for &(atom, test) in &m.empty {
+                let holds = match test {
+                    EmptyNeedle::Always => true,
+                    EmptyNeedle::IfEmpty => text.is_empty(),
+                    EmptyNeedle::IfNotEmpty => !text.is_empty(),
+                };
+                if holds {
                     bits.set(atom.0 as usize);
                 }
             }
-            if let Some(s) = &m.cs {
-                run_searcher(s, text, bits);
-            }
-            if let Some(s) = &m.ci {
-                fold_buf.clear();
-                kql::fold_into(text, fold_buf);
-                run_searcher(s, fold_buf, bits);
-            }
+        }
+        for g in &self.scans {
+            g.run(row, bits, fold_buf);
         }
         for m in &self.value_matchers {
             m.set(row, bits);
