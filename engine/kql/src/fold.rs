@@ -28,9 +28,12 @@ pub fn fold_char(c: char) -> char {
 /// Appends the simple case folding of `s` to `out`.
 pub fn fold_into(s: &str, out: &mut String) {
     if s.is_ascii() {
-        // Byte-wise lowering is exact for ASCII and much faster than per-char dispatch.
-        out.reserve(s.len());
-        out.extend(s.bytes().map(|b| b.to_ascii_lowercase() as char));
+        // Byte-wise lowering is exact for ASCII and much faster than per-char dispatch; done
+        // in place over the copied bytes it is one vectorised pass (pushing char by char cost
+        // ~2 % of a run of every Sigma rule, which folds each column it scans).
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
         return;
     }
     out.reserve(s.len());
