@@ -256,7 +256,7 @@ fn explain_with(
                         }
                     }
                     ast::Clause::Where(w) => {
-                        for part in and_parts(&w.predicate) {
+                        for part in w.predicate.conjuncts() {
                             conditions.push(cx.condition(part));
                         }
                     }
@@ -399,23 +399,6 @@ fn find_rule<'a>(f: &'a ast::File, name: &str) -> Option<&'a ast::Rule> {
         ast::Item::Rule(r) if r.name.name == name => Some(r),
         _ => None,
     })
-}
-
-/// The operands of a top-level `and` chain (a `where` is its conjunction).
-fn and_parts(e: &ast::Expr) -> Vec<&ast::Expr> {
-    match &e.kind {
-        ExprKind::Binary {
-            op: BinOp::And,
-            lhs,
-            rhs,
-            ..
-        } => {
-            let mut v = and_parts(lhs);
-            v.push(rhs);
-            v
-        }
-        _ => vec![e],
-    }
 }
 
 /// The operands of a chain of `op` (`a or b or c` → `[a, b, c]`), parentheses aside.
