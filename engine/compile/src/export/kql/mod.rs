@@ -69,10 +69,18 @@ pub fn kql(source: &str, file: usize, catalog: &Catalog) -> (Vec<Exported>, Vec<
             file,
             diags: Vec::new(),
         };
-        if let Some(e) = ex.rule(r, &file_lets) {
-            if ex.diags.is_empty() {
-                out.push(e);
-            }
+        match ex.rule(r, &file_lets) {
+            Some(e) if ex.diags.is_empty() => out.push(e),
+            // Every refusal names its reason; a rule left out without one is a bug here,
+            // said rather than dropped.
+            _ if ex.diags.is_empty() => ex.error(
+                r.name.span,
+                format!(
+                    "rule `{}` could not be exported (no reason was given: please report it)",
+                    r.name.name
+                ),
+            ),
+            _ => {}
         }
         diags.extend(ex.diags);
     }

@@ -37,6 +37,8 @@ use super::*;
 /// Names the exported query gives its two tabular lets.
 const EVENTS: &str = "ThresholdEvents";
 const SPANS: &str = "ThresholdSpans";
+/// The aggregates a threshold compares (the compiler's E-code for any other).
+const MEASURES: &[&str] = &["count", "countif", "dcount", "sum", "avg"];
 
 /// A threshold's parts as KQL text, its aliases resolved.
 pub(super) struct ThresholdKql {
@@ -102,12 +104,25 @@ impl Exporter<'_> {
             return None;
         };
         self.resolve(&mut call, schemas, lets, computed, false);
-        let ExprKind::Call { name, args } = &call.kind else {
-            return None;
+        let default_name = match &call.kind {
+            ExprKind::Call { name, args } if MEASURES.contains(&name.name.as_str()) => {
+                crate::compile::default_agg_name_of(&name.name, args)
+            }
+            _ => None,
         };
-        let measure_name = match &t.name {
-            Some(n) => n.name.clone(),
-            None => crate::compile::default_agg_name_of(&name.name, args)?,
+        let measure_name = match (&t.name, default_name) {
+            (Some(n), _) => n.name.clone(),
+            (None, Some(n)) => n,
+            (None, None) => {
+                self.error(
+                    call.span,
+                    format!(
+                        "a threshold's measure is one of {}: this one has no KQL export",
+                        MEASURES.join(", ")
+                    ),
+                );
+                return None;
+            }
         };
         let mut with = Vec::new();
         for a in &t.with {
@@ -275,6 +290,17 @@ mod tests {
         );
         assert!(out.is_empty());
         assert!(diags[0].message.contains("rename the `let`"), "{diags:#?}");
+    }
+
+    #[test]
+    fn a_measure_that_is_no_threshold_aggregate_is_refused_not_dropped() {
+        let (out, diags) = export(
+            "rule r { from DeviceNetworkEvents
+               threshold arg_max(Timestamp, DeviceName) >= 2 within 5m by DeviceId }",
+        );
+        assert!(out.is_empty());
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert!(diags[0].message.contains("one of count"), "{diags:#?}");
     }
 
     #[test]
