@@ -536,6 +536,16 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
         return refuse(key, "the flags `i`, `m`, `s` need `re`");
     }
     let (fe, fk) = read(env, field);
+    // A `LABEL=value` list field and a plain `contains`: its values get a column guard.
+    let listed = env
+        .target
+        .fields
+        .get(field)
+        .and_then(|f| f.listed_columns());
+    let plain_contains = mods.contains(&"contains")
+        && mods
+            .iter()
+            .all(|m| matches!(*m, "contains" | "all" | "cased" | "neq"));
     let mut parts = Vec::new();
     for n in values {
         let Kind::Scalar(s, plain) = &n.kind else {
@@ -626,20 +636,10 @@ fn item(env: &Env<'_>, key: &Node, val: &Node) -> Result<String, Refuse> {
             Test::Pattern => {
                 let test = pattern_value(n, s, plain, &mods, cased, (&fe, fk))?;
                 // Only a plain `contains` of text without wildcards: the needle is `s`.
-                let only_contains = mods
-                    .iter()
-                    .all(|m| matches!(*m, "contains" | "all" | "cased" | "neq"))
-                    && mods.contains(&"contains")
-                    && !v::has_wildcard(&v::parse_pattern(s));
-                let listed = env
-                    .target
-                    .fields
-                    .get(field)
-                    .and_then(|f| f.listed_columns());
-                match listed {
-                    Some(columns) if only_contains => {
-                        let needle = v::text(&v::parse_pattern(s));
-                        listed_guard(env, &columns, &needle, test.clone()).unwrap_or(test)
+                let toks = v::parse_pattern(s);
+                match &listed {
+                    Some(columns) if plain_contains && !v::has_wildcard(&toks) => {
+                        listed_guard(env, columns, &v::text(&toks), test.clone()).unwrap_or(test)
                     }
                     _ => test,
                 }
