@@ -109,11 +109,7 @@ fn step_part<'a>(s: &'a ast::Sequence, st: &'a ast::SeqStep, catalog: &'a Catalo
             Some(n) => format!("step `{}`", n.name),
             None => "`until`".into(),
         },
-        tables: st
-            .tables
-            .iter()
-            .filter_map(|t| catalog.table(&t.name))
-            .collect(),
+        tables: catalog.tables_named(&st.tables),
         conds: Vec::new(),
         extended: Vec::new(),
         keys: s.by.iter().map(key_of).collect(),
@@ -459,11 +455,7 @@ fn join(
         .collect();
     let mut right = Part {
         what: "the right side".into(),
-        tables: j
-            .tables
-            .iter()
-            .filter_map(|t| catalog.table(&t.name))
-            .collect(),
+        tables: catalog.tables_named(&j.tables),
         conds: Vec::new(),
         extended: Vec::new(),
         keys: rkeys

@@ -406,6 +406,11 @@ impl Catalog {
         self.index.get(name).map(|&i| &self.tables[i])
     }
 
+    /// The tables of `names` that exist, in order (a `from A, B` or a join's right side).
+    pub fn tables_named(&self, names: &[scry_grammar::Ident]) -> Vec<&TableSchema> {
+        names.iter().filter_map(|t| self.table(&t.name)).collect()
+    }
+
     /// All tables, in the order they were added.
     pub fn tables(&self) -> &[TableSchema] {
         &self.tables
@@ -453,6 +458,20 @@ pub fn did_you_mean<'a>(
         }
     }
     best.map(|(_, c)| c)
+}
+
+/// The columns of `tables`, each once, in declaration order: a `union`'s columns, and a join
+/// side's (the lowering, the KQL export and the KQL import name the joined row from them).
+pub fn union_columns(tables: &[&TableSchema]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tables {
+        for (c, _) in &t.columns {
+            if !out.contains(c) {
+                out.push(c.clone());
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

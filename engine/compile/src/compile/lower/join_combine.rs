@@ -28,19 +28,6 @@ fn bad(diags: &mut Vec<Diagnostic>, file: usize, span: Span, msg: String, note: 
     diags.push(Diagnostic::error(codes::BAD_JOIN, file, span, msg).with_note(note));
 }
 
-/// The columns of `tables`, each once, in declaration order.
-fn columns_of(tables: &[ast::Ident], catalog: &Catalog) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for t in tables.iter().filter_map(|t| catalog.table(&t.name)) {
-        for (c, _) in &t.columns {
-            if !out.contains(c) {
-                out.push(c.clone());
-            }
-        }
-    }
-    out
-}
-
 /// `$right.Timestamp between ($left.Timestamp + a .. $left.Timestamp + b)` as the least and
 /// greatest `right - left`, in ticks.
 fn time_bounds(
@@ -196,8 +183,8 @@ pub fn lower_combining(r: &ast::Rule, lw: &mut Lowering<'_>) -> Option<Rule> {
         None => (None, None),
     };
 
-    let lcols = columns_of(&left_tables, catalog);
-    let rcols = columns_of(&j.tables, catalog);
+    let lcols = crate::schema::union_columns(&catalog.tables_named(&left_tables));
+    let rcols = crate::schema::union_columns(&catalog.tables_named(&j.tables));
     // A name after the join: the left column, else the right one (`X1` when both have `X`).
     let mut resolve = |name: &str| -> Option<String> {
         if lcols.iter().any(|c| c == name) {

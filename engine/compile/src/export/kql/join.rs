@@ -146,9 +146,9 @@ impl Exporter<'_> {
         }
         if let Some(left) = spell_out {
             let lt: Vec<ast::Ident> = left.iter().map(|t| (*t).clone()).collect();
-            let lcols = self.columns_of(&lt);
+            let lcols = crate::schema::union_columns(&self.catalog.tables_named(&lt));
             let mut cols = lcols.clone();
-            for c in self.columns_of(&j.tables) {
+            for c in crate::schema::union_columns(&self.catalog.tables_named(&j.tables)) {
                 cols.push(if lcols.contains(&c) {
                     format!("{c}1")
                 } else {
@@ -182,18 +182,5 @@ impl Exporter<'_> {
                 "| project",
             );
         }
-    }
-
-    /// The columns of `tables`, each once, in declaration order (a `union`'s columns).
-    fn columns_of(&self, tables: &[ast::Ident]) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for t in tables.iter().filter_map(|t| self.catalog.table(&t.name)) {
-            for (c, _) in &t.columns {
-                if !out.contains(c) {
-                    out.push(c.clone());
-                }
-            }
-        }
-        out
     }
 }

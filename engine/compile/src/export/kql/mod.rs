@@ -220,11 +220,7 @@ impl Exporter<'_> {
         }
         let right_excepts = match join {
             Some(j) => {
-                let rs: Vec<&TableSchema> = j
-                    .tables
-                    .iter()
-                    .filter_map(|t| self.catalog.table(&t.name))
-                    .collect();
+                let rs: Vec<&TableSchema> = self.catalog.tables_named(&j.tables);
                 self.kept_excepts(&excepts, &rs, &let_names, &[])
             }
             None => Vec::new(),
@@ -334,11 +330,7 @@ impl Exporter<'_> {
             match &l.value.kind {
                 ExprKind::Query(q) => {
                     let mut q = (**q).clone();
-                    let qs: Vec<&TableSchema> = q
-                        .tables
-                        .iter()
-                        .filter_map(|t| self.catalog.table(&t.name))
-                        .collect();
+                    let qs: Vec<&TableSchema> = self.catalog.tables_named(&q.tables);
                     for f in &mut q.filters {
                         self.resolve(&mut f.predicate, &qs, &let_names, &[], false);
                     }

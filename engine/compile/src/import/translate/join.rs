@@ -35,19 +35,6 @@ fn combining(kind: &str) -> bool {
     matches!(kind, "inner" | "innerunique" | "leftouter")
 }
 
-/// The columns of `tables`, each once, in declaration order (a `union`'s columns).
-fn columns_of(tables: &[&TableSchema]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for t in tables {
-        for (c, _) in &t.columns {
-            if !out.contains(c) {
-                out.push(c.clone());
-            }
-        }
-    }
-    out
-}
-
 /// The text of a window, to compare the two sides' time ranges.
 fn window_text(w: Option<&ast::Window>) -> Option<String> {
     w.map(|w| match &w.kind {
@@ -193,7 +180,7 @@ impl<'a> Translator<'a> {
                 return None;
             }
             right_window = None;
-            let right_names = columns_of(&schemas);
+            let right_names = crate::schema::union_columns(&schemas);
             for x in excepts {
                 let mut applies = true;
                 print::walk(&x.condition, &mut |e| {
@@ -236,7 +223,7 @@ impl<'a> Translator<'a> {
         }
         // The joined row: the left columns, then the right ones, `X1` for a name the left
         // side has (and for `lookup`, the right keys left out).
-        let lcols = columns_of(left);
+        let lcols = crate::schema::union_columns(left);
         let right_keys: Vec<&str> = js
             .on
             .iter()
@@ -248,7 +235,7 @@ impl<'a> Translator<'a> {
             })
             .collect();
         let mut columns = lcols.clone();
-        for c in columns_of(&schemas) {
+        for c in crate::schema::union_columns(&schemas) {
             if js.lookup && right_keys.contains(&c.as_str()) {
                 continue;
             }
