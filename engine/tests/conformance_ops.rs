@@ -211,23 +211,10 @@ fn str_op_of(op: &str) -> Option<StrOp> {
 }
 
 fn bin_op_of(op: &str) -> Option<BinOp> {
-    Some(match op {
-        "==" => BinOp::Eq,
-        "!=" | "<>" => BinOp::NotEq,
-        "=~" => BinOp::EqCi,
-        "!~" => BinOp::NotEqCi,
-        "<" => BinOp::Lt,
-        "<=" => BinOp::Le,
-        ">" => BinOp::Gt,
-        ">=" => BinOp::Ge,
-        "+" => BinOp::Add,
-        "-" => BinOp::Sub,
-        "*" => BinOp::Mul,
-        "/" => BinOp::Div,
-        "%" => BinOp::Mod,
-        "matches regex" => BinOp::MatchesRegex,
-        other => BinOp::Str(str_op_of(other)?),
-    })
+    match op {
+        "matches regex" => Some(BinOp::MatchesRegex),
+        other => BinOp::from_token(other),
+    }
 }
 
 fn list_op_of(op: &str) -> Option<ListOp> {

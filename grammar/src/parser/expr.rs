@@ -64,7 +64,7 @@ impl Visitor {
         while let Some(op) = it.next() {
             let op_span = span(&op);
             let bin = op_of(op.as_rule())
-                .or_else(|| str_to_binop(op.as_str()))
+                .or_else(|| BinOp::from_token(op.as_str()))
                 .unwrap_or_else(|| unreachable!("chain operator rules: {:?}", op.as_rule()));
             let rhs = it
                 .next()
@@ -183,7 +183,7 @@ impl Visitor {
                     let op = parts
                         .next()
                         .unwrap_or_else(|| unreachable!("tail: operator"));
-                    let bin = str_to_binop(op.as_str()).unwrap_or_else(|| {
+                    let bin = BinOp::from_token(op.as_str()).unwrap_or_else(|| {
                         unreachable!("cmp_op/str_op spell a BinOp: {}", op.as_str())
                     });
                     (bin, span(&op), parts.next())
@@ -462,41 +462,44 @@ fn rhs_start(pairs: &[Pair<'_, Rule>]) -> usize {
     pairs.iter().rev().nth(1).map_or(0, |kw| kw.as_span().end())
 }
 
-/// The binary operator a `cmp_op`, `str_op`, `add_op` or `mul_op` token spells.
-fn str_to_binop(s: &str) -> Option<BinOp> {
-    Some(match s {
-        "==" => BinOp::Eq,
-        "!=" | "<>" => BinOp::NotEq,
-        "=~" => BinOp::EqCi,
-        "!~" => BinOp::NotEqCi,
-        "<" => BinOp::Lt,
-        "<=" => BinOp::Le,
-        ">" => BinOp::Gt,
-        ">=" => BinOp::Ge,
-        "+" => BinOp::Add,
-        "-" => BinOp::Sub,
-        "*" => BinOp::Mul,
-        "/" => BinOp::Div,
-        "%" => BinOp::Mod,
-        _ => {
-            let negated = s.starts_with('!');
-            let t = s.trim_start_matches('!');
-            let case_sensitive = t.ends_with("_cs");
-            let t = t.trim_end_matches("_cs");
-            let kind = match t {
-                "has" => StrOpKind::Has,
-                "hasprefix" => StrOpKind::HasPrefix,
-                "hassuffix" => StrOpKind::HasSuffix,
-                "contains" => StrOpKind::Contains,
-                "startswith" => StrOpKind::StartsWith,
-                "endswith" => StrOpKind::EndsWith,
-                _ => return None,
-            };
-            BinOp::Str(StrOp {
-                kind,
-                case_sensitive,
-                negated,
-            })
-        }
-    })
+impl BinOp {
+    /// The binary operator a `cmp_op`, `str_op`, `add_op` or `mul_op` token spells (`==`,
+    /// `!has_cs`, `%`, ...); `None` for any other text.
+    pub fn from_token(s: &str) -> Option<BinOp> {
+        Some(match s {
+            "==" => BinOp::Eq,
+            "!=" | "<>" => BinOp::NotEq,
+            "=~" => BinOp::EqCi,
+            "!~" => BinOp::NotEqCi,
+            "<" => BinOp::Lt,
+            "<=" => BinOp::Le,
+            ">" => BinOp::Gt,
+            ">=" => BinOp::Ge,
+            "+" => BinOp::Add,
+            "-" => BinOp::Sub,
+            "*" => BinOp::Mul,
+            "/" => BinOp::Div,
+            "%" => BinOp::Mod,
+            _ => {
+                let negated = s.starts_with('!');
+                let t = s.trim_start_matches('!');
+                let case_sensitive = t.ends_with("_cs");
+                let t = t.trim_end_matches("_cs");
+                let kind = match t {
+                    "has" => StrOpKind::Has,
+                    "hasprefix" => StrOpKind::HasPrefix,
+                    "hassuffix" => StrOpKind::HasSuffix,
+                    "contains" => StrOpKind::Contains,
+                    "startswith" => StrOpKind::StartsWith,
+                    "endswith" => StrOpKind::EndsWith,
+                    _ => return None,
+                };
+                BinOp::Str(StrOp {
+                    kind,
+                    case_sensitive,
+                    negated,
+                })
+            }
+        })
+    }
 }
