@@ -6,7 +6,7 @@
 use scry_engine::kql::{self, agg};
 use scry_engine::reference::{eval, RefEnv};
 use scry_engine::value::{Type, Value};
-use scry_grammar::{BinOp, Expr, ExprKind, Ident, ListOp, Literal, Span, StrOp, StrOpKind};
+use scry_grammar::{BinOp, Expr, ExprKind, Ident, ListOp, Literal, Span, StrOp};
 use serde_json::Value as J;
 
 const CASES: &str = concat!(
@@ -191,23 +191,10 @@ fn bound_expr(j: &J, ty: Option<&str>) -> Result<Expr, String> {
 }
 
 fn str_op_of(op: &str) -> Option<StrOp> {
-    let negated = op.starts_with('!');
-    let base = op.trim_start_matches('!');
-    let case_sensitive = base.ends_with("_cs");
-    let kind = match base.trim_end_matches("_cs") {
-        "has" => StrOpKind::Has,
-        "hasprefix" => StrOpKind::HasPrefix,
-        "hassuffix" => StrOpKind::HasSuffix,
-        "contains" => StrOpKind::Contains,
-        "startswith" => StrOpKind::StartsWith,
-        "endswith" => StrOpKind::EndsWith,
-        _ => return None,
-    };
-    Some(StrOp {
-        kind,
-        case_sensitive,
-        negated,
-    })
+    match BinOp::from_token(op)? {
+        BinOp::Str(s) => Some(s),
+        _ => None,
+    }
 }
 
 fn bin_op_of(op: &str) -> Option<BinOp> {

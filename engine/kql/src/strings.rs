@@ -114,22 +114,9 @@ mod tests {
     use super::*;
 
     fn op(spelling: &str) -> StrOp {
-        let negated = spelling.starts_with('!');
-        let s = spelling.trim_start_matches('!');
-        let case_sensitive = s.ends_with("_cs");
-        let kind = match s.trim_end_matches("_cs") {
-            "has" => StrOpKind::Has,
-            "hasprefix" => StrOpKind::HasPrefix,
-            "hassuffix" => StrOpKind::HasSuffix,
-            "contains" => StrOpKind::Contains,
-            "startswith" => StrOpKind::StartsWith,
-            "endswith" => StrOpKind::EndsWith,
-            other => panic!("test helper: unknown operator {other}"),
-        };
-        StrOp {
-            kind,
-            case_sensitive,
-            negated,
+        match scry_grammar::BinOp::from_token(spelling) {
+            Some(scry_grammar::BinOp::Str(op)) => op,
+            _ => panic!("test helper: unknown operator {spelling}"),
         }
     }
 
