@@ -312,13 +312,7 @@ mod tests {
             ".",
             "zz",
         ];
-        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::test_rng(0x2545_F491_4F6C_DD1D_u64);
         let (mut a, mut b) = (Bits::default(), Bits::default());
         let mut fold = String::new();
         let mut hits = 0;

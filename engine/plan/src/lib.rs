@@ -501,3 +501,14 @@ impl TablePlan {
             .map(|m| m.field)
     }
 }
+
+/// A small deterministic generator for the module tests (xorshift): `next(n)` is in `0..n`.
+#[cfg(test)]
+pub(crate) fn test_rng(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    }
+}

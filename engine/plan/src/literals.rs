@@ -257,13 +257,7 @@ mod tests {
             (r"a{3}bc", &["a", "aa", "b", "c", "bc", "A"]),
             (r"abcd?x", &["abc", "d", "x", "ab", "cd", "X"]),
         ];
-        let mut seed = 0x1234_5678_9ABC_DEF1_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::test_rng(0x1234_5678_9ABC_DEF1_u64);
         let mut matched = 0;
         for (p, pieces) in cases {
             let set = needed(p).unwrap_or_else(|| panic!("{p} has a set"));
