@@ -112,6 +112,17 @@ rule abc { id "abc" sequence within 4m by DeviceId {
 rule any_order { id "any_order" sequence unordered within 2m by DeviceId {
     step a from DeviceProcessEvents where FileName =~ 'a.exe'
     step b from DeviceNetworkEvents where RemoteUrl has 'example' } }
+rule burst_b { id "burst_b" sequence within 3m by DeviceId {
+    step burst from DeviceProcessEvents where FileName !~ 'c.exe' threshold count() >= 2 within 1m
+    step b from DeviceNetworkEvents where RemoteUrl has 'example' } }
+rule a_high { id "a_high" sequence within 2m by DeviceId {
+    step a from DeviceProcessEvents where FileName =~ 'a.exe'
+    step high from DeviceProcessEvents where FileName !~ 'c.exe'
+      threshold avg(ProcessId) >= 3 within 1m } }
+rule a_spread { id "a_spread" sequence unordered within 2m by DeviceId {
+    step a from DeviceProcessEvents where FileName =~ 'a.exe'
+    step spread from DeviceNetworkEvents where RemoteUrl has 'example'
+      threshold dcount(RemoteUrl) >= 2 within 1m } }
 rule j_inner { id "j_inner" from DeviceProcessEvents where FileName =~ 'a.exe'
   join kind=inner (from DeviceNetworkEvents where RemoteUrl has 'example')
     on DeviceId, $right.Timestamp between ($left.Timestamp - 1m .. $left.Timestamp + 2m)
@@ -242,6 +253,56 @@ fn naive_sequence(
     span: i64,
     out: &mut Vec<String>,
 ) {
+    let lanes: Vec<Lane<'_>> = steps.iter().map(|s| Lane::Plain(s)).collect();
+    naive_gated_sequence(id, evs, &lanes, until, span, out);
+}
+
+/// A step of the reference: its condition, or its condition gated by a threshold over the
+/// span ending at each of its events (the measure and the condition on it).
+enum Lane<'a> {
+    Plain(&'a StepDef),
+    Gated(
+        &'a dyn Fn(&Ev) -> bool,
+        i64,
+        &'a dyn Fn(&[&Ev]) -> f64,
+        &'a dyn Fn(f64) -> bool,
+    ),
+}
+
+/// A device's events of a step: its events, or (gated) those of its events at which the
+/// measure over the step's events in `[t - span, t]` satisfies the condition.
+fn lane_times(evs: &[Ev], d: &str, lane: &Lane<'_>) -> Vec<i64> {
+    match lane {
+        Lane::Plain(s) => evs
+            .iter()
+            .filter(|e| e.device == d && holds(e, s))
+            .map(|e| e.ts)
+            .collect(),
+        Lane::Gated(pred, span, measure, cond) => {
+            let mine: Vec<&Ev> = evs.iter().filter(|e| e.device == d && pred(e)).collect();
+            mine.iter()
+                .filter(|e| {
+                    let window: Vec<&Ev> = mine
+                        .iter()
+                        .copied()
+                        .filter(|x| x.ts >= e.ts - span && x.ts <= e.ts)
+                        .collect();
+                    cond(measure(&window))
+                })
+                .map(|e| e.ts)
+                .collect()
+        }
+    }
+}
+
+fn naive_gated_sequence(
+    id: &str,
+    evs: &[Ev],
+    steps: &[Lane<'_>],
+    until: Option<&StepDef>,
+    span: i64,
+    out: &mut Vec<String>,
+) {
     for d in ["d1", "d2", "d3"] {
         // (time, class, step): until events first at one instant, then steps in order.
         let mut tl: Vec<(i64, u8, usize)> = Vec::new();
@@ -249,11 +310,9 @@ fn naive_sequence(
             if until.is_some_and(|u| holds(e, u)) {
                 tl.push((e.ts, 0, 0));
             }
-            for (i, s) in steps.iter().enumerate() {
-                if holds(e, s) {
-                    tl.push((e.ts, 1, i));
-                }
-            }
+        }
+        for (i, lane) in steps.iter().enumerate() {
+            tl.extend(lane_times(evs, d, lane).into_iter().map(|t| (t, 1, i)));
         }
         tl.sort();
         let mut pending: Vec<Option<Vec<i64>>> = vec![None; steps.len()];
@@ -290,15 +349,11 @@ fn naive_sequence(
 }
 
 /// The earliest anchored span holding every step, and each step's first event in it.
-fn naive_unordered(id: &str, evs: &[Ev], steps: &[&StepDef], span: i64, out: &mut Vec<String>) {
+fn naive_unordered(id: &str, evs: &[Ev], steps: &[Lane<'_>], span: i64, out: &mut Vec<String>) {
     for d in ["d1", "d2", "d3"] {
         let mut tl: Vec<(i64, usize)> = Vec::new();
-        for e in evs.iter().filter(|e| e.device == d) {
-            for (i, s) in steps.iter().enumerate() {
-                if holds(e, s) {
-                    tl.push((e.ts, i));
-                }
-            }
+        for (i, lane) in steps.iter().enumerate() {
+            tl.extend(lane_times(evs, d, lane).into_iter().map(|t| (t, i)));
         }
         tl.sort();
         for &(a, _) in &tl {
@@ -394,7 +449,49 @@ fn reference_rows(evs: &[Ev]) -> Vec<String> {
     naive_sequence("ab", evs, &[&A, &B], None, 3 * MIN, &mut out);
     naive_sequence("ab_until", evs, &[&A, &B], Some(&C), 3 * MIN, &mut out);
     naive_sequence("abc", evs, &[&A, &B, &C], None, 4 * MIN, &mut out);
-    naive_unordered("any_order", evs, &[&A, &B], 2 * MIN, &mut out);
+    naive_unordered(
+        "any_order",
+        evs,
+        &[Lane::Plain(&A), Lane::Plain(&B)],
+        2 * MIN,
+        &mut out,
+    );
+    let not_c = |e: &Ev| e.table == "DeviceProcessEvents" && e.name != "c.exe";
+    let count = |s: &[&Ev]| s.len() as f64;
+    let mean_pid = |s: &[&Ev]| s.iter().map(|e| e.pid()).sum::<i64>() as f64 / s.len() as f64;
+    let is_b = |e: &Ev| holds(e, &B);
+    naive_gated_sequence(
+        "burst_b",
+        evs,
+        &[
+            Lane::Gated(&not_c, MIN, &count, &|m| m >= 2.0),
+            Lane::Plain(&B),
+        ],
+        None,
+        3 * MIN,
+        &mut out,
+    );
+    naive_gated_sequence(
+        "a_high",
+        evs,
+        &[
+            Lane::Plain(&A),
+            Lane::Gated(&not_c, MIN, &mean_pid, &|m| m >= 3.0),
+        ],
+        None,
+        2 * MIN,
+        &mut out,
+    );
+    naive_unordered(
+        "a_spread",
+        evs,
+        &[
+            Lane::Plain(&A),
+            Lane::Gated(&is_b, MIN, &distinct, &|m| m >= 2.0),
+        ],
+        2 * MIN,
+        &mut out,
+    );
     naive_joins(evs, &mut out);
     out.sort();
     out

@@ -232,7 +232,21 @@ pub struct SeqStep {
     pub clauses: Vec<Clause>,
     /// The step's own key expressions, after the sequence's keys.
     pub by: Vec<Expr>,
+    /// `threshold count() >= 10 within 5m`: the step's events are the moments its rows
+    /// satisfy the condition over the span ending at them (never on `until`).
+    pub gate: Option<StepGate>,
     /// The whole step.
+    pub span: Span,
+}
+
+/// A step's `threshold <condition> within <span>`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepGate {
+    /// The condition, of a rule-level threshold's shape (`count() >= 10`).
+    pub condition: Expr,
+    /// The span that ends at each of the step's rows.
+    pub within: Expr,
+    /// The whole gate.
     pub span: Span,
 }
 

@@ -397,6 +397,10 @@ impl Tree {
                                 _ => {}
                             }
                         }
+                        if let Some(g) = &st.gate {
+                            self.expr(&g.condition);
+                            self.expr(&g.within);
+                        }
                         for e in &st.by {
                             self.expr(e);
                         }

@@ -35,6 +35,7 @@ fn human(r: Rule) -> &'static str {
         kw_step | step_decl => "`step`",
         kw_until | until_decl => "`until`",
         step_by => "`by`",
+        step_gate => "`threshold`",
         kw_detect => "`detect`",
         kw_history => "`history`",
         kw_expect => "`expect`",

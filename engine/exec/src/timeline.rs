@@ -10,7 +10,7 @@
 //! whole input keeps, and the evicted count (kept + evicted = seen) adds up the same way.
 
 use super::*;
-use crate::compile::{JoinKind, StepRole, Timeline, TimelineKind};
+use crate::compile::{Gate, JoinKind, StepRole, Timeline, TimelineKind};
 use crate::ir::CmpOp;
 
 /// One event of a key: its time, class, step and the values the step keeps (each aggregate's
@@ -169,7 +169,17 @@ pub(crate) fn finish(
     acc: &TimelineAcc,
     capped: &mut u64,
 ) -> Vec<Vec<Value>> {
-    let events = acc.events();
+    let all = acc.events();
+    let fired = fire_gates(rule, tl, &all);
+    let events: Vec<&Event> = if tl.gates.iter().all(Option::is_none) {
+        all
+    } else {
+        let gated = |e: &Event| e.class == 1 && gate(tl, e.step).is_some();
+        let mut events: Vec<&Event> = all.into_iter().filter(|e| !gated(e)).collect();
+        events.extend(&fired);
+        events.sort();
+        events
+    };
     match &tl.kind {
         TimelineKind::Threshold {
             measure,
@@ -369,6 +379,52 @@ fn threshold(
         }
     }
     Some(values)
+}
+
+/// The gate of step `step`, if it has one.
+fn gate(tl: &Timeline, step: u16) -> Option<&Gate> {
+    tl.gates.get(usize::from(step)).and_then(Option::as_ref)
+}
+
+/// The events of the gated steps: each of a gated step's events at which the measure over
+/// the step's events in `[t - span, t]` (inclusive, every event of that instant included)
+/// satisfies the condition, keeping only its shown values.
+fn fire_gates(rule: &Rule, tl: &Timeline, events: &[&Event]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for (i, g) in tl.gates.iter().enumerate() {
+        let Some(g) = g else { continue };
+        let aggs = step_aggs(rule, StepRole::Step(i as u16));
+        if g.measure >= aggs.len() {
+            continue;
+        }
+        let lane: Vec<&Event> = events
+            .iter()
+            .copied()
+            .filter(|e| e.class == 1 && usize::from(e.step) == i)
+            .collect();
+        let mut m = Sliding::new(aggs, g.measure);
+        let (mut lo, mut hi) = (0, 0);
+        for e in &lane {
+            while hi < lane.len() && lane[hi].ts <= e.ts {
+                m.change(lane[hi], 1);
+                hi += 1;
+            }
+            let start = e.ts.saturating_sub(g.span);
+            while lo < hi && lane[lo].ts < start {
+                m.change(lane[lo], -1);
+                lo += 1;
+            }
+            if holds(&m.value(), &g.condition) {
+                out.push(Event {
+                    ts: e.ts,
+                    class: 1,
+                    step: e.step,
+                    values: e.values[..g.shown.min(e.values.len())].to_vec(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// One output row for a match: keys, StartTime, EndTime, then each step's kept values.

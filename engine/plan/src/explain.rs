@@ -254,8 +254,26 @@ fn timeline_text(
                     "    sequence {what} within {span}{by} (ordered: the tightest matches)"
                 )?,
             }
-            let kept: Vec<String> = b
-                .aggs
+            let gate = match role {
+                StepRole::Step(i) => tl.gates.get(usize::from(i)).and_then(Option::as_ref),
+                _ => None,
+            };
+            let shown = gate.map_or(b.aggs.len(), |g| g.measure);
+            if let Some(g) = gate {
+                let m = b.aggs.get(g.measure).map(arg).unwrap_or_default();
+                let cond: Vec<String> = g
+                    .condition
+                    .iter()
+                    .map(|(op, v)| format!("{m} {} {}", op_text(*op), crate::ir::DisplayValue(v)))
+                    .collect();
+                writeln!(
+                    f,
+                    "    gate: threshold {} within {} (the step's events: the moments it holds over the span ending at them)",
+                    cond.join(" and "),
+                    crate::kql::time::format_timespan(g.span)
+                )?;
+            }
+            let kept: Vec<String> = b.aggs[..shown.min(b.aggs.len())]
                 .iter()
                 .filter_map(|a| a.arg.as_ref().map(|e| e.to_string()))
                 .collect();

@@ -12,7 +12,7 @@ use crate::ast::{
     Assignment, BinOp, Clause, Example, ExampleEvent, Examples, Except, Expect, Expr, ExprKind,
     Extend, File, FirstSeen, From, Having, Ident, Item, Join, JoinBound, JoinKey, JoinTime,
     JsonText, Let, ListOp, Literal, Meta, MetaValue, Project, Query, SeqStep, Sequence, Span,
-    StrLit, StrOp, StrOpKind, Summarize, Take, Threshold, Where, Window, WindowKind,
+    StepGate, StrLit, StrOp, StrOpKind, Summarize, Take, Threshold, Where, Window, WindowKind,
 };
 use crate::pest_rules::{Rule, ScryParser};
 use crate::{literal, prescan, SyntaxError, MAX_NESTING};

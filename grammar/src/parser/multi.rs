@@ -75,9 +75,11 @@ impl Visitor {
         let mut tables = vec![];
         let mut clauses = vec![];
         let mut by = vec![];
+        let mut gate = None;
         for p in sig(pair.into_inner()) {
             match p.as_rule() {
                 Rule::ident if !is_until && name.is_none() => name = Some(self.visit_name(p)),
+                Rule::step_gate => gate = Some(self.visit_step_gate(p)),
                 Rule::ident | Rule::bracket_name => tables.push(self.visit_name(p)),
                 Rule::where_clause | Rule::extend_clause => clauses.push(self.visit_clause(p)),
                 Rule::step_by => {
@@ -93,6 +95,26 @@ impl Visitor {
             tables,
             clauses,
             by,
+            gate,
+            span: sp,
+        }
+    }
+
+    /// `step_gate = { kw_threshold ~ expr ~ kw_within ~ expr }`.
+    fn visit_step_gate(&mut self, pair: Pair<'_, Rule>) -> StepGate {
+        let sp = span(&pair);
+        let mut exprs = sig(pair.into_inner())
+            .filter(|p| p.as_rule() == Rule::expr)
+            .map(|p| self.visit_expr(p).expr);
+        let condition = exprs
+            .next()
+            .unwrap_or_else(|| unreachable!("step_gate: condition"));
+        let within = exprs
+            .next()
+            .unwrap_or_else(|| unreachable!("step_gate: within"));
+        StepGate {
+            condition,
+            within,
             span: sp,
         }
     }

@@ -398,6 +398,16 @@ fn sequence(w: &mut Writer<'_>, x: &Sequence) {
             }
             w.after(clause_span(c));
         }
+        if let Some(g) = &st.gate {
+            w.newline(6);
+            w.lead(g.span, 6);
+            w.note(g.span);
+            w.text("threshold ");
+            w.text(&expr(&g.condition, w.dialect));
+            w.text(" within ");
+            w.text(&expr(&g.within, w.dialect));
+            w.after(g.span);
+        }
         if !st.by.is_empty() {
             w.newline(6);
             let keys: Vec<String> = st.by.iter().map(|e| expr(e, w.dialect)).collect();

@@ -211,6 +211,24 @@ pub struct Timeline {
     /// How many of each body's keys are the rule's own `by` keys (the output's key columns);
     /// the rest are a step's own keys (`step a ... by ProcessId`).
     pub rule_keys: usize,
+    /// Per step, in written order: the `threshold` that gates it (empty when none does).
+    pub gates: Vec<Option<Gate>>,
+}
+
+/// A sequence step's `threshold <condition> within <span>`: the step's events are the
+/// moments its rows satisfy the condition over the span that ends at them
+/// (docs/semantics.md, "Sequences").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    /// Index of the measured aggregate in the step's bodies' aggregates (the last one).
+    pub measure: usize,
+    /// The span, in ticks: > 0.
+    pub span: i64,
+    /// The condition: the measure compared with each constant.
+    pub condition: Vec<(crate::ir::CmpOp, crate::value::Value)>,
+    /// How many of an event's kept values are output columns (the measure's argument, kept
+    /// after them, is not).
+    pub shown: usize,
 }
 
 /// The most events a `threshold` or `sequence` keeps per key and step.

@@ -301,6 +301,7 @@ pub fn lower_combining(r: &ast::Rule, lw: &mut Lowering<'_>) -> Option<Rule> {
             tables,
             clauses,
             by,
+            gate: None,
             span,
         };
     let from_span = left_tables.first().map_or(r.span, |t| t.span);

@@ -10,7 +10,7 @@
 
 use super::synth::{assign, call, column, map_names, node};
 use super::*;
-use crate::compile::{StepRole, Timeline, TimelineKind, DEFAULT_MAX_STEP_EVENTS};
+use crate::compile::{Gate, StepRole, Timeline, TimelineKind, DEFAULT_MAX_STEP_EVENTS};
 
 /// A constant timespan > 0, in ticks.
 fn positive_span(
@@ -329,6 +329,7 @@ pub(super) fn threshold(
         steps: vec![String::new()],
         max_events: DEFAULT_MAX_STEP_EVENTS,
         rule_keys: t.by.len(),
+        gates: Vec::new(),
     };
     Some((
         ast::Rule {
@@ -438,6 +439,7 @@ pub(super) fn sequence(r: &ast::Rule, s: &ast::Sequence, lw: &mut Lowering<'_>) 
     let mut key_types: Option<(Span, Vec<Type>)> = None;
     let mut exclusions = Vec::new();
     let mut rule_sets = Vec::new();
+    let mut gates: Vec<Option<Gate>> = Vec::new();
     let steps = s
         .steps
         .iter()
@@ -497,11 +499,23 @@ pub(super) fn sequence(r: &ast::Rule, s: &ast::Sequence, lw: &mut Lowering<'_>) 
             span: st.span,
         }));
         clauses.extend(st.clauses.iter().cloned());
+        let mut aggregates: Vec<ast::Assignment> = keep
+            .iter()
+            .map(|c| assign(Some(c), call("min", vec![column(c, st.span)], st.span)))
+            .collect();
+        // A gated step's events also keep the measure's argument, after the shown values.
+        let gate = match &st.gate {
+            Some(g) => {
+                let within = positive_span(&g.within, "within", &lets, file, lw.diags);
+                let (measure, condition) =
+                    threshold_condition(&g.condition, &lets, file, lw.diags)?;
+                aggregates.push(assign(Some("$measure"), measure));
+                Some((within?, condition))
+            }
+            None => None,
+        };
         clauses.push(ast::Clause::Summarize(ast::Summarize {
-            aggregates: keep
-                .iter()
-                .map(|c| assign(Some(c), call("min", vec![column(c, st.span)], st.span)))
-                .collect(),
+            aggregates,
             by,
             span: st.span,
         }));
@@ -558,7 +572,23 @@ pub(super) fn sequence(r: &ast::Rule, s: &ast::Sequence, lw: &mut Lowering<'_>) 
             exclusions = lowered.exclusions.clone();
         }
         if let Some(name) = &st.name {
-            let kept = &lowered.grouped[lowered.bodies[0].keys.len()..];
+            let mut kept = &lowered.grouped[lowered.bodies[0].keys.len()..];
+            if let Some((span, condition)) = gate {
+                kept = &kept[..kept.len().saturating_sub(1)];
+                let aggs = &lowered.bodies[0].aggs;
+                let measure = aggs.len().saturating_sub(1);
+                let shown = aggs[..measure]
+                    .iter()
+                    .map(|a| usize::from(a.arg.is_some()) + a.returned.len())
+                    .sum();
+                gates.resize(i, None);
+                gates.push(Some(Gate {
+                    measure,
+                    span,
+                    condition,
+                    shown,
+                }));
+            }
             for c in kept {
                 step_cols.push(OutputColumn {
                     name: format!("{}_{}", name.name, c.name),
@@ -671,6 +701,7 @@ pub(super) fn sequence(r: &ast::Rule, s: &ast::Sequence, lw: &mut Lowering<'_>) 
             steps: names,
             max_events: DEFAULT_MAX_STEP_EVENTS,
             rule_keys: s.by.len(),
+            gates,
         })),
     })
 }
