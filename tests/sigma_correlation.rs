@@ -64,6 +64,9 @@ fn show(rows: &[Value], cols: &[&str]) -> Vec<String> {
 
 const FAILED: &str = "title: Single failed login\nid: 53ba33fd-3a50-4468-a5ef-c583635cfa92\nname: failed_login\n\
 logsource:\n    product: test\ndetection:\n    selection:\n        EventID: 4625\n    condition: selection\n";
+/// A count of failed logins, referenced by name from chained correlations.
+const MANY: &str = "title: Many failed logins\nid: many\nname: many\ncorrelation:\n    type: event_count\n    rules: [failed_login]\n\
+\x20   group-by: [User]\n    timespan: 10m\n    condition: {gte: 3}\n";
 const SUCCESS: &str = "title: Successful login\nid: 4d0a2c83-c62c-4ed4-b475-c7e23a9269b8\nname: successful_login\n\
 logsource:\n    product: test\ndetection:\n    selection:\n        EventID: 4624\n    condition: selection\n";
 
@@ -343,7 +346,7 @@ fn value_avg_averages_each_anchored_span() {
 
 fn temporal(ty: &str) -> String {
     // The specification's example "Failed Logins Followed by Successful Login", without
-    // its chained event_count (refused, see `refused_by_name`).
+    // its chained event_count (`chained_correlation_is_the_specifications_example` has it).
     format!(
         "title: Correlation - Failed Login Followed by Successful Login\nid: corr-{ty}\nlevel: high\ncorrelation:\n    type: {ty}\n\
          \x20   rules:\n        - failed_login\n        - successful_login\n    group-by:\n        - User\n    timespan: 10m\n---\n{FAILED}---\n{SUCCESS}"
@@ -504,16 +507,47 @@ fn refused_by_name() {
             "sigma: 2 rule(s), 1 compiled, 1 refused",
         ),
         (
-            // The specification's own example: a temporal_ordered over an event_count. The
-            // inner event_count compiles, and its failed_login runs inside it.
-            "chained",
+            // Chains: a count of another correlation's firings.
+            "count_of_count",
             format!(
-                "title: chained\nid: chained\ncorrelation:\n    type: temporal_ordered\n    rules: [multiple_failed_login, successful_login]\n\
-                 \x20   group-by: [User]\n    timespan: 10m\n---\ntitle: Multiple failed logons\nid: a8418a5a\nname: multiple_failed_login\n\
-                 correlation:\n    type: event_count\n    rules: [failed_login]\n    group-by: [User]\n    timespan: 10m\n    condition: {{gte: 10}}\n---\n{FAILED}---\n{SUCCESS}"
+                "title: cc\nid: cc\ncorrelation:\n    type: event_count\n    rules: [many]\n    group-by: [User]\n    timespan: 1h\n    condition: {{gte: 2}}\n\
+                 ---\n{MANY}---\n{FAILED}"
             ),
-            "chained: chained correlations are not supported yet: `multiple_failed_login` is itself a correlation",
+            "cc: `many` is itself a correlation: only a temporal correlation may reference one",
+            "sigma: 3 rule(s), 1 compiled, 1 refused",
+        ),
+        (
+            // A sequence's step cannot be another sequence's matches.
+            "seq_of_seq",
+            format!(
+                "title: ss\nid: ss\ncorrelation:\n    type: temporal\n    rules: [pair, successful_login]\n    group-by: [User]\n    timespan: 1h\n\
+                 ---\ntitle: pair\nid: pair\nname: pair\ncorrelation:\n    type: temporal\n    rules: [failed_login, successful_login]\n    group-by: [User]\n    timespan: 5m\n\
+                 ---\n{FAILED}---\n{SUCCESS}"
+            ),
+            "ss: `pair` is a temporal correlation: a temporal correlation's step can be a threshold correlation's firings",
+            "sigma: 4 rule(s), 1 compiled, 1 refused",
+        ),
+        (
+            // The chained count must group by the fields the sequence groups it by.
+            "chain_keys",
+            format!(
+                "title: ck\nid: ck\ncorrelation:\n    type: temporal_ordered\n    rules: [many, successful_login]\n    group-by: [User]\n    timespan: 1h\n\
+                 ---\n{}---\n{FAILED}---\n{SUCCESS}",
+                MANY.replace("group-by: [User]", "group-by: [User, Host]")
+            ),
+            "correlation `many` groups by [User, Host] and the correlation over it by [User]",
             "sigma: 4 rule(s), 2 compiled, 1 refused",
+        ),
+        (
+            // Three levels: a sequence over a count over a count.
+            "deep",
+            format!(
+                "title: deep\nid: deep\ncorrelation:\n    type: temporal_ordered\n    rules: [counts, successful_login]\n    group-by: [User]\n    timespan: 1h\n\
+                 ---\ntitle: counts\nid: counts\nname: counts\ncorrelation:\n    type: event_count\n    rules: [many]\n    group-by: [User]\n    timespan: 1h\n    condition: {{gte: 2}}\n\
+                 ---\n{MANY}---\n{FAILED}---\n{SUCCESS}"
+            ),
+            "deep: correlation `counts`: `many` is itself a correlation: only a temporal correlation may reference one",
+            "sigma: 5 rule(s), 2 compiled, 2 refused",
         ),
     ];
     for (name, text, refusal, summary) in &files {
@@ -521,6 +555,128 @@ fn refused_by_name() {
         assert!(err.contains(refusal), "{name}: want `{refusal}`:\n{err}");
         assert!(err.contains(summary), "{name}: want `{summary}`:\n{err}");
     }
+}
+
+/// The specification's own example, verbatim (tests/data/sigma/correlation/spec_chain.yml):
+/// a temporal_ordered over a chained event_count, over Windows Security events. The count's
+/// events are the moments it holds (each failure that is the 10th or later within 10
+/// minutes); a success must follow one within 10 minutes.
+#[test]
+fn chained_correlation_is_the_specifications_example() {
+    let dir = util::path("tests/data/sigma/correlation");
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        dir.join("spec_chain.yml").to_str().unwrap(),
+        "--format",
+        "ndjson",
+        dir.join("spec_chain.jsonl").to_str().unwrap(),
+    ]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    // The event_count and both detection rules run only inside the chain.
+    assert!(
+        err.contains("sigma: 4 rule(s), 1 compiled, 0 refused; 3 run only inside correlations"),
+        "{err}"
+    );
+    let rows: Vec<Value> = util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // alice: the 10th failure at 09:04:30, a success at 09:10:00. Not bob (9 failures),
+    // carol (success 10m 1s after the count held), dave (success first), erin (10 failures
+    // over 10m 3s: never 10 within 10 minutes).
+    assert_eq!(
+        show(
+            &rows,
+            &[
+                "User",
+                "r1_multiple_failed_login_Timestamp",
+                "r2_successful_login_Timestamp"
+            ]
+        ),
+        ["b180ead8-d58f-40b2-ae54-c8940995b9b6 User=\"alice\" r1_multiple_failed_login_Timestamp=\"2024-05-15T09:04:30.0000000Z\" r2_successful_login_Timestamp=\"2024-05-15T09:10:00.0000000Z\""],
+        "{err}"
+    );
+}
+
+/// A chained count over two rules, one of them filtered (a filter document, the filters
+/// specification): the filter suppresses that rule's events before they are counted, and
+/// only that rule's.
+#[test]
+fn chained_count_applies_a_rules_filter_before_counting() {
+    let yml = format!(
+        "title: burst then success\nid: chain-f\ncorrelation:\n    type: temporal_ordered\n    rules: [many2, successful_login]\n\
+         \x20   group-by: [User]\n    timespan: 5m\n---\ntitle: many2\nid: many2\nname: many2\ncorrelation:\n    type: event_count\n\
+         \x20   rules: [failed_login, locked]\n    group-by: [User]\n    timespan: 5m\n    condition: {{gte: 3}}\n---\n\
+         title: locked\nid: locked\nname: locked\nlogsource:\n    product: test\ndetection:\n    selection:\n        EventID: 4740\n\
+         \x20   condition: selection\n---\ntitle: Trusted host lockouts\nlogsource:\n    product: test\nfilter:\n    rules: [locked]\n\
+         \x20   selection:\n        Host: trusted\n    condition: selection\n---\n{FAILED}---\n{SUCCESS}"
+    );
+    let events = [
+        // alice: a failure, a lockout, a failure (3), then a success: fires.
+        (
+            "2024-01-01T00:00:00Z",
+            r#""EventID": 4625, "User": "alice", "Host": "h1""#,
+        ),
+        (
+            "2024-01-01T00:01:00Z",
+            r#""EventID": 4740, "User": "alice", "Host": "h1""#,
+        ),
+        (
+            "2024-01-01T00:02:00Z",
+            r#""EventID": 4625, "User": "alice", "Host": "h1""#,
+        ),
+        (
+            "2024-01-01T00:03:00Z",
+            r#""EventID": 4624, "User": "alice", "Host": "h1""#,
+        ),
+        // bob: the lockout is on the trusted host (filtered): 2, no.
+        (
+            "2024-01-01T00:00:00Z",
+            r#""EventID": 4625, "User": "bob", "Host": "h1""#,
+        ),
+        (
+            "2024-01-01T00:01:00Z",
+            r#""EventID": 4740, "User": "bob", "Host": "trusted""#,
+        ),
+        (
+            "2024-01-01T00:02:00Z",
+            r#""EventID": 4625, "User": "bob", "Host": "h1""#,
+        ),
+        (
+            "2024-01-01T00:03:00Z",
+            r#""EventID": 4624, "User": "bob", "Host": "h1""#,
+        ),
+        // carol: failures on the trusted host count (the filter is the lockouts'): fires.
+        (
+            "2024-01-01T00:00:00Z",
+            r#""EventID": 4625, "User": "carol", "Host": "trusted""#,
+        ),
+        (
+            "2024-01-01T00:01:00Z",
+            r#""EventID": 4740, "User": "carol", "Host": "h1""#,
+        ),
+        (
+            "2024-01-01T00:02:00Z",
+            r#""EventID": 4625, "User": "carol", "Host": "trusted""#,
+        ),
+        (
+            "2024-01-01T00:03:00Z",
+            r#""EventID": 4624, "User": "carol", "Host": "h1""#,
+        ),
+    ];
+    let (rows, err) = run("chain-filter", &yml, &events);
+    let mut got = show(&rows, &["User", "StartTime", "EndTime"]);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "chain-f User=\"alice\" StartTime=\"2024-01-01T00:02:00.0000000Z\" EndTime=\"2024-01-01T00:03:00.0000000Z\"",
+            "chain-f User=\"carol\" StartTime=\"2024-01-01T00:02:00.0000000Z\" EndTime=\"2024-01-01T00:03:00.0000000Z\"",
+        ],
+        "{err}"
+    );
 }
 
 /// The README's example: `scry run` over the bundled correlation file and its events.

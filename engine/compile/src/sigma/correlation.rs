@@ -142,96 +142,93 @@ fn column(p: &Parts, field: &str, at: &Node) -> Result<String, Refuse> {
     Ok(lower::scry_name(col.unwrap_or(field)))
 }
 
-/// A referenced rule: its document, the name it was referenced by, its lowering and its
-/// keys and value fields as columns.
+/// A referenced rule: its document, the name it was referenced by, its lowering, its keys and
+/// value fields as columns, and (a threshold correlation in a chain) the step's gate.
 struct Part<'a> {
     doc: &'a Node,
     reference: String,
     parts: Parts,
     keys: Vec<String>,
     values: Vec<String>,
+    /// `threshold count() >= 10 within 10m`: the part is a threshold correlation, its events
+    /// the moments it holds.
+    gate: Option<String>,
 }
 
-/// Lowers a correlation document of `docs`.
-pub(crate) fn lower(
-    file: &str,
-    doc: &Node,
-    docs: &[Node],
-    index: &BTreeMap<String, usize>,
-    multi: bool,
-    cx: Context<'_>,
-) -> Result<Lowered, Refuse> {
-    let Some(corr) = doc.get("correlation") else {
-        return refuse(doc, "no `correlation` section");
-    };
-    let Some(ty_node) = corr.get("type") else {
-        return refuse(corr, "a correlation needs a `type`");
-    };
-    let ty = ty_node.as_str().unwrap_or("");
-    let sequence = match ty {
-        "event_count" | "value_count" | "value_sum" | "value_avg" => false,
-        "temporal" | "temporal_ordered" => true,
-        "value_percentile" => {
-            return refuse(
-                ty_node,
-                "value_percentile correlations are not supported: the specification does not say what is compared (its example reads as the share of events per value of the field; a numeric percentile of the field is another reading)",
-            )
-        }
-        other => {
-            return refuse(
-                ty_node,
-                format!("unknown correlation type `{other}` (event_count, value_count, value_sum, value_avg, temporal, temporal_ordered)"),
-            )
-        }
-    };
-    let Some(rules_node) = corr.get("rules") else {
-        return refuse(corr, "a correlation needs `rules`");
-    };
-    let refs = rules_node.strings();
-    if refs.is_empty() {
-        return refuse(rules_node, "`rules` names no rule");
-    }
-    let span = match corr.get("timespan") {
-        Some(t) => timespan(t)?,
-        None => return refuse(corr, "a correlation needs a `timespan`"),
-    };
-    let group_node = corr.get("group-by");
-    let group: Vec<&str> = group_node.map(Node::strings).unwrap_or_default();
-    let cond = corr.get("condition").map(condition).transpose()?;
-    let generate = match doc.get("generate").or_else(|| corr.get("generate")) {
-        None => false,
-        Some(g) => match g.as_str() {
-            Some("true") => true,
-            Some("false") => false,
-            _ => return refuse(g, "`generate` must be true or false"),
-        },
-    };
-    let aliases = corr.get("aliases");
-    let mut lowered: Vec<Part<'_>> = Vec::new();
-    let mut doc_ids = Vec::new();
-    for r in &refs {
-        let Some(&i) = index.get(*r) else {
-            return refuse(
-                rules_node,
-                format!("rules of other files are not supported yet: `{r}` is not in this file (a correlation reads the rules of its own file)"),
-            );
+/// A correlation document's `correlation` section, read.
+struct Corr<'a> {
+    ty: &'a str,
+    sequence: bool,
+    node: &'a Node,
+    refs: Vec<&'a str>,
+    rules_node: &'a Node,
+    span: String,
+    group_node: Option<&'a Node>,
+    group: Vec<&'a str>,
+    cond: Option<Condition>,
+    aliases: Option<&'a Node>,
+}
+
+impl<'a> Corr<'a> {
+    fn read(doc: &'a Node) -> Result<Corr<'a>, Refuse> {
+        let Some(corr) = doc.get("correlation") else {
+            return refuse(doc, "no `correlation` section");
         };
-        let rdoc = &docs[i];
-        if rdoc.get("correlation").is_some() {
-            return refuse(
-                rules_node,
-                format!(
-                    "chained correlations are not supported yet: `{r}` is itself a correlation (a step over another correlation's results has no scry form)"
-                ),
-            );
+        let Some(ty_node) = corr.get("type") else {
+            return refuse(corr, "a correlation needs a `type`");
+        };
+        let ty = ty_node.as_str().unwrap_or("");
+        let sequence = match ty {
+            "event_count" | "value_count" | "value_sum" | "value_avg" => false,
+            "temporal" | "temporal_ordered" => true,
+            "value_percentile" => {
+                return refuse(
+                    ty_node,
+                    "value_percentile correlations are not supported: the specification does not say what is compared (its example reads as the share of events per value of the field; a numeric percentile of the field is another reading)",
+                )
+            }
+            other => {
+                return refuse(
+                    ty_node,
+                    format!("unknown correlation type `{other}` (event_count, value_count, value_sum, value_avg, temporal, temporal_ordered)"),
+                )
+            }
+        };
+        let Some(rules_node) = corr.get("rules") else {
+            return refuse(corr, "a correlation needs `rules`");
+        };
+        let refs = rules_node.strings();
+        if refs.is_empty() {
+            return refuse(rules_node, "`rules` names no rule");
         }
+        let span = match corr.get("timespan") {
+            Some(t) => timespan(t)?,
+            None => return refuse(corr, "a correlation needs a `timespan`"),
+        };
+        let group_node = corr.get("group-by");
+        Ok(Corr {
+            ty,
+            sequence,
+            node: corr,
+            refs,
+            rules_node,
+            span,
+            group_node,
+            group: group_node.map(Node::strings).unwrap_or_default(),
+            cond: corr.get("condition").map(condition).transpose()?,
+            aliases: corr.get("aliases"),
+        })
+    }
+
+    /// The fields the group-by names read in rule `r` (its document `rdoc`): an alias's
+    /// field for that rule, else the name itself.
+    fn key_fields(&self, r: &str, rdoc: &Node) -> Result<Vec<String>, Refuse> {
         let rname = rdoc.get("name").and_then(Node::as_str);
-        // A group-by name is an alias when `aliases` gives one for it, else the field.
-        let mut key_fields = Vec::new();
-        for g in &group {
-            let field = match aliases.and_then(|a| a.get(g)) {
+        let mut out = Vec::new();
+        for g in &self.group {
+            let field = match self.aliases.and_then(|a| a.get(g)) {
                 Some(per) => {
-                    let f = [Some(*r), rname, rdoc.get("id").and_then(Node::as_str)]
+                    let f = [Some(r), rname, rdoc.get("id").and_then(Node::as_str)]
                         .into_iter()
                         .flatten()
                         .find_map(|n| per.get(n).and_then(Node::as_str));
@@ -247,50 +244,215 @@ pub(crate) fn lower(
                 }
                 None => g.to_string(),
             };
-            key_fields.push(field);
+            out.push(field);
         }
-        let value_fields: Vec<String> = cond.as_ref().map(|c| c.fields.clone()).unwrap_or_default();
+        Ok(out)
+    }
+}
+
+/// What a correlation's lowering reads besides the document: the file, its documents and
+/// their index, the translation context.
+#[derive(Clone, Copy)]
+struct Docs<'a> {
+    file: &'a str,
+    docs: &'a [Node],
+    index: &'a BTreeMap<String, usize>,
+    cx: Context<'a>,
+}
+
+/// The rules a correlation references, lowered. A temporal correlation may reference a
+/// threshold correlation (a chain, [S-corr] "Related rules"): that one becomes a gated step.
+fn referenced<'a>(
+    c: &Corr<'a>,
+    d: Docs<'a>,
+    in_chain: bool,
+) -> Result<(Vec<Part<'a>>, Vec<usize>), Refuse> {
+    let mut lowered: Vec<Part<'a>> = Vec::new();
+    let mut doc_ids = Vec::new();
+    for r in &c.refs {
+        let Some(&i) = d.index.get(*r) else {
+            return refuse(
+                c.rules_node,
+                format!("rules of other files are not supported yet: `{r}` is not in this file (a correlation reads the rules of its own file)"),
+            );
+        };
+        let rdoc = &d.docs[i];
+        let key_fields = c.key_fields(r, rdoc)?;
+        let at = c.group_node.unwrap_or(c.node);
+        doc_ids.push(i);
+        if rdoc.get("correlation").is_some() {
+            lowered.push(chained(c, r, rdoc, &key_fields, d, in_chain)?);
+            continue;
+        }
+        let value_fields: Vec<String> = c
+            .cond
+            .as_ref()
+            .map(|c| c.fields.clone())
+            .unwrap_or_default();
         let extra: Vec<String> = key_fields.iter().chain(&value_fields).cloned().collect();
-        let p = parts(file, rdoc, cx, &extra).map_err(|e| Refuse {
+        let p = parts(d.file, rdoc, d.cx, &extra).map_err(|e| Refuse {
             reason: format!("rule `{r}`: {}", e.reason),
             at: e.at,
         })?;
-        let at = group_node.unwrap_or(corr);
         let keys = key_fields
             .iter()
             .map(|f| column(&p, f, at))
             .collect::<Result<Vec<_>, _>>()?;
         let values = value_fields
             .iter()
-            .map(|f| column(&p, f, corr))
+            .map(|f| column(&p, f, c.node))
             .collect::<Result<Vec<_>, _>>()?;
-        doc_ids.push(i);
         lowered.push(Part {
             doc: rdoc,
             reference: r.to_string(),
             parts: p,
             keys,
             values,
+            gate: None,
         });
     }
-    let body = if sequence {
-        sequence_text(ty, corr, &lowered, cond.as_ref(), &span)?
+    Ok((lowered, doc_ids))
+}
+
+/// A threshold correlation `r` referenced from the temporal correlation `outer`: one part
+/// over its rules' events or-ed, gated by its condition over its timespan. Its group-by must
+/// name the fields the outer correlation's group-by reads for it (`key_fields`), so that
+/// its keys are the step's keys.
+fn chained<'a>(
+    outer: &Corr<'a>,
+    r: &str,
+    rdoc: &'a Node,
+    key_fields: &[String],
+    d: Docs<'a>,
+    in_chain: bool,
+) -> Result<Part<'a>, Refuse> {
+    if !outer.sequence || in_chain {
+        return refuse(
+            outer.rules_node,
+            format!(
+                "`{r}` is itself a correlation: only a temporal correlation may reference one, and only a threshold one over rules (event_count, value_count, value_sum, value_avg), whose firings are then its events"
+            ),
+        );
+    }
+    let inner = Corr::read(rdoc).map_err(|e| Refuse {
+        reason: format!("correlation `{r}`: {}", e.reason),
+        at: e.at,
+    })?;
+    if inner.sequence {
+        return refuse(
+            outer.rules_node,
+            format!(
+                "`{r}` is a {} correlation: a temporal correlation's step can be a threshold correlation's firings, not another sequence's matches",
+                inner.ty
+            ),
+        );
+    }
+    let mut want: Vec<&str> = key_fields.iter().map(String::as_str).collect();
+    let mut have = inner.group.clone();
+    want.sort_unstable();
+    have.sort_unstable();
+    if want != have {
+        return refuse(
+            inner.group_node.unwrap_or(inner.node),
+            format!(
+                "correlation `{r}` groups by [{}] and the correlation over it by [{}]: a chain groups both by the same fields",
+                inner.group.join(", "),
+                key_fields.join(", ")
+            ),
+        );
+    }
+    let (parts, _) = referenced(&inner, d, true).map_err(|e| Refuse {
+        reason: format!("correlation `{r}`: {}", e.reason),
+        at: e.at,
+    })?;
+    let (_, test) = measure(&inner, &parts)?;
+    let first = &parts[0];
+    // The outer's key fields, in its order, as the inner's columns.
+    let keys = key_fields
+        .iter()
+        .map(|f| {
+            let at = inner.group.iter().position(|g| g == f).unwrap_or(0);
+            first.keys[at].clone()
+        })
+        .collect();
+    let scoped = parts.len() > 1;
+    let mut merged = first.parts.clone();
+    merged.cond = lower::join(parts.iter().map(|p| p.parts.cond.clone()).collect(), "or");
+    merged.excepts.clear();
+    merged.columns.clear();
+    merged.skipped.clear();
+    for p in &parts {
+        for (title, description, when) in &p.parts.excepts {
+            let when = if scoped {
+                format!("({} and {when})", p.parts.cond)
+            } else {
+                when.clone()
+            };
+            merged
+                .excepts
+                .push((title.clone(), description.clone(), when));
+        }
+        for col in &p.parts.columns {
+            if !merged.columns.contains(col) {
+                merged.columns.push(col.clone());
+            }
+        }
+        merged.skipped.extend(p.parts.skipped.iter().cloned());
+    }
+    Ok(Part {
+        doc: rdoc,
+        reference: r.to_string(),
+        parts: merged,
+        keys,
+        values: Vec::new(),
+        gate: Some(format!("threshold {test} within {}", inner.span)),
+    })
+}
+
+/// Lowers a correlation document of `docs`.
+pub(crate) fn lower(
+    file: &str,
+    doc: &Node,
+    docs: &[Node],
+    index: &BTreeMap<String, usize>,
+    multi: bool,
+    cx: Context<'_>,
+) -> Result<Lowered, Refuse> {
+    let c = Corr::read(doc)?;
+    let generate = match doc.get("generate").or_else(|| c.node.get("generate")) {
+        None => false,
+        Some(g) => match g.as_str() {
+            Some("true") => true,
+            Some("false") => false,
+            _ => return refuse(g, "`generate` must be true or false"),
+        },
+    };
+    let d = Docs {
+        file,
+        docs,
+        index,
+        cx,
+    };
+    let (lowered, doc_ids) = referenced(&c, d, false)?;
+    let body = if c.sequence {
+        sequence_text(&c, &lowered)?
     } else {
-        threshold_text(ty, corr, &lowered, cond.as_ref(), &span)?
+        threshold_text(&c, &lowered)?
     };
     let mut columns: Vec<(String, String, String)> = Vec::new();
     let mut skipped = Vec::new();
     for p in &lowered {
-        for c in &p.parts.columns {
-            if !columns.contains(c) {
-                columns.push(c.clone());
+        for col in &p.parts.columns {
+            if !columns.contains(col) {
+                columns.push(col.clone());
             }
         }
         skipped.extend(p.parts.skipped.iter().cloned());
     }
+    let ty = c.ty;
     let mut scry = format!(
         "// Sigma: {file} (correlation {ty} over {})\n",
-        refs.join(", ")
+        c.refs.join(", ")
     );
     if !skipped.is_empty() {
         scry.push_str(&format!("// targets left out: {}\n", skipped.join("; ")));
@@ -298,7 +460,7 @@ pub(crate) fn lower(
     scry.push_str(&format!("rule {} {{\n", meta::rule_name(file, doc, multi)));
     meta::write(&mut scry, doc, file);
     scry.push_str(&body);
-    scry.push_str(&excepts(&lowered, sequence));
+    scry.push_str(&excepts(&lowered, c.sequence));
     scry.push_str("}\n");
     let id = super::doc_id(doc, file);
     Ok(Lowered {
@@ -356,15 +518,12 @@ fn by(keys: &[String]) -> String {
     }
 }
 
-/// `from T where (r1) or (r2) threshold m <cond> within T by K`.
-fn threshold_text(
-    ty: &str,
-    corr: &Node,
-    parts: &[Part<'_>],
-    cond: Option<&Condition>,
-    span: &str,
-) -> Result<String, Refuse> {
-    let Some(cond) = cond.filter(|c| !c.cmps.is_empty()) else {
+/// The threshold of a count correlation over `parts`: the measure's name (`sum_F = `, or
+/// empty) and its condition (`count() >= 5`). The parts must read the same tables and the
+/// same key and value columns.
+fn measure(c: &Corr<'_>, parts: &[Part<'_>]) -> Result<(String, String), Refuse> {
+    let (ty, corr) = (c.ty, c.node);
+    let Some(cond) = c.cond.as_ref().filter(|c| !c.cmps.is_empty()) else {
         return refuse(corr, format!("{ty} needs a `condition` (`gte: 5`)"));
     };
     let first = &parts[0];
@@ -429,24 +588,26 @@ fn threshold_text(
         .iter()
         .map(|(op, n)| format!("{measure} {op} {n}"))
         .collect();
+    Ok((name, test.join(" and ")))
+}
+
+/// `from T where (r1) or (r2) threshold m <cond> within T by K`.
+fn threshold_text(c: &Corr<'_>, parts: &[Part<'_>]) -> Result<String, Refuse> {
+    let (name, test) = measure(c, parts)?;
     let conds: Vec<String> = parts.iter().map(|p| p.parts.cond.clone()).collect();
     Ok(format!(
-        "  from {}\n  where {}\n  threshold {name}{} within {span}{}\n",
-        first.parts.tables.join(", "),
+        "  from {}\n  where {}\n  threshold {name}{test} within {}{}\n",
+        parts[0].parts.tables.join(", "),
         lower::join(conds, "or"),
-        test.join(" and "),
-        by(&first.keys)
+        c.span,
+        by(&parts[0].keys)
     ))
 }
 
 /// `sequence [unordered] within T by K { step r1 from T where ... ... }`.
-fn sequence_text(
-    ty: &str,
-    corr: &Node,
-    parts: &[Part<'_>],
-    cond: Option<&Condition>,
-    span: &str,
-) -> Result<String, Refuse> {
+fn sequence_text(c: &Corr<'_>, parts: &[Part<'_>]) -> Result<String, Refuse> {
+    let (ty, corr, span) = (c.ty, c.node, &c.span);
+    let cond = c.cond.as_ref();
     let n = parts.len();
     // The condition counts the rules that matched: only "all of them" is a sequence.
     if let Some(c) = cond {
@@ -491,8 +652,13 @@ fn sequence_text(
         // Step names are identifiers of the rule: prefixed so that no keyword is one.
         let mut name = format!("r{}_{base}", i + 1);
         name.truncate(40);
+        let gate = p
+            .gate
+            .as_deref()
+            .map(|g| format!("\n      {g}"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "    step {name} from {} where {}{}\n",
+            "    step {name} from {} where {}{gate}{}\n",
             p.parts.tables.join(", "),
             p.parts.cond,
             if shared { String::new() } else { by(&p.keys) }

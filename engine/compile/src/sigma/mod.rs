@@ -250,6 +250,11 @@ pub fn translate(file: &str, text: &str, cx: Context<'_>) -> Translation {
         }
         let name = doc_title(doc, file);
         let result = match correlations[i].take() {
+            // A threshold correlation chained into another: a step of that one only.
+            Some(Ok(_)) if hidden.contains(&i) => {
+                out.parts.push(name);
+                continue;
+            }
             Some(r) => r,
             None if hidden.contains(&i) => {
                 out.parts.push(name);
