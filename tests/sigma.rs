@@ -372,6 +372,11 @@ fn refusals_are_named() {
     std::fs::write(dir.join("ok.yml"), format!("{ok}---\n{corr}")).unwrap();
     std::fs::write(dir.join("bad.yml"), bad).unwrap();
     std::fs::write(dir.join("undefined.yml"), undefined).unwrap();
+    // Regexes scry's flavour cannot run: a look-behind, and one past the compiled-size limit.
+    let behind = "title: behind\nid: rx-1\nlogsource: {product: test}\ndetection: {sel: {F|re: \"(?<=a)b\"}, condition: sel}\n";
+    let huge = "title: huge\nid: rx-2\nlogsource: {product: test}\ndetection: {sel: {F|re: \"(?:\\\\p{L}{1,100}){1,100}\"}, condition: sel}\n";
+    std::fs::write(dir.join("behind.yml"), behind).unwrap();
+    std::fs::write(dir.join("huge.yml"), huge).unwrap();
     let out = util::scry(&["check", "--rules", dir.to_str().unwrap()]);
     let err = util::stderr(&out);
     assert!(out.status.success(), "{err}");
@@ -388,7 +393,15 @@ fn refusals_are_named() {
         "{err}"
     );
     assert!(
-        err.contains("sigma: 4 rule(s), 1 compiled, 3 refused"),
+        err.contains("behind.yml:4:25: behind: the regex is outside scry's flavour: error: look-around, including look-ahead and look-behind, is not supported"),
+        "{err}"
+    );
+    assert!(
+        err.contains("huge.yml:4:25: huge: the regex is outside scry's flavour: Compiled regex exceeds size limit"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sigma: 6 rule(s), 1 compiled, 5 refused"),
         "{err}"
     );
     // Positions point into the files.
