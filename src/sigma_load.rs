@@ -138,21 +138,26 @@ pub fn compile_all(
         .flat_map(|(_, t)| sigma::filters(t))
         .collect();
     loaded.filters = filters.len();
+    let mut names = Vec::new();
+    let mut texts: Vec<&str> = Vec::new();
     for (path, text) in files {
         if !is_yaml(path) {
             scry_files.push((path.display().to_string(), text.clone()));
-            continue;
-        }
-        if !sigma::is_sigma(text) {
+        } else if !sigma::is_sigma(text) {
             loaded.not_sigma.push(path.clone());
-            continue;
+        } else {
+            names.push(path.display().to_string());
+            texts.push(text);
         }
-        let cx = sigma::Context {
-            filters: &filters,
-            placeholders: &placeholders,
-            ..sigma::Context::new(&cat)
-        };
-        let t = sigma::translate(&path.display().to_string(), text, cx);
+    }
+    let cx = sigma::Context {
+        filters: &filters,
+        placeholders: &placeholders,
+        ..sigma::Context::new(&cat)
+    };
+    // All files at once: a correlation may reference a rule of another file.
+    let set: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(texts).collect();
+    for t in sigma::translate_set(&set, cx) {
         loaded.documents += t.rules.len() + t.refusals.len() + t.parts.len();
         loaded.parts += t.parts.len();
         for r in &t.rules {
@@ -252,16 +257,19 @@ pub fn cmd_import_sigma(args: SigmaImportArgs) -> Result<std::process::ExitCode,
         texts.push(text);
     }
     let filters: Vec<sigma::Filter> = texts.iter().flat_map(|t| sigma::filters(t)).collect();
-    for (f, text) in files.iter().zip(&texts) {
-        if !sigma::is_sigma(text) {
-            continue;
-        }
-        let cx = sigma::Context {
-            filters: &filters,
-            placeholders: &placeholders,
-            ..sigma::Context::new(&cat)
-        };
-        let t = sigma::translate(&f.display().to_string(), text, cx);
+    let cx = sigma::Context {
+        filters: &filters,
+        placeholders: &placeholders,
+        ..sigma::Context::new(&cat)
+    };
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let set: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&texts)
+        .filter(|(_, t)| sigma::is_sigma(t))
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    for t in sigma::translate_set(&set, cx) {
         for r in &t.refusals {
             crate::escape::say!("scry: warning: sigma rule refused: {r}");
         }

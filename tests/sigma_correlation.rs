@@ -473,7 +473,7 @@ fn refused_by_name() {
         (
             "elsewhere",
             "title: far\nid: far\ncorrelation:\n    type: event_count\n    rules: [nowhere]\n    group-by: [User]\n    timespan: 1h\n    condition: {gte: 2}\n".to_string(),
-            "far: rules of other files are not supported yet: `nowhere` is not in this file",
+            "far: no rule `nowhere` in the rule set",
             "sigma: 1 rule(s), 0 compiled, 1 refused",
         ),
         (
@@ -555,6 +555,90 @@ fn refused_by_name() {
         assert!(err.contains(refusal), "{name}: want `{refusal}`:\n{err}");
         assert!(err.contains(summary), "{name}: want `{summary}`:\n{err}");
     }
+}
+
+/// `scry check` over several Sigma files of one folder: its stderr.
+fn check_files(name: &str, files: &[(&str, &str)]) -> String {
+    let dir = scratch(name);
+    for (f, text) in files {
+        std::fs::write(dir.join(f), text).unwrap();
+    }
+    let out = util::scry(&["check", "--rules", dir.to_str().unwrap()]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    err
+}
+
+/// A correlation names its rules by `id` or `name` wherever they are ([S-corr] "Related
+/// rules"): the rules of other files run inside it (and only there, without `generate`),
+/// a name two other files give is refused as ambiguous, and a referenced rule that cannot be
+/// translated refuses the correlation with the rule's own position.
+#[test]
+fn correlations_reference_rules_of_other_files() {
+    let corr = "title: Failed then success\nid: corr-x\ncorrelation:\n    type: temporal_ordered\n    rules: [failed_login, successful_login]\n\
+                \x20   group-by: [User]\n    timespan: 10m\n";
+    let dir = scratch("cross");
+    std::fs::write(dir.join("corr.yml"), corr).unwrap();
+    std::fs::write(dir.join("failed.yml"), FAILED).unwrap();
+    std::fs::write(dir.join("success.yml"), SUCCESS).unwrap();
+    let events = [
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:00:00Z", "EventID": 4625, "User": "alice"}"#,
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:05:00Z", "EventID": 4624, "User": "alice"}"#,
+        r#"{"Type": "Sigma_test", "Timestamp": "2024-01-01T00:00:00Z", "EventID": 4624, "User": "bob"}"#,
+    ];
+    let input = dir.join("events.jsonl");
+    std::fs::write(&input, events.join("\n") + "\n").unwrap();
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        dir.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        input.to_str().unwrap(),
+    ]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("sigma: 3 rule(s), 1 compiled, 0 refused; 2 run only inside correlations"),
+        "{err}"
+    );
+    let rows: Vec<Value> = util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(show(&rows, &["User"]), ["corr-x User=\"alice\""], "{err}");
+
+    // `successful_login` in two other files: which one is meant cannot be told.
+    let err = check_files(
+        "ambiguous",
+        &[
+            ("corr.yml", corr),
+            ("failed.yml", FAILED),
+            ("success.yml", SUCCESS),
+            ("success2.yml", &SUCCESS.replace("4d0a2c83", "5e1b3d94")),
+        ],
+    );
+    assert!(
+        err.contains(
+            "corr.yml:5:12: Failed then success: `successful_login` names 2 rules of other files"
+        ),
+        "{err}"
+    );
+    // A referenced rule of another file that cannot be translated: its position is given.
+    let broken = SUCCESS.replace("EventID: 4624", "EventID|contians: 4624");
+    let err = check_files(
+        "broken",
+        &[
+            ("corr.yml", corr),
+            ("failed.yml", FAILED),
+            ("success.yml", &broken),
+        ],
+    );
+    assert!(
+        err.contains("corr.yml:5:12: Failed then success: rule `successful_login`: unknown modifier `contians`"),
+        "{err}"
+    );
+    assert!(err.contains("success.yml:"), "{err}");
 }
 
 /// The specification's own example, verbatim (tests/data/sigma/correlation/spec_chain.yml):

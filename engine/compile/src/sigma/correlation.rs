@@ -7,11 +7,14 @@
 //!   referenced rules' detections or-ed (one event matching two rules counts once);
 //! - `temporal_ordered` → `sequence within <timespan> by <group-by> { step per rule }`,
 //!   `temporal` → `sequence unordered ...` (the condition must ask for all the rules);
+//! - a chain (a temporal correlation over a threshold one) → a sequence whose step is gated
+//!   by the threshold: its events are the moments the threshold holds;
 //! - refused by name: `value_percentile`
-//!   (the specification does not say what is compared: design D11), a correlation over
-//!   another correlation (chains), a rule referenced from another file.
+//!   (the specification does not say what is compared: design D11), other chains (a count
+//!   of a count, a sequence of sequences, three levels).
 //!
-//! The referenced rules are lowered as detection rules are ([`super::parts`]), with the
+//! References resolve across the files of the rule set ([`Index`]). The referenced rules are
+//! lowered as detection rules are ([`super::parts`]), with the
 //! correlation's group-by and value fields added to the fields they read, so those go
 //! through the same logsource mapping. `aliases` give a group-by name per rule.
 
@@ -20,25 +23,59 @@ use super::yaml::{Kind, Node};
 use super::{meta, parts, value, Context, Parts, SigmaRule};
 use std::collections::BTreeMap;
 
-/// A correlation lowered: the rule, the documents it references, and whether those also
-/// run on their own (`generate: true`).
+/// Where a document is in a set of files: (file, document).
+pub(crate) type DocAt = (usize, usize);
+
+/// A correlation lowered: the rule, the documents it references (file, document), and
+/// whether those also run on their own (`generate: true`).
 pub(crate) struct Lowered {
     pub rule: SigmaRule,
-    pub refs: Vec<usize>,
+    pub refs: Vec<DocAt>,
     pub generate: bool,
 }
 
-/// Every document's `id` and `name`, to its index: what `rules` refers to.
-pub(crate) fn index(docs: &[Node]) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for (i, d) in docs.iter().enumerate() {
-        for k in ["id", "name"] {
-            if let Some(v) = d.get(k).and_then(Node::as_str) {
-                out.entry(v.to_string()).or_insert(i);
+/// Every document's `id` and `name` in a set of files, to where it is: what `rules` refers
+/// to ([S-corr] "Related rules": a rule is referred to by its `id` or `name`, in any file).
+pub(crate) struct Index {
+    places: BTreeMap<String, Vec<(usize, usize)>>,
+}
+
+impl Index {
+    pub(crate) fn new(files: &[(&str, Vec<Node>)]) -> Index {
+        let mut places: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+        for (f, (_, docs)) in files.iter().enumerate() {
+            for (i, d) in docs.iter().enumerate() {
+                for k in ["id", "name"] {
+                    if let Some(v) = d.get(k).and_then(Node::as_str) {
+                        let at = places.entry(v.to_string()).or_default();
+                        if !at.contains(&(f, i)) {
+                            at.push((f, i));
+                        }
+                    }
+                }
             }
         }
+        Index { places }
     }
-    out
+
+    /// Where reference `r`, written in file `here`, points: a document of that file first,
+    /// else the one document of the set so named.
+    fn resolve(&self, r: &str, here: usize) -> Result<(usize, usize), String> {
+        let at = self.places.get(r).map(Vec::as_slice).unwrap_or_default();
+        if let Some(&p) = at.iter().find(|(f, _)| *f == here) {
+            return Ok(p);
+        }
+        match at {
+            [] => Err(format!(
+                "no rule `{r}` in the rule set (a correlation names its rules by `id` or `name`)"
+            )),
+            [p] => Ok(*p),
+            _ => Err(format!(
+                "`{r}` names {} rules of other files: a correlation's reference must be unique",
+                at.len()
+            )),
+        }
+    }
 }
 
 /// `5m` → `5m`: `number + letter (in lowercase)`, s, m, h or d ([S-corr] "Time Selection").
@@ -250,14 +287,45 @@ impl<'a> Corr<'a> {
     }
 }
 
-/// What a correlation's lowering reads besides the document: the file, its documents and
-/// their index, the translation context.
+/// What a correlation's lowering reads besides the document: every file of the set (its name
+/// and documents), their index, the file the correlation is in, the translation context.
 #[derive(Clone, Copy)]
-struct Docs<'a> {
-    file: &'a str,
-    docs: &'a [Node],
-    index: &'a BTreeMap<String, usize>,
-    cx: Context<'a>,
+pub(crate) struct Docs<'a> {
+    pub files: &'a [(&'a str, Vec<Node>)],
+    pub index: &'a Index,
+    pub here: usize,
+    pub cx: Context<'a>,
+}
+
+impl<'a> Docs<'a> {
+    /// The same set, read from file `f`.
+    fn in_file(self, f: usize) -> Docs<'a> {
+        Docs { here: f, ..self }
+    }
+
+    fn file(&self) -> &'a str {
+        self.files[self.here].0
+    }
+}
+
+/// A refusal met in a referenced document `r`: said with the reference, and when the
+/// document is in another file, with its position there (the refusal itself then points at
+/// the correlation's `rules`, in the correlation's file).
+fn in_reference(r: Option<&str>, e: Refuse, elsewhere: Option<&str>, rules: &Node) -> Refuse {
+    let named = match r {
+        Some(r) => format!("rule `{r}`: "),
+        None => String::new(),
+    };
+    match elsewhere {
+        None => Refuse {
+            reason: format!("{named}{}", e.reason),
+            at: e.at,
+        },
+        Some(file) => Refuse {
+            reason: format!("{named}{} ({file}:{}:{})", e.reason, e.at.0, e.at.1),
+            at: (rules.line, rules.col),
+        },
+    }
 }
 
 /// The rules a correlation references, lowered. A temporal correlation may reference a
@@ -266,22 +334,32 @@ fn referenced<'a>(
     c: &Corr<'a>,
     d: Docs<'a>,
     in_chain: bool,
-) -> Result<(Vec<Part<'a>>, Vec<usize>), Refuse> {
+) -> Result<(Vec<Part<'a>>, Vec<DocAt>), Refuse> {
     let mut lowered: Vec<Part<'a>> = Vec::new();
     let mut doc_ids = Vec::new();
     for r in &c.refs {
-        let Some(&i) = d.index.get(*r) else {
-            return refuse(
-                c.rules_node,
-                format!("rules of other files are not supported yet: `{r}` is not in this file (a correlation reads the rules of its own file)"),
-            );
-        };
-        let rdoc = &d.docs[i];
+        let (f, i) = d
+            .index
+            .resolve(r, d.here)
+            .or_else(|reason| refuse(c.rules_node, reason))?;
+        let rd = d.in_file(f);
+        let elsewhere = (f != d.here).then(|| rd.file());
+        let rdoc = &d.files[f].1[i];
         let key_fields = c.key_fields(r, rdoc)?;
         let at = c.group_node.unwrap_or(c.node);
-        doc_ids.push(i);
+        doc_ids.push((f, i));
         if rdoc.get("correlation").is_some() {
-            lowered.push(chained(c, r, rdoc, &key_fields, d, in_chain)?);
+            if !c.sequence || in_chain {
+                return refuse(
+                    c.rules_node,
+                    format!(
+                        "`{r}` is itself a correlation: only a temporal correlation may reference one, and only a threshold one over rules (event_count, value_count, value_sum, value_avg), whose firings are then its events"
+                    ),
+                );
+            }
+            let part = chained(r, rdoc, &key_fields, rd)
+                .map_err(|e| in_reference(None, e, elsewhere, c.rules_node))?;
+            lowered.push(part);
             continue;
         }
         let value_fields: Vec<String> = c
@@ -290,10 +368,8 @@ fn referenced<'a>(
             .map(|c| c.fields.clone())
             .unwrap_or_default();
         let extra: Vec<String> = key_fields.iter().chain(&value_fields).cloned().collect();
-        let p = parts(d.file, rdoc, d.cx, &extra).map_err(|e| Refuse {
-            reason: format!("rule `{r}`: {}", e.reason),
-            at: e.at,
-        })?;
+        let p = parts(rd.file(), rdoc, d.cx, &extra)
+            .map_err(|e| in_reference(Some(r), e, elsewhere, c.rules_node))?;
         let keys = key_fields
             .iter()
             .map(|f| column(&p, f, at))
@@ -314,33 +390,23 @@ fn referenced<'a>(
     Ok((lowered, doc_ids))
 }
 
-/// A threshold correlation `r` referenced from the temporal correlation `outer`: one part
-/// over its rules' events or-ed, gated by its condition over its timespan. Its group-by must
-/// name the fields the outer correlation's group-by reads for it (`key_fields`), so that
-/// its keys are the step's keys.
+/// A threshold correlation `r` (document `rdoc`, in file `d.here`) referenced from a temporal
+/// correlation: one part over its rules' events or-ed, gated by its condition over its
+/// timespan. Its group-by must name the fields the outer correlation's group-by reads for it
+/// (`key_fields`), so that its keys are the step's keys. Refusals point into `d.here`.
 fn chained<'a>(
-    outer: &Corr<'a>,
     r: &str,
     rdoc: &'a Node,
     key_fields: &[String],
     d: Docs<'a>,
-    in_chain: bool,
 ) -> Result<Part<'a>, Refuse> {
-    if !outer.sequence || in_chain {
-        return refuse(
-            outer.rules_node,
-            format!(
-                "`{r}` is itself a correlation: only a temporal correlation may reference one, and only a threshold one over rules (event_count, value_count, value_sum, value_avg), whose firings are then its events"
-            ),
-        );
-    }
     let inner = Corr::read(rdoc).map_err(|e| Refuse {
         reason: format!("correlation `{r}`: {}", e.reason),
         at: e.at,
     })?;
     if inner.sequence {
         return refuse(
-            outer.rules_node,
+            inner.node,
             format!(
                 "`{r}` is a {} correlation: a temporal correlation's step can be a threshold correlation's firings, not another sequence's matches",
                 inner.ty
@@ -409,15 +475,9 @@ fn chained<'a>(
     })
 }
 
-/// Lowers a correlation document of `docs`.
-pub(crate) fn lower(
-    file: &str,
-    doc: &Node,
-    docs: &[Node],
-    index: &BTreeMap<String, usize>,
-    multi: bool,
-    cx: Context<'_>,
-) -> Result<Lowered, Refuse> {
+/// Lowers correlation document `doc` of file `d.here`.
+pub(crate) fn lower(doc: &Node, d: Docs<'_>, multi: bool) -> Result<Lowered, Refuse> {
+    let file = d.file();
     let c = Corr::read(doc)?;
     let generate = match doc.get("generate").or_else(|| c.node.get("generate")) {
         None => false,
@@ -426,12 +486,6 @@ pub(crate) fn lower(
             Some("false") => false,
             _ => return refuse(g, "`generate` must be true or false"),
         },
-    };
-    let d = Docs {
-        file,
-        docs,
-        index,
-        cx,
     };
     let (lowered, doc_ids) = referenced(&c, d, false)?;
     let body = if c.sequence {

@@ -211,66 +211,94 @@ pub fn is_sigma(text: &str) -> bool {
     })
 }
 
-/// Translates every document of a Sigma file.
+/// Translates every document of a Sigma file (a correlation reads the rules of this file).
 pub fn translate(file: &str, text: &str, cx: Context<'_>) -> Translation {
-    let mut out = Translation::default();
-    let docs = match yaml::parse_documents(text) {
-        Ok(d) => d,
-        Err(e) => {
-            out.refusals.push(Refusal {
-                file: file.into(),
-                line: e.line,
-                col: e.col,
-                name: file.into(),
-                reason: format!("not YAML: {}", e.message),
-            });
-            return out;
+    translate_set(&[(file, text)], cx)
+        .pop()
+        .unwrap_or_else(|| unreachable!("one translation per file"))
+}
+
+/// Translates every document of several Sigma files, one [`Translation`] per file: a
+/// correlation may reference the rules of any of them by `id` or `name` ([S-corr] "Related
+/// rules"; a rule of its own file first).
+pub fn translate_set(files: &[(&str, &str)], cx: Context<'_>) -> Vec<Translation> {
+    let mut out: Vec<Translation> = files.iter().map(|_| Translation::default()).collect();
+    let mut parsed: Vec<(&str, Vec<Node>)> = Vec::new();
+    for (f, (file, text)) in files.iter().enumerate() {
+        match yaml::parse_documents(text) {
+            Ok(d) => parsed.push((file, d)),
+            Err(e) => {
+                out[f].refusals.push(Refusal {
+                    file: file.to_string(),
+                    line: e.line,
+                    col: e.col,
+                    name: file.to_string(),
+                    reason: format!("not YAML: {}", e.message),
+                });
+                parsed.push((file, Vec::new()));
+            }
         }
-    };
-    let multi = docs.len() > 1;
+    }
     // Correlations first: the rules they reference run only inside them unless they say
     // `generate: true` ([S-corr] "Generate"); a refused correlation hides nothing.
-    let index = correlation::index(&docs);
-    let mut correlations: Vec<Option<Result<SigmaRule, lower::Refuse>>> = Vec::new();
-    let mut hidden = BTreeSet::new();
-    for doc in &docs {
-        correlations.push(doc.get("correlation").map(|_| {
-            correlation::lower(file, doc, &docs, &index, multi, cx).map(|l| {
-                if !l.generate {
-                    hidden.extend(l.refs);
-                }
-                l.rule
-            })
-        }));
-    }
-    for (i, doc) in docs.iter().enumerate() {
-        if doc.get("filter").is_some() && doc.get("detection").is_none() {
-            // Applied to the rules it names, wherever they are (see `filters`).
-            continue;
-        }
-        let name = doc_title(doc, file);
-        let result = match correlations[i].take() {
-            // A threshold correlation chained into another: a step of that one only.
-            Some(Ok(_)) if hidden.contains(&i) => {
-                out.parts.push(name);
-                continue;
-            }
-            Some(r) => r,
-            None if hidden.contains(&i) => {
-                out.parts.push(name);
-                continue;
-            }
-            None => rule(file, doc, multi, cx),
+    let index = correlation::Index::new(&parsed);
+    let mut correlations: Vec<Vec<Option<Result<SigmaRule, lower::Refuse>>>> = Vec::new();
+    let mut hidden: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for (f, (_, docs)) in parsed.iter().enumerate() {
+        let d = correlation::Docs {
+            files: &parsed,
+            index: &index,
+            here: f,
+            cx,
         };
-        match result {
-            Ok(r) => out.rules.push(r),
-            Err(r) => out.refusals.push(Refusal {
-                file: file.into(),
-                line: r.at.0,
-                col: r.at.1,
-                name,
-                reason: r.reason,
-            }),
+        let multi = docs.len() > 1;
+        correlations.push(
+            docs.iter()
+                .map(|doc| {
+                    doc.get("correlation").map(|_| {
+                        correlation::lower(doc, d, multi).map(|l| {
+                            if !l.generate {
+                                hidden.extend(l.refs);
+                            }
+                            l.rule
+                        })
+                    })
+                })
+                .collect(),
+        );
+    }
+    for (f, (file, docs)) in parsed.iter().enumerate() {
+        let multi = docs.len() > 1;
+        let out = &mut out[f];
+        for (i, doc) in docs.iter().enumerate() {
+            if doc.get("filter").is_some() && doc.get("detection").is_none() {
+                // Applied to the rules it names, wherever they are (see `filters`).
+                continue;
+            }
+            let name = doc_title(doc, file);
+            let result = match correlations[f][i].take() {
+                // A threshold correlation chained into another: a step of that one only.
+                Some(Ok(_)) if hidden.contains(&(f, i)) => {
+                    out.parts.push(name);
+                    continue;
+                }
+                Some(r) => r,
+                None if hidden.contains(&(f, i)) => {
+                    out.parts.push(name);
+                    continue;
+                }
+                None => rule(file, doc, multi, cx),
+            };
+            match result {
+                Ok(r) => out.rules.push(r),
+                Err(r) => out.refusals.push(Refusal {
+                    file: file.to_string(),
+                    line: r.at.0,
+                    col: r.at.1,
+                    name,
+                    reason: r.reason,
+                }),
+            }
         }
     }
     out
