@@ -129,8 +129,9 @@ fn multi_event_lints_fire_on_their_cases_only() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     for (code, n) in [
         ("W0400", 2),
-        ("W0402", 2),
+        ("W0402", 3),
         ("W0403", 1),
+        ("W0404", 1),
         ("W0406", 1),
         ("W0407", 1),
         ("W0408", 3),
@@ -139,7 +140,11 @@ fn multi_event_lints_fire_on_their_cases_only() {
         let found = err.matches(&format!("warning[{code}]")).count();
         assert_eq!(found, n, "{code}: {err}");
     }
-    assert!(err.contains("12 warning(s)"), "{err}");
+    assert!(err.contains("14 warning(s)"), "{err}");
+    assert!(
+        err.contains("this step has an event at every row whose last 5m holds count() <= 2"),
+        "{err}"
+    );
     let out = util::scry(&[
         "check",
         "--rules",

@@ -7,6 +7,8 @@
 //!   or `isempty(DeviceName)` in the other): no events share a key, the rule never fires.
 //! - W0402: a threshold compared with an upper bound (`<`, `<=`, `==`, `!=`): it is tested on
 //!   each key's peak, so it reads "even the busiest span stayed under", not "some span did".
+//!   On a gated sequence step the bound holds at quiet rows (a key's first row has a count of
+//!   1), so the step has an event at nearly every row.
 //! - W0403: two consecutive steps of a sequence on a common table, with the same own keys and
 //!   no `extend`, where every condition of one step (its top-level conjuncts, compared as
 //!   printed) is also a condition of the other: every row of the stricter step passes both,
@@ -41,7 +43,7 @@ pub(super) fn step_lints(
     for (at, c) in r.clauses.iter().enumerate() {
         match c {
             ast::Clause::Threshold(t) => {
-                upper_bound(t, file, diags);
+                upper_bound(&t.condition, &t.within, false, file, diags);
                 let part = rule_part(r, &r.clauses, catalog, t.by.iter().map(key_of).collect());
                 empty_keys(&[part], Form::Threshold, file, lets, diags);
             }
@@ -132,6 +134,9 @@ fn sequence(
     catalog: &Catalog,
     diags: &mut Vec<Diagnostic>,
 ) {
+    for g in s.steps.iter().filter_map(|st| st.gate.as_ref()) {
+        upper_bound(&g.condition, &g.within, true, file, diags);
+    }
     let steps: Vec<(&ast::SeqStep, Part)> = s
         .steps
         .iter()
@@ -374,9 +379,16 @@ fn empty_keys_refs(
     );
 }
 
-/// W0402: the threshold's first upper-bounded comparison.
-fn upper_bound(t: &ast::Threshold, file: usize, diags: &mut Vec<Diagnostic>) {
-    let parts = t.condition.conjuncts();
+/// W0402: the first upper-bounded comparison of a threshold (or of a step's gate) `condition`
+/// over spans of `within`.
+fn upper_bound(
+    condition: &ast::Expr,
+    within: &ast::Expr,
+    gate: bool,
+    file: usize,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let parts = condition.conjuncts();
     let measure = |x: &ast::Expr| matches!(&x.kind, ast::ExprKind::Call { .. });
     for c in parts {
         let ast::ExprKind::Binary { op, lhs, rhs, .. } = &c.kind else {
@@ -404,9 +416,23 @@ fn upper_bound(t: &ast::Threshold, file: usize, diags: &mut Vec<Diagnostic>) {
             BinOp::NotEq => "!=",
             _ => continue,
         };
-        let within = print::expr(&t.within, Dialect::Scry);
+        let within = print::expr(within, Dialect::Scry);
         let m = print::expr(m, Dialect::Scry);
         let k = print::expr(k, Dialect::Scry);
+        if gate {
+            diags.push(
+                Diagnostic::warning(
+                    codes::THRESHOLD_UPPER_BOUND,
+                    file,
+                    c.span,
+                    format!("this step has an event at every row whose last {within} holds {m} {word} {k}"),
+                )
+                .with_label("an upper bound on the measure")
+                .with_note(format!("a gated step's events are the moments its threshold holds over the span ending at each row (docs/semantics.md, \"Sequences\"): a key's first row already has a {within} span of one event"))
+                .with_note("to ask for a quiet key, test its busiest span with a rule-level `threshold`"),
+            );
+            return;
+        }
         diags.push(
             Diagnostic::warning(
                 codes::THRESHOLD_UPPER_BOUND,

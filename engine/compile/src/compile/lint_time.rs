@@ -91,7 +91,15 @@ pub(super) fn time_lints(r: &ast::Rule, file: usize, diags: &mut Vec<Diagnostic>
     }
     let span = r.clauses.iter().find_map(|c| match c {
         ast::Clause::Threshold(t) => literal_span(&t.within).map(|s| (t.within.span, s)),
-        ast::Clause::Sequence(s) => literal_span(&s.within).map(|x| (s.within.span, x)),
+        // A gated step's span reaches back from its rows, as the sequence's own does.
+        ast::Clause::Sequence(s) => std::iter::once(&s.within)
+            .chain(
+                s.steps
+                    .iter()
+                    .filter_map(|st| st.gate.as_ref().map(|g| &g.within)),
+            )
+            .filter_map(|w| literal_span(w).map(|x| (w.span, x)))
+            .max_by_key(|&(_, x)| x),
         // A join's time condition reaches as far as its farthest bound.
         ast::Clause::Join(j) => j.time.as_ref().and_then(|t| {
             [&t.low, &t.high]
