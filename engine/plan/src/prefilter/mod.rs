@@ -293,19 +293,28 @@ impl Prefilter {
             }
             true
         });
-        // Invalid UTF-8 (`from_utf8` checks ASCII text at memory speed).
-        let mut at = 0;
-        while let Err(e) = std::str::from_utf8(&piece[at..]) {
-            let bad = at + e.valid_up_to();
-            marks.push(bad);
-            at = bad + e.error_len().unwrap_or(piece.len() - bad).max(1);
-            if at >= piece.len() {
-                break;
-            }
-        }
+        invalid_utf8(piece, &mut marks);
         marks.sort_unstable();
         marks.dedup();
         Some(marks)
+    }
+}
+
+/// Appends where each invalid UTF-8 sequence of `piece` starts. `simdutf8` says whether there
+/// is any at several times the speed of `std::str::from_utf8` (which took 5 % of a run over
+/// every pack); only a piece that holds some is walked with `from_utf8`, for the places.
+fn invalid_utf8(piece: &[u8], marks: &mut Vec<usize>) {
+    if simdutf8::basic::from_utf8(piece).is_ok() {
+        return;
+    }
+    let mut at = 0;
+    while let Err(e) = std::str::from_utf8(&piece[at..]) {
+        let bad = at + e.valid_up_to();
+        marks.push(bad);
+        at = bad + e.error_len().unwrap_or(piece.len() - bad).max(1);
+        if at >= piece.len() {
+            break;
+        }
     }
 }
 

@@ -91,3 +91,40 @@ fn unicode_escapes_are_told_from_escaped_backslashes() {
     assert!(has_unicode_escape(br#"{"a":"C:\\\u0041"}"#));
     assert!(!has_unicode_escape(br#"{"a":"x\\"}"#));
 }
+
+/// The invalid-UTF-8 marks against `from_utf8` alone (the walk without `simdutf8`'s check
+/// first), over texts of ASCII, valid multi-byte characters and stray bytes, short and long
+/// (`simdutf8` takes SIMD blocks of 64 bytes).
+#[test]
+fn invalid_utf8_marks_are_from_utf8s() {
+    use proptest::prelude::*;
+    let part = prop::sample::select(vec![
+        &b"{\"a\":\"b\"}"[..],
+        b"x",
+        "ä".as_bytes(),
+        "€".as_bytes(),
+        "😀".as_bytes(),
+        b"\xff",
+        b"\xc3",
+        b"\xe2\x82",
+        b"\xf0\x9f\x98",
+        b"\x80",
+        b"0123456789abcdef0123456789abcdef",
+    ]);
+    let text = prop::collection::vec(part, 0..80).prop_map(|v| v.concat());
+    proptest!(ProptestConfig::with_cases(2000), |(t in text)| {
+        let mut want = Vec::new();
+        let mut at = 0;
+        while let Err(e) = std::str::from_utf8(&t[at..]) {
+            let bad = at + e.valid_up_to();
+            want.push(bad);
+            at = bad + e.error_len().unwrap_or(t.len() - bad).max(1);
+            if at >= t.len() {
+                break;
+            }
+        }
+        let mut got = Vec::new();
+        super::invalid_utf8(&t, &mut got);
+        prop_assert_eq!(got, want);
+    });
+}

@@ -21,6 +21,7 @@
 //! letter. Its packed Teddy takes at most 64 case-sensitive patterns. Measured side by side in
 //! `benches/scan.rs` (numbers in benches/RESULTS.md).
 
+mod grams;
 mod sampled;
 mod teddy;
 

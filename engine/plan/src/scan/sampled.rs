@@ -5,7 +5,8 @@
 //! length `L ≥ m` sits in the text, exactly one multiple of `s` falls among any `s`
 //! consecutive start positions of its grams, and the literal spans grams starting at its
 //! offsets `o..o + s` for any window offset `o ≤ L - g - s + 1`. So per literal, the `s`
-//! grams of one window (chosen where its bytes are rarest in JSON exports) go into a bitset
+//! grams of one window (chosen where its bytes are rarest in JSON exports, and off the grams
+//! measured most common there, [`super::grams`]) go into a bitset
 //! keyed by a hash of the gram folded with `| 0x20` (a superset of ASCII case folding), and
 //! the scan reads one gram every `s` bytes, tests one bit, and verifies the literals filed
 //! under that gram only on a hit. The shortest literal sets the stride, which is why short
@@ -15,6 +16,7 @@
 //! keeps branch-predicted; no target-specific code.
 
 use super::commonness;
+use super::grams::COMMON_GRAMS;
 
 /// Bits of the gram hash: a 32 KiB bitset, small enough to stay in L1 beside the text.
 const BITS: u32 = 18;
@@ -71,6 +73,15 @@ impl Sampled {
         let mut sharing: hashbrown::HashMap<u32, u32> = hashbrown::HashMap::new();
         let common: hashbrown::HashSet<u32> =
             common.windows(gram).map(|w| gram_at(w, gram)).collect();
+        // The grams measured common in the text itself (4-byte grams only), by log2 of count.
+        let frequent: hashbrown::HashMap<u32, u32> = if gram == 4 {
+            COMMON_GRAMS
+                .iter()
+                .flat_map(|&(t, grams)| grams.chunks_exact(4).map(move |g| (gram_at(g, 4), t)))
+                .collect()
+        } else {
+            hashbrown::HashMap::new()
+        };
         for &(id, p) in lits {
             let last = p.len() + 1 - gram - stride;
             // A window's cost: over its grams, the log of how often each occurs by chance
@@ -84,6 +95,10 @@ impl Sampled {
                         let x = gram_at(g, gram);
                         if common.contains(&x) {
                             1000
+                        } else if let Some(&t) = frequent.get(&x) {
+                            // Above any window of grams not in the table (3 × ~50), and
+                            // rarer table grams before commoner ones.
+                            100 * t
                         } else {
                             let shared = sharing.get(&x).copied().unwrap_or(0);
                             g.iter().map(|&b| commonness(b)).sum::<u32>()
@@ -124,6 +139,25 @@ impl Sampled {
             starts,
             filed,
         }
+    }
+
+    /// The grams literal `id` is filed under (its window), for the tests.
+    #[cfg(test)]
+    pub(super) fn window_of(&self, id: u32) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .filed
+            .iter()
+            .filter(|&&(_, i, _)| i == id)
+            .map(|&(g, ..)| g)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The folded gram of `g` bytes at the start of `b`, for the tests.
+    #[cfg(test)]
+    pub(super) fn gram_of(b: &[u8], g: usize) -> u32 {
+        gram_at(b, g)
     }
 
     /// The stride and gram length chosen.

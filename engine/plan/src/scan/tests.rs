@@ -201,3 +201,79 @@ proptest! {
         prop_assert_eq!(scanned_with(&pats, &hay, SPLITS[split]), naive(&pats, &hay));
     }
 }
+
+/// Literals made of the grams the text holds most (`tion`, `cess`, `e":"`): found wherever they
+/// sit in lines of such text, and each filed under a window free of the measured common grams
+/// when the literal has one (`grams::COMMON_GRAMS`), under one of them only when it has not.
+#[test]
+fn windows_avoid_the_common_grams_of_the_text() {
+    let pats: Vec<Vec<u8>> = [
+        &b"\"actiontype\":\"dnsquery"[..],
+        b"nvaccess.org",
+        b"action1",
+        b"processversioninfo",
+        b"screenconnect.client",
+        b"initiatingprocess",
+        // `c:||` (`C:\\` folded) is in the table, yet its bytes look rare one by one (`|`).
+        b"c:||aeiouaeiou",
+        b"qjqjqj",
+    ]
+    .iter()
+    .map(|p| p.to_vec())
+    .collect();
+    let table: hashbrown::HashSet<u32> = grams::COMMON_GRAMS
+        .iter()
+        .flat_map(|&(_, g)| g.chunks_exact(4).map(|g| sampled::Sampled::gram_of(g, 4)))
+        .collect();
+    let lits: Vec<(u32, &[u8])> = pats
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i as u32, &p[..]))
+        .collect();
+    let s = sampled::Sampled::new(&lits, b"");
+    let (stride, gram) = s.shape();
+    assert_eq!(gram, 4);
+    for (id, p) in lits {
+        let window = s.window_of(id);
+        let grams = |o: usize| (o..o + stride).map(|k| sampled::Sampled::gram_of(&p[k..], 4));
+        let clean =
+            (0..=p.len() + 1 - gram - stride).any(|o| grams(o).all(|g| !table.contains(&g)));
+        let common = window.iter().any(|g| table.contains(g));
+        assert!(
+            !(clean && common),
+            "{:?}: window in the table",
+            String::from_utf8_lossy(p)
+        );
+    }
+    let mut hay = Vec::new();
+    for (i, p) in pats.iter().enumerate() {
+        hay.extend_from_slice(b"{\"InitiatingProcessVersionInfo\":\"Action\",\"ActionType\":\"");
+        hay.extend(std::iter::repeat_n(b'x', i));
+        hay.extend_from_slice(&p.to_ascii_uppercase());
+        hay.extend_from_slice(b"\"}\r\n");
+    }
+    for split in SPLITS {
+        assert_eq!(
+            scanned_with(&pats, &hay, split),
+            naive(&pats, &hay),
+            "{split:?}"
+        );
+    }
+}
+
+/// The table is what the sampled filter reads: 4-byte grams, folded as it folds text, by
+/// descending count.
+#[test]
+fn common_grams_are_folded_four_byte_grams() {
+    let mut last = u32::MAX;
+    for &(t, g) in grams::COMMON_GRAMS {
+        assert!(t < last, "tiers descend");
+        last = t;
+        assert_eq!(g.len() % 4, 0);
+        assert!(
+            g.iter().all(|&b| b | 0x20 == b),
+            "{:?}",
+            String::from_utf8_lossy(g)
+        );
+    }
+}
