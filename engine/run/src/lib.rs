@@ -97,8 +97,9 @@ pub struct RunOptions {
     pub progress: Option<std::sync::Arc<Progress>>,
     /// The `summarize` group budget over all rules (see [`Executor::with_max_groups`]).
     pub max_groups: usize,
-    /// Memory for the rows held for `distinct` sets in a one-pass run, per worker; more goes
-    /// to a temporary file (see [`Executor::with_held_budget`]).
+    /// Memory for the rows held for `distinct` sets in a one-pass run, shared by the workers
+    /// (each keeps its share); more goes to a temporary file (see
+    /// [`Executor::with_held_budget`]). Shared, so a run's peak does not grow with threads.
     pub held_budget: usize,
 }
 
@@ -299,7 +300,7 @@ fn new_executor<'p>(plan: &'p Plan, opts: &RunOptions) -> Executor<'p> {
     let mut exec = Executor::new(plan, opts.now, opts.table.clone())
         .with_time_range(opts.since, opts.until)
         .with_max_groups(opts.max_groups)
-        .with_held_budget(opts.held_budget);
+        .with_held_budget(opts.held_budget / opts.threads.max(1));
     if opts.profile {
         exec = exec.with_profile();
     }
