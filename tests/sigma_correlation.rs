@@ -12,13 +12,33 @@
 mod util;
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("scry-sigma-corr-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Runs `scry run --rules RULES --format ndjson INPUT`, which must succeed: the result rows and
+/// stderr.
+fn run_rules(rules: &Path, input: &Path) -> (Vec<Value>, String) {
+    let out = util::scry(&[
+        "run",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        input.to_str().unwrap(),
+    ]);
+    let err = util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let rows = util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (rows, err)
 }
 
 /// Runs the Sigma file `yml` over `events` (`(timestamp, fields)`), returns the result rows
@@ -31,21 +51,8 @@ fn run(name: &str, yml: &str, events: &[(&str, &str)]) -> (Vec<Value>, String) {
         .map(|(ts, f)| format!(r#"{{"Type": "Sigma_test", "Timestamp": "{ts}", {f}}}"#))
         .collect();
     std::fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
-    let out = util::scry(&[
-        "run",
-        "--rules",
-        dir.join("mr_rule.yml").to_str().unwrap(),
-        "--format",
-        "ndjson",
-        dir.join("events.jsonl").to_str().unwrap(),
-    ]);
-    let err = util::stderr(&out);
-    assert!(out.status.success(), "{err}");
+    let (rows, err) = run_rules(&dir.join("mr_rule.yml"), &dir.join("events.jsonl"));
     assert!(err.contains(" compiled, 0 refused"), "{err}");
-    let rows = util::stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     (rows, err)
 }
 
@@ -448,12 +455,7 @@ fn aliases_join_different_fields() {
 /// `scry check` over one Sigma file: its stderr (the check must succeed: a refused Sigma
 /// rule never fails the rule set).
 fn check(name: &str, yml: &str) -> String {
-    let dir = scratch(name);
-    std::fs::write(dir.join("mr_rule.yml"), yml).unwrap();
-    let out = util::scry(&["check", "--rules", dir.to_str().unwrap()]);
-    let err = util::stderr(&out);
-    assert!(out.status.success(), "{err}");
-    err
+    check_files(name, &[("mr_rule.yml", yml)])
 }
 
 #[test]
@@ -588,24 +590,11 @@ fn correlations_reference_rules_of_other_files() {
     ];
     let input = dir.join("events.jsonl");
     std::fs::write(&input, events.join("\n") + "\n").unwrap();
-    let out = util::scry(&[
-        "run",
-        "--rules",
-        dir.to_str().unwrap(),
-        "--format",
-        "ndjson",
-        input.to_str().unwrap(),
-    ]);
-    let err = util::stderr(&out);
-    assert!(out.status.success(), "{err}");
+    let (rows, err) = run_rules(&dir, &input);
     assert!(
         err.contains("sigma: 3 rule(s), 1 compiled, 0 refused; 2 run only inside correlations"),
         "{err}"
     );
-    let rows: Vec<Value> = util::stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(show(&rows, &["User"]), ["corr-x User=\"alice\""], "{err}");
 
     // `successful_login` in two other files: which one is meant cannot be told.
@@ -648,25 +637,12 @@ fn correlations_reference_rules_of_other_files() {
 #[test]
 fn chained_correlation_is_the_specifications_example() {
     let dir = util::path("tests/data/sigma/correlation");
-    let out = util::scry(&[
-        "run",
-        "--rules",
-        dir.join("spec_chain.yml").to_str().unwrap(),
-        "--format",
-        "ndjson",
-        dir.join("spec_chain.jsonl").to_str().unwrap(),
-    ]);
-    let err = util::stderr(&out);
-    assert!(out.status.success(), "{err}");
+    let (rows, err) = run_rules(&dir.join("spec_chain.yml"), &dir.join("spec_chain.jsonl"));
     // The event_count and both detection rules run only inside the chain.
     assert!(
         err.contains("sigma: 4 rule(s), 1 compiled, 0 refused; 3 run only inside correlations"),
         "{err}"
     );
-    let rows: Vec<Value> = util::stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     // alice: the 10th failure at 09:04:30, a success at 09:10:00. Not bob (9 failures),
     // carol (success 10m 1s after the count held), dave (success first), erin (10 failures
     // over 10m 3s: never 10 within 10 minutes).
@@ -767,24 +743,11 @@ fn chained_count_applies_a_rules_filter_before_counting() {
 #[test]
 fn readme_example() {
     let dir = util::path("tests/data/sigma/correlation");
-    let out = util::scry(&[
-        "run",
-        "--rules",
-        dir.join("mr_failed_logins.yml").to_str().unwrap(),
-        "--format",
-        "ndjson",
-        dir.join("logins.jsonl").to_str().unwrap(),
-    ]);
-    let err = util::stderr(&out);
-    assert!(out.status.success(), "{err}");
+    let (rows, err) = run_rules(&dir.join("mr_failed_logins.yml"), &dir.join("logins.jsonl"));
     assert!(
         err.contains("sigma: 4 rule(s), 2 compiled, 0 refused; 2 run only inside correlations"),
         "{err}"
     );
-    let rows: Vec<Value> = util::stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let mut got = show(&rows, &["User", "StartTime", "EndTime", "count_"]);
     got.sort();
     assert_eq!(

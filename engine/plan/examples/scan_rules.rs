@@ -4,27 +4,16 @@
 //! ```sh
 //! scan_rules RULES_DIR DATA [PASSES]
 //! ```
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{cpu_seconds, files};
 use scry_compile::compile::{compile, Sources};
 use scry_compile::schema::Catalog;
 use scry_plan::prefilter::Prefilter;
 use scry_plan::Plan;
 use std::path::Path;
 use std::sync::Arc;
-
-fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("rules folder")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "scry") {
-            out.push(p);
-        }
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -90,13 +79,4 @@ fn main() {
         data.len() as f64 / per_pass / 1e9,
         hits / u64::from(runs)
     );
-}
-
-/// This process's user + system CPU seconds (from /proc/self/stat, in clock ticks of 10 ms).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("stat");
-    let after = &stat[stat.rfind(')').expect("comm") + 2..];
-    let f: Vec<&str> = after.split(' ').collect();
-    let ticks: u64 = f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime");
-    ticks as f64 / 100.0
 }

@@ -7,6 +7,12 @@
 //!
 //! `ANCHORS.json` is a JSON array of strings; `COMMON` names text whose grams the sampled
 //! filter's windows avoid (the prefilter passes the column keys).
+// This example reads no rule folder: part of `common` is not used here.
+#[allow(dead_code)]
+#[path = "common/mod.rs"]
+mod common;
+
+use common::cpu_seconds;
 use scry_plan::scan::{Literals, Split};
 
 fn main() {
@@ -40,13 +46,4 @@ fn main() {
             out.len()
         );
     }
-}
-
-/// This process's user + system CPU seconds (from /proc/self/stat, in clock ticks of 10 ms).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("stat");
-    let after = &stat[stat.rfind(')').expect("comm") + 2..];
-    let f: Vec<&str> = after.split(' ').collect();
-    let ticks: u64 = f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime");
-    ticks as f64 / 100.0
 }
