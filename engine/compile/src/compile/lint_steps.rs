@@ -419,30 +419,25 @@ fn upper_bound(
         let within = print::expr(within, Dialect::Scry);
         let m = print::expr(m, Dialect::Scry);
         let k = print::expr(k, Dialect::Scry);
-        if gate {
-            diags.push(
-                Diagnostic::warning(
-                    codes::THRESHOLD_UPPER_BOUND,
-                    file,
-                    c.span,
-                    format!("this step has an event at every row whose last {within} holds {m} {word} {k}"),
-                )
-                .with_label("an upper bound on the measure")
-                .with_note(format!("a gated step's events are the moments its threshold holds over the span ending at each row (docs/semantics.md, \"Sequences\"): a key's first row already has a {within} span of one event"))
-                .with_note("to ask for a quiet key, test its busiest span with a rule-level `threshold`"),
-            );
-            return;
-        }
-        diags.push(
-            Diagnostic::warning(
-                codes::THRESHOLD_UPPER_BOUND,
-                file,
-                c.span,
-                format!("this threshold fires for every key whose busiest {within} span has {m} {word} {k}"),
+        // The same mistake reads differently on a rule's peak and on a step's trailing span.
+        let (message, semantics, remedy) = if gate {
+            (
+                format!("this step has an event at every row whose last {within} holds {m} {word} {k}"),
+                format!("a gated step's events are the moments its threshold holds over the span ending at each row (docs/semantics.md, \"Sequences\"): a key's first row already has a {within} span of one event"),
+                "to ask for a quiet key, test its busiest span with a rule-level `threshold`",
             )
-            .with_label("an upper bound on the measure")
-            .with_note(format!("a threshold tests each key's peak, its largest {m} over any {within} span (docs/semantics.md, \"Thresholds\"): a key with one quieter span but a busier one elsewhere does not fire"))
-            .with_note("a key with no event at all has no span and never fires: an absence is not a low count"),
+        } else {
+            (
+                format!("this threshold fires for every key whose busiest {within} span has {m} {word} {k}"),
+                format!("a threshold tests each key's peak, its largest {m} over any {within} span (docs/semantics.md, \"Thresholds\"): a key with one quieter span but a busier one elsewhere does not fire"),
+                "a key with no event at all has no span and never fires: an absence is not a low count",
+            )
+        };
+        diags.push(
+            Diagnostic::warning(codes::THRESHOLD_UPPER_BOUND, file, c.span, message)
+                .with_label("an upper bound on the measure")
+                .with_note(semantics)
+                .with_note(remedy),
         );
         return;
     }
