@@ -449,11 +449,7 @@ fn chained<'a>(
     merged.skipped.clear();
     for p in &parts {
         for (title, description, when) in &p.parts.excepts {
-            let when = if scoped {
-                format!("({} and {when})", p.parts.cond)
-            } else {
-                when.clone()
-            };
+            let when = scope(scoped, &p.parts.cond, when);
             merged
                 .excepts
                 .push((title.clone(), description.clone(), when));
@@ -538,11 +534,7 @@ fn excepts(parts: &[Part<'_>], scoped: bool) -> String {
     let scoped = scoped || parts.len() > 1;
     for p in parts {
         for (title, description, when) in &p.parts.excepts {
-            let when = if scoped {
-                format!("({} and {when})", p.parts.cond)
-            } else {
-                when.clone()
-            };
+            let when = scope(scoped, &p.parts.cond, when);
             match by_title.iter_mut().find(|(t, _, _)| t == title) {
                 Some((_, _, w)) => w.push(when),
                 None => by_title.push((title.clone(), description.clone(), vec![when])),
@@ -562,6 +554,16 @@ fn excepts(parts: &[Part<'_>], scoped: bool) -> String {
         ));
     }
     out
+}
+
+/// A filter's `when` for one referenced rule: and-ed with that rule's condition when several
+/// rules' events meet (the filter suppresses only its own rule's events).
+fn scope(scoped: bool, cond: &str, when: &str) -> String {
+    if scoped {
+        format!("({cond} and {when})")
+    } else {
+        when.to_string()
+    }
 }
 
 fn by(keys: &[String]) -> String {

@@ -277,16 +277,13 @@ pub fn translate_set(files: &[(&str, &str)], cx: Context<'_>) -> Vec<Translation
             }
             let name = doc_title(doc, file);
             let result = match correlations[f][i].take() {
-                // A threshold correlation chained into another: a step of that one only.
-                Some(Ok(_)) if hidden.contains(&(f, i)) => {
+                // A rule referenced without `generate`, or a threshold correlation chained
+                // into another: it runs inside that correlation only.
+                Some(Ok(_)) | None if hidden.contains(&(f, i)) => {
                     out.parts.push(name);
                     continue;
                 }
                 Some(r) => r,
-                None if hidden.contains(&(f, i)) => {
-                    out.parts.push(name);
-                    continue;
-                }
                 None => rule(file, doc, multi, cx),
             };
             match result {
