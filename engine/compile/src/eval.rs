@@ -153,6 +153,15 @@ pub fn test<E: Env + ?Sized>(e: &Expr, env: &E) -> Option<bool> {
         ExprKind::And(v) => {
             let mut null = false;
             for x in v {
+                // An atom's answer is a bit (never null): read it here rather than through a
+                // call per child. A Sigma list is an `or` of hundreds of atoms (a rule of 400
+                // DLL names over two columns), walked for every candidate row.
+                if let ExprKind::Atom(a) = x.kind {
+                    if !env.atom(a) {
+                        return Some(false);
+                    }
+                    continue;
+                }
                 match test(x, env) {
                     Some(false) => return Some(false),
                     None => null = true,
@@ -168,6 +177,13 @@ pub fn test<E: Env + ?Sized>(e: &Expr, env: &E) -> Option<bool> {
         ExprKind::Or(v) => {
             let mut null = false;
             for x in v {
+                // As in `And`.
+                if let ExprKind::Atom(a) = x.kind {
+                    if env.atom(a) {
+                        return Some(true);
+                    }
+                    continue;
+                }
                 match test(x, env) {
                     Some(true) => return Some(true),
                     None => null = true,
