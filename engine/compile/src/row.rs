@@ -187,6 +187,18 @@ impl Row {
         }
     }
 
+    /// True when the cell of `field` reads as empty text: missing, null or `""` (what
+    /// [`Row::get`] would give, without building the cell: the column scans ask this of
+    /// every column they could read, most of which a row does not have).
+    #[inline]
+    pub fn is_blank(&self, field: FieldId) -> bool {
+        match self.slots.get(field.0 as usize) {
+            None | Some(Slot::Missing | Slot::Null) => true,
+            Some(Slot::Str(a, b) | Slot::Num(a, b) | Slot::Json(a, b)) => a == b,
+            Some(Slot::Bool(_)) => false,
+        }
+    }
+
     /// The table named by the record's shape (`AdvancedHunting-DeviceProcessEvents` → the part
     /// after the dash is stored by the reader), if any.
     pub fn table_hint(&self) -> Option<&str> {

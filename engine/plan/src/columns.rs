@@ -13,6 +13,7 @@
 
 use crate::kql;
 use crate::row::{FieldId, Row};
+use crate::scan::Literals;
 use crate::{cell_text, Bits, ColumnMatcher, Placement};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use hashbrown::{HashMap, HashSet};
@@ -37,10 +38,20 @@ pub struct ScanGroup {
     /// `None` when the automaton could not be built (past aho-corasick's size limits, far
     /// beyond any rule set seen): each needle is then searched on its own, slower but exact.
     ac: Option<AhoCorasick>,
+    /// For a folded group whose needles are all long (hashes, GUIDs, long paths): the sampled
+    /// filter of [`crate::scan`], used instead of the automaton (see [`LONG_NEEDLES`]).
+    long: Option<Literals>,
     /// The needles' texts, by pattern index (for that search).
     texts: Vec<String>,
     patterns: Vec<GroupPattern>,
 }
+
+/// The shortest needle for which a folded group is searched by the sampled filter instead of
+/// the automaton. Such groups are hashes and long paths: the filter reads one 4-byte gram every
+/// `shortest - 3` bytes and verifies its rare hits, where the automaton walks every byte
+/// through thousands of states (a `Hashes` value: 20 ns against 300; benches/RESULTS.md,
+/// stop 26). Shorter needles shrink the stride and the filter loses its lead.
+const LONG_NEEDLES: usize = 12;
 
 /// Needle texts of one column and case sensitivity, while grouping.
 struct Draft<'a> {
@@ -97,11 +108,21 @@ fn build(d: Draft<'_>) -> Option<ScanGroup> {
             patterns[i].uses.extend(uses);
         }
     }
+    // No prefilter: a column text is short (tens to hundreds of bytes), and over text made
+    // of the needles' own bytes (hex digits of `Hashes` against hash needles, path letters
+    // against paths) the prefilter stops at nearly every byte and hands back to the
+    // automaton, which cost more than walking the automaton alone (Hashes: 1.9 µs a value
+    // against 0.3; benches/RESULTS.md, stop 26).
     let ac = AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
+        .prefilter(false)
         .build(&texts)
         .ok();
+    let shortest = texts.iter().map(|t| t.len()).min().unwrap_or(0);
+    let long = (d.folded && shortest >= LONG_NEEDLES)
+        .then(|| Literals::new(texts.iter().map(|t| t.as_bytes())));
     Some(ScanGroup {
+        long,
         folded: d.folded,
         fields: d.members.iter().map(|(f, _)| *f).collect(),
         ac,
@@ -113,6 +134,16 @@ fn build(d: Draft<'_>) -> Option<ScanGroup> {
 impl ScanGroup {
     /// Sets the atoms the row's member columns make true.
     pub(crate) fn run(&self, row: &Row, bits: &mut Bits, fold_buf: &mut String) {
+        // Most groups of a table read columns the row does not have (a Sysmon row meets the
+        // 160 groups of `WindowsEvent`, most for other channels): leave those at once.
+        if self.fields.iter().all(|&f| row.is_blank(f)) {
+            return;
+        }
+        if let [f] = self.fields[..] {
+            let hay = self.hay(cell_text(row.get(f)), fold_buf);
+            self.scan(hay, 0, &[0], bits);
+            return;
+        }
         let mut texts: SmallVec<[&str; 4]> = SmallVec::new();
         // Per slot, the first slot holding the same text: the one whose scan serves it.
         let mut owner: SmallVec<[u32; 4]> = SmallVec::new();
@@ -132,18 +163,34 @@ impl ScanGroup {
             if owner[slot] != slot as u32 || text.is_empty() {
                 continue;
             }
-            let hay = if self.folded {
-                fold_buf.clear();
-                kql::fold_into(text, fold_buf);
-                fold_buf.as_str()
-            } else {
-                text
-            };
+            let hay = self.hay(text, fold_buf);
             self.scan(hay, slot as u32, &owner, bits);
         }
     }
 
+    /// The text as the needles are written: folded for a folded group.
+    fn hay<'a>(&self, text: &'a str, fold_buf: &'a mut String) -> &'a str {
+        if self.folded {
+            fold_buf.clear();
+            kql::fold_into(text, fold_buf);
+            fold_buf.as_str()
+        } else {
+            text
+        }
+    }
+
     fn scan(&self, hay: &str, slot: u32, owner: &[u32], bits: &mut Bits) {
+        if let Some(long) = &self.long {
+            // The filter compares ASCII case-insensitively; the hay and the needles are both
+            // folded, so that is exact equality here. It may report an occurrence twice:
+            // `found` only sets bits.
+            long.each_match(hay.as_bytes(), |start, i| {
+                let end = start + self.texts[i as usize].len();
+                self.found(i as usize, hay, (start, end), slot, owner, bits);
+                true
+            });
+            return;
+        }
         match &self.ac {
             Some(ac) => {
                 for m in ac.find_overlapping_iter(hay) {
@@ -206,6 +253,7 @@ impl ScanGroup {
     /// This group with each needle searched on its own (see [`crate::Plan::without_automata`]).
     pub(crate) fn without_automaton(&mut self) {
         self.ac = None;
+        self.long = None;
     }
 }
 
@@ -339,5 +387,82 @@ mod tests {
             hits += a.len();
         }
         assert!(hits > 3000, "{hits} atoms set");
+    }
+
+    /// A group of long needles is searched by the sampled filter; it must set exactly the
+    /// atoms the automaton sets, for every placement, overlapping and repeated occurrences,
+    /// folded case and non-ASCII text.
+    #[test]
+    fn long_needle_groups_set_the_atoms_of_the_automaton() {
+        let needles = [
+            "sha1=3898d190f9ebdacc",
+            "3898d190f9ebdacc0cb1",
+            "d190f9ebdacc0cb1e29c",
+            "imphash=1a61dbe22e44158b",
+            "a61dbe22e441",
+            "ßüß-ẞ-0123456",
+            "0123456789ab",
+            "89ab89ab89ab",
+        ];
+        let ops = ["contains", "startswith", "endswith", "=~", "has"];
+        let mut src = String::new();
+        for (i, n) in needles.iter().enumerate() {
+            for (j, op) in ops.iter().enumerate() {
+                let _ = writeln!(
+                    src,
+                    "rule r{i}_{j} {{ id \"{i}-{j}\" from DeviceProcessEvents where SHA256 {op} '{n}' }}"
+                );
+            }
+        }
+        let mut sources = Sources::default();
+        sources.add("r.scry", &src);
+        let compiled = compile(&sources, Arc::new(Catalog::builtin()));
+        assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+        let plan = Plan::new(compiled.rules);
+        let tp = plan.table("DeviceProcessEvents").expect("table planned");
+        let filtered = &tp.scans;
+        assert!(
+            filtered.iter().any(|g| g.long.is_some()),
+            "no sampled group"
+        );
+        let automata: Vec<ScanGroup> = filtered
+            .iter()
+            .cloned()
+            .map(|mut g| {
+                g.long = None;
+                g
+            })
+            .collect();
+        let id = plan.fields.get("SHA256").unwrap();
+        let pieces = [
+            "SHA1=3898D190F9EBDACC",
+            "0cb1e29c",
+            "IMPHASH=1A61DBE22E44158B",
+            "ẞÜẞ-ß-0123456",
+            "789AB",
+            "89ab",
+            ",",
+            "=",
+            "İ",
+            "0123456789ab89ab89ab",
+            "d190",
+        ];
+        let mut next = crate::test_rng(0x5DEE_CE66_D1CE_4E5B);
+        let (mut a, mut b) = (Bits::default(), Bits::default());
+        let mut fold = String::new();
+        let mut hits = 0;
+        for _ in 0..5000 {
+            let text: String = (0..next(6)).map(|_| pieces[next(pieces.len())]).collect();
+            let mut row = Row::new(&plan.fields);
+            row.set_str(id, &text);
+            a.reset(tp.atoms);
+            b.reset(tp.atoms);
+            filtered.iter().for_each(|g| g.run(&row, &mut a, &mut fold));
+            automata.iter().for_each(|g| g.run(&row, &mut b, &mut fold));
+            let (a, b): (Vec<usize>, Vec<usize>) = (a.ones().collect(), b.ones().collect());
+            assert_eq!(a, b, "{text:?}");
+            hits += a.len();
+        }
+        assert!(hits > 5000, "{hits} atoms set");
     }
 }
