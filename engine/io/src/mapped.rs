@@ -116,6 +116,11 @@ pub fn map_pieces(
     chunk_bytes: usize,
     emit: &mut dyn FnMut(Piece),
 ) -> Option<(PieceStats, Result<(), InputError>)> {
+    // Asked of the path before opening: opening a FIFO would block until a writer comes, and
+    // take its data from the reading path that opens it next.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let file = File::open(path).ok()?;
     let size = file.metadata().ok().filter(|m| m.is_file())?.len();
     if size == 0 {
@@ -345,5 +350,28 @@ mod tests {
             assert_eq!(got, want, "{name}");
         }
         assert!(mapped(&std::env::temp_dir(), 1 << 20).is_none(), "a folder");
+    }
+
+    /// A FIFO is not a file to map, and asking must not open it: the open would wait for a
+    /// writer and take its data from the reading path (the memory test's FIFO run hung so).
+    #[test]
+    fn a_fifo_is_left_to_the_reading_path_unopened() {
+        let path = std::env::temp_dir().join(format!("scry-mapped-{}-fifo", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let asked = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(mapped(&asked, 1 << 20).is_none());
+        });
+        let answer = rx.recv_timeout(std::time::Duration::from_secs(10));
+        if answer.is_err() {
+            // Release the blocked open before failing.
+            let _ = std::fs::OpenOptions::new().write(true).open(&path);
+        }
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(answer, Ok(true), "map_pieces opened the FIFO");
     }
 }
