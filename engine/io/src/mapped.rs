@@ -269,8 +269,11 @@ mod tests {
         path
     }
 
-    /// (first line, bytes) of every piece of lines, and the stats.
-    fn mapped(path: &Path, chunk: usize) -> Option<(Vec<(u64, Vec<u8>)>, PieceStats)> {
+    /// (first line, bytes) of each piece of lines.
+    type Lines = Vec<(u64, Vec<u8>)>;
+
+    /// The pieces of lines, and the stats.
+    fn mapped(path: &Path, chunk: usize) -> Option<(Lines, PieceStats)> {
         let mut out = Vec::new();
         let (stats, res) = map_pieces(path, "t", &ReadOptions::default(), chunk, &mut |p| {
             if let Piece::MappedLines { first_line, bytes } = p {
