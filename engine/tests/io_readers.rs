@@ -901,3 +901,13 @@ proptest::proptest! {
         proptest::prop_assert!(checked.is_ok(), "{:?}", checked);
     }
 }
+
+/// The prefilter marks lines holding a Windows event's key in place of the reader's own
+/// search for them: both must mean the same keys.
+#[test]
+fn the_prefilter_and_the_reader_search_the_same_windows_keys() {
+    assert_eq!(
+        scry_engine::prefilter::WINDOWS_KEYS,
+        scry_engine::io::windows::WINDOWS_KEYS
+    );
+}

@@ -181,5 +181,59 @@ pub fn line_lengths(data: &[u8]) -> Result<(), String> {
     if parts.0 != want {
         return Err(format!("{case}: pieces gave {:?}, want {want:?}", parts.0));
     }
+    #[cfg(unix)]
+    if !gzip {
+        mapped(&case, &stored, &opts, chunk, limit, &want)?;
+    }
+    Ok(())
+}
+
+/// The same text from a file cut through memory maps ([`crate::map_pieces`]): the records and
+/// the byte counts must be those of the reading path.
+#[cfg(unix)]
+fn mapped(
+    case: &str,
+    text: &[u8],
+    opts: &ReadOptions,
+    chunk: usize,
+    limit: usize,
+    want: &[Want],
+) -> Result<(), String> {
+    static CASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("scry-check-{}-{n}.jsonl", std::process::id()));
+    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    let mut pieces = Vec::new();
+    let cut = crate::map_pieces(&path, "<t>", opts, chunk, &mut |p| pieces.push(p));
+    let _ = std::fs::remove_file(&path);
+    let Some((cut, res)) = cut else {
+        // An empty file is read, not mapped: nothing to compare.
+        return if text.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{case}: not mapped"))
+        };
+    };
+    res.map_err(|e| format!("{case}: map_pieces: {e}"))?;
+    let n = text.len() as u64;
+    if cut.scanned != n || cut.decoded_bytes != n || cut.bytes != n {
+        return Err(format!("{case}: mapped {cut:?} for {n} bytes"));
+    }
+    let mut fields = FieldSet::new();
+    fields.intern("FileName");
+    let mut row = Row::new(&fields);
+    let mut parts = Got::default();
+    for p in &pieces {
+        if let Piece::MappedLines { bytes, .. } = p {
+            if bytes.len() > limit + 2 * chunk {
+                return Err(format!("{case}: a mapped piece of {} bytes", bytes.len()));
+            }
+        }
+        read_piece("<t>", p, &fields, opts, &mut row, &mut parts)
+            .map_err(|e| format!("{case}: read_piece: {e}"))?;
+    }
+    if parts.0 != want {
+        return Err(format!("{case}: mapped gave {:?}, want {want:?}", parts.0));
+    }
     Ok(())
 }

@@ -128,6 +128,8 @@ pub use columnar::{plan_parquet, read_ipc, read_parquet, ParquetPlan};
 mod expand;
 mod json;
 mod lines;
+#[cfg(unix)]
+mod mapped;
 pub mod windows;
 
 use std::fmt;
@@ -145,7 +147,21 @@ pub use expand::{
 mod pieces;
 mod report;
 
+#[cfg(unix)]
+pub use mapped::{map_pieces, Mapped};
 pub use pieces::{read_piece, read_pieces, Piece, PieceStats};
+
+/// Without memory maps every input is read ([`read_pieces`]): `None` says so.
+#[cfg(not(unix))]
+pub fn map_pieces(
+    _path: &std::path::Path,
+    _name: &str,
+    _opts: &ReadOptions,
+    _chunk_bytes: usize,
+    _emit: &mut dyn FnMut(Piece),
+) -> Option<(PieceStats, Result<(), InputError>)> {
+    None
+}
 pub use report::{DetectedFormat, InputError, InputStats, Shapes, SkipReason};
 
 /// The size of the read buffer: large enough that the per-call overhead of `read` (and of the

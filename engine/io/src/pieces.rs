@@ -14,6 +14,15 @@ pub enum Piece {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// Whole JSON lines as [`Piece::Lines`], mapped from a regular file rather than read
+    /// into a buffer ([`crate::map_pieces`]).
+    #[cfg(unix)]
+    MappedLines {
+        /// The line number of the first line.
+        first_line: u64,
+        /// The bytes, mapped.
+        bytes: crate::Mapped,
+    },
     /// A JSON line longer than [`ReadOptions::max_record_bytes`]: only its length was kept,
     /// the bytes were dropped as they streamed past. Read, it is one record skipped as
     /// [`SkipReason::RecordTooLarge`].
@@ -274,8 +283,10 @@ pub fn read_piece(
         *row = Row::new(fields);
     }
     let (framing, first_line, bytes) = match piece {
-        Piece::Lines { first_line, bytes } => (Framing::JsonLines, *first_line, bytes),
-        Piece::Whole { framing, bytes } => (*framing, 1, bytes),
+        Piece::Lines { first_line, bytes } => (Framing::JsonLines, *first_line, &bytes[..]),
+        #[cfg(unix)]
+        Piece::MappedLines { first_line, bytes } => (Framing::JsonLines, *first_line, &bytes[..]),
+        Piece::Whole { framing, bytes } => (*framing, 1, &bytes[..]),
         Piece::RowGroups {
             path,
             groups,
@@ -321,7 +332,7 @@ pub fn read_piece(
         framing,
         ..DetectedFormat::default()
     };
-    let input = &bytes[..];
+    let input = bytes;
     let (result, stats) = read_source(
         name,
         fields,

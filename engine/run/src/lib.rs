@@ -468,7 +468,28 @@ fn one_pass<'p>(
                 }
                 continue;
             }
-            let (ps, res) = if path.as_os_str() == "-" {
+            // A regular file of JSON lines is mapped, not read: the workers read the page
+            // cache in place (see `io::map_pieces`); progress counts what the pieces cover.
+            let mapped = if path.as_os_str() == "-" {
+                None
+            } else {
+                io::map_pieces(path, &names[i], &opts.read, chunk_bytes, &mut |piece| {
+                    if let Some(p) = &opts.progress {
+                        let n = match &piece {
+                            #[cfg(unix)]
+                            Piece::MappedLines { bytes, .. } => bytes.len(),
+                            Piece::TooLong { bytes, .. } => bytes.saturating_add(1),
+                            _ => 0,
+                        };
+                        p.bytes
+                            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    emit(piece)
+                })
+            };
+            let (ps, res) = if let Some(mapped) = mapped {
+                mapped
+            } else if path.as_os_str() == "-" {
                 let stdin = Counted {
                     inner: std::io::stdin().lock(),
                     progress: opts.progress.clone(),

@@ -614,8 +614,9 @@ impl RecordSink for WindowsSink<'_> {
     }
 }
 
-/// The keys whose presence makes a line a possible Windows event.
-const WINDOWS_KEYS: [&str; 4] = ["\"Channel\"", "\"log_name\"", "\"winlog\"", "\"Event\""];
+/// The keys whose presence makes a line a possible Windows event (the prefilter searches
+/// the same, `scry_plan::prefilter::WINDOWS_KEYS`, when its anchors may miss such lines).
+pub const WINDOWS_KEYS: [&str; 4] = ["\"Channel\"", "\"log_name\"", "\"winlog\"", "\"Event\""];
 
 /// Whether `text` holds a key of a Windows event layout (so it must be parsed to know).
 /// One pass of the `aho-corasick` crate's packed (Teddy) searcher: four `memmem` passes

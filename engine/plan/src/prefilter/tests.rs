@@ -128,3 +128,36 @@ fn invalid_utf8_marks_are_from_utf8s() {
         prop_assert_eq!(got, want);
     });
 }
+
+/// A prefilter whose anchors may not hold on a Windows event's mapped row (here a value start,
+/// `"Signer":"Contoso`) marks the lines holding a Windows event's key itself, so the reader
+/// needs no pass of its own for them; lines with neither stay unmarked.
+#[test]
+fn windows_keys_are_marked_when_anchors_do_not_cover_windows_events() {
+    use crate::compile::{compile, Sources};
+    use crate::schema::Catalog;
+    use std::sync::Arc;
+    let mut sources = Sources::default();
+    sources.add(
+        "r.scry",
+        r#"rule r { id "1" from DeviceFileCertificateInfo where Signer == 'Contoso Ltd' }"#,
+    );
+    let compiled = compile(&sources, Arc::new(Catalog::builtin()));
+    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+    let plan = crate::Plan::new(compiled.rules);
+    let p = super::Prefilter::build(&plan, None, false);
+    let super::Prefilter::On(a) = &p else {
+        panic!("{p}");
+    };
+    assert!(!a.windows, "{p}");
+    assert!(p.covers_windows());
+    for key in super::WINDOWS_KEYS {
+        let line = format!("{{{key}:\"x\",\"Other\":1}}\n");
+        let piece = format!("{{\"Type\":\"DeviceProcessEvents\"}}\n{line}");
+        let marks = p.marks(piece.as_bytes()).unwrap();
+        let start = piece.len() - line.len();
+        assert!(marks.iter().any(|&m| m >= start), "{key}: {marks:?}");
+        assert!(marks.iter().all(|&m| m >= start), "{key}: {marks:?}");
+        assert!(p.candidate(line.trim_end().as_bytes()), "{key}");
+    }
+}

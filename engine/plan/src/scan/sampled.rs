@@ -12,8 +12,8 @@
 //! under that gram only on a hit. The shortest literal sets the stride, which is why short
 //! literals go to [`super::teddy`] instead.
 //!
-//! Plain safe Rust: the loop is bounds-checked slices of a `u32` load, which the compiler
-//! keeps branch-predicted; no target-specific code.
+//! With AVX2 and a stride of at most 4, sampled positions are hashed eight at a time and their
+//! bits gathered at once; elsewhere, and for the tail, a loop of bounds-checked `u32` loads.
 
 use super::commonness;
 use super::grams::COMMON_GRAMS;
@@ -26,6 +26,9 @@ const GRAM4_FROM: usize = 6;
 
 /// The longest stride: beyond it one literal fills too many bits for little gain.
 pub const MAX_STRIDE: usize = 16;
+
+/// The longest stride the SIMD loop takes: four positions' grams in one 16-byte load.
+const SIMD_MAX_STRIDE: usize = 4;
 
 /// The sampled filter over a set of literals.
 #[derive(Debug, Clone)]
@@ -177,13 +180,49 @@ impl Sampled {
         if hay.len() < self.gram {
             return true;
         }
-        let (g, s) = (self.gram, self.stride);
-        let mask = if g == 4 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if self.stride <= SIMD_MAX_STRIDE && std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                return match unsafe { self.each_avx2(hay, pats, found) } {
+                    Some(q) => self.each_scalar(hay, q, pats, found),
+                    None => false,
+                };
+            }
+        }
+        self.each_scalar(hay, 0, pats, found)
+    }
+
+    /// The fallback path on any CPU, for the tests.
+    #[cfg(test)]
+    pub(super) fn each_portable(
+        &self,
+        hay: &[u8],
+        pats: &[Box<[u8]>],
+        found: &mut dyn FnMut(usize, u32) -> bool,
+    ) -> bool {
+        hay.len() < self.gram || self.each_scalar(hay, 0, pats, found)
+    }
+
+    /// The folded gram's mask: the low `gram` bytes of a 4-byte load.
+    fn mask(&self) -> u32 {
+        if self.gram == 4 {
             u32::MAX
         } else {
-            (1u32 << (8 * g)) - 1
-        };
-        let mut q = 0;
+            (1u32 << (8 * self.gram)) - 1
+        }
+    }
+
+    /// One sampled position at a time, from `q` on (a multiple of the stride): the fallback,
+    /// and the tail after the SIMD loop.
+    fn each_scalar(
+        &self,
+        hay: &[u8],
+        mut q: usize,
+        pats: &[Box<[u8]>],
+        found: &mut dyn FnMut(usize, u32) -> bool,
+    ) -> bool {
+        let (g, s, mask) = (self.gram, self.stride, self.mask());
         // Main loop: a 4-byte load wherever one fits.
         while let Some(word) = hay.get(q..q + 4) {
             // One unaligned load: `try_into` of a 4-byte slice cannot fail.
@@ -202,6 +241,73 @@ impl Sampled {
                 return false;
             }
             q += s;
+        }
+        true
+    }
+
+    /// 32 sampled positions per step, in four blocks of eight: each block is two 16-byte loads
+    /// (its positions 0–3 and 4–7), each position's 4 bytes picked by one `vpshufb`, folded,
+    /// hashed by a 32-bit multiply, and their bits fetched from the bitset by one gather. The
+    /// four gathers are issued before any hit is looked at: a hit's branch, taken in about
+    /// one step of four on storage lines, would otherwise expose each gather's latency (one
+    /// block per step measured no faster than the scalar loop over every pack). The scalar
+    /// loop spends its time on the per-position work, not on the rare hits (a scalar unroll of
+    /// four positions was slower: benches/RESULTS.md). Returns where the scalar loop takes
+    /// over, or `None` when `found` stopped the scan.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn each_avx2(
+        &self,
+        hay: &[u8],
+        pats: &[Box<[u8]>],
+        found: &mut dyn FnMut(usize, u32) -> bool,
+    ) -> Option<usize> {
+        let s = self.stride;
+        let k = Kernel::new(self);
+        let mut q = 0;
+        while q + 28 * s + 16 <= hay.len() {
+            // SAFETY: each block reads `[at, at + 4 * s + 16)`, inside `hay` for the last
+            // block `at = q + 24 * s` by the loop's condition.
+            let hits = unsafe {
+                k.block(hay, q)
+                    | k.block(hay, q + 8 * s) << 8
+                    | k.block(hay, q + 16 * s) << 16
+                    | k.block(hay, q + 24 * s) << 24
+            };
+            if hits != 0 && !self.verify_hits(hay, q, hits, pats, found) {
+                return None;
+            }
+            q += 32 * s;
+        }
+        while q + 4 * s + 16 <= hay.len() {
+            // SAFETY: the block reads `[q, q + 4 * s + 16)`, inside `hay` by the condition.
+            let hits = unsafe { k.block(hay, q) };
+            if hits != 0 && !self.verify_hits(hay, q, hits, pats, found) {
+                return None;
+            }
+            q += 8 * s;
+        }
+        Some(q)
+    }
+
+    /// Verifies the positions `q + i * stride` for each bit `i` of `hits`.
+    fn verify_hits(
+        &self,
+        hay: &[u8],
+        q: usize,
+        mut hits: u32,
+        pats: &[Box<[u8]>],
+        found: &mut dyn FnMut(usize, u32) -> bool,
+    ) -> bool {
+        while hits != 0 {
+            let p = q + hits.trailing_zeros() as usize * self.stride;
+            hits &= hits - 1;
+            if !self.verify(hay, p, gram_at(&hay[p..], self.gram), pats, found) {
+                return false;
+            }
         }
         true
     }
@@ -243,5 +349,76 @@ impl Sampled {
             }
         }
         true
+    }
+}
+
+/// The AVX2 loop's constants: one block of eight sampled positions at a time.
+#[cfg(target_arch = "x86_64")]
+struct Kernel<'a> {
+    pick: std::arch::x86_64::__m256i,
+    fold: std::arch::x86_64::__m256i,
+    mask: std::arch::x86_64::__m256i,
+    golden: std::arch::x86_64::__m256i,
+    low5: std::arch::x86_64::__m256i,
+    stride: usize,
+    /// The bitset, whose 32-bit words the gathers read.
+    bits: &'a [u64],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<'a> Kernel<'a> {
+    #[target_feature(enable = "avx2")]
+    fn new(f: &'a Sampled) -> Kernel<'a> {
+        use std::arch::x86_64::*;
+        let s = f.stride;
+        // Position i of a 16-byte load starts at byte i * s: 3 * s + 4 <= 16 bytes.
+        let mut pick = [0u8; 16];
+        for (k, b) in pick.iter_mut().enumerate() {
+            *b = ((k / 4) * s + k % 4) as u8;
+        }
+        // SAFETY: `pick` is 16 bytes long; the load is unaligned.
+        let pick = unsafe { _mm_loadu_si128(pick.as_ptr().cast()) };
+        Kernel {
+            pick: _mm256_broadcastsi128_si256(pick),
+            fold: _mm256_set1_epi32(0x2020_2020),
+            mask: _mm256_set1_epi32(f.mask() as i32),
+            golden: _mm256_set1_epi32(0x9E37_79B1_u32 as i32),
+            low5: _mm256_set1_epi32(31),
+            stride: s,
+            bits: &f.bits,
+        }
+    }
+
+    /// The bits of positions `at + i * stride`, `i < 8`, as bit `i` of the result.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, and `at + 4 * stride + 16 <= hay.len()`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn block(&self, hay: &[u8], at: usize) -> u32 {
+        use std::arch::x86_64::*;
+        const SHIFT: i32 = 32 - BITS as i32;
+        // SAFETY: the caller keeps `[at, at + 4 * stride + 16)` inside `hay`; the loads are
+        // unaligned.
+        let (lo, hi) = unsafe {
+            (
+                _mm_loadu_si128(hay.as_ptr().add(at).cast()),
+                _mm_loadu_si128(hay.as_ptr().add(at + 4 * self.stride).cast()),
+            )
+        };
+        let v = _mm256_shuffle_epi8(_mm256_set_m128i(hi, lo), self.pick);
+        let x = _mm256_and_si256(_mm256_or_si256(v, self.fold), self.mask);
+        let h = _mm256_srli_epi32::<SHIFT>(_mm256_mullo_epi32(x, self.golden));
+        // The bitset as 32-bit words: on a little-endian CPU bit `h` of the `u64` words is
+        // bit `h % 32` of 32-bit word `h / 32`.
+        let words = self.bits.as_ptr().cast::<i32>();
+        // SAFETY: `h < 2^BITS`, so `h / 32` indexes one of the bitset's 2^BITS / 32 words.
+        let w = unsafe { _mm256_i32gather_epi32::<4>(words, _mm256_srli_epi32::<5>(h)) };
+        // Each position's bit moved to its lane's sign bit.
+        let at_sign = _mm256_sllv_epi32(
+            w,
+            _mm256_sub_epi32(self.low5, _mm256_and_si256(h, self.low5)),
+        );
+        _mm256_movemask_ps(_mm256_castsi256_ps(at_sign)) as u32
     }
 }

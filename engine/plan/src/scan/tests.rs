@@ -165,6 +165,55 @@ fn portable_teddy_agrees() {
     assert_eq!(got, naive(&pats, &hay));
 }
 
+/// The sampled filter's SIMD loop (strides up to 4, eight positions a step) and its portable
+/// loop find the same occurrences as the definition, for every stride and gram length it
+/// takes, at every offset and text length around a step's end.
+#[test]
+fn portable_sampled_agrees() {
+    // Shortest literal 3 → gram 3, stride 1; 6 → gram 4, stride 3; 7 → stride 4; 5 → gram 3,
+    // stride 3.
+    for (pats, min) in [
+        (vec!["abc", "zyxwv"], 3),
+        (vec!["Ammyy", "aeroadmin"], 5),
+        (vec!["set.me", "Action1 Corporation"], 6),
+        (vec!["pdq.com", "teamviewer.com"], 7),
+    ] {
+        let pats: Vec<Vec<u8>> = pats.iter().map(|p| p.as_bytes().to_vec()).collect();
+        let all: Vec<(u32, &[u8])> = pats
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as u32, &p[..]))
+            .collect();
+        let boxed: Vec<Box<[u8]>> = pats.iter().map(|p| Box::from(&p[..])).collect();
+        let s = sampled::Sampled::new(&all, b"");
+        assert_eq!(s.shape().0, min - s.shape().1 + 1);
+        for len in 0..90 {
+            for at in 0..len {
+                let mut hay = b"{\"a\":\"xx SET.ME, xx\"}".repeat(5)[..len].to_vec();
+                let p = &pats[at % pats.len()];
+                hay.splice(at..at, p.iter().copied());
+                let mut fast = Vec::new();
+                s.each(&hay, &boxed, &mut |p, id| {
+                    fast.push((p, id));
+                    true
+                });
+                let mut slow = Vec::new();
+                s.each_portable(&hay, &boxed, &mut |p, id| {
+                    slow.push((p, id));
+                    true
+                });
+                fast.sort_unstable();
+                fast.dedup();
+                slow.sort_unstable();
+                slow.dedup();
+                let want = naive(&pats, &hay);
+                assert_eq!(fast, want, "{min}: {}", String::from_utf8_lossy(&hay));
+                assert_eq!(slow, want, "{min}: {}", String::from_utf8_lossy(&hay));
+            }
+        }
+    }
+}
+
 fn literal() -> impl Strategy<Value = Vec<u8>> {
     // A small alphabet so that literals overlap and recur in the text; bytes differing only
     // by 0x20 (`@`/`` ` ``, `[`/`{`, 0xC4/0xE4, `\r`/`-`) test the folding.
