@@ -35,8 +35,9 @@ pub struct ScanGroup {
     folded: bool,
     /// The member columns; a member's slot is its index here.
     fields: Vec<FieldId>,
-    /// `None` when the automaton could not be built (past aho-corasick's size limits, far
-    /// beyond any rule set seen): each needle is then searched on its own, slower but exact.
+    /// `None` when `long` searches the group, or when the automaton could not be built (past
+    /// aho-corasick's size limits, far beyond any rule set seen): each needle is then
+    /// searched on its own, slower but exact.
     ac: Option<AhoCorasick>,
     /// For a folded group whose needles are all long (hashes, GUIDs, long paths): the sampled
     /// filter of [`crate::scan`], used instead of the automaton (see [`LONG_NEEDLES`]).
@@ -108,19 +109,24 @@ fn build(d: Draft<'_>) -> Option<ScanGroup> {
             patterns[i].uses.extend(uses);
         }
     }
-    // No prefilter: a column text is short (tens to hundreds of bytes), and over text made
-    // of the needles' own bytes (hex digits of `Hashes` against hash needles, path letters
-    // against paths) the prefilter stops at nearly every byte and hands back to the
-    // automaton, which cost more than walking the automaton alone (Hashes: 1.9 µs a value
-    // against 0.3; benches/RESULTS.md, stop 26).
-    let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .prefilter(false)
-        .build(&texts)
-        .ok();
     let shortest = texts.iter().map(|t| t.len()).min().unwrap_or(0);
     let long = (d.folded && shortest >= LONG_NEEDLES)
         .then(|| Literals::new(texts.iter().map(|t| t.as_bytes())));
+    // A group the sampled filter searches needs no automaton. Otherwise no prefilter: a
+    // column text is short (tens to hundreds of bytes), and over text made of the needles'
+    // own bytes (hex digits of `Hashes` against hash needles, path letters against paths) the
+    // prefilter stops at nearly every byte and hands back to the automaton, which cost more
+    // than walking the automaton alone (Hashes: 1.9 µs a value against 0.3;
+    // benches/RESULTS.md, stop 26).
+    let ac = if long.is_some() {
+        None
+    } else {
+        AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(&texts)
+            .ok()
+    };
     Some(ScanGroup {
         long,
         folded: d.folded,
@@ -389,11 +395,11 @@ mod tests {
         assert!(hits > 3000, "{hits} atoms set");
     }
 
-    /// A group of long needles is searched by the sampled filter; it must set exactly the
-    /// atoms the automaton sets, for every placement, overlapping and repeated occurrences,
-    /// folded case and non-ASCII text.
+    /// A group of long needles is searched by the sampled filter (and has no automaton); it
+    /// must set exactly the atoms that searching each needle on its own sets, for every
+    /// placement, overlapping and repeated occurrences, folded case and non-ASCII text.
     #[test]
-    fn long_needle_groups_set_the_atoms_of_the_automaton() {
+    fn long_needle_groups_set_the_atoms_of_needle_by_needle_search() {
         let needles = [
             "sha1=3898d190f9ebdacc",
             "3898d190f9ebdacc0cb1",
@@ -425,7 +431,7 @@ mod tests {
             filtered.iter().any(|g| g.long.is_some()),
             "no sampled group"
         );
-        let automata: Vec<ScanGroup> = filtered
+        let one_by_one: Vec<ScanGroup> = filtered
             .iter()
             .cloned()
             .map(|mut g| {
@@ -458,7 +464,9 @@ mod tests {
             a.reset(tp.atoms);
             b.reset(tp.atoms);
             filtered.iter().for_each(|g| g.run(&row, &mut a, &mut fold));
-            automata.iter().for_each(|g| g.run(&row, &mut b, &mut fold));
+            one_by_one
+                .iter()
+                .for_each(|g| g.run(&row, &mut b, &mut fold));
             let (a, b): (Vec<usize>, Vec<usize>) = (a.ones().collect(), b.ones().collect());
             assert_eq!(a, b, "{text:?}");
             hits += a.len();
